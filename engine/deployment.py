@@ -1,0 +1,406 @@
+"""One run of the engine against one stack: plans and executes steps as registrations arrive.
+
+The program's registrations come in concurrently from the SDK's executor threads. A registration
+blocks until its step is decided (preview) or done (up), which is what lets the SDK hand the
+resource's outputs to its dependents. Provider calls are bounded by ``parallel``; a failed resource
+is reported back to the SDK as failed (its outputs become unknown), and every later registration
+that depends on it is skipped, so independent branches still finish.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Protocol
+
+from .diff import diff_properties
+from .errors import EngineError
+from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
+from .secrets import UNKNOWN
+from .state import Checkpointer, LiveState, PendingOperation, ResourceState
+from .steps import CREATE, DELETE, READ, REPLACE, SAME, UPDATE, Registration, Step, plan_step, preview_outputs
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class Observer(Protocol):
+    def on_step(self, step: Step) -> None: ...
+
+    def on_diagnostic(self, severity: str, message: str, urn: str = "") -> None: ...
+
+
+class ResourceFailed(Exception):
+    """Raised to the SDK when a resource's step failed or was skipped."""
+
+
+class Deployment:
+    """Plans (``preview``), applies (``up``) or replays (``frozen``) one program run."""
+
+    def __init__(
+        self,
+        live: LiveState,
+        registry: ProviderRegistry,
+        observer: Observer,
+        mode: str,
+        parallel: int,
+        checkpointer: Checkpointer | None = None,
+    ):
+        if mode not in ("preview", "up", "frozen"):
+            raise ValueError(mode)
+        self.live = live
+        self.registry = registry
+        self.observer = observer
+        self.mode = mode
+        self.parallel = parallel
+        self.checkpointer = checkpointer
+        self.steps: dict[str, Step] = {}
+        self.registered: dict[str, Registration] = {}
+        self.failed: set[str] = set()
+        self.stack_outputs: dict = {}
+        self._provider_inputs: dict[str, dict] = {}
+        self._slots = threading.BoundedSemaphore(parallel)
+        self._lock = threading.Lock()
+
+    # -- registrations -------------------------------------------------------------------------
+    def register(self, reg: Registration) -> tuple[str, dict, bool]:
+        """Handle one registration; returns (id, outputs, failed)."""
+        with self._lock:
+            if reg.urn in self.registered:
+                raise EngineError(f"duplicate resource URN {reg.urn}: give each resource a unique name")
+            self.registered[reg.urn] = reg
+            blocked_by = sorted(reg.all_dependencies() & self.failed)
+        old = self.live.get(reg.urn)
+        if blocked_by:
+            step = Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs))
+            return self._skip(step, f"skipped: depends on failed {', '.join(_short(u) for u in blocked_by)}")
+        if self.mode == "frozen":
+            return self._replay(reg, old)
+        try:
+            provider = self._provider_for(reg) if reg.custom else None
+            step = plan_step(reg, old, provider)
+        except Exception as exc:  # a planning failure fails this resource only
+            step = Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs))
+            return self._fail(step, str(exc))
+        self._record(step)
+        if reg.type.startswith(PROVIDER_PREFIX):
+            self._provider_inputs[reg.urn] = step.inputs
+        if self.mode == "preview":
+            outputs = preview_outputs(step)
+            return (step.old.id if step.old and step.op in (SAME, UPDATE) else ""), outputs, False
+        return self._apply(reg, step, provider)
+
+    def register_outputs(self, urn: str, outputs: dict) -> None:
+        if urn.split("::")[2] == STACK_TYPE:
+            self.stack_outputs = outputs
+        if self.mode != "up":
+            return
+        current = self.live.get(urn)
+        if current is not None:
+            self.live.put(current.with_changes(outputs=outputs))
+            self._touch()
+
+    def _replay(self, reg: Registration, old: ResourceState | None) -> tuple[str, dict, bool]:
+        """Answer from the recorded state without touching providers (destroy and refresh)."""
+        if reg.type.startswith(PROVIDER_PREFIX):
+            self._provider_inputs[reg.urn] = old.inputs if old else reg.inputs
+        if old is None:
+            return "", dict(reg.inputs), False
+        return old.id, old.outputs, False
+
+    def _provider_for(self, reg: Registration) -> Provider:
+        provider_urn = reg.provider_ref.rsplit("::", 1)[0] if reg.provider_ref else ""
+        provider_inputs = self._provider_inputs.get(provider_urn) if provider_urn else None
+        if provider_urn and provider_inputs is None:
+            recorded = self.live.get(provider_urn)
+            provider_inputs = recorded.inputs if recorded else {}
+        return self.registry.for_resource(reg.type, reg.provider_ref, provider_inputs)
+
+    def provider_for_state(self, resource: ResourceState) -> Provider:
+        provider_urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+        inputs = None
+        if provider_urn:
+            inputs = self._provider_inputs.get(provider_urn)
+            if inputs is None:
+                recorded = self.live.get(provider_urn)
+                inputs = recorded.inputs if recorded else {}
+        return self.registry.for_resource(resource.type, resource.provider, inputs)
+
+    # -- applying ------------------------------------------------------------------------------
+    def _apply(self, reg: Registration, step: Step, provider: Provider | None) -> tuple[str, dict, bool]:
+        old = step.old
+        if step.op == SAME or provider is None:
+            state = reg.to_state(old.id if old else "", step.inputs, old.outputs if old else {})
+            self.live.put(state)
+            self._touch()
+            self._finish(step)
+            return state.id, state.outputs, False
+        if any(v == UNKNOWN for v in _leaves(step.inputs)):
+            return self._fail(step, "an input is still unknown after its dependencies were applied")
+        try:
+            if step.op == CREATE:
+                id_, outputs = self._call(step, "creating", "", lambda: provider.create(reg.urn, step.inputs))
+            elif step.op == UPDATE:
+                outputs = self._call(
+                    step, "updating", old.id, lambda: provider.update(reg.urn, old.id, old.outputs, step.inputs, old.inputs)
+                )
+                id_ = old.id
+            else:  # REPLACE
+                if step.delete_before_replace:
+                    self._call(step, "deleting", old.id, lambda: provider.delete(reg.urn, old.id, old.outputs))
+                    self.live.remove(reg.urn)
+                else:
+                    self.live.keep_old_copy(old)
+                id_, outputs = self._call(step, "creating", "", lambda: provider.create(reg.urn, step.inputs))
+        except Exception as exc:
+            if step.op == REPLACE and not step.delete_before_replace:
+                self.live.drop_old_copy(reg.urn)  # the recorded resource stays as it was
+            return self._fail(step, f"{step.op} failed: {exc}")
+        outputs = _mark_secret_outputs(outputs, reg.additional_secret_outputs)
+        self.live.put(reg.to_state(id_, step.inputs, outputs))
+        if reg.type.startswith(PROVIDER_PREFIX) and step.op == UPDATE:
+            self.registry.forget(reg.provider_ref)
+        self._touch()
+        self._finish(step)
+        return id_, outputs, False
+
+    def _call(self, step: Step, operation: str, id_: str, fn: Callable):
+        """Run one provider call under the parallelism bound, with a durable pending record."""
+        with self._slots:
+            self.live.begin(PendingOperation(step.urn, step.type, operation, id_))
+            self._persist()
+            step.status = "running"
+            self.observer.on_step(step)
+            try:
+                return fn()
+            finally:
+                self.live.end(step.urn)
+
+    def _persist(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.persist()
+
+    def _touch(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.touch()
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _record(self, step: Step) -> None:
+        with self._lock:
+            self.steps[step.urn] = step
+        self.observer.on_step(step)
+
+    def _finish(self, step: Step) -> None:
+        step.status = "done"
+        self.observer.on_step(step)
+
+    def _fail(self, step: Step, message: str) -> tuple[str, dict, bool]:
+        step.status, step.error = "failed", message
+        with self._lock:
+            self.steps[step.urn] = step
+            self.failed.add(step.urn)
+        self._touch()
+        self.observer.on_step(step)
+        return "", {}, True
+
+    def _skip(self, step: Step, message: str) -> tuple[str, dict, bool]:
+        step.status, step.error = "skipped", message
+        with self._lock:
+            self.steps[step.urn] = step
+            self.failed.add(step.urn)
+        self.observer.on_step(step)
+        return "", {}, True
+
+    # -- deletions -----------------------------------------------------------------------------
+    def unregistered(self) -> list[ResourceState]:
+        """Recorded resources the program no longer declares, plus old copies of replacements."""
+        with self._lock:
+            seen = set(self.registered)
+        gone = [r for r in self.live.resources() if r.urn not in seen]
+        return gone + self.live.old_copies()
+
+    def plan_deletes(self, resources: list[ResourceState]) -> list[Step]:
+        steps = []
+        for resource in resources:
+            step = Step(DELETE, resource.urn, resource.type, resource)
+            if resource.protect:
+                step.status = "failed"
+                step.error = (
+                    f"{resource.urn} is protected: set protect=False on it (and run up) before it can be deleted"
+                )
+            steps.append(step)
+            key = resource.urn + (" (old copy)" if resource.delete else "")
+            with self._lock:
+                self.steps[key] = step
+            self.observer.on_step(step)
+        return steps
+
+    def run_deletes(self, steps: list[Step]) -> None:
+        """Delete in reverse dependency order: a resource goes once nothing to be deleted needs it."""
+        pending = {id(s): s for s in steps}
+        needed_by: dict[int, set[int]] = {id(s): set() for s in steps}
+        by_urn: dict[str, list[Step]] = {}
+        for step in steps:
+            by_urn.setdefault(step.urn, []).append(step)
+        for step in steps:
+            for dep in _state_dependencies(step.old):
+                for target in by_urn.get(dep, []):
+                    if target is not step:
+                        needed_by[id(target)].add(id(step))
+        done = threading.Condition()
+        finished: set[int] = set()
+        blocked: set[int] = set()
+
+        def ready(key: int) -> bool:
+            return all(k in finished for k in needed_by[key])
+
+        def delete_one(step: Step) -> None:
+            try:
+                if step.status != "failed":
+                    self._delete(step)
+            finally:
+                with done:
+                    finished.add(id(step)) if step.status == "done" else blocked.add(id(step))
+                    done.notify_all()
+
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="fleetform-delete") as pool:
+            started: set[int] = set()
+            with done:
+                while True:
+                    for key, step in pending.items():
+                        if key not in started and ready(key):
+                            started.add(key)
+                            pool.submit(delete_one, step)
+                    if len(finished) + len(blocked) == len(pending):
+                        break
+                    stuck = [k for k in pending if k not in started and any(d in blocked for d in needed_by[k])]
+                    for key in stuck:
+                        started.add(key)
+                        step = pending[key]
+                        step.status = "skipped"
+                        step.error = "skipped: a resource that depends on it could not be deleted"
+                        blocked.add(key)
+                        self.observer.on_step(step)
+                    if len(finished) + len(blocked) == len(pending):
+                        break
+                    done.wait()
+
+    def _delete(self, step: Step) -> None:
+        resource = step.old
+        try:
+            if resource.custom and not resource.retain_on_delete:
+                provider = self.provider_for_state(resource)
+                self._call(step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs))
+        except Exception as exc:
+            step.status, step.error = "failed", f"delete failed: {exc}"
+            self._touch()
+            self.observer.on_step(step)
+            return
+        if resource.delete:
+            self.live.drop_old_copy(resource.urn)
+        else:
+            self.live.remove(resource.urn)
+        self._touch()
+        self._finish(step)
+
+    # -- refresh -------------------------------------------------------------------------------
+    def refresh(self, apply: bool) -> list[Step]:
+        """Read every recorded custom resource and compare it with the recorded outputs."""
+        candidates = [r for r in self.live.resources() if r.custom and not r.type.startswith(PROVIDER_PREFIX)]
+
+        def read_one(resource: ResourceState) -> Step:
+            step = Step(READ, resource.urn, resource.type, resource)
+            try:
+                provider = self.provider_for_state(resource)
+                with self._slots:
+                    fresh = provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
+            except Exception as exc:
+                step.status, step.error = "failed", f"read failed: {exc}"
+                self.observer.on_step(step)
+                return step
+            if fresh is None:
+                step.op = DELETE
+                if apply:
+                    self.live.remove(resource.urn)
+            else:
+                new_id, outputs = fresh
+                step.changes = diff_properties(
+                    {k: v for k, v in resource.outputs.items() if k != DYNAMIC_PROVIDER_KEY},
+                    {k: v for k, v in outputs.items() if k != DYNAMIC_PROVIDER_KEY},
+                )
+                step.op = UPDATE if step.changes or new_id != resource.id else SAME
+                if apply and step.op == UPDATE:
+                    self.live.put(resource.with_changes(id=new_id, outputs=outputs))
+            step.status = "done"
+            with self._lock:
+                self.steps[step.urn] = step
+            self.observer.on_step(step)
+            return step
+
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="fleetform-read") as pool:
+            steps = list(pool.map(read_one, candidates))
+        if apply:
+            self._touch()
+        return steps
+
+    # -- reconciliation of an interrupted run --------------------------------------------------
+    def reconcile_pending(self) -> list[str]:
+        """Settle operations a killed run left unfinished; returns what was done, one line each."""
+        notes = []
+        for op in self.live.pending():
+            recorded = self.live.get(op.urn)
+            if op.operation == "creating" or recorded is None:
+                notes.append(
+                    f"{op.urn}: the previous run was interrupted while {op.operation} it; nothing was recorded, "
+                    f"so it is planned afresh (if its provider's create is not idempotent, look for a leftover)"
+                )
+            else:
+                try:
+                    provider = self.provider_for_state(recorded)
+                    fresh = provider.read(recorded.urn, recorded.id, recorded.inputs, recorded.outputs)
+                except Exception as exc:
+                    notes.append(f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded")
+                    continue
+                if fresh is None:
+                    self.live.remove(op.urn)
+                    notes.append(f"{op.urn}: interrupted while {op.operation}; it no longer exists and was dropped from the state")
+                else:
+                    self.live.put(recorded.with_changes(id=fresh[0], outputs=fresh[1]))
+                    notes.append(f"{op.urn}: interrupted while {op.operation}; its live state was read back")
+            self.live.end(op.urn)
+        if notes:
+            self._persist()
+        return notes
+
+
+def _short(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _state_dependencies(resource: ResourceState) -> set[str]:
+    deps = set(resource.dependencies)
+    for urns in resource.property_dependencies.values():
+        deps.update(urns)
+    if resource.parent:
+        deps.add(resource.parent)
+    if resource.provider:
+        deps.add(resource.provider.rsplit("::", 1)[0])
+    return deps
+
+
+def _mark_secret_outputs(outputs: dict, keys: list[str]) -> dict:
+    from .secrets import is_secret, wrap_secret
+
+    if not keys:
+        return outputs
+    return {k: (wrap_secret(v) if k in keys and not is_secret(v) else v) for k, v in outputs.items()}

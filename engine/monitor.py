@@ -1,0 +1,135 @@
+"""The resource monitor the Pulumi SDK talks to, in-process.
+
+The SDK calls these methods (named as in the gRPC ResourceMonitor service) from its executor
+threads with protobuf requests. They translate to and from :class:`Registration` and hand the work
+to the :class:`Deployment`.
+"""
+
+from __future__ import annotations
+
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
+
+from .deployment import STACK_TYPE, Deployment
+from .errors import EngineError
+from .steps import Registration
+
+
+def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """Pulumi's URN: the parent's qualified type chain (except the root stack's) prefixes the type."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != STACK_TYPE:
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def to_struct(values: dict) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
+
+
+class ResourceMonitor:
+    """Implements the ResourceMonitor methods the SDK uses."""
+
+    def __init__(self, deployment: Deployment, stack: str, project: str):
+        self.deployment = deployment
+        self.stack = stack
+        self.project = project
+
+    def RegisterResource(self, request):
+        urn = make_urn(self.stack, self.project, request.parent, request.type, request.name)
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) if request.object else {}
+        reg = Registration(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            inputs=inputs,
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            provider_ref=request.provider,
+            protect=bool(request.protect),
+            ignore_changes=list(request.ignoreChanges),
+            replace_on_changes=list(request.replaceOnChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            retain_on_delete=bool(request.retainOnDelete),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+        )
+        id_, outputs, failed = self.deployment.register(reg)
+        result = resource_pb2.Result.FAIL if failed else resource_pb2.Result.SUCCESS
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=to_struct(outputs), result=result)
+
+    def RegisterResourceOutputs(self, request):
+        outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True) if request.outputs else {}
+        self.deployment.register_outputs(request.urn, outputs)
+        return empty_pb2.Empty()
+
+    def SupportsFeature(self, request):
+        return resource_pb2.SupportsFeatureResponse(hasSupport=request.id == "secrets")
+
+    def GetDeploymentInfo(self, request):
+        return resource_pb2.DeploymentInfo(supportedFeatures=[resource_pb2.RESOURCE_MONITOR_FEATURE_SECRETS])
+
+    def Invoke(self, request):
+        raise EngineError(f"the embedded engine does not implement invoke '{request.tok}'")
+
+    def Call(self, request):
+        raise EngineError(f"the embedded engine does not implement method calls ('{request.tok}')")
+
+    def ReadResource(self, request):
+        raise EngineError(
+            f"the embedded engine does not read external resources (get of {request.type} '{request.name}'); "
+            f"declare the resource or use the Pulumi CLI"
+        )
+
+    def ExistsResource(self, request):
+        return resource_pb2.ExistsResourceResponse(exists=False)
+
+    def RegisterPackage(self, request):
+        return resource_pb2.RegisterPackageResponse(ref=f"{request.name}@{request.version}")
+
+    def RegisterStackTransform(self, request):
+        raise EngineError("the embedded engine does not support stack transforms")
+
+    def RegisterStackInvokeTransform(self, request):
+        raise EngineError("the embedded engine does not support invoke transforms")
+
+    def RegisterResourceHook(self, request):
+        raise EngineError("the embedded engine does not support resource hooks")
+
+    def RegisterErrorHook(self, request):
+        raise EngineError("the embedded engine does not support error hooks")
+
+    def SignalAndWaitForShutdown(self, request):
+        return empty_pb2.Empty()
+
+
+class EngineLog:
+    """The SDK's ``engine`` endpoint: diagnostics from the program (pulumi.log)."""
+
+    _SEVERITY = {0: "debug", 1: "info", 2: "warning", 3: "error"}
+
+    def __init__(self, observer):
+        self.observer = observer
+
+    def Log(self, request):
+        severity = self._SEVERITY.get(request.severity, "info")
+        if severity != "debug":
+            self.observer.on_diagnostic(severity, request.message, request.urn)
+        return empty_pb2.Empty()
+
+    def GetRootResource(self, request):
+        from pulumi.runtime.proto import engine_pb2
+
+        return engine_pb2.GetRootResourceResponse(urn=getattr(self, "root", ""))
+
+    def SetRootResource(self, request):
+        from pulumi.runtime.proto import engine_pb2
+
+        self.root = request.urn
+        return engine_pb2.SetRootResourceResponse()

@@ -1,0 +1,233 @@
+"""The engine's operations on a stack: preview, up, destroy, refresh.
+
+Each one loads the project and the stack's state, runs the program against a :class:`Deployment`
+in the right mode, and returns a :class:`RunResult` the CLI renders.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .deployment import STACK_TYPE, Deployment, Observer
+from .errors import InvalidInputError
+from .monitor import EngineLog, ResourceMonitor
+from .program import run_program
+from .project import Project, StackConfig, load_project, load_stack_config
+from .providers import ProviderRegistry
+from .secrets import mask_secrets
+from .state import Checkpointer, LiveState, StateStore, utc_now
+from .steps import OPERATIONS, SAME, Step
+
+DEFAULT_PARALLEL = 16
+
+
+@dataclass
+class RunResult:
+    kind: str
+    stack: str
+    steps: list[Step] = field(default_factory=list)
+    stack_outputs: dict = field(default_factory=dict)
+    program_error: BaseException | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter({op: 0 for op in OPERATIONS})
+        for step in self.steps:
+            if step.status in ("failed", "skipped"):
+                continue
+            counts[step.op] += 1
+        counts["failed"] = sum(1 for s in self.steps if s.status == "failed")
+        counts["skipped"] = sum(1 for s in self.steps if s.status == "skipped")
+        return dict(counts)
+
+    def failures(self) -> list[Step]:
+        return [s for s in self.steps if s.status in ("failed", "skipped")]
+
+    def has_changes(self) -> bool:
+        return any(s.op != SAME for s in self.steps)
+
+    @property
+    def ok(self) -> bool:
+        return self.program_error is None and not self.failures()
+
+
+def default_registry(config: StackConfig, project: Project) -> ProviderRegistry:
+    """Every provider the embedded engine ships: dynamic providers and the built-in packages."""
+    return ProviderRegistry(dict(config.values), project.name)
+
+
+class StackOperations:
+    """Operations on one stack of one project."""
+
+    def __init__(self, cwd: Path, stack: str, observer: Observer, parallel: int = DEFAULT_PARALLEL):
+        if parallel < 1:
+            raise InvalidInputError(f"--parallel must be at least 1 (got {parallel})")
+        self.project = load_project(cwd)
+        self.stack = stack
+        self.observer = observer
+        self.parallel = parallel
+        self.store = StateStore.for_project(self.project.dir)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _header(self, box) -> dict:
+        return {"version": 1, "project": self.project.name, "stack": self.stack, "secrets": box.header()}
+
+    def _run(self, deployment: Deployment, config: StackConfig, dry_run: bool) -> BaseException | None:
+        monitor = ResourceMonitor(deployment, self.stack, self.project.name)
+        return run_program(
+            self.project, self.stack, config, monitor, EngineLog(self.observer), dry_run, self.parallel
+        )
+
+    def _on_stale_lock(self, holder: dict) -> None:
+        self.observer.on_diagnostic(
+            "warning",
+            f"breaking a stale lock left by '{holder.get('operation')}' (pid {holder.get('pid')}, "
+            f"since {holder.get('since')}); that run was interrupted",
+        )
+
+    def _result(self, kind: str, deployment: Deployment, error: BaseException | None) -> RunResult:
+        steps = [s for s in deployment.steps.values() if s.type != STACK_TYPE]
+        return RunResult(kind, self.stack, steps, deployment.stack_outputs, error)
+
+    # -- operations ------------------------------------------------------------------------------
+    def preview(self) -> RunResult:
+        config = load_stack_config(self.project, self.stack)
+        live, _box = self.store.load(self.stack, self.project.name)
+        deployment = Deployment(live, default_registry(config, self.project), self.observer, "preview", self.parallel)
+        notes = [
+            f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reconciles it"
+            for p in live.pending()
+        ]
+        error = self._run(deployment, config, dry_run=True)
+        if error is None:
+            deployment.plan_deletes(deployment.unregistered())
+        result = self._result("preview", deployment, error)
+        result.notes = notes
+        return result
+
+    def up(self) -> RunResult:
+        config = load_stack_config(self.project, self.stack)
+        with self.store.lock(self.stack, "up", self._on_stale_lock):
+            live, box = self.store.load(self.stack, self.project.name)
+            checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
+            deployment = Deployment(
+                live, default_registry(config, self.project), self.observer, "up", self.parallel, checkpointer
+            )
+            started = utc_now()
+            try:
+                notes = deployment.reconcile_pending()
+                error = self._run(deployment, config, dry_run=False)
+                if error is None:
+                    deployment.run_deletes(deployment.plan_deletes(deployment.unregistered()))
+                else:
+                    notes.append("resources missing from the program were not deleted because the program failed")
+                result = self._result("up", deployment, error)
+                result.notes = notes
+                live.last_run = _last_run("up", started, result)
+            finally:
+                checkpointer.close()
+        return result
+
+    def destroy(self) -> RunResult:
+        config = load_stack_config(self.project, self.stack, required=False)
+        with self.store.lock(self.stack, "destroy", self._on_stale_lock):
+            live, box = self.store.load(self.stack, self.project.name)
+            checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
+            deployment = Deployment(
+                live, default_registry(config, self.project), self.observer, "frozen", self.parallel, checkpointer
+            )
+            started = utc_now()
+            try:
+                notes = deployment.reconcile_pending()
+                error = self._run_for_providers(deployment, config, notes)
+                deployment.run_deletes(deployment.plan_deletes(live.resources() + live.old_copies()))
+                result = self._result("destroy", deployment, None)
+                result.notes = notes
+                if error is not None:
+                    result.notes.append(f"the program failed while setting up for destroy: {error}")
+                live.last_run = _last_run("destroy", started, result)
+            finally:
+                checkpointer.close()
+        return result
+
+    def refresh(self, apply: bool) -> RunResult:
+        config = load_stack_config(self.project, self.stack, required=False)
+        if not apply:
+            live, _box = self.store.load(self.stack, self.project.name)
+            deployment = Deployment(live, default_registry(config, self.project), self.observer, "frozen", self.parallel)
+            notes: list[str] = []
+            self._run_for_providers(deployment, config, notes)
+            deployment.refresh(apply=False)
+            result = self._result("refresh", deployment, None)
+            result.notes = notes
+            return result
+        with self.store.lock(self.stack, "refresh", self._on_stale_lock):
+            live, box = self.store.load(self.stack, self.project.name)
+            checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
+            deployment = Deployment(
+                live, default_registry(config, self.project), self.observer, "frozen", self.parallel, checkpointer
+            )
+            started = utc_now()
+            try:
+                notes = deployment.reconcile_pending()
+                self._run_for_providers(deployment, config, notes)
+                deployment.refresh(apply=True)
+                result = self._result("refresh", deployment, None)
+                result.notes = notes
+                live.last_run = _last_run("refresh", started, result)
+            finally:
+                checkpointer.close()
+        return result
+
+    def validate(self) -> RunResult:
+        """Run the program without touching providers; it fails on invalid configuration."""
+        config = load_stack_config(self.project, self.stack)
+        live, _box = self.store.load(self.stack, self.project.name)
+        deployment = Deployment(live, default_registry(config, self.project), self.observer, "frozen", self.parallel)
+        error = self._run(deployment, config, dry_run=True)
+        return RunResult("validate", self.stack, [], {}, error)
+
+    def _run_for_providers(self, deployment: Deployment, config: StackConfig, notes: list[str]) -> BaseException | None:
+        """Destroy and refresh replay the program (answered from state) so that whatever it sets
+        up for its providers, such as a local endpoint, exists; like Pulumi's ``--run-program``."""
+        if config.path is None:
+            notes.append("the stack has no configuration file; the program was not run")
+            return None
+        return self._run(deployment, config, dry_run=True)
+
+    def outputs(self) -> dict:
+        live, _box = self.store.load(self.stack, self.project.name)
+        for resource in live.resources():
+            if resource.type == STACK_TYPE:
+                return resource.outputs
+        return {}
+
+    def state_summary(self) -> dict:
+        raw = self.store.read_raw(self.stack) or {}
+        return {
+            "name": self.stack,
+            "resources": len(raw.get("resources", [])),
+            "last_run": raw.get("last_run") or {},
+            "pending_operations": len(raw.get("pending_operations", [])),
+        }
+
+
+def _last_run(kind: str, started: str, result: RunResult) -> dict:
+    return {
+        "kind": kind,
+        "started": started,
+        "finished": utc_now(),
+        "result": "succeeded" if result.ok else "failed",
+        "summary": result.summary(),
+    }
+
+
+def masked_outputs(outputs: dict, show_secrets: bool) -> dict:
+    from .secrets import unwrap_secrets
+
+    return unwrap_secrets(outputs) if show_secrets else mask_secrets(outputs)
+
+
+__all__ = ["DEFAULT_PARALLEL", "LiveState", "RunResult", "StackOperations", "masked_outputs"]

@@ -1,0 +1,186 @@
+"""What a person (or a CI job) sees: live progress, property diffs, summaries, and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.tree import Tree
+
+from .deployment import STACK_TYPE
+from .operations import RunResult
+from .secrets import mask_secrets
+from .steps import CREATE, DELETE, READ, REPLACE, SAME, UPDATE, Step
+
+SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "+-", DELETE: "-", SAME: " ", READ: ">"}
+COLORS = {CREATE: "green", UPDATE: "yellow", REPLACE: "magenta", DELETE: "red", SAME: "dim", READ: "cyan"}
+PROGRESSIVE = {CREATE: "creating", UPDATE: "updating", REPLACE: "replacing", DELETE: "deleting", READ: "reading"}
+STATUS_WORDS = {"planned": "", "running": "…", "done": "✓", "failed": "✗ failed", "skipped": "⊘ skipped"}
+
+
+def step_to_json(step: Step) -> dict[str, Any]:
+    data: dict[str, Any] = {"urn": step.urn, "type": step.type, "op": step.op, "status": step.status}
+    if step.changes:
+        data["diffs"] = [c.for_display() for c in step.changes]
+    if step.op == REPLACE:
+        data["replaceReasons"] = step.replace_reasons
+        data["deleteBeforeReplace"] = step.delete_before_replace
+    if step.error:
+        data["error"] = step.error
+    return data
+
+
+def result_to_json(result: RunResult, diagnostics: list[dict]) -> dict[str, Any]:
+    error = result.program_error
+    return {
+        "operation": result.kind,
+        "stack": result.stack,
+        "summary": result.summary(),
+        "steps": [step_to_json(s) for s in result.steps],
+        "outputs": mask_secrets(result.stack_outputs),
+        "notes": result.notes,
+        "diagnostics": diagnostics,
+        "error": str(error) if error is not None else None,
+    }
+
+
+class Reporter:
+    """Receives engine events and shows them: a live tree on a terminal, plain lines otherwise.
+
+    With ``quiet`` (JSON mode) it only collects diagnostics for the final document.
+    """
+
+    def __init__(self, kind: str, out: TextIO | None = None, quiet: bool = False, show_same: bool = False):
+        self.kind = kind
+        self.out = out or sys.stdout
+        self.quiet = quiet
+        self.show_same = show_same
+        self.console = Console(file=self.out, highlight=False, soft_wrap=True)
+        self.diagnostics: list[dict] = []
+        self._steps: dict[str, Step] = {}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+        self._last_draw = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> "Reporter":
+        if not self.quiet and self.console.is_terminal:
+            self._live = Live(self._tree(), console=self.console, refresh_per_second=8, transient=False)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.update(self._tree())
+            self._live.stop()
+
+    # -- observer interface ----------------------------------------------------------------------
+    def on_step(self, step: Step) -> None:
+        with self._lock:
+            self._steps[step.urn + (" (old)" if step.old is not None and step.old.delete else "")] = step
+        if self.quiet or step.type == STACK_TYPE:
+            return
+        if self._live is not None:
+            now = time.monotonic()
+            if now - self._last_draw > 0.1:
+                self._last_draw = now
+                self._live.update(self._tree())
+            return
+        if self._worth_a_line(step):
+            self.console.print(self._line(step), markup=False)
+
+    def on_diagnostic(self, severity: str, message: str, urn: str = "") -> None:
+        with self._lock:
+            self.diagnostics.append({"severity": severity, "message": message, "urn": urn})
+        if not self.quiet:
+            where = f" ({urn.rsplit('::', 1)[-1]})" if urn else ""
+            self.console.print(f"{severity}{where}: {message}", markup=False)
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _worth_a_line(self, step: Step) -> bool:
+        if step.status in ("failed", "skipped"):
+            return True
+        if step.op == SAME and not self.show_same:
+            return False
+        if self.kind == "preview" or step.op == READ:
+            return step.status in ("planned", "done")
+        return step.status in ("running", "done")
+
+    def _line(self, step: Step) -> str:
+        status = STATUS_WORDS.get(step.status, step.status)
+        verb = PROGRESSIVE.get(step.op, step.op) if step.status == "running" else step.op
+        text = f"{SYMBOLS.get(step.op, '?'):>2} {verb:<10} {step.type}  {step.name}  {status}".rstrip()
+        if step.error:
+            text += f": {step.error}"
+        return text
+
+    def _tree(self) -> Tree:
+        with self._lock:
+            steps = list(self._steps.values())
+        by_parent: dict[str, list[Step]] = {}
+        for step in steps:
+            parent = step.old.parent if step.old is not None else ""
+            by_parent.setdefault(parent, []).append(step)
+        root = Tree(f"[bold]{self.kind}[/bold]")
+        urns = {s.urn for s in steps}
+        for step in steps:
+            parent = step.old.parent if step.old is not None else ""
+            if parent in urns:
+                continue
+            if step.type != STACK_TYPE:
+                root.add(self._label(step))
+        done = sum(1 for s in steps if s.status in ("done", "failed", "skipped"))
+        root.label = f"[bold]{self.kind}[/bold] {done}/{len(steps)} resources"
+        return root
+
+    def _label(self, step: Step) -> str:
+        color = COLORS.get(step.op, "white")
+        status = STATUS_WORDS.get(step.status, step.status)
+        return f"[{color}]{SYMBOLS.get(step.op, '?')} {step.op}[/{color}] {step.type} [bold]{step.name}[/bold] {status}"
+
+    # -- final report ----------------------------------------------------------------------------
+    def report(self, result: RunResult, show_diff: bool) -> None:
+        if self.quiet:
+            return
+        changed = [s for s in result.steps if s.op != SAME or s.status in ("failed", "skipped")]
+        if show_diff:
+            for step in changed:
+                self._print_diff(step)
+        failures = result.failures()
+        if failures:
+            self.console.print("\nFailures:", markup=False)
+            for step in failures:
+                self.console.print(f"  {step.urn}\n    {step.error}", markup=False)
+        for note in result.notes:
+            self.console.print(f"note: {note}", markup=False)
+        if result.stack_outputs and result.kind in ("up", "preview"):
+            self.console.print("\nOutputs:", markup=False)
+            for key, value in sorted(mask_secrets(result.stack_outputs).items()):
+                self.console.print(f"  {key}: {json.dumps(value)}", markup=False)
+        counts = result.summary()
+        parts = [f"{counts[k]} {k}" for k in (CREATE, UPDATE, REPLACE, DELETE, SAME) if counts.get(k)]
+        if counts["failed"]:
+            parts.append(f"{counts['failed']} failed")
+        if counts["skipped"]:
+            parts.append(f"{counts['skipped']} skipped")
+        self.console.print(f"\n{result.kind} summary: " + (", ".join(parts) or "no resources"), markup=False)
+
+    def _print_diff(self, step: Step) -> None:
+        self.console.print(f"{SYMBOLS.get(step.op, '?'):>2} {step.type} {step.name}", markup=False)
+        for reason in step.replace_reasons:
+            self.console.print(f"      replace because of {reason}", markup=False)
+        for change in step.changes:
+            shown = change.for_display()
+            if change.kind == "add":
+                self.console.print(f"      + {shown['path']}: {json.dumps(shown['new'])}", markup=False)
+            elif change.kind == "delete":
+                self.console.print(f"      - {shown['path']}: {json.dumps(shown['old'])}", markup=False)
+            else:
+                self.console.print(
+                    f"      ~ {shown['path']}: {json.dumps(shown['old'])} => {json.dumps(shown['new'])}", markup=False
+                )

@@ -1,0 +1,171 @@
+"""Secret values: encryption at rest and masking in output.
+
+Secret values travel through the SDK as maps tagged with the SDK's secret signature. In the state
+file each one is replaced by ``{sig: secret, "ciphertext": "v1:<nonce>:<data>"}`` (AES-256-GCM), with
+the key derived from the stack passphrase by scrypt and a per-stack random salt kept in the state
+header. A check value encrypted under the key lets a wrong passphrase fail loudly instead of
+producing garbage.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from .errors import InvalidInputError, StateError
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+MASK = "[secret]"
+
+PASSPHRASE_ENV = "FLEETFORM_PASSPHRASE"
+# The `sandbox` stack holds only emulator credentials; it uses this documented local passphrase so
+# that a fresh clone runs without set-up. Every other stack must be given FLEETFORM_PASSPHRASE.
+SANDBOX_STACK = "sandbox"
+SANDBOX_PASSPHRASE = "fleetform-sandbox-local-passphrase"
+
+_CHECK_PLAINTEXT = "fleetform"
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def wrap_secret(value: Any) -> dict:
+    return {SIG_KEY: SECRET_SIG, "value": value}
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """The value with every secret wrapper replaced by its plain content (for provider calls)."""
+    if is_secret(value):
+        return unwrap_secrets(value.get("value"))
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def contains_secret(value: Any) -> bool:
+    if is_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
+def mask_secrets(value: Any) -> Any:
+    """The value with every secret replaced by ``[secret]``, for display."""
+    if is_secret(value):
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+def passphrase_for(stack: str) -> str:
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    if passphrase:
+        return passphrase
+    if stack == SANDBOX_STACK:
+        return SANDBOX_PASSPHRASE
+    raise InvalidInputError(
+        f"stack '{stack}' needs a passphrase to encrypt its secrets: set {PASSPHRASE_ENV} "
+        f"(the same value on every run of this stack; keep it in your CI secret store)"
+    )
+
+
+class SecretBox:
+    """Encrypts and decrypts secret values of one stack.
+
+    Ciphertexts of identical plaintexts are cached within a process, so a value shared by many
+    resources (a dynamic provider's pickle) is encrypted once; that reveals only that two
+    ciphertexts hold the same value.
+    """
+
+    def __init__(self, passphrase: str, salt: bytes | None = None):
+        self.salt = salt if salt is not None else os.urandom(16)
+        kdf = Scrypt(salt=self.salt, length=32, n=2**14, r=8, p=1)
+        self._aead = AESGCM(kdf.derive(passphrase.encode()))
+        self._cache: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- header --------------------------------------------------------------------------------
+    def header(self) -> dict:
+        return {
+            "kdf": "scrypt-n16384-r8-p1",
+            "cipher": "aes-256-gcm",
+            "salt": base64.b64encode(self.salt).decode(),
+            "check": self._encrypt_text(_CHECK_PLAINTEXT),
+        }
+
+    @classmethod
+    def from_header(cls, passphrase: str, header: dict, stack: str) -> "SecretBox":
+        box = cls(passphrase, base64.b64decode(header["salt"]))
+        try:
+            ok = box._decrypt_text(header["check"]) == _CHECK_PLAINTEXT
+        except (InvalidTag, ValueError):
+            ok = False
+        if not ok:
+            raise StateError(
+                f"the passphrase does not open the state of stack '{stack}': set "
+                f"{PASSPHRASE_ENV} to the passphrase this stack was created with"
+            )
+        return box
+
+    # -- values --------------------------------------------------------------------------------
+    def _encrypt_text(self, text: str) -> str:
+        nonce = os.urandom(12)
+        data = self._aead.encrypt(nonce, text.encode(), None)
+        return "v1:" + base64.b64encode(nonce).decode() + ":" + base64.b64encode(data).decode()
+
+    def _decrypt_text(self, token: str) -> str:
+        version, nonce, data = token.split(":")
+        if version != "v1":
+            raise ValueError(f"unknown ciphertext version {version}")
+        return self._aead.decrypt(base64.b64decode(nonce), base64.b64decode(data), None).decode()
+
+    def encrypt_value(self, value: Any) -> str:
+        plain = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        with self._lock:
+            cached = self._cache.get(plain)
+        if cached is None:
+            cached = self._encrypt_text(plain)
+            with self._lock:
+                self._cache[plain] = cached
+        return cached
+
+    def seal(self, value: Any) -> Any:
+        """The value with every secret wrapper's content encrypted (for storage)."""
+        if is_secret(value):
+            return {SIG_KEY: SECRET_SIG, "ciphertext": self.encrypt_value(value.get("value"))}
+        if isinstance(value, dict):
+            return {k: self.seal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.seal(v) for v in value]
+        return value
+
+    def open(self, value: Any) -> Any:
+        """Inverse of :meth:`seal`."""
+        if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG and "ciphertext" in value:
+            plain = self._decrypt_text(value["ciphertext"])
+            with self._lock:
+                self._cache[plain] = value["ciphertext"]
+            return wrap_secret(json.loads(plain))
+        if isinstance(value, dict):
+            return {k: self.open(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.open(v) for v in value]
+        return value

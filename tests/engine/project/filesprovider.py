@@ -1,0 +1,50 @@
+"""A test-only dynamic provider with real side effects: each resource is a file in a directory.
+
+``content`` changes update the file in place; ``path`` changes replace it. A resource whose
+``fail`` input is true fails on create/update. ``sleep`` delays each call, for tests that kill a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+
+def _write(props: dict) -> None:
+    if props.get("fail"):
+        raise RuntimeError(f"refusing to write {props['path']} (fail=true)")
+    time.sleep(float(props.get("sleep", 0)))
+    path = Path(props["dir"]) / props["path"]
+    path.write_text(json.dumps({"content": props["content"], "secret": props.get("secret")}))
+
+
+class FileProvider(ResourceProvider):
+    def create(self, props):
+        _write(props)
+        return CreateResult(id_=props["path"], outs={**props, "size": len(str(props["content"]))})
+
+    def diff(self, _id, olds, news):
+        keys = [k for k in ("path", "dir", "content", "secret", "fail") if olds.get(k) != news.get(k)]
+        replaces = [k for k in keys if k in ("path", "dir")]
+        return DiffResult(changes=bool(keys), replaces=replaces, delete_before_replace=bool(news.get("dbr")))
+
+    def update(self, _id, olds, news):
+        _write(news)
+        return UpdateResult(outs={**news, "size": len(str(news["content"]))})
+
+    def read(self, id_, props):
+        path = Path(props["dir"]) / id_
+        if not path.exists():
+            return ReadResult(None, {})
+        data = json.loads(path.read_text())
+        return ReadResult(id_, {**props, "content": data["content"]})
+
+    def delete(self, id_, props):
+        time.sleep(float(props.get("sleep", 0)))
+        (Path(props["dir"]) / id_).unlink(missing_ok=True)
+        with open(Path(props["dir"]) / "deleted.log", "a") as log:
+            log.write(id_ + "\n")
