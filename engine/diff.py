@@ -28,15 +28,9 @@ class PropertyChange:
         return {
             "path": self.path,
             "kind": self.kind,
-            "old": _display(self.old),
-            "new": _display(self.new),
+            "old": mask_secrets(self.old),
+            "new": mask_secrets(self.new),
         }
-
-
-def _display(value: Any) -> Any:
-    if value == UNKNOWN:
-        return "[unknown]"
-    return mask_secrets(value)
 
 
 def join_path(parent: str, key: str | int) -> str:

@@ -7,8 +7,9 @@ to the :class:`Deployment`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import empty_pb2, struct_pb2
-from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 
 from .deployment import STACK_TYPE, Deployment
@@ -24,6 +25,17 @@ def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> st
         if parent_type != STACK_TYPE:
             qualified = f"{parent_type}${type_}"
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def from_struct(value: Any) -> Any:
+    """Protobuf Struct/ListValue -> plain Python, keeping the SDK's secret maps and unknown sentinel
+    as they are (the engine stores and compares them as values). Null map entries are dropped, as
+    the SDK treats them as absent."""
+    if isinstance(value, struct_pb2.Struct):
+        return {k: from_struct(v) for k, v in value.items() if v is not None}
+    if isinstance(value, struct_pb2.ListValue):
+        return [from_struct(v) for v in value]
+    return value
 
 
 def to_struct(values: dict) -> struct_pb2.Struct:
@@ -42,7 +54,7 @@ class ResourceMonitor:
 
     def RegisterResource(self, request):
         urn = make_urn(self.stack, self.project, request.parent, request.type, request.name)
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) if request.object else {}
+        inputs = from_struct(request.object)
         reg = Registration(
             urn=urn,
             type=request.type,
@@ -65,7 +77,7 @@ class ResourceMonitor:
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=to_struct(outputs), result=result)
 
     def RegisterResourceOutputs(self, request):
-        outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True) if request.outputs else {}
+        outputs = from_struct(request.outputs)
         self.deployment.register_outputs(request.urn, outputs)
         return empty_pb2.Empty()
 

@@ -65,9 +65,11 @@ def contains_secret(value: Any) -> bool:
 
 
 def mask_secrets(value: Any) -> Any:
-    """The value with every secret replaced by ``[secret]``, for display."""
+    """The value for display: every secret replaced by ``[secret]``, every unknown by ``[unknown]``."""
     if is_secret(value):
         return MASK
+    if value == UNKNOWN:
+        return "[unknown]"
     if isinstance(value, dict):
         return {k: mask_secrets(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -57,4 +57,6 @@ for spec in specs:
 pulumi.export("names", sorted(made))
 pulumi.export("token", pulumi.Output.secret("s3cr3t-token-value"))
 if made:
-    pulumi.export("first_content", next(iter(made.values())).content)
+    first = next(iter(made.values()))
+    pulumi.export("first_content", first.content)
+    pulumi.export("first_size", first.size)

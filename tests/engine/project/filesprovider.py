@@ -14,17 +14,23 @@ from pathlib import Path
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 
-def _write(props: dict) -> None:
+def _log(props: dict, event: str) -> None:
+    with open(Path(props["dir"]) / "events.log", "a") as log:
+        log.write(f"{event} {props['path']}\n")
+
+
+def _write(props: dict, event: str) -> None:
     if props.get("fail"):
         raise RuntimeError(f"refusing to write {props['path']} (fail=true)")
     time.sleep(float(props.get("sleep", 0)))
     path = Path(props["dir"]) / props["path"]
     path.write_text(json.dumps({"content": props["content"], "secret": props.get("secret")}))
+    _log(props, event)
 
 
 class FileProvider(ResourceProvider):
     def create(self, props):
-        _write(props)
+        _write(props, "create")
         return CreateResult(id_=props["path"], outs={**props, "size": len(str(props["content"]))})
 
     def diff(self, _id, olds, news):
@@ -33,7 +39,7 @@ class FileProvider(ResourceProvider):
         return DiffResult(changes=bool(keys), replaces=replaces, delete_before_replace=bool(news.get("dbr")))
 
     def update(self, _id, olds, news):
-        _write(news)
+        _write(news, "update")
         return UpdateResult(outs={**news, "size": len(str(news["content"]))})
 
     def read(self, id_, props):
@@ -46,5 +52,4 @@ class FileProvider(ResourceProvider):
     def delete(self, id_, props):
         time.sleep(float(props.get("sleep", 0)))
         (Path(props["dir"]) / id_).unlink(missing_ok=True)
-        with open(Path(props["dir"]) / "deleted.log", "a") as log:
-            log.write(id_ + "\n")
+        _log(props, "delete")

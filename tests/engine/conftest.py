@@ -1,0 +1,87 @@
+"""Fixtures for engine tests: a copy of the file-resource test project in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+
+PROJECT = Path(__file__).parent / "project"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+
+class FilesProject:
+    """The test project, its stack file, and the directory its resources write to."""
+
+    def __init__(self, root: Path, stack: str = "dev"):
+        self.dir = root / "project"
+        self.files = root / "files"
+        self.stack = stack
+        shutil.copytree(PROJECT, self.dir, ignore=shutil.ignore_patterns("__pycache__"))
+        self.files.mkdir()
+
+    def declare(self, *resources: dict) -> None:
+        text = json.dumps(list(resources))
+        self.dir.joinpath(f"Pulumi.{self.stack}.yaml").write_text(
+            f"config:\n  files:dir: {json.dumps(str(self.files))}\n  files:resources: {json.dumps(text)}\n"
+        )
+
+    def cli(self, *args: str) -> Run:
+        """Run the CLI in this process."""
+        result = CliRunner().invoke(app, [*args, "-s", self.stack, "--cwd", str(self.dir)])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    def subprocess(self, *args: str, **kwargs) -> subprocess.Popen:
+        """Start the CLI as a separate process (for kill and lock tests)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", *args, "-s", self.stack, "--cwd", str(self.dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+            **kwargs,
+        )
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / ".fleetform" / "stacks" / f"{self.stack}.json"
+
+    def state(self) -> dict:
+        return json.loads(self.state_file.read_text())
+
+    def urns(self) -> set[str]:
+        return {r["urn"].rsplit("::", 1)[-1] for r in self.state()["resources"] if r["custom"]}
+
+    def events(self) -> list[str]:
+        log = self.files / "events.log"
+        return log.read_text().splitlines() if log.exists() else []
+
+    def content(self, name: str) -> str:
+        return json.loads((self.files / name).read_text())["content"]
+
+
+@pytest.fixture
+def files_project(tmp_path, monkeypatch) -> FilesProject:
+    monkeypatch.setenv("FLEETFORM_PASSPHRASE", "test-passphrase")
+    monkeypatch.delenv("FLEETFORM_STATE_DIR", raising=False)
+    return FilesProject(tmp_path)
