@@ -71,7 +71,7 @@ class Deployment:
             blocked_by = sorted(reg.all_dependencies() & self.failed)
         old = self.live.get(reg.urn)
         if blocked_by:
-            step = Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs))
+            step = _unplanned(reg, old)
             return self._skip(step, f"skipped: depends on failed {', '.join(_short(u) for u in blocked_by)}")
         if self.mode == "frozen":
             return self._replay(reg, old)
@@ -79,8 +79,8 @@ class Deployment:
             provider = self._provider_for(reg) if reg.custom else None
             step = plan_step(reg, old, provider)
         except Exception as exc:  # a planning failure fails this resource only
-            step = Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs))
-            return self._fail(step, str(exc))
+            return self._fail(_unplanned(reg, old), str(exc))
+        step.parent = reg.parent
         self._record(step)
         if reg.type.startswith(PROVIDER_PREFIX):
             self._provider_inputs[reg.urn] = step.inputs
@@ -221,7 +221,7 @@ class Deployment:
     def plan_deletes(self, resources: list[ResourceState]) -> list[Step]:
         steps = []
         for resource in resources:
-            step = Step(DELETE, resource.urn, resource.type, resource)
+            step = Step(DELETE, resource.urn, resource.type, resource, parent=resource.parent)
             if resource.protect:
                 step.status = "failed"
                 step.error = (
@@ -308,7 +308,7 @@ class Deployment:
         candidates = [r for r in self.live.resources() if r.custom and not r.type.startswith(PROVIDER_PREFIX)]
 
         def read_one(resource: ResourceState) -> Step:
-            step = Step(READ, resource.urn, resource.type, resource)
+            step = Step(READ, resource.urn, resource.type, resource, parent=resource.parent)
             try:
                 provider = self.provider_for_state(resource)
                 with self._slots:
@@ -370,6 +370,11 @@ class Deployment:
         if notes:
             self._persist()
         return notes
+
+
+def _unplanned(reg: Registration, old: ResourceState | None) -> Step:
+    """The step of a resource that could not be planned: what it would have been at best."""
+    return Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs), parent=reg.parent)
 
 
 def _short(urn: str) -> str:

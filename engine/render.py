@@ -120,22 +120,22 @@ class Reporter:
         return text
 
     def _tree(self) -> Tree:
+        """Resources nested under their parents, each with its operation and status."""
         with self._lock:
-            steps = list(self._steps.values())
-        by_parent: dict[str, list[Step]] = {}
-        for step in steps:
-            parent = step.old.parent if step.old is not None else ""
-            by_parent.setdefault(parent, []).append(step)
-        root = Tree(f"[bold]{self.kind}[/bold]")
+            steps = [s for s in self._steps.values() if s.type != STACK_TYPE]
         urns = {s.urn for s in steps}
+        children: dict[str, list[Step]] = {}
         for step in steps:
-            parent = step.old.parent if step.old is not None else ""
-            if parent in urns:
-                continue
-            if step.type != STACK_TYPE:
-                root.add(self._label(step))
+            parent = step.parent if step.parent in urns else ""
+            children.setdefault(parent, []).append(step)
         done = sum(1 for s in steps if s.status in ("done", "failed", "skipped"))
-        root.label = f"[bold]{self.kind}[/bold] {done}/{len(steps)} resources"
+        root = Tree(f"[bold]{self.kind}[/bold] {done}/{len(steps)} resources")
+
+        def add(node: Tree, parent: str) -> None:
+            for step in children.get(parent, []):
+                add(node.add(self._label(step)), step.urn)
+
+        add(root, "")
         return root
 
     def _label(self, step: Step) -> str:

@@ -312,8 +312,9 @@ class Checkpointer:
 
     ``persist()`` returns once a write that began after the call has completed, so a pending
     operation is on disk before its provider call starts. Writes that queue up while one is in
-    flight are folded into the next, and the writer paces itself (about a fifth of its time
-    writing) so that large states do not starve the program of the interpreter.
+    flight are folded into the next, and the writer paces itself by the CPU time a write costs (at
+    most about a fifth of the interpreter) so that large states do not starve the program. Wall
+    time would mislead here: under load most of a write's wall time is waiting for the GIL.
     """
 
     _DUTY = 4.0  # seconds idle per second spent writing, at most
@@ -340,13 +341,13 @@ class Checkpointer:
                 if self._closing and self._requested == self._completed:
                     return
                 target = self._requested
-            started = time.monotonic()
+            started = time.thread_time()
             try:
                 self._write()
             except BaseException as exc:  # reported to every waiter
                 with self._cond:
                     self._error = exc
-            elapsed = time.monotonic() - started
+            elapsed = time.thread_time() - started
             with self._cond:
                 self._completed = target
                 self._cond.notify_all()

@@ -79,6 +79,7 @@ class Step:
     delete_before_replace: bool = False
     status: str = "planned"  # planned | running | done | failed | skipped
     error: str = ""
+    parent: str = ""
 
     @property
     def name(self) -> str:
