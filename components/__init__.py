@@ -1,0 +1,1 @@
+"""fleetform's Pulumi components and the model of the stack configuration (``components.spec``)."""
