@@ -104,7 +104,7 @@ class LiveState:
     """The state of a stack as a run changes it; every method is thread-safe."""
 
     def __init__(self, resources: list[ResourceState], pending: list[PendingOperation], last_run: dict | None):
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._resources: dict[str, ResourceState] = {}
         self._old_copies: dict[str, ResourceState] = {}
         for resource in resources:
@@ -114,8 +114,7 @@ class LiveState:
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, urn: str) -> ResourceState | None:
-        with self._lock:
-            return self._resources.get(urn)
+        return self._resources.get(urn)  # a single dict read is atomic; no lock needed
 
     def resources(self) -> list[ResourceState]:
         with self._lock:
@@ -311,20 +310,24 @@ class Checkpointer:
     """Writes the live state in the background with group commit.
 
     ``persist()`` returns once a write that began after the call has completed, so a pending
-    operation is on disk before its provider call starts. Writes that queue up while one is in
-    flight are folded into the next, and the writer paces itself by the CPU time a write costs (at
-    most about a fifth of the interpreter) so that large states do not starve the program. Wall
-    time would mislead here: under load most of a write's wall time is waiting for the GIL.
+    operation is on disk before its provider call starts. Requests that queue up while a write is
+    in flight are folded into the next one. Each waiter blocks on a gate of its own, released by the
+    writer: hundreds of threads waking on one shared condition would queue for its lock and for the
+    interpreter, one after another. The writer paces itself by the CPU time a write costs (at most
+    about a fifth of the interpreter) so that large states do not starve the program; wall time
+    would mislead, since under load most of a write's wall time is spent waiting for the GIL.
     """
 
-    _DUTY = 4.0  # seconds idle per second spent writing, at most
+    _DUTY = 4.0  # seconds idle per CPU second spent writing, at most
+    _MAX_PAUSE = 0.25
 
     def __init__(self, store: StateStore, stack: str, live: LiveState, header: dict, box: SecretBox):
         self._store, self._stack, self._live, self._header, self._box = store, stack, live, header, box
-        self._cond = threading.Condition()
-        self._requested = 0
-        self._completed = 0
+        self._gates_lock = threading.Lock()
+        self._gates: list[threading.Lock] = []
+        self._dirty = False
         self._closing = False
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="fleetform-checkpoint", daemon=True)
@@ -335,45 +338,45 @@ class Checkpointer:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while self._requested == self._completed and not self._closing:
-                    self._cond.wait()
-                if self._closing and self._requested == self._completed:
+            if not self._closing:
+                self._wake.wait()
+            self._wake.clear()
+            with self._gates_lock:
+                gates, self._gates = self._gates, []
+            if not gates and not self._dirty:
+                if self._closing:
                     return
-                target = self._requested
+                continue
+            self._dirty = False
             started = time.thread_time()
             try:
                 self._write()
             except BaseException as exc:  # reported to every waiter
-                with self._cond:
-                    self._error = exc
-            elapsed = time.thread_time() - started
-            with self._cond:
-                self._completed = target
-                self._cond.notify_all()
-            self._stop.wait(timeout=min(elapsed * self._DUTY, 0.5))
+                self._error = exc
+            for gate in gates:
+                gate.release()
+            self._stop.wait(timeout=min((time.thread_time() - started) * self._DUTY, self._MAX_PAUSE))
 
     def persist(self) -> None:
-        with self._cond:
-            self._requested += 1
-            target = self._requested
-            self._cond.notify_all()
-            while self._completed < target and self._error is None:
-                self._cond.wait()
-            if self._error is not None:
-                raise StateError(f"could not write the state file: {self._error}") from self._error
+        gate = threading.Lock()
+        gate.acquire()
+        with self._gates_lock:
+            self._gates.append(gate)
+        self._wake.set()
+        gate.acquire()  # released by the writer after its next write
+        if self._error is not None:
+            raise StateError(f"could not write the state file: {self._error}") from self._error
 
     def touch(self) -> None:
         """Ask for a write soon without waiting for it."""
-        with self._cond:
-            self._requested += 1
-            self._cond.notify_all()
+        self._dirty = True
+        if not self._wake.is_set():
+            self._wake.set()
 
     def close(self) -> None:
         """Stop the writer and make the final state durable."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
+        self._closing = True
         self._stop.set()
+        self._wake.set()
         self._thread.join()
         self._write(durable=True)
