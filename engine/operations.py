@@ -55,7 +55,11 @@ class RunResult:
 
 def default_registry(config: StackConfig, project: Project) -> ProviderRegistry:
     """Every provider the embedded engine ships: dynamic providers and the built-in packages."""
-    return ProviderRegistry(dict(config.values), project.name)
+    from .kubernetes import kubernetes_factory
+
+    registry = ProviderRegistry(dict(config.values), project.name)
+    registry.register_package("kubernetes", kubernetes_factory)
+    return registry
 
 
 class StackOperations:

@@ -1,0 +1,341 @@
+"""Built-in implementation of ``pulumi_kubernetes`` resource types for the embedded engine.
+
+Resources of type ``kubernetes:<group>/<version>:<Kind>`` are applied by server-side apply (field
+manager ``pulumi-kubernetes``, forced, so a create after an interrupted run adopts the object),
+read back on refresh, and deleted with a wait for the object to be gone. The provider behaves as
+pulumi-kubernetes does where it matters to a program: objects without ``metadata.name`` are
+auto-named ``<resource name>-<8 random characters>`` with the ``pulumi.com/autonamed`` annotation;
+namespaced objects without a namespace land in the provider's default namespace; creates and
+updates wait for the kinds pulumi-kubernetes waits for (Deployments available, LoadBalancer
+Services given an address, CRDs established), bounded by ``pulumi.com/timeoutSeconds`` or the
+default, and skipped with ``pulumi.com/skipAwait: "true"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as random_source
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .providers import CheckFailure, DiffOutcome, ProviderError
+from .secrets import UNKNOWN, is_secret, wrap_secret
+
+FIELD_MANAGER = "pulumi-kubernetes"
+AUTONAMED = "pulumi.com/autonamed"
+SKIP_AWAIT = "pulumi.com/skipAwait"
+TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
+DEFAULT_AWAIT_SECONDS = 600
+_NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_RETRYABLE = {429, 500, 502, 503, 504}
+
+
+def type_to_api_version(type_: str) -> tuple[str, str]:
+    """``kubernetes:apps/v1:Deployment`` -> (``apps/v1``, ``Deployment``); the core group is ``v1``."""
+    _package, group_version, kind = type_.split(":", 2)
+    if group_version.startswith("core/"):
+        group_version = group_version[len("core/") :]
+    return group_version, kind
+
+
+class KubeApiError(ProviderError):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class KubeRest:
+    """Raw JSON requests to one API server, authenticated from a kubeconfig by the official client."""
+
+    def __init__(self, kubeconfig: dict, context: str | None):
+        from kubernetes.config import new_client_from_config_dict
+
+        self.api = new_client_from_config_dict(kubeconfig, context=context, persist_config=False)
+
+    def request(self, method: str, path: str, query: dict | None = None, body: Any = None,
+                content_type: str = "application/json", timeout: float = 30.0, attempts: int = 5) -> tuple[int, Any]:
+        delay = 0.2
+        for attempt in range(attempts):
+            status, data, retry_after = self._once(method, path, query, body, content_type, timeout)
+            if status not in _RETRYABLE or attempt == attempts - 1:
+                return status, data
+            time.sleep(retry_after if retry_after is not None else delay)
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    def _once(self, method, path, query, body, content_type, timeout):
+        _m, url, headers, serialized, _ = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self.api.call_api(method, url, header_params=headers, body=serialized, _request_timeout=timeout)
+        except Exception as exc:  # connection refused, TLS failure, timeout
+            return 503, {"message": f"cannot reach the API server ({type(exc).__name__}: {exc})"}, None
+        raw = response.read()
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            data = {"message": raw.decode(errors="replace")}
+        retry_after = response.getheader("Retry-After")
+        return response.status, data, float(retry_after) if retry_after else None
+
+
+class KubernetesProvider:
+    """One Kubernetes provider configuration (a ``pulumi:providers:kubernetes`` resource or the default)."""
+
+    def __init__(self, config: dict | None):
+        config = config or {}
+        self._kubeconfig_source = config.get("kubeconfig")
+        self._context = config.get("context")
+        self._namespace = config.get("namespace")
+        self._rest: KubeRest | None = None
+        self._kinds: dict[tuple[str, str], tuple[str, bool]] = {}
+        self._lock = threading.Lock()
+
+    # -- connection ------------------------------------------------------------------------------
+    def _kubeconfig(self) -> dict:
+        source = self._kubeconfig_source
+        if source in (None, ""):
+            path = os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config")).split(os.pathsep)[0]
+            try:
+                source = Path(path).read_text()
+            except OSError as exc:
+                raise ProviderError(f"no kubeconfig given to the kubernetes provider and {path} is unreadable") from exc
+        if source == UNKNOWN:
+            raise ProviderError("the kubernetes provider's kubeconfig is not known yet")
+        if isinstance(source, dict):
+            return source
+        text = str(source)
+        if "\n" not in text and Path(text).is_file():
+            text = Path(text).read_text()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ProviderError(f"the kubernetes provider's kubeconfig is not valid YAML ({exc})") from exc
+        if not isinstance(data, dict) or "clusters" not in data:
+            raise ProviderError("the kubernetes provider's kubeconfig has no clusters")
+        return data
+
+    def _api(self) -> KubeRest:
+        with self._lock:
+            if self._rest is None:
+                self._rest = KubeRest(self._kubeconfig(), self._context)
+            return self._rest
+
+    def _default_namespace(self) -> str:
+        if self._namespace:
+            return self._namespace
+        try:
+            config = self._kubeconfig()
+        except ProviderError:
+            return "default"
+        current = self._context or config.get("current-context")
+        for entry in config.get("contexts") or []:
+            if entry.get("name") == current:
+                return (entry.get("context") or {}).get("namespace") or "default"
+        return "default"
+
+    def configured(self) -> bool:
+        return self._kubeconfig_source != UNKNOWN
+
+    # -- discovery -------------------------------------------------------------------------------
+    def _kind_info(self, api_version: str, kind: str) -> tuple[str, bool]:
+        """(plural, namespaced) of a kind, from the server's discovery documents."""
+        key = (api_version, kind)
+        if key not in self._kinds:
+            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            status, data = self._api().request("GET", path)
+            if status == 200:
+                for entry in data.get("resources", []):
+                    if "/" not in entry["name"]:
+                        self._kinds[(api_version, entry["kind"])] = (entry["name"], bool(entry["namespaced"]))
+            if key not in self._kinds:
+                raise ProviderError(
+                    f"the API server does not serve {kind} in {api_version} (is its CustomResourceDefinition installed?)"
+                )
+        return self._kinds[key]
+
+    def _path(self, api_version: str, kind: str, name: str, namespace: str | None) -> str:
+        plural, namespaced = self._kind_info(api_version, kind)
+        base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        if namespaced:
+            base += f"/namespaces/{namespace or self._default_namespace()}"
+        return f"{base}/{plural}/{name}"
+
+    # -- provider interface ----------------------------------------------------------------------
+    def check(self, urn: str, olds: dict, news: dict) -> tuple[dict, list[CheckFailure]]:
+        obj = _plain_object(news)
+        metadata = dict(obj.get("metadata") or {})
+        if not metadata.get("name"):
+            old_meta = (olds or {}).get("metadata") or {}
+            annotations = dict(metadata.get("annotations") or {})
+            if old_meta.get("name") and (old_meta.get("annotations") or {}).get(AUTONAMED) == "true":
+                metadata["name"] = old_meta["name"]
+            else:
+                suffix = "".join(random_source.choice(_NAME_ALPHABET) for _ in range(8))
+                metadata["name"] = f"{urn.rsplit('::', 1)[-1]}-{suffix}"
+            annotations[AUTONAMED] = "true"
+            metadata["annotations"] = annotations
+        obj["metadata"] = metadata
+        failures = [CheckFailure(f, "required") for f in ("apiVersion", "kind") if not obj.get(f)]
+        return _keep_secrets(obj, news), failures
+
+    def diff(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> DiffOutcome:
+        old, new = _plain_object(old_inputs), _plain_object(new_inputs)
+        replaces = [
+            path
+            for path, a, b in (
+                ("kind", old.get("kind"), new.get("kind")),
+                ("metadata.name", (old.get("metadata") or {}).get("name"), (new.get("metadata") or {}).get("name")),
+                ("metadata.namespace", (old.get("metadata") or {}).get("namespace"), (new.get("metadata") or {}).get("namespace")),
+            )
+            if a != b
+        ]
+        if old.get("kind") == "Secret" and old.get("type") != new.get("type"):
+            replaces.append("type")
+        return DiffOutcome(changes=None, replaces=replaces)
+
+    def create(self, urn: str, inputs: dict, preview: bool = False) -> tuple[str, dict]:
+        return self._apply(inputs)
+
+    def update(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> dict:
+        return self._apply(new_inputs)[1]
+
+    def read(self, urn: str, id_: str, inputs: dict, outputs: dict) -> tuple[str, dict] | None:
+        obj = _plain_object(outputs or inputs)
+        meta = obj.get("metadata") or {}
+        status, data = self._api().request("GET", self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")))
+        if status == 404:
+            return None
+        _raise_for(status, data, f"read {obj['kind']} {meta['name']}")
+        return id_, _secret_outputs(data)
+
+    def delete(self, urn: str, id_: str, outputs: dict) -> None:
+        obj = _plain_object(outputs)
+        meta = obj.get("metadata") or {}
+        path = self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        status, data = self._api().request("DELETE", path, body={"propagationPolicy": "Background"})
+        if status == 404:
+            return
+        _raise_for(status, data, f"delete {obj['kind']} {meta['name']}")
+        deadline = time.monotonic() + _await_seconds(obj)
+        while time.monotonic() < deadline:
+            status, data = self._api().request("GET", path)
+            if status == 404:
+                return
+            time.sleep(0.2)
+        raise ProviderError(
+            f"{obj['kind']} {meta['name']} is still present after delete (finalizers: "
+            f"{(data or {}).get('metadata', {}).get('finalizers')})"
+        )
+
+    # -- apply and await -------------------------------------------------------------------------
+    def _apply(self, inputs: dict) -> tuple[str, dict]:
+        obj = _plain_object(inputs)
+        meta = dict(obj.get("metadata") or {})
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        _plural, namespaced = self._kind_info(api_version, kind)
+        if namespaced and not meta.get("namespace"):
+            meta["namespace"] = self._default_namespace()
+        obj["metadata"] = meta
+        path = self._path(api_version, kind, meta["name"], meta.get("namespace"))
+        status, data = self._api().request(
+            "PATCH", path, query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            body=json.dumps(obj), content_type="application/apply-patch+yaml",
+        )
+        _raise_for(status, data, f"apply {kind} {meta['name']}")
+        live = self._await_ready(path, obj, data)
+        id_ = f"{meta['namespace']}/{meta['name']}" if namespaced else meta["name"]
+        return id_, _secret_outputs(live)
+
+    def _await_ready(self, path: str, obj: dict, live: dict) -> dict:
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        if annotations.get(SKIP_AWAIT) == "true" or _ready(obj["kind"], live):
+            return live
+        deadline = time.monotonic() + _await_seconds(obj)
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            status, live = self._api().request("GET", path)
+            _raise_for(status, live, f"read {obj['kind']} {obj['metadata']['name']}")
+            if _ready(obj["kind"], live):
+                return live
+        raise ProviderError(
+            f"{obj['kind']} {obj['metadata']['name']} did not become ready within {_await_seconds(obj)}s "
+            f"({_readiness_hint(obj['kind'], live)})"
+        )
+
+
+def _ready(kind: str, live: dict) -> bool:
+    status = live.get("status") or {}
+    if kind == "Deployment":
+        wanted = (live.get("spec") or {}).get("replicas", 1)
+        available = any(
+            c.get("type") == "Available" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        fresh = status.get("observedGeneration", 0) >= (live.get("metadata") or {}).get("generation", 0)
+        return fresh and available and status.get("availableReplicas", 0) >= wanted
+    if kind == "Service" and (live.get("spec") or {}).get("type") == "LoadBalancer":
+        return bool((status.get("loadBalancer") or {}).get("ingress"))
+    if kind == "CustomResourceDefinition":
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in status.get("conditions") or [])
+    return True
+
+
+def _readiness_hint(kind: str, live: dict) -> str:
+    status = live.get("status") or {}
+    if kind == "Deployment":
+        return f"{status.get('availableReplicas', 0)}/{(live.get('spec') or {}).get('replicas', 1)} replicas available"
+    if kind == "Service":
+        return "no load balancer address assigned"
+    return "condition Established is not True"
+
+
+def _await_seconds(obj: dict) -> float:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    try:
+        return float(annotations.get(TIMEOUT_SECONDS, DEFAULT_AWAIT_SECONDS))
+    except ValueError:
+        return DEFAULT_AWAIT_SECONDS
+
+
+def _raise_for(status: int, data: Any, action: str) -> None:
+    if 200 <= status < 300:
+        return
+    message = (data or {}).get("message") if isinstance(data, dict) else str(data)
+    raise KubeApiError(status, f"{action}: HTTP {status}: {message}")
+
+
+def _plain_object(values: dict) -> dict:
+    """Inputs without engine-internal keys and without secret wrappers."""
+    from .secrets import unwrap_secrets
+
+    return {k: v for k, v in unwrap_secrets(values or {}).items() if not k.startswith("__") and v is not None}
+
+
+def _keep_secrets(obj: dict, source: dict) -> dict:
+    """Top-level input properties that were secret stay secret after check."""
+    return {k: (wrap_secret(v) if is_secret(source.get(k)) else v) for k, v in obj.items()}
+
+
+def _secret_outputs(live: dict) -> dict:
+    """Live object as outputs; a Secret's data is secret, as pulumi-kubernetes marks it."""
+    outputs = dict(live)
+    if live.get("kind") == "Secret":
+        for key in ("data", "stringData"):
+            if key in outputs:
+                outputs[key] = wrap_secret(outputs[key])
+    return outputs
+
+
+def kubernetes_factory(config: dict | None) -> KubernetesProvider:
+    return KubernetesProvider(config)

@@ -1,0 +1,226 @@
+"""Pulumi dynamic providers: thin adapters from CRUD onto the cluster lookup and Kubernetes helpers.
+
+Each provider lives in this importable module so that dill pickles it by reference (the SDK embeds
+the pickle in every resource's ``__provider`` input) and builds its clients inside each call.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import datetime, timezone
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+from . import kube
+from .kube import ClusterAccessError
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _changed(olds: dict, news: dict, keys: tuple[str, ...]) -> list[str]:
+    return [k for k in keys if olds.get(k) != news.get(k)]
+
+
+class ClusterLookupProvider(ResourceProvider):
+    """Looks a cluster up through its kubeconfig: reachable, version at least the minimum.
+
+    The check runs at preview as well as at apply (a read-only lookup, DOMAIN's P*), so an
+    unreachable or too-old cluster fails the preview of that cluster alone.
+    """
+
+    _INPUTS = ("cluster", "kubeconfig", "context", "min_version")
+
+    def _info(self, props: dict) -> kube.ClusterInfo:
+        info = kube.probe(props["kubeconfig"], props["cluster"], context=props.get("context") or None)
+        minimum = tuple(int(p) for p in str(props.get("min_version", "1.19")).split("."))
+        kube.check_version(info, props["cluster"], minimum)  # type: ignore[arg-type]
+        return info
+
+    def _outputs(self, props: dict, info: kube.ClusterInfo) -> dict:
+        return {
+            **props,
+            "kubernetes_version": info.git_version,
+            "cluster_uid": info.kube_system_uid,
+            "endpoint": info.server,
+            "ca_bundle": info.ca_data,
+            "reachable": True,
+        }
+
+    def check(self, olds: dict, news: dict) -> CheckResult:
+        if UNKNOWN in (news.get("kubeconfig"), news.get("cluster")):
+            return CheckResult(news, [])
+        try:
+            self._info(news)
+        except ClusterAccessError as exc:
+            return CheckResult(news, [CheckFailure("kubeconfig", str(exc))])
+        return CheckResult(news, [])
+
+    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
+        changed = _changed(olds, news, self._INPUTS)
+        return DiffResult(changes=bool(changed), replaces=[k for k in changed if k == "cluster"])
+
+    def create(self, props: dict) -> CreateResult:
+        info = self._info(props)
+        return CreateResult(id_=info.kube_system_uid or props["cluster"], outs=self._outputs(props, info))
+
+    def update(self, _id: str, _olds: dict, news: dict) -> UpdateResult:
+        return UpdateResult(outs=self._outputs(news, self._info(news)))
+
+    def read(self, id_: str, props: dict) -> ReadResult:
+        try:
+            info = self._info(props)
+        except ClusterAccessError:
+            return ReadResult(id_, {**props, "reachable": False})
+        return ReadResult(id_, self._outputs(props, info))
+
+    def delete(self, _id: str, _props: dict) -> None:
+        """A lookup owns nothing: fleetform never deletes a cluster."""
+
+
+class ServiceAccountCredentialProvider(ResourceProvider):
+    """Turns a ServiceAccount into a kubeconfig (a secret output).
+
+    ``source: secret`` waits (up to 60 s) for the token controller to fill a
+    ``kubernetes.io/service-account-token`` Secret, refuses tokens with an expiry (V13) and proves
+    the token by reading ``/version`` with it. ``source: token-request`` asks the TokenRequest API
+    for a token valid ``ttl_seconds`` (bootstrap credentials).
+    """
+
+    _INPUTS = ("cluster", "kubeconfig", "namespace", "service_account", "secret_name", "server", "ca_bundle",
+               "source", "ttl_seconds", "generation")
+    TOKEN_WAIT_SECONDS = 60.0
+
+    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
+        changed = _changed(olds, news, self._INPUTS)
+        return DiffResult(changes=bool(changed), replaces=changed)
+
+    def create(self, props: dict) -> CreateResult:
+        client = kube.api_client(props["kubeconfig"], props["cluster"])
+        if props.get("source") == "token-request":
+            token, expires = self._request_token(client, props)
+        else:
+            token, expires = self._secret_token(client, props)
+        config = kube.render_kubeconfig(
+            f"fleetform-{props['cluster']}", props["server"], props["ca_bundle"], token
+        )
+        if props.get("source") != "token-request":
+            kube.probe(config, props["cluster"])  # the new credential really opens the cluster
+        outs = {**props, "kubeconfig_out": config, "token_expires_at": expires}
+        return CreateResult(id_=f"{props['cluster']}/{props['namespace']}/{props['service_account']}", outs=outs)
+
+    def _secret_token(self, client, props: dict) -> tuple[str, str | None]:
+        path = f"/api/v1/namespaces/{props['namespace']}/secrets/{props['secret_name']}"
+
+        def token() -> str | None:
+            status, secret = kube.request_json(client, "GET", path)
+            data = (secret or {}).get("data") or {} if status == 200 else {}
+            return base64.b64decode(data["token"]).decode() if data.get("token") and data.get("ca.crt") else None
+
+        try:
+            value = kube.wait_for(token, self.TOKEN_WAIT_SECONDS, what=f"token of Secret {props['secret_name']}")
+        except TimeoutError as exc:
+            raise ClusterAccessError(
+                f"cluster '{props['cluster']}': Secret {props['namespace']}/{props['secret_name']} got no token "
+                f"within {self.TOKEN_WAIT_SECONDS:.0f}s; is the token controller running?"
+            ) from exc
+        expiry = kube.jwt_expiry(value)
+        if expiry is not None:
+            when = datetime.fromtimestamp(expiry, timezone.utc).isoformat()
+            raise ClusterAccessError(
+                f"FF-CRED-001 the token for '{props['cluster']}' expires at {when}; fleetform needs a non-expiring "
+                f"ServiceAccount token"
+            )
+        return value, None
+
+    def _request_token(self, client, props: dict) -> tuple[str, str | None]:
+        path = f"/api/v1/namespaces/{props['namespace']}/serviceaccounts/{props['service_account']}/token"
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"expirationSeconds": int(props.get("ttl_seconds") or 86400)}}
+        status, response = kube.request_json(client, "POST", path, body)
+        if status != 201 and status != 200:
+            raise ClusterAccessError(f"cluster '{props['cluster']}': TokenRequest failed (HTTP {status}: {response})")
+        return response["status"]["token"], response["status"].get("expirationTimestamp")
+
+    def read(self, id_: str, props: dict) -> ReadResult:
+        if props.get("source") == "token-request":
+            return ReadResult(id_, props)
+        client = kube.api_client(props["kubeconfig"], props["cluster"])
+        status, _ = kube.request_json(client, "GET", f"/api/v1/namespaces/{props['namespace']}/secrets/{props['secret_name']}")
+        return ReadResult(id_ if status == 200 else None, props if status == 200 else {})
+
+    def delete(self, _id: str, _props: dict) -> None:
+        """The token lives in a Secret (or is short-lived); deleting that Secret or ServiceAccount revokes it."""
+
+
+class RegistrationStatusProvider(ResourceProvider):
+    """Reads a registration's state from the hub (agent) or by probing the member (direct).
+
+    Create and update wait, up to ``timeout_seconds``, for ``running``; a cluster that does not get
+    there fails with FF-CONN-005 (agent) or FF-CONN-002 (direct). Refresh reads the state once, so
+    that a cluster that stopped answering shows up as drift to ``disconnected``.
+    """
+
+    _INPUTS = ("cluster", "mode", "hub_kubeconfig", "member_kubeconfig", "timeout_seconds", "generation")
+
+    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
+        changed = _changed(olds, news, self._INPUTS)
+        return DiffResult(changes=bool(changed))
+
+    def observe(self, props: dict) -> tuple[str, str]:
+        """(state, reason) right now."""
+        hub = kube.api_client(props["hub_kubeconfig"], f"hub of {props['cluster']}")
+        status, managed = kube.request_json(
+            hub, "GET", f"/apis/cluster.open-cluster-management.io/v1/managedclusters/{props['cluster']}"
+        )
+        if status == 404:
+            return "pending-access", "ManagedCluster is missing on the hub"
+        if status != 200:
+            return "pending-access", f"hub answered HTTP {status}"
+        if props["mode"] == "direct":
+            try:
+                kube.probe(props["member_kubeconfig"], props["cluster"], attempts=1)
+            except ClusterAccessError as exc:
+                return "disconnected", str(exc)
+            return "running", "the member answers /readyz and /version with the hub's token"
+        conditions = {c.get("type"): c for c in (managed.get("status") or {}).get("conditions") or []}
+        joined = conditions.get("ManagedClusterJoined", {}).get("status") == "True"
+        available = conditions.get("ManagedClusterConditionAvailable", {}).get("status")
+        if not joined:
+            return "pending-access", "the agent has not joined yet"
+        if available == "True":
+            return "running", "joined and available"
+        return "disconnected", f"ManagedClusterConditionAvailable is {available or 'missing'}"
+
+    def _wait(self, props: dict) -> dict:
+        timeout = float(props.get("timeout_seconds") or 1800)
+        deadline = time.monotonic() + timeout
+        while True:
+            state, reason = self.observe(props)
+            if state == "running":
+                return {**props, "state": state, "state_reason": reason, "observed_at": _now()}
+            if time.monotonic() >= deadline:
+                if props["mode"] == "direct":
+                    raise ClusterAccessError(f"cluster '{props['cluster']}' is {state}: {reason}")
+                raise ClusterAccessError(
+                    f"FF-CONN-005 cluster '{props['cluster']}' did not connect within {timeout:.0f}s "
+                    f"(state access-timeout: {reason}); re-run to issue a new agent manifest"
+                )
+            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+
+    def create(self, props: dict) -> CreateResult:
+        return CreateResult(id_=props["cluster"], outs=self._wait(props))
+
+    def update(self, _id: str, _olds: dict, news: dict) -> UpdateResult:
+        return UpdateResult(outs=self._wait(news))
+
+    def read(self, id_: str, props: dict) -> ReadResult:
+        state, reason = self.observe(props)
+        return ReadResult(id_, {**props, "state": state, "state_reason": reason})
+
+    def delete(self, _id: str, _props: dict) -> None:
+        """Observing owns nothing."""
+
