@@ -1,0 +1,27 @@
+"""Kubernetes API emulator: many virtual clusters, each served over HTTPS on its own loopback port.
+
+Typical use::
+
+    with KubeApiEmulator(data_dir=None) as server:
+        cluster = server.add_cluster("member-1", version="1.29.4")
+        config = yaml.safe_load(cluster.kubeconfig())     # admin token + embedded CA
+        api = kubernetes.config.new_client_from_config_dict(config)
+        cluster.objects.create({"apiVersion": "v1", "kind": "ConfigMap", ...})   # in-process
+        cluster.set_faults(latency=0.2, error_rate=0.1)
+
+Module map: ``emulator`` (many clusters, persistence), ``cluster`` (one cluster), ``rest`` (HTTP
+routing and verbs), ``operations`` (API semantics), ``rules``/``crd``/``schema`` (per-kind
+behaviour), ``patch``/``managedfields`` (patch types, server-side apply), ``store`` (versions and
+events), ``controlplane`` (background controllers), ``auth``/``satokens``/``users`` (credentials,
+RBAC), ``discovery``, ``faults``, ``pki``, ``httpserver``, ``objectapi`` (in-process access).
+"""
+
+from .cluster import VirtualCluster
+from .emulator import KubeApiEmulator
+from .errors import ApiError
+from .faults import FaultSettings
+from .objectapi import Event, EventStream, ObjectApi, Subscription
+from .users import UserInfo
+
+__all__ = ["KubeApiEmulator", "VirtualCluster", "ObjectApi", "Event", "EventStream", "Subscription",
+           "ApiError", "FaultSettings", "UserInfo"]
