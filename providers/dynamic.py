@@ -9,7 +9,17 @@ from __future__ import annotations
 import base64
 import time
 from datetime import datetime, timezone
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from . import kube
 from .kube import ClusterAccessError
@@ -109,7 +119,7 @@ class ServiceAccountCredentialProvider(ResourceProvider):
         )
         if props.get("source") != "token-request":
             kube.probe(config, props["cluster"])  # the new credential really opens the cluster
-        outs = {**props, "kubeconfig_out": config, "token_expires_at": expires}
+        outs = {**props, "kubeconfig_out": config, "token": token, "token_expires_at": expires}
         return CreateResult(id_=f"{props['cluster']}/{props['namespace']}/{props['service_account']}", outs=outs)
 
     def _secret_token(self, client, props: dict) -> tuple[str, str | None]:
@@ -164,7 +174,7 @@ class RegistrationStatusProvider(ResourceProvider):
     that a cluster that stopped answering shows up as drift to ``disconnected``.
     """
 
-    _INPUTS = ("cluster", "mode", "hub_kubeconfig", "member_kubeconfig", "timeout_seconds", "generation")
+    _INPUTS = ("cluster", "mode", "hub_kubeconfig", "member_kubeconfig", "timeout_seconds", "wait", "generation")
 
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = _changed(olds, news, self._INPUTS)
@@ -200,7 +210,7 @@ class RegistrationStatusProvider(ResourceProvider):
         deadline = time.monotonic() + timeout
         while True:
             state, reason = self.observe(props)
-            if state == "running":
+            if state == "running" or not props.get("wait", True):
                 return {**props, "state": state, "state_reason": reason, "observed_at": _now()}
             if time.monotonic() >= deadline:
                 if props["mode"] == "direct":
@@ -224,3 +234,83 @@ class RegistrationStatusProvider(ResourceProvider):
     def delete(self, _id: str, _props: dict) -> None:
         """Observing owns nothing."""
 
+
+
+# -- resources the components declare ------------------------------------------------------------
+
+
+class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
+    """A cluster found through its kubeconfig; outputs its version, kube-system UID, endpoint and CA."""
+
+    kubernetes_version: pulumi.Output[str]
+    cluster_uid: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    ca_bundle: pulumi.Output[str]
+
+    def __init__(self, name: str, *, cluster: str, kubeconfig: pulumi.Input[str], min_version: str = "1.19",
+                 context: str | None = None, opts: pulumi.ResourceOptions | None = None):
+        props = {
+            "cluster": cluster,
+            "kubeconfig": pulumi.Output.secret(kubeconfig),
+            "context": context or "",
+            "min_version": min_version,
+            "kubernetes_version": None,
+            "cluster_uid": None,
+            "endpoint": None,
+            "ca_bundle": None,
+            "reachable": None,
+        }
+        super().__init__(ClusterLookupProvider(), name, props, opts)
+
+
+class ServiceAccountCredential(Resource, module="fleetform", name="ServiceAccountCredential"):
+    """A kubeconfig (secret) for a ServiceAccount, from its token Secret or the TokenRequest API."""
+
+    kubeconfig_out: pulumi.Output[str]
+    token: pulumi.Output[str]
+
+    def __init__(self, name: str, *, cluster: str, kubeconfig: pulumi.Input[str], namespace: str,
+                 service_account: str, server: pulumi.Input[str], ca_bundle: pulumi.Input[str],
+                 secret_name: str = "", source: str = "secret", ttl_seconds: int = 0, generation: int = 1,
+                 opts: pulumi.ResourceOptions | None = None):
+        props = {
+            "cluster": cluster,
+            "kubeconfig": pulumi.Output.secret(kubeconfig),
+            "namespace": namespace,
+            "service_account": service_account,
+            "secret_name": secret_name,
+            "server": server,
+            "ca_bundle": ca_bundle,
+            "source": source,
+            "ttl_seconds": ttl_seconds,
+            "generation": generation,
+            "kubeconfig_out": None,
+            "token": None,
+            "token_expires_at": None,
+        }
+        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig_out", "token"])
+        super().__init__(ServiceAccountCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
+
+
+class RegistrationStatus(Resource, module="fleetform", name="RegistrationStatus"):
+    """The state of a registration (pending-access, running, disconnected), waited for on apply."""
+
+    state: pulumi.Output[str]
+    state_reason: pulumi.Output[str]
+
+    def __init__(self, name: str, *, cluster: str, mode: str, hub_kubeconfig: pulumi.Input[str],
+                 member_kubeconfig: pulumi.Input[str] | None, timeout_seconds: int, wait: bool = True,
+                 generation: int = 1, opts: pulumi.ResourceOptions | None = None):
+        props = {
+            "cluster": cluster,
+            "mode": mode,
+            "hub_kubeconfig": pulumi.Output.secret(hub_kubeconfig),
+            "member_kubeconfig": pulumi.Output.secret(member_kubeconfig) if member_kubeconfig is not None else "",
+            "timeout_seconds": timeout_seconds,
+            "wait": wait,
+            "generation": generation,
+            "state": None,
+            "state_reason": None,
+            "observed_at": None,
+        }
+        super().__init__(RegistrationStatusProvider(), name, props, opts)
