@@ -36,7 +36,8 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     status: bool = False            # has the /status subresource
-    generation: bool = False        # server maintains metadata.generation
+    generation: bool = False        # server maintains metadata.generation (as upstream: workloads,
+                                    # ingresses, CRDs and custom resources)
     name_rule: str = "subdomain"    # see meta.name_problems
     verbs: tuple[str, ...] = ALL_VERBS
     extra_subresources: tuple[Subresource, ...] = ()
@@ -85,10 +86,9 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t("", "v1", "Secret", "secrets", True),
     _t("", "v1", "ConfigMap", "configmaps", True, short_names=("cm",)),
     _t("", "v1", "Service", "services", True, short_names=("svc",), categories=("all",),
-       status=True, generation=True, name_rule="dns1035"),
-    _t("", "v1", "Pod", "pods", True, short_names=("po",), categories=("all",), status=True,
-       generation=True),
-    _t("", "v1", "Node", "nodes", False, short_names=("no",), status=True, generation=True),
+       status=True, name_rule="dns1035"),
+    _t("", "v1", "Pod", "pods", True, short_names=("po",), categories=("all",), status=True),
+    _t("", "v1", "Node", "nodes", False, short_names=("no",), status=True),
     _t("", "v1", "Endpoints", "endpoints", True, short_names=("ep",)),
     _t("apps", "v1", "Deployment", "deployments", True, short_names=("deploy",),
        categories=("all",), status=True, generation=True),
@@ -99,7 +99,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t(_RBAC, "v1", "Role", "roles", True, name_rule="path"),
     _t(_RBAC, "v1", "RoleBinding", "rolebindings", True, name_rule="path"),
     _t("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, short_names=("sc",)),
-    _t("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False, generation=True, since=(1, 18)),
+    _t("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False, since=(1, 18)),
     _t("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False, generation=True,
        since=(1, 19)),
     _t("networking.k8s.io", "v1", "Ingress", "ingresses", True, short_names=("ing",),
@@ -107,7 +107,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
        False, short_names=("crd", "crds"), categories=("api-extensions",), status=True,
        generation=True, since=(1, 16)),
-    _t("coordination.k8s.io", "v1", "Lease", "leases", True, generation=True, since=(1, 14)),
+    _t("coordination.k8s.io", "v1", "Lease", "leases", True, since=(1, 14)),
     _t("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
        verbs=("create",), virtual=True),
 )

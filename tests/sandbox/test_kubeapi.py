@@ -356,6 +356,8 @@ def test_label_and_field_selectors(core):
     with pytest.raises(ApiException) as info:
         core.list_namespaced_config_map("default", field_selector="spec.foo=bar")
     assert info.value.status == 400
+    core.delete_collection_namespaced_config_map("default", label_selector="app=web")
+    assert names() == ["c", "d"]
 
 
 def test_list_pagination(core):
@@ -450,8 +452,7 @@ def test_crd_makes_kind_servable_and_deletion_removes_it(cluster, api, dyn):
     widgets = dyn.resources.get(api_version="example.com/v1", kind="Widget")
     assert widgets.namespaced and widgets.short_names == ["wg"]
     created = widgets.create(body=widget("w1", tags=["a"], unknown="dropped"), namespace="default")
-    assert created.spec.replicas == 1  # schema default
-    assert "unknown" not in created.spec  # pruned: not in the schema
+    assert created.spec.to_dict() == {"size": "M", "tags": ["a"], "replicas": 1}  # pruned, defaulted
     got = custom.get_namespaced_custom_object("example.com", "v1", "default", "widgets", "w1")
     assert got["metadata"]["generation"] == 1 and got["apiVersion"] == "example.com/v1"
     group = next(g for g in raw(api, "/apis")["groups"] if g["name"] == "example.com")
@@ -486,6 +487,24 @@ def test_crd_validation_and_custom_resource_schema(cluster, api):
     with pytest.raises(ApiException) as info:  # custom resources need a resourceVersion on PUT
         custom.replace_namespaced_custom_object("example.com", "v1", "default", "widgets", "w", widget("w", "L"))
     assert info.value.status == 422
+
+
+def test_crd_versions_share_storage(cluster, api, dyn):
+    definition = json.loads(json.dumps(WIDGET_CRD))
+    beta = json.loads(json.dumps(definition["spec"]["versions"][0]))
+    beta.update(name="v1beta1", storage=False)
+    definition["spec"]["versions"].append(beta)
+    cluster.objects.create(definition)
+    group = next(g for g in raw(api, "/apis")["groups"] if g["name"] == "example.com")
+    assert [v["version"] for v in group["versions"]] == ["v1", "v1beta1"]
+    assert group["preferredVersion"]["version"] == "v1"
+    old = dyn.resources.get(api_version="example.com/v1beta1", kind="Widget")
+    old.create(body={**widget("w"), "apiVersion": "example.com/v1beta1"}, namespace="default")
+    new = client.CustomObjectsApi(api).get_namespaced_custom_object("example.com", "v1", "default", "widgets", "w")
+    assert new["apiVersion"] == "example.com/v1" and new["spec"]["size"] == "M"
+    with pytest.raises(ApiException) as info:
+        client.CustomObjectsApi(api).get_namespaced_custom_object("example.com", "v2", "default", "widgets", "w")
+    assert info.value.status == 404
 
 
 def test_custom_resource_status_subresource(cluster, api):
