@@ -1,0 +1,70 @@
+"""A copy of the fleetform project (program + stack files) in a temp dir, run by the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+class SandboxProject:
+    def __init__(self, root: Path):
+        self.dir = root / "project"
+        self.state = root / "state"
+        self.dir.mkdir()
+        shutil.copy(ROOT / "Pulumi.yaml", self.dir)
+        shutil.copy(ROOT / "__main__.py", self.dir)
+        shutil.copytree(ROOT / "stacks", self.dir / "stacks")
+        self.env = {**os.environ, "FLEETFORM_STATE_DIR": str(self.state), "PYTHONPATH": str(ROOT)}
+        self.env.pop("FLEETFORM_PASSPHRASE", None)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.dir / "stacks" / "Pulumi.sandbox.yaml"
+
+    def config(self) -> dict:
+        return yaml.safe_load(self.stack_file.read_text())
+
+    def write_config(self, config: dict) -> None:
+        self.stack_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def drop_cluster(self, name: str) -> None:
+        config = self.config()
+        clusters = config["config"]["fleetform:clusters"]
+        config["config"]["fleetform:clusters"] = [c for c in clusters if c["name"] != name]
+        self.write_config(config)
+
+    def cli(self, *args: str, timeout: float = 300) -> Run:
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.cli", *args, "-s", "sandbox", "--cwd", str(self.dir)],
+            capture_output=True, text=True, env=self.env, timeout=timeout,
+        )
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    @property
+    def world_dir(self) -> Path:
+        return self.state / "sandbox"
+
+
+@pytest.fixture
+def sandbox_project(tmp_path) -> SandboxProject:
+    return SandboxProject(tmp_path)

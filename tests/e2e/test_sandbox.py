@@ -1,0 +1,90 @@
+"""`fleetform up -s sandbox` end to end: registration, no-op re-run, removal of one cluster, destroy,
+and a cluster that cannot be registered failing alone."""
+
+from __future__ import annotations
+
+from sandbox.kubeapi import ApiError, KubeApiEmulator
+
+OCM = "cluster.open-cluster-management.io/v1"
+KINDS = [
+    ("v1", "Namespace"), ("v1", "ServiceAccount"), ("v1", "Secret"), ("v1", "ConfigMap"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("apps/v1", "Deployment"), ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+]
+
+
+def fleetform_objects(world_dir) -> dict[str, set[tuple[str, str]]]:
+    """Every object labelled managed-by=fleetform, per cluster, read from the emulator's saved data."""
+    emulator = KubeApiEmulator(world_dir / "kubeapi")
+    found = {}
+    for name, cluster in emulator.clusters.items():
+        objects = set()
+        for api_version, kind in KINDS:
+            for obj in cluster.objects.list(api_version, kind, label_selector="app.kubernetes.io/managed-by=fleetform"):
+                objects.add((kind, obj["metadata"]["name"]))
+        try:
+            objects |= {("ManagedCluster", o["metadata"]["name"]) for o in cluster.objects.list(OCM, "ManagedCluster")}
+        except (ApiError, LookupError):
+            pass
+        found[name] = objects
+    emulator.stop()
+    return found
+
+
+def test_sandbox_lifecycle(sandbox_project):
+    up = sandbox_project.cli("up", "--yes")
+    assert up.code == 0, up.out + up.err
+    clusters = sandbox_project.cli("stack", "output", "--json").json()["clusters"]
+    assert set(clusters) == {"idc-sh-01", "idc-sh-02", "idc-bj-01"}
+    for name, info in clusters.items():
+        assert info["status"] == "running", name
+        assert info["kind"] == "idc" and info["kubernetesVersion"] == "v1.29.4"
+        assert info["endpoint"].startswith("https://127.0.0.1:")
+    assert {c["mode"] for c in clusters.values()} == {"agent", "direct"}
+
+    objects = fleetform_objects(sandbox_project.world_dir)
+    hub = objects["hub-sandbox"]
+    assert {("ManagedCluster", n) for n in clusters} <= hub
+    assert ("Secret", "idc-sh-02-credential") in hub  # direct: the hub holds the member credential
+    assert ("ClusterRole", "fleetform:agent:idc-sh-01") in hub  # agent: a credential scoped to one cluster
+    assert {("ServiceAccount", "fleetform-hub"), ("ClusterRoleBinding", "fleetform-hub")} <= objects["idc-sh-02"]
+    assert ("Deployment", "klusterlet-agent") in objects["idc-sh-01"]
+
+    again = sandbox_project.cli("preview", "--expect-no-changes", "--json")
+    assert again.code == 0, again.out + again.err
+    assert again.json()["summary"]["create"] == 0
+
+    sandbox_project.drop_cluster("idc-bj-01")
+    preview = sandbox_project.cli("preview", "--json").json()
+    changed = [s for s in preview["steps"] if s["op"] != "same"]
+    assert changed and all(s["op"] == "delete" for s in changed)
+    assert all("idc-bj-01" in s["urn"].rsplit("::", 1)[-1] for s in changed)
+    assert sandbox_project.cli("up", "--yes").code == 0
+    objects = fleetform_objects(sandbox_project.world_dir)
+    assert objects["idc-bj-01"] == set()
+    assert not {o for o in objects["hub-sandbox"] if "idc-bj-01" in o[1]}
+    assert ("ManagedCluster", "idc-sh-01") in objects["hub-sandbox"]
+
+    destroy = sandbox_project.cli("destroy", "--yes")
+    assert destroy.code == 0, destroy.out + destroy.err
+    assert all(found == set() for found in fleetform_objects(sandbox_project.world_dir).values())
+
+
+def test_a_too_old_cluster_fails_alone(sandbox_project):
+    emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
+    emulator.add_cluster("idc-bj-01", version="1.18.20")
+    emulator.flush()
+    emulator.stop()
+
+    preview = sandbox_project.cli("preview")
+    assert preview.code == 1
+    assert "FF-VER-001 cluster 'idc-bj-01' runs Kubernetes v1.18.20; fleetform requires >= 1.19" in preview.out
+
+    up = sandbox_project.cli("up", "--yes", "--json")
+    assert up.code == 1
+    result = up.json()
+    failed = {s["urn"].rsplit("::", 1)[-1] for s in result["steps"] if s["status"] == "failed"}
+    assert failed == {"idc-bj-01-lookup"}
+    assert all("idc-bj-01" in s["urn"] for s in result["steps"] if s["status"] == "skipped")
+    clusters = result["outputs"]["clusters"]
+    assert clusters["idc-sh-01"]["status"] == "running" and clusters["idc-sh-02"]["status"] == "running"
