@@ -9,6 +9,11 @@ Typical use::
         cluster.objects.create({"apiVersion": "v1", "kind": "ConfigMap", ...})   # in-process
         cluster.set_faults(latency=0.2, error_rate=0.1)
 
+Not emulated: pods actually running (Deployments/DaemonSets just report ready), scheduling,
+admission webhooks, aggregated ClusterRoles and RBAC escalation checks, CEL/``anyOf`` schema
+rules, CRD conversion webhooks, ``/scale``, Table output, protobuf, OpenAPI documents, and the
+consistent-snapshot semantics of paginated lists. Each module's docstring states its shortcuts.
+
 Module map: ``emulator`` (many clusters, persistence), ``cluster`` (one cluster), ``rest`` (HTTP
 routing and verbs), ``operations`` (API semantics), ``rules``/``crd``/``schema`` (per-kind
 behaviour), ``patch``/``managedfields`` (patch types, server-side apply), ``store`` (versions and
