@@ -1,0 +1,131 @@
+"""The fleetform program under the Pulumi SDK's own mocks (`pulumi.runtime.set_mocks`): what the
+Pulumi CLI would be asked to create, with no engine of ours involved."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import threading
+from pathlib import Path
+
+import pulumi
+import pytest
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: Q0E=}}]
+users: [{name: u, user: {token: not-a-real-token}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+"""
+
+
+class FleetformMocks(pulumi.runtime.Mocks):
+    """Dynamic resources answer with plausible outputs; everything else echoes its inputs."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = dict(args.inputs)
+        if args.typ.endswith("fleetform:ClusterLookup"):
+            outputs.update(kubernetes_version="v1.29.4", cluster_uid=f"uid-{args.name}",
+                           endpoint="https://10.0.0.1:6443", ca_bundle="Q0E=", reachable=True)
+        if args.typ.endswith("fleetform:ServiceAccountCredential"):
+            outputs.update(kubeconfig_out=KUBECONFIG, token="token")
+        if args.typ.endswith("fleetform:RegistrationStatus"):
+            outputs.update(state="running", state_reason="mocked")
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def run_program(config: dict[str, object]) -> dict[str, mocks.MockMonitor.ResourceRegistration]:
+    """Run __main__.py on a thread of its own (fresh SDK context) and return what it registered."""
+    result: dict = {}
+
+    def target() -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        monitor = mocks.MockMonitor(FleetformMocks())
+        mocks.set_mocks(FleetformMocks(), project="fleetform", stack="dev", preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+        try:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+            _sync_await(wait_for_rpcs())
+        except BaseException as exc:  # reported to the test
+            result["error"] = exc
+        result["resources"] = monitor.get_registered_resources()
+        settings.ROOT.set(None)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["resources"]
+
+
+@pytest.fixture
+def stack_config(monkeypatch):
+    for var in ("HUB_KUBECONFIG", "SH_KUBECONFIG", "BJ_KUBECONFIG"):
+        monkeypatch.setenv(var, KUBECONFIG)
+    return {
+        "fleetform:hub": {"name": "hub-prod", "kubeconfig_env": "HUB_KUBECONFIG", "ocm": "install",
+                          "agent_endpoint": "https://hub.example.com:6443"},
+        "fleetform:clusters": [
+            {"name": "idc-sh-01", "kind": "idc", "connection_mode": "direct", "kubeconfig_env": "SH_KUBECONFIG",
+             "region": "dc-shanghai"},
+            {"name": "idc-bj-01", "kind": "idc", "connection_mode": "agent", "kubeconfig_env": "BJ_KUBECONFIG"},
+        ],
+    }
+
+
+def by_name(resources) -> dict[str, dict]:
+    return {urn.rsplit("::", 1)[-1]: {"type": urn.split("::")[2].rsplit("$", 1)[-1], **reg.state}
+            for urn, reg in resources.items()}
+
+
+def test_the_program_declares_the_registration_recipe(stack_config):
+    resources = by_name(run_program(stack_config))
+
+    managed = resources["idc-sh-01-managedcluster"]
+    assert managed["type"] == "kubernetes:cluster.open-cluster-management.io/v1:ManagedCluster"
+    assert managed["spec"]["hubAcceptsClient"] is True
+    labels = managed["metadata"]["labels"]
+    assert labels["fleetform.io/kind"] == "idc" and labels["fleetform.io/region"] == "dc-shanghai"
+    assert labels["fleetform.io/connection-mode"] == "direct"
+    assert labels["cluster.open-cluster-management.io/clusterset"] == "default"
+    assert resources["idc-bj-01-managedcluster"]["metadata"]["labels"]["fleetform.io/region"] == "idc"
+
+    binding = resources["idc-sh-01-hub-binding"]
+    assert binding["roleRef"]["name"] == "cluster-admin"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "fleetform-hub", "namespace": "fleetform-system"}]
+    assert resources["idc-sh-01-hub-token"]["type"] == "kubernetes.io/service-account-token"
+    assert resources["idc-sh-01-hub-credential"]["metadata"]["name"] == "idc-sh-01-credential"
+
+    role = resources["idc-bj-01-bootstrap-role"]
+    assert role["rules"][0]["resourceNames"] == ["idc-bj-01"]  # the bootstrap credential is scoped
+    agent = resources["idc-bj-01-agent"]
+    assert "--cluster-name=idc-bj-01" in agent["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert resources["idc-bj-01-bootstrap-credential"]["server"] == "https://hub.example.com:6443"
+    assert {f"{p}.cluster.open-cluster-management.io" for p in ("managedclusters", "managedclustersets", "managedclustersetbindings")} == {
+        r["metadata"]["name"] for r in resources.values() if r["type"].endswith(":CustomResourceDefinition")
+    }
+    assert "idc-sh-01-agent" not in resources and "idc-bj-01-hub-sa" not in resources
+
+
+def test_an_unsupported_kind_is_refused_before_anything_is_registered(stack_config):
+    stack_config["fleetform:clusters"].append(
+        {"name": "eks-prod-01", "kind": "eks", "region": "eu-west-1", "cluster_name": "prod-01"}
+    )
+    with pytest.raises(pulumi.RunError, match="not yet supported: eks-prod-01 \\(eks\\)"):
+        run_program(stack_config)
+
+
+def test_an_invalid_stack_names_the_key(stack_config):
+    stack_config["fleetform:clusters"][0]["name"] = "Bad_Name"
+    with pytest.raises(pulumi.RunError, match=r"fleetform:clusters\[0\]\.name"):
+        run_program(stack_config)
