@@ -32,7 +32,8 @@ SKIP_AWAIT = "pulumi.com/skipAwait"
 TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
 DEFAULT_AWAIT_SECONDS = 600
 _NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-_RETRYABLE = {429, 500, 502, 503, 504}
+NETWORK_FAILURE = 0  # the status reported when no HTTP answer came back
+_RETRYABLE = {NETWORK_FAILURE, 429, 500, 502, 503, 504}
 
 
 def type_to_api_version(type_: str) -> tuple[str, str]:
@@ -69,25 +70,28 @@ class KubeRest:
         raise AssertionError("unreachable")
 
     def _once(self, method, path, query, body, content_type, timeout):
-        _m, url, headers, serialized, _ = self.api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list((query or {}).items()),
-            header_params={"Content-Type": content_type, "Accept": "application/json"},
-            body=body,
-            auth_settings=["BearerToken"],
-        )
+        from kubernetes.client.exceptions import ApiException
+
         try:
-            response = self.api.call_api(method, url, header_params=headers, body=serialized, _request_timeout=timeout)
+            response = self.api.call_api(
+                path, method, query_params=list((query or {}).items()),
+                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                body=body, auth_settings=["BearerToken"], _preload_content=False,
+                _return_http_data_only=True, _request_timeout=timeout,
+            )
+            status, raw, headers = response.status, response.data, response.headers
+        except ApiException as exc:
+            status, raw, headers = exc.status, exc.body, exc.headers or {}
         except Exception as exc:  # connection refused, TLS failure, timeout
-            return 503, {"message": f"cannot reach the API server ({type(exc).__name__}: {exc})"}, None
-        raw = response.read()
+            return NETWORK_FAILURE, {"message": f"cannot reach the API server ({type(exc).__name__}: {exc})"}, None
+        if isinstance(raw, bytes):
+            raw = raw.decode(errors="replace")
         try:
             data = json.loads(raw) if raw else None
         except ValueError:
-            data = {"message": raw.decode(errors="replace")}
-        retry_after = response.getheader("Retry-After")
-        return response.status, data, float(retry_after) if retry_after else None
+            data = {"message": raw}
+        retry_after = headers.get("Retry-After")
+        return status, data, float(retry_after) if retry_after else None
 
 
 class KubernetesProvider:
@@ -251,7 +255,7 @@ class KubernetesProvider:
         path = self._path(api_version, kind, meta["name"], meta.get("namespace"))
         status, data = self._api().request(
             "PATCH", path, query={"fieldManager": FIELD_MANAGER, "force": "true"},
-            body=json.dumps(obj), content_type="application/apply-patch+yaml",
+            body=obj, content_type="application/apply-patch+yaml",
         )
         _raise_for(status, data, f"apply {kind} {meta['name']}")
         live = self._await_ready(path, obj, data)

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import yaml
 
+from engine.kubernetes import NETWORK_FAILURE, KubeRest
+
 MIN_VERSION = (1, 19)
 FEDERATION_MIN_VERSION = (1, 21)
 
@@ -52,12 +54,11 @@ def current_cluster(config: dict, context: str | None = None) -> dict:
     raise ClusterAccessError(f"the kubeconfig has no cluster for context '{wanted}'")
 
 
-def api_client(kubeconfig: str, what: str, context: str | None = None):
-    from kubernetes.config import new_client_from_config_dict
-
+def api_client(kubeconfig: str, what: str, context: str | None = None) -> KubeRest:
+    """A JSON client for the cluster (official client configuration; retries throttling and 5xx)."""
     config = parse_kubeconfig(kubeconfig, what)
     try:
-        return new_client_from_config_dict(config, context=context, persist_config=False)
+        return KubeRest(config, context)
     except Exception as exc:  # the client raises ConfigException and friends
         raise ClusterAccessError(f"{what}: the kubeconfig cannot be used ({exc})") from exc
 
@@ -82,59 +83,41 @@ def parse_version(git_version: str) -> tuple[int, int]:
     return int(major), int("".join(ch for ch in minor if ch.isdigit()))
 
 
-def request_json(client, method: str, path: str, body: Any = None, timeout: float = 10.0,
-                 content_type: str = "application/json") -> tuple[int, Any]:
-    """One raw request through an official ApiClient; (status, parsed body). Network failures raise."""
-    _m, url, headers, serialized, _ = client.param_serialize(
-        method=method,
-        resource_path=path,
-        header_params={"Content-Type": content_type, "Accept": "application/json"},
-        body=body,
-        auth_settings=["BearerToken"],
-    )
-    response = client.call_api(method, url, header_params=headers, body=serialized, _request_timeout=timeout)
-    raw = response.read()
-    try:
-        return response.status, json.loads(raw) if raw else None
-    except ValueError:
-        return response.status, raw.decode(errors="replace")
+def request_json(client: KubeRest, method: str, path: str, body: Any = None, timeout: float = 10.0,
+                 attempts: int = 3) -> tuple[int, Any]:
+    """(status, parsed body), retrying throttling, 5xx and network failures with backoff; a network
+    failure that outlasts the retries raises ClusterAccessError."""
+    status, data = client.request(method, path, body=body, timeout=timeout, attempts=attempts)
+    if status == NETWORK_FAILURE:
+        raise ClusterAccessError(data["message"])
+    return status, data
 
 
 def probe(kubeconfig: str, what: str, attempts: int = 3, context: str | None = None) -> ClusterInfo:
     """Reach the cluster: ``/readyz``, ``/version`` and the kube-system namespace (its UID names the
-    physical cluster). Retries transient failures with backoff; raises ClusterAccessError."""
+    physical cluster). Transient failures are retried with backoff; raises ClusterAccessError."""
     config = parse_kubeconfig(kubeconfig, what)
-    cluster = current_cluster(config, context)
-    server = cluster.get("server", "")
+    server = current_cluster(config, context).get("server", "")
     client = api_client(kubeconfig, what, context)
-    last_error = ""
-    delay = 0.5
-    for attempt in range(attempts):
-        try:
-            status, _ = request_json(client, "GET", "/readyz")
-            if status == 401:
-                raise ClusterAccessError(f"{what}: the API server at {server} rejected the credential (401 Unauthorized)")
-            if status == 200:
-                _, version = request_json(client, "GET", "/version")
-                code, namespace = request_json(client, "GET", "/api/v1/namespaces/kube-system")
-                if code == 403:
-                    raise ClusterAccessError(f"{what}: the credential may not read namespace kube-system (403); it needs cluster-admin")
-                return ClusterInfo(
-                    server=server,
-                    ca_data=cluster.get("certificate-authority-data", ""),
-                    git_version=version["gitVersion"],
-                    major_minor=parse_version(version["gitVersion"]),
-                    kube_system_uid=(namespace or {}).get("metadata", {}).get("uid", ""),
-                )
-            last_error = f"/readyz answered HTTP {status}"
-        except ClusterAccessError:
-            raise
-        except Exception as exc:  # connection refused, TLS, timeout
-            last_error = f"{type(exc).__name__}: {exc}"
-        if attempt < attempts - 1:
-            time.sleep(delay)
-            delay *= 2
-    raise ClusterAccessError(f"FF-CONN-002 API server {server} of '{what}' is not reachable ({last_error})")
+    try:
+        status, _ = request_json(client, "GET", "/readyz", attempts=attempts)
+    except ClusterAccessError as exc:
+        raise ClusterAccessError(f"FF-CONN-002 API server {server} of '{what}' is not reachable ({exc})") from exc
+    if status == 401:
+        raise ClusterAccessError(f"{what}: the API server at {server} rejected the credential (401 Unauthorized)")
+    if status != 200:
+        raise ClusterAccessError(f"FF-CONN-002 API server {server} of '{what}' is not ready (/readyz answered HTTP {status})")
+    _, version = request_json(client, "GET", "/version", attempts=attempts)
+    code, namespace = request_json(client, "GET", "/api/v1/namespaces/kube-system", attempts=attempts)
+    if code == 403:
+        raise ClusterAccessError(f"{what}: the credential may not read namespace kube-system (403); it needs cluster-admin")
+    return ClusterInfo(
+        server=server,
+        ca_data=current_cluster(config, context).get("certificate-authority-data", ""),
+        git_version=version["gitVersion"],
+        major_minor=parse_version(version["gitVersion"]),
+        kube_system_uid=(namespace or {}).get("metadata", {}).get("uid", ""),
+    )
 
 
 def check_version(info: ClusterInfo, name: str, minimum: tuple[int, int] = MIN_VERSION) -> None:
