@@ -1,0 +1,1 @@
+"""One module per cluster kind behind the protocol in :mod:`providers.clouds.base`."""

@@ -1,0 +1,79 @@
+"""The small protocol every cluster kind implements, and the errors they raise.
+
+A kind module (``providers/clouds/<kind>.py``) exposes ``source(identity, endpoint=None) ->
+ClusterSource``:
+
+* ``identity``: the kind's non-secret identifiers from the stack (e.g. ``{"region": "eu-west-1",
+  "cluster_name": "prod"}`` for eks; see DOMAIN §2.3). Credentials come from the SDK's standard
+  chain (environment, profile, workload identity), never from the stack file.
+* ``endpoint``: an API endpoint override (a custom or emulated cloud API), or None for the cloud's
+  public endpoint.
+
+``ClusterSource.describe()`` looks the cluster up (read-only) and ``credentials()`` returns a
+kubeconfig (YAML text) that opens the cluster's API server: the *bootstrap* credential, used once to
+create fleetform's own ServiceAccount. Every SDK error is mapped to a :class:`CloudError` whose
+message tells the user what to do; throttling and transient faults are retried with backoff first
+(:func:`with_retries`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ClusterDescription:
+    kind: str
+    native_id: str  # the cloud's identifier (ARN, project/location/name, ARM id, cluster id)
+    region: str
+    state: str  # the cloud's own status word, e.g. ACTIVE, RUNNING, Succeeded, running
+    running: bool  # whether that state counts as running for this kind
+    kubernetes_version: str  # e.g. "1.29.4" or "v1.29.4-eks-1a2b3c"
+    endpoint: str  # https URL of the API server (per endpoint preference)
+    ca_data: str  # base64 PEM of the API server CA, as in a kubeconfig
+    flags: dict = field(default_factory=dict)  # kind-specific facts, e.g. {"autopilot": True}
+
+
+class CloudError(Exception):
+    """A cloud API call failed; ``reason`` is one of the REASONS, the message says what to do."""
+
+    REASONS = ("not-found", "throttled", "unauthorized", "expired", "forbidden", "invalid", "unavailable")
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class ClusterSource(Protocol):
+    def describe(self) -> ClusterDescription: ...
+
+    def credentials(self) -> str: ...
+
+    def encryption_status(self) -> dict:
+        """Secret encryption at rest as the cloud reports it, e.g. ``{"enabled": True, "key": "<id>"}``."""
+        ...
+
+    def enable_encryption(self, key: dict) -> dict:
+        """Ask the cloud to enable (or re-key) secret encryption; returns what it answered."""
+        ...
+
+
+def with_retries(call: Callable[[], T], *, retryable: Callable[[Exception], bool], attempts: int = 5,
+                 base_delay: float = 0.2, max_delay: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``call``; on an exception ``retryable`` accepts, wait (exponential backoff with jitter)
+    and try again, up to ``attempts`` times. The last exception propagates."""
+    delay = base_delay
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == attempts - 1 or not retryable(exc):
+                raise
+            sleep(min(max_delay, delay) * (0.5 + random.random() / 2))
+            delay *= 2
+    raise AssertionError("unreachable")
