@@ -18,7 +18,19 @@ from .errors import EngineError
 from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
 from .secrets import UNKNOWN
 from .state import Checkpointer, LiveState, PendingOperation, ResourceState
-from .steps import CREATE, DELETE, READ, REPLACE, SAME, UPDATE, Registration, Step, plan_step, preview_outputs
+from .steps import (
+    CREATE,
+    DELETE,
+    DELETE_REPLACED,
+    READ,
+    REPLACE,
+    SAME,
+    UPDATE,
+    Registration,
+    Step,
+    plan_step,
+    preview_outputs,
+)
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -221,7 +233,8 @@ class Deployment:
     def plan_deletes(self, resources: list[ResourceState]) -> list[Step]:
         steps = []
         for resource in resources:
-            step = Step(DELETE, resource.urn, resource.type, resource, parent=resource.parent)
+            op = DELETE_REPLACED if resource.delete else DELETE
+            step = Step(op, resource.urn, resource.type, resource, parent=resource.parent)
             if resource.protect:
                 step.status = "failed"
                 step.error = (

@@ -274,7 +274,7 @@ class KubernetesProvider:
             if _ready(obj["kind"], live):
                 return live
         raise ProviderError(
-            f"{obj['kind']} {obj['metadata']['name']} did not become ready within {_await_seconds(obj)}s "
+            f"{obj['kind']} {obj['metadata']['name']} did not become ready within {_await_seconds(obj):g}s "
             f"({_readiness_hint(obj['kind'], live)})"
         )
 

@@ -15,11 +15,13 @@ from rich.tree import Tree
 from .deployment import STACK_TYPE
 from .operations import RunResult
 from .secrets import mask_secrets
-from .steps import CREATE, DELETE, READ, REPLACE, SAME, UPDATE, Step
+from .steps import CREATE, DELETE, DELETE_REPLACED, READ, REPLACE, SAME, UPDATE, Step
 
-SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "+-", DELETE: "-", SAME: " ", READ: ">"}
-COLORS = {CREATE: "green", UPDATE: "yellow", REPLACE: "magenta", DELETE: "red", SAME: "dim", READ: "cyan"}
-PROGRESSIVE = {CREATE: "creating", UPDATE: "updating", REPLACE: "replacing", DELETE: "deleting", READ: "reading"}
+SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "+-", DELETE: "-", DELETE_REPLACED: "--", SAME: " ", READ: ">"}
+COLORS = {CREATE: "green", UPDATE: "yellow", REPLACE: "magenta", DELETE: "red", DELETE_REPLACED: "red", SAME: "dim",
+          READ: "cyan"}
+PROGRESSIVE = {CREATE: "creating", UPDATE: "updating", REPLACE: "replacing", DELETE: "deleting",
+               DELETE_REPLACED: "deleting", READ: "reading"}
 STATUS_WORDS = {"planned": "", "running": "…", "done": "✓", "failed": "✗ failed", "skipped": "⊘ skipped"}
 
 

@@ -16,6 +16,7 @@ from .providers import DYNAMIC_PROVIDER_KEY, Provider
 from .state import ResourceState
 
 SAME, CREATE, UPDATE, REPLACE, DELETE, READ = "same", "create", "update", "replace", "delete", "read"
+DELETE_REPLACED = "delete-replaced"  # the old copy of a replaced resource, deleted once the new one is in
 OPERATIONS = (CREATE, UPDATE, REPLACE, DELETE, SAME)
 
 

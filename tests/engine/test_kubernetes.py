@@ -1,0 +1,168 @@
+"""The engine's built-in pulumi_kubernetes provider against the Kubernetes API emulator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from sandbox.kubeapi import ApiError, KubeApiEmulator
+
+PROJECT = Path(__file__).parent / "kubeproject"
+
+
+class KubeProject:
+    def __init__(self, root: Path, cluster):
+        self.dir = root / "kubeproject"
+        shutil.copytree(PROJECT, self.dir, ignore=shutil.ignore_patterns("__pycache__"))
+        self.cluster = cluster
+
+    def declare(self, *objects: dict, namespace: str = "team-a") -> None:
+        lines = [
+            "config:",
+            f"  kube:kubeconfig: {json.dumps(self.cluster.kubeconfig())}",
+            f"  kube:namespace: {namespace}",
+            f"  kube:objects: {json.dumps(json.dumps(list(objects)))}",
+        ]
+        self.dir.joinpath("Pulumi.dev.yaml").write_text("\n".join(lines) + "\n")
+
+    def cli(self, *args: str):
+        result = CliRunner().invoke(app, [*args, "-s", "dev", "--cwd", str(self.dir)])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    def run_json(self, *args: str) -> tuple[int, dict]:
+        result = self.cli(*args, "--json")
+        return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture
+def kube(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEETFORM_PASSPHRASE", "test")
+    with KubeApiEmulator() as emulator:
+        cluster = emulator.add_cluster("target", version="1.29.4")
+        cluster.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
+        yield KubeProject(tmp_path, cluster)
+
+
+def step(result: dict, name: str, op_not: str = "delete-replaced") -> dict:
+    (found,) = [s for s in result["steps"] if s["urn"].endswith("::" + name) and s["op"] != op_not]
+    return found
+
+
+def test_autonamed_objects_land_in_the_provider_namespace_and_update_in_place(kube):
+    kube.declare({"kind": "ConfigMap", "name": "settings", "data": {"mode": "a"}})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    name = up["outputs"]["names"]["settings"]
+    assert name.startswith("settings-") and len(name) == len("settings-") + 8
+    live = kube.cluster.objects.get("v1", "ConfigMap", name, "team-a")
+    assert live["data"] == {"mode": "a"}
+    assert live["metadata"]["annotations"]["pulumi.com/autonamed"] == "true"
+    assert {m["manager"] for m in live["metadata"]["managedFields"]} == {"pulumi-kubernetes"}
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 0
+
+    kube.declare({"kind": "ConfigMap", "name": "settings", "data": {"mode": "b"}})
+    _, preview = kube.run_json("preview")
+    assert step(preview, "settings")["op"] == "update"
+    assert step(preview, "settings")["diffs"] == [{"path": "data.mode", "kind": "update", "old": "a", "new": "b"}]
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0 and up["outputs"]["names"]["settings"] == name  # the generated name is kept
+    assert kube.cluster.objects.get("v1", "ConfigMap", name, "team-a")["data"] == {"mode": "b"}
+
+
+def test_a_new_name_replaces_and_removal_deletes(kube):
+    kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": {"name": "first"}, "data": {"k": "v"}})
+    kube.cli("up", "--yes")
+    kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": {"name": "second"}, "data": {"k": "v"}})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0
+    assert step(up, "cm")["op"] == "replace" and "metadata.name (provider)" in step(up, "cm")["replaceReasons"]
+    assert step(up, "cm", op_not="replace")["op"] == "delete-replaced"
+    with pytest.raises(ApiError):
+        kube.cluster.objects.get("v1", "ConfigMap", "first", "team-a")
+    assert kube.cluster.objects.get("v1", "ConfigMap", "second", "team-a")["data"] == {"k": "v"}
+    kube.declare()
+    assert kube.cli("up", "--yes").exit_code == 0
+    with pytest.raises(ApiError):
+        kube.cluster.objects.get("v1", "ConfigMap", "second", "team-a")
+
+
+def test_refresh_reads_live_objects(kube):
+    kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": {"name": "drifty"}, "data": {"k": "v"}})
+    kube.cli("up", "--yes")
+    kube.cluster.objects.patch("v1", "ConfigMap", "drifty", {"data": {"k": "changed by hand"}}, "team-a")
+    _, drift = kube.run_json("refresh", "--preview-only")
+    changes = {d["path"]: d["new"] for d in step(drift, "cm").get("diffs", [])}
+    assert step(drift, "cm")["op"] == "update" and changes["data.k"] == "changed by hand"
+    kube.cluster.objects.delete("v1", "ConfigMap", "drifty", "team-a")
+    _, gone = kube.run_json("refresh", "--preview-only")
+    assert step(gone, "cm")["op"] == "delete"
+
+
+def test_waits_for_readiness_and_times_out_with_a_reason(kube):
+    deployment = {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+    }
+    kube.declare(
+        {"kind": "Deployment", "name": "web", "metadata": {"name": "web"}, "spec": deployment},
+        {"kind": "Service", "name": "lb", "metadata": {"name": "lb", "annotations": {"pulumi.com/timeoutSeconds": "1"}},
+         "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}},
+    )
+    code, up = kube.run_json("up", "--yes")
+    assert code == 1
+    assert step(up, "web")["status"] == "done"
+    assert kube.cluster.objects.get("apps/v1", "Deployment", "web", "team-a")["status"]["availableReplicas"] == 2
+    assert step(up, "lb")["status"] == "failed"
+    assert "did not become ready within 1s (no load balancer address assigned)" in step(up, "lb")["error"]
+
+
+def test_a_crd_and_its_custom_resource_in_one_run(kube):
+    crd = {
+        "group": "example.com",
+        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+        "scope": "Namespaced",
+        "versions": [{"name": "v1", "served": True, "storage": True,
+                      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+    }
+    kube.declare(
+        {"kind": "CustomResourceDefinition", "name": "crd", "metadata": {"name": "widgets.example.com"}, "spec": crd},
+        {"kind": "Widget", "api_version": "example.com/v1", "name": "w", "metadata": {"name": "w1"},
+         "spec": {"size": 3}, "depends_on": ["crd"]},
+    )
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    assert kube.cluster.objects.get("example.com/v1", "Widget", "w1", "team-a")["spec"] == {"size": 3}
+    assert kube.cli("destroy", "--yes").exit_code == 0
+    with pytest.raises((ApiError, LookupError)):
+        kube.cluster.objects.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com")
+
+
+def test_throttling_is_retried_and_rejections_name_the_object(kube):
+    kube.cluster.faults.throttle_next(2)
+    kube.declare(
+        {"kind": "ConfigMap", "name": "ok", "metadata": {"name": "fine"}, "data": {"a": "b"}},
+        {"kind": "ConfigMap", "name": "bad", "metadata": {"name": "Not_A_Valid_Name"}, "data": {"a": "b"}},
+    )
+    code, up = kube.run_json("up", "--yes")
+    assert code == 1
+    assert step(up, "ok")["status"] == "done"
+    assert "apply ConfigMap Not_A_Valid_Name: HTTP 422" in step(up, "bad")["error"]
+
+
+def test_secret_data_is_secret_in_state_and_output(kube):
+    kube.declare({"kind": "Secret", "name": "creds", "metadata": {"name": "creds"},
+                  "string_data": {"password": "correct-horse-battery"}})
+    result = kube.cli("up", "--yes")
+    assert result.exit_code == 0
+    state = (kube.dir / ".fleetform" / "stacks" / "dev.json").read_bytes()
+    assert b"correct-horse-battery" not in state
+    assert b"Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5" not in state  # nor its base64 form
+    assert "correct-horse-battery" not in result.stdout
