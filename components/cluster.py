@@ -36,7 +36,8 @@ class ClusterIdentity:
     name: str
     kind: str
     region: str
-    native_id: str
+    identity: dict  # the kind's non-secret identifiers (DOMAIN §2.3); empty for idc
+    cloud_endpoint: str | None  # a custom or emulated cloud API endpoint
     mode: str
     agent_install: str
     endpoint_override: str | None
@@ -58,24 +59,26 @@ class RegisteredCluster(pulumi.ComponentResource):
         self.hub = hub
         name = ident.name
         child = pulumi.ResourceOptions(parent=self)
-        member_kubeconfig = pulumi.Output.secret(member_kubeconfig) if member_kubeconfig is not None else None
         self.lookup = None
-        if member_kubeconfig is not None:
-            self.lookup = ClusterLookup(f"{name}-lookup", cluster=name, kubeconfig=member_kubeconfig,
-                                        context=ident.context, opts=child)
+        self.member = None
+        if ident.kind != "idc" or member_kubeconfig is not None:
+            self.lookup = ClusterLookup(
+                f"{name}-lookup", cluster=name, kind=ident.kind, identity=ident.identity,
+                kubeconfig=member_kubeconfig, context=ident.context, cloud_endpoint=ident.cloud_endpoint, opts=child,
+            )
             self.kubernetes_version = self.lookup.kubernetes_version
             self.endpoint = pulumi.Output.from_input(ident.endpoint_override) if ident.endpoint_override else self.lookup.endpoint
-        else:
+            self.member = k8s.Provider(
+                f"{name}-member", kubeconfig=self.lookup.bootstrap_kubeconfig, context=ident.context,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lookup]),
+            )
+        else:  # an agent cluster the engine cannot reach: the user applies agent_manifest
             self.kubernetes_version = pulumi.Output.from_input("")
             self.endpoint = pulumi.Output.from_input(ident.endpoint_override or "")
-        self.member = None
-        if member_kubeconfig is not None:
-            self.member = k8s.Provider(f"{name}-member", kubeconfig=member_kubeconfig, context=ident.context,
-                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lookup]))
         self._labels = labels.common(hub.name, cluster=name)
         on_hub = pulumi.ResourceOptions(parent=self, provider=hub.provider, depends_on=hub.ready)
         if ident.mode == "direct":
-            self.kubeconfig, hub_objects = self._direct(member_kubeconfig, on_hub)
+            self.kubeconfig, hub_objects = self._direct(on_hub)
             status_member = self.kubeconfig
         else:
             self.kubeconfig = None
@@ -111,10 +114,13 @@ class RegisteredCluster(pulumi.ComponentResource):
                 "fleetform.io/region": ident.region,
                 "fleetform.io/connection-mode": ident.mode,
             },
-            "annotations": {"fleetform.io/native-id": ident.native_id},
+            "annotations": {"fleetform.io/native-id": ident.name},
         }
         if self.lookup is not None:
-            metadata["annotations"]["fleetform.io/cluster-uid"] = self.lookup.cluster_uid
+            metadata["annotations"] = {
+                "fleetform.io/native-id": self.lookup.native_id,
+                "fleetform.io/cluster-uid": self.lookup.cluster_uid,
+            }
         spec = {"hubAcceptsClient": True, "leaseDurationSeconds": 60}
         if ca_bundle is not None:
             spec["managedClusterClientConfigs"] = [{"url": self.endpoint, "caBundle": ca_bundle}]
@@ -136,7 +142,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         )
 
     # -- direct mode (§5.1, §5.2) ----------------------------------------------------------------
-    def _direct(self, member_kubeconfig, on_hub):
+    def _direct(self, on_hub):
         name = self.ident.name
         ns_name = labels.SYSTEM_NAMESPACE
         namespace = k8s.core.v1.Namespace(f"{name}-system", metadata={"name": ns_name, "labels": self._labels},
@@ -161,7 +167,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         )
         marker = self._registration_marker(namespace)
         credential = ServiceAccountCredential(
-            f"{name}-credential", cluster=name, kubeconfig=member_kubeconfig, namespace=ns_name,
+            f"{name}-credential", cluster=name, kubeconfig=self.lookup.bootstrap_kubeconfig, namespace=ns_name,
             service_account=HUB_SA, secret_name=HUB_TOKEN_SECRET, server=self.endpoint,
             ca_bundle=self.lookup.ca_bundle, generation=self.ident.credential_generation,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[token_secret, binding, marker]),

@@ -30,7 +30,7 @@ class Hub(pulumi.ComponentResource):
         self.spec = spec
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         child = pulumi.ResourceOptions(parent=self)
-        self.lookup = ClusterLookup(f"{spec.name}-lookup", cluster=spec.name, kubeconfig=self.kubeconfig, opts=child)
+        self.lookup = ClusterLookup(f"{spec.name}-lookup", cluster=spec.name, kind="idc", kubeconfig=self.kubeconfig, opts=child)
         self.api_url = self.lookup.endpoint
         self.ca_bundle = self.lookup.ca_bundle
         self.agent_endpoint = agent_endpoint

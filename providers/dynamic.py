@@ -22,6 +22,9 @@ from pulumi.dynamic import (
 )
 
 from . import kube
+from .clouds import kind_problems, source_for
+from .clouds.base import ClusterDescription, CloudError
+from .credential_exec import exec_kubeconfig
 from .kube import ClusterAccessError
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -36,56 +39,95 @@ def _changed(olds: dict, news: dict, keys: tuple[str, ...]) -> list[str]:
 
 
 class ClusterLookupProvider(ResourceProvider):
-    """Looks a cluster up through its kubeconfig: reachable, version at least the minimum.
+    """Looks a cluster up through its cloud API (or, for idc, its kubeconfig) and checks that it
+    exists, is running, runs a supported version and passes its kind's own rules.
 
-    The check runs at preview as well as at apply (a read-only lookup, DOMAIN's P*), so an
-    unreachable or too-old cluster fails the preview of that cluster alone.
+    The check runs at preview as well as at apply (a read-only lookup, DOMAIN's P*), so a missing,
+    stopped, too-old or unsupported cluster fails the preview of that cluster alone. Outputs include
+    ``bootstrap_kubeconfig``: the user's kubeconfig for idc; for cloud kinds a kubeconfig whose
+    credential comes from the cloud at each use (:mod:`providers.credential_exec`), so no
+    short-lived cloud token is ever kept in state.
     """
 
-    _INPUTS = ("cluster", "kubeconfig", "context", "min_version")
+    _INPUTS = ("cluster", "kind", "identity", "kubeconfig", "context", "cloud_endpoint", "min_version")
 
-    def _info(self, props: dict) -> kube.ClusterInfo:
-        info = kube.probe(props["kubeconfig"], props["cluster"], context=props.get("context") or None)
+    @staticmethod
+    def _source(props: dict):
+        identity = dict(props.get("identity") or {})
+        if props["kind"] == "idc":
+            identity.update(cluster=props["cluster"], kubeconfig=props["kubeconfig"], context=props.get("context"))
+        return source_for(props["kind"], identity, props.get("cloud_endpoint") or None)
+
+    def _describe(self, props: dict) -> ClusterDescription:
+        description = self._source(props).describe()
+        name, kind = props["cluster"], props["kind"]
+        problems = []
+        if not description.running:
+            problems.append(
+                f"FF-REG-004 {kind} cluster {description.native_id} is in state '{description.state}'; it must be running"
+            )
         minimum = tuple(int(p) for p in str(props.get("min_version", "1.19")).split("."))
-        kube.check_version(info, props["cluster"], minimum)  # type: ignore[arg-type]
-        return info
+        try:
+            kube.check_version(description.kubernetes_version, name, minimum)  # type: ignore[arg-type]
+        except ClusterAccessError as exc:
+            problems.append(str(exc))
+        problems += kind_problems(kind, description, name)
+        if problems:
+            raise ClusterAccessError("; ".join(problems))
+        return description
 
-    def _outputs(self, props: dict, info: kube.ClusterInfo) -> dict:
+    def _bootstrap_kubeconfig(self, props: dict, description: ClusterDescription) -> str:
+        if props["kind"] == "idc":
+            return props["kubeconfig"]
+        return exec_kubeconfig(f"fleetform-{props['cluster']}", props["kind"], props.get("identity") or {},
+                               props.get("cloud_endpoint") or None, description.endpoint, description.ca_data)
+
+    def _outputs(self, props: dict) -> dict:
+        description = self._describe(props)
+        bootstrap = self._bootstrap_kubeconfig(props, description)
+        info = kube.probe(bootstrap, props["cluster"], context=props.get("context") or None)
         return {
             **props,
             "kubernetes_version": info.git_version,
             "cluster_uid": info.kube_system_uid,
-            "endpoint": info.server,
-            "ca_bundle": info.ca_data,
+            "endpoint": description.endpoint,
+            "ca_bundle": description.ca_data,
+            "native_id": description.native_id,
+            "cloud_state": description.state,
+            "bootstrap_kubeconfig": bootstrap,
             "reachable": True,
         }
 
     def check(self, olds: dict, news: dict) -> CheckResult:
-        if UNKNOWN in (news.get("kubeconfig"), news.get("cluster")):
+        if any(UNKNOWN in (news.get(k),) for k in ("kubeconfig", "cluster", "identity")):
             return CheckResult(news, [])
         try:
-            self._info(news)
-        except ClusterAccessError as exc:
-            return CheckResult(news, [CheckFailure("kubeconfig", str(exc))])
+            self._describe(news)
+        except (ClusterAccessError, CloudError) as exc:
+            return CheckResult(news, [CheckFailure("identity" if news["kind"] != "idc" else "kubeconfig", str(exc))])
         return CheckResult(news, [])
 
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = _changed(olds, news, self._INPUTS)
-        return DiffResult(changes=bool(changed), replaces=[k for k in changed if k == "cluster"])
+        return DiffResult(changes=bool(changed), replaces=[k for k in changed if k in ("cluster", "kind")])
 
     def create(self, props: dict) -> CreateResult:
-        info = self._info(props)
-        return CreateResult(id_=info.kube_system_uid or props["cluster"], outs=self._outputs(props, info))
+        outputs = self._outputs(props)
+        return CreateResult(id_=outputs["cluster_uid"] or props["cluster"], outs=outputs)
 
     def update(self, _id: str, _olds: dict, news: dict) -> UpdateResult:
-        return UpdateResult(outs=self._outputs(news, self._info(news)))
+        return UpdateResult(outs=self._outputs(news))
 
     def read(self, id_: str, props: dict) -> ReadResult:
+        """A cluster gone from its cloud reads as deleted (drift); one that stopped answering, as unreachable."""
         try:
-            info = self._info(props)
+            return ReadResult(id_, self._outputs(props))
+        except CloudError as exc:
+            if exc.reason == "not-found":
+                return ReadResult(None, {})
+            return ReadResult(id_, {**props, "reachable": False})
         except ClusterAccessError:
             return ReadResult(id_, {**props, "reachable": False})
-        return ReadResult(id_, self._outputs(props, info))
 
     def delete(self, _id: str, _props: dict) -> None:
         """A lookup owns nothing: fleetform never deletes a cluster."""
@@ -240,27 +282,33 @@ class RegistrationStatusProvider(ResourceProvider):
 
 
 class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
-    """A cluster found through its kubeconfig; outputs its version, kube-system UID, endpoint and CA."""
+    """A cluster found through its cloud API or kubeconfig; outputs its version, kube-system UID,
+    endpoint, CA, native id and ``bootstrap_kubeconfig`` (secret)."""
 
     kubernetes_version: pulumi.Output[str]
     cluster_uid: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     ca_bundle: pulumi.Output[str]
+    native_id: pulumi.Output[str]
+    bootstrap_kubeconfig: pulumi.Output[str]
 
-    def __init__(self, name: str, *, cluster: str, kubeconfig: pulumi.Input[str], min_version: str = "1.19",
-                 context: str | None = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, *, cluster: str, kind: str, identity: dict | None = None,
+                 kubeconfig: pulumi.Input[str] | None = None, context: str | None = None,
+                 cloud_endpoint: str | None = None, min_version: str = "1.19",
+                 opts: pulumi.ResourceOptions | None = None):
         props = {
             "cluster": cluster,
-            "kubeconfig": pulumi.Output.secret(kubeconfig),
+            "kind": kind,
+            "identity": identity or {},
+            "kubeconfig": pulumi.Output.secret(kubeconfig) if kubeconfig is not None else "",
             "context": context or "",
+            "cloud_endpoint": cloud_endpoint or "",
             "min_version": min_version,
-            "kubernetes_version": None,
-            "cluster_uid": None,
-            "endpoint": None,
-            "ca_bundle": None,
-            "reachable": None,
+            **dict.fromkeys(("kubernetes_version", "cluster_uid", "endpoint", "ca_bundle", "native_id",
+                             "cloud_state", "bootstrap_kubeconfig", "reachable")),
         }
-        super().__init__(ClusterLookupProvider(), name, props, opts)
+        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["bootstrap_kubeconfig"])
+        super().__init__(ClusterLookupProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
 
 
 class ServiceAccountCredential(Resource, module="fleetform", name="ServiceAccountCredential"):

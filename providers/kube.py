@@ -120,16 +120,16 @@ def probe(kubeconfig: str, what: str, attempts: int = 3, context: str | None = N
     )
 
 
-def check_version(info: ClusterInfo, name: str, minimum: tuple[int, int] = MIN_VERSION) -> None:
-    if info.major_minor < minimum:
-        wanted = ".".join(map(str, minimum))
-        if minimum == FEDERATION_MIN_VERSION:
-            raise ClusterAccessError(
-                f"FF-VER-002 cluster '{name}' runs Kubernetes {info.git_version}; federation members require >= {wanted}"
-            )
+def check_version(git_version: str, name: str, minimum: tuple[int, int] = MIN_VERSION) -> None:
+    """V9/V10: raise ClusterAccessError when ``git_version`` is below ``minimum``."""
+    if parse_version(git_version) >= minimum:
+        return
+    wanted = ".".join(map(str, minimum))
+    if minimum == FEDERATION_MIN_VERSION:
         raise ClusterAccessError(
-            f"FF-VER-001 cluster '{name}' runs Kubernetes {info.git_version}; fleetform requires >= {wanted}"
+            f"FF-VER-002 cluster '{name}' runs Kubernetes {git_version}; federation members require >= {wanted}"
         )
+    raise ClusterAccessError(f"FF-VER-001 cluster '{name}' runs Kubernetes {git_version}; fleetform requires >= {wanted}")
 
 
 def jwt_expiry(token: str) -> int | None:

@@ -54,7 +54,8 @@ def clusters():
 def test_cluster_lookup_through_the_sdk_host(host, clusters):
     member, legacy = clusters
     pickled = serialize_provider(ClusterLookupProvider())
-    news = {"__provider": pickled, "cluster": "member", "kubeconfig": member.kubeconfig(), "context": "", "min_version": "1.19"}
+    news = {"__provider": pickled, "cluster": "member", "kind": "idc", "identity": {}, "cloud_endpoint": "",
+            "kubeconfig": member.kubeconfig(), "context": "", "min_version": "1.19"}
 
     check = host.Check(provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct(news)), timeout=60)
     assert list(check.failures) == []
@@ -83,8 +84,8 @@ def test_cluster_lookup_through_the_sdk_host(host, clusters):
 
 def test_check_reports_a_too_old_cluster_by_name(host, clusters):
     _member, legacy = clusters
-    news = {"__provider": serialize_provider(ClusterLookupProvider()), "cluster": "legacy",
-            "kubeconfig": legacy.kubeconfig(), "context": "", "min_version": "1.19"}
+    news = {"__provider": serialize_provider(ClusterLookupProvider()), "cluster": "legacy", "kind": "idc",
+            "identity": {}, "cloud_endpoint": "", "kubeconfig": legacy.kubeconfig(), "context": "", "min_version": "1.19"}
     check = host.Check(provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct(news)), timeout=60)
     (failure,) = check.failures
     assert failure.property == "kubeconfig"

@@ -31,8 +31,9 @@ class FleetformMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = dict(args.inputs)
         if args.typ.endswith("fleetform:ClusterLookup"):
-            outputs.update(kubernetes_version="v1.29.4", cluster_uid=f"uid-{args.name}",
-                           endpoint="https://10.0.0.1:6443", ca_bundle="Q0E=", reachable=True)
+            outputs.update(kubernetes_version="v1.29.4", cluster_uid=f"uid-{args.name}", native_id=f"uid-{args.name}",
+                           endpoint="https://10.0.0.1:6443", ca_bundle="Q0E=", reachable=True,
+                           bootstrap_kubeconfig=KUBECONFIG)
         if args.typ.endswith("fleetform:ServiceAccountCredential"):
             outputs.update(kubeconfig_out=KUBECONFIG, token="token")
         if args.typ.endswith("fleetform:RegistrationStatus"):
