@@ -40,7 +40,7 @@ class VirtualCluster:
 
     def __init__(self, name: str, version: str, *, port: int = 0, pki: ClusterPki | None = None,
                  users: StaticUsers | None = None, nodes: int = 1, simulate_workloads: bool = True,
-                 seed: int = 0, state: dict | None = None):
+                 seed: int = 0, state: dict | None = None, reachable: bool = True):
         if not _CLUSTER_NAME.match(name):
             raise ValueError(f"cluster name {name!r} must be a DNS label of at most 42 characters")
         self.name = name
@@ -59,11 +59,13 @@ class VirtualCluster:
         self.objects = ObjectApi(self.store, self.registry, self.ops)
         self.control_plane = ControlPlane(self, simulate_workloads)
         self._http = HttpServer(RestApi(self), self.pki.server_context(), port, name)
-        self._reachable = True
+        self._reachable = reachable
         self._running = False
         self.on_change: Callable[[], None] = lambda: None
         self.store.on_change = lambda: self.on_change()
-        self._http.bind()
+        self._http.bind()  # claims the port (or fails) even when unreachable ...
+        if not reachable:
+            self._http.close()  # ... but an unreachable cluster refuses connections
         if state is None:
             self.users.add("admin", (MASTERS,))
             self._bootstrap()
@@ -164,12 +166,15 @@ class VirtualCluster:
         return self._reachable
 
     def set_reachable(self, reachable: bool) -> None:
-        """False closes the listener and every connection (clients get connection refused)."""
-        self._reachable = reachable
+        """False closes the listener and every connection (clients get connection refused).
+        Persisted: a cluster restored from a data directory keeps its reachability."""
+        changed, self._reachable = reachable != self._reachable, reachable
         if not reachable:
             self._http.close()
         elif self._running:
             self._http.serve()
+        if changed:
+            self.on_change()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -189,12 +194,14 @@ class VirtualCluster:
     def state(self) -> dict:
         return {"format": 1, "name": self.name, "version": self.version, "port": self.port,
                 "nodes": self.nodes, "simulate_workloads": self.control_plane.simulate_workloads,
-                "pki": self.pki.dump(), "users": self.users.dump(), "store": self.store.dump()}
+                "reachable": self._reachable, "pki": self.pki.dump(), "users": self.users.dump(),
+                "store": self.store.dump()}
 
     @classmethod
     def from_state(cls, state: dict, seed: int = 0) -> "VirtualCluster":
         kwargs = dict(pki=ClusterPki(**state["pki"]), users=StaticUsers(state["users"]), nodes=state["nodes"],
-                      simulate_workloads=state["simulate_workloads"], seed=seed, state=state["store"])
+                      simulate_workloads=state["simulate_workloads"], seed=seed, state=state["store"],
+                      reachable=state.get("reachable", True))  # absent from files written before it was kept
         try:
             return cls(state["name"], state["version"], port=state["port"], **kwargs)
         except OSError as exc:

@@ -52,6 +52,16 @@ class HttpResponse:
 App = Callable[[HttpRequest], HttpResponse]
 
 
+def query_flag(query: dict[str, str], name: str) -> bool:
+    """A boolean query parameter, read as the API server converts it: absent is false, ``0`` or
+    ``false`` in any case is false, and any other value (``true``, ``True``, ``1``, empty) is true.
+    Clients differ in spelling - the classic Python client sends ``True``."""
+    if name not in query:
+        return False
+    value = query[name]
+    return not (value == "0" or value.lower() == "false")
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # idle keep-alive connections are closed after this many seconds

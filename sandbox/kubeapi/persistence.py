@@ -1,7 +1,8 @@
 """Cluster state files under a data directory: ``<data_dir>/clusters/<name>.json``.
 
 Each file holds everything needed to bring a cluster back with the same URL and credentials:
-port, version, keys and certificates, static tokens, objects and the resourceVersion counter.
+port, version, keys and certificates, static tokens, objects, the resourceVersion counter and
+whether the cluster is reachable (files without that flag load as reachable).
 Writes are atomic (temporary file, fsync, rename). A background thread writes a cluster shortly
 after it changes, coalescing bursts of writes; :meth:`Persister.flush` writes synchronously and
 runs on ``stop()`` and at interpreter exit. One process at a time may use a data directory.

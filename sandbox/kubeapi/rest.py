@@ -17,7 +17,7 @@ import yaml
 
 from . import discovery, errors, watchstream
 from .auth import Attributes
-from .httpserver import HttpRequest, HttpResponse
+from .httpserver import HttpRequest, HttpResponse, query_flag
 from .patch import APPLY
 from .resources import ResourceType
 from .selectors import name_from_field_selector
@@ -118,7 +118,7 @@ class RestApi:
         sub = rest[2] if len(rest) > 2 else ""
         if (rt.namespaced and name and not namespace) or (sub and sub not in {s.name for s in rt.subresources()}):
             raise errors.page_not_found()
-        watch = watch or req.query.get("watch") in ("true", "1")
+        watch = watch or query_flag(req.query, "watch")
         verb = (_ITEM_VERBS if name else _COLLECTION_VERBS).get(req.method)
         if verb == "get" and watch:
             verb = "watch"
@@ -181,7 +181,7 @@ class RestApi:
                                                            t.rt.plural, "", t.name))
         obj, created = self.cluster.ops.patch(
             t.rt, t.namespace, t.name, _body(req, yaml_ok=patch_type == APPLY), patch_type,
-            subresource=t.subresource, manager=manager, force=req.query.get("force") in ("true", "1"),
+            subresource=t.subresource, manager=manager, force=query_flag(req.query, "force"),
             dry_run=_dry_run(req))
         return HttpResponse.json(201 if created else 200, obj)
 

@@ -14,6 +14,7 @@ import time
 from typing import Callable, Iterator
 
 from . import errors
+from .httpserver import query_flag
 from .resources import ResourceType
 from .selectors import field_matcher, label_matcher
 from .store import Change, Store
@@ -47,7 +48,7 @@ def stream(store: Store, rt: ResourceType, namespace: str, query: dict[str, str]
     except errors.ApiError as err:
         return _once(_line("ERROR", err.status()))
     timeout = float(query.get("timeoutSeconds") or 1800)
-    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+    bookmarks = query_flag(query, "allowWatchBookmarks")
     return _events(store, rt, watcher, in_scope, present, disconnected, timeout, bookmarks)
 
 

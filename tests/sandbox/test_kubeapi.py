@@ -67,10 +67,17 @@ def dyn(api, tmp_path):
 
 
 def raw(api: client.ApiClient, path: str, query=None):
-    """GET ``path`` through the client's own transport (TLS, token); JSON decoded, text as is."""
-    response = api.call_api(*api.param_serialize("GET", path, query_params=query or [],
-                                                 auth_settings=["BearerToken"]))
-    data = response.read().decode()
+    """GET ``path`` through the client's own transport (TLS, token); JSON decoded, text as is.
+
+    The classic ``ApiClient.call_api`` raises :class:`ApiException` for a non-2xx answer."""
+    response = api.call_api(path, "GET", query_params=query or [], auth_settings=["BearerToken"],
+                            _preload_content=False, _return_http_data_only=True)
+    return decoded(response)
+
+
+def decoded(response):
+    """The body of an undecoded (``_preload_content=False``) response: JSON decoded, text as is."""
+    data = response.data.decode()
     try:
         return json.loads(data)
     except ValueError:
@@ -241,8 +248,10 @@ def test_create_get_list_delete(core, api):
     assert ("other", "s") in {(s.metadata.namespace, s.metadata.name) for s in everywhere.items}
     assert int(everywhere.metadata.resource_version) >= int(secret.metadata.resource_version)
 
-    result = core.delete_namespaced_config_map("one", "default")  # the client returns the raw dict
-    assert result["status"] == "Success" and result["details"]["name"] == "one"
+    result = core.delete_namespaced_config_map("one", "default")
+    assert isinstance(result, client.V1Status)
+    assert result.status == "Success" and result.details.name == "one"
+    assert result.details.uid == created.metadata.uid
     with pytest.raises(ApiException) as info:
         core.read_namespaced_config_map("one", "default")
     body = status_of(info.value)
@@ -391,8 +400,9 @@ def test_concurrent_writes_are_serialised(core):
 
 def test_finalizers_hold_deletion(core):
     core.create_namespaced_config_map("default", {"metadata": {"name": "held", "finalizers": ["example.com/x"]}})
-    response = core.delete_namespaced_config_map("held", "default")
-    assert response["metadata"]["deletionTimestamp"]  # the object, not a Success Status
+    # the typed client would squeeze the answer into a V1Status, so read the body as sent
+    response = decoded(core.delete_namespaced_config_map("held", "default", _preload_content=False))
+    assert response["kind"] == "ConfigMap" and response["metadata"]["deletionTimestamp"]  # not a Status
     held = core.read_namespaced_config_map("held", "default")
     assert held.metadata.deletion_timestamp is not None
     with pytest.raises(ApiException) as info:
@@ -407,7 +417,7 @@ def test_namespace_deletion_terminates_then_disappears(core, cluster):
     wait_for(lambda: not gone(lambda: core.read_namespaced_service_account("default", "doomed")))
     core.create_namespaced_config_map("doomed", cm("plain"))
     core.create_namespaced_config_map("doomed", {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
-    deleted = core.delete_namespace("doomed")
+    deleted = decoded(core.delete_namespace("doomed", _preload_content=False))  # the object, not a V1Status
     assert deleted["status"]["phase"] == "Terminating" and deleted["metadata"]["deletionTimestamp"]
     wait_for(lambda: gone(lambda: core.read_namespaced_config_map("plain", "doomed")))
     assert core.read_namespace("doomed").status.phase == "Terminating"
@@ -602,8 +612,11 @@ def test_server_side_apply(cluster, dyn):
     shared = cms.server_side_apply(body={**intent, "data": {"a": "1"}}, name="ssa", namespace="default",
                                    field_manager="bob")  # same value: no conflict, shared ownership
     assert {m.manager for m in shared.metadata.managedFields} == {"alice", "bob"}
+    with pytest.raises(dyn_errors.ConflictError):  # ?force=False (this client's spelling) does not force
+        cms.server_side_apply(body={**intent, "data": {"a": "bob's"}}, name="ssa", namespace="default",
+                              field_manager="bob", force_conflicts=False)
     forced = cms.server_side_apply(body={**intent, "data": {"a": "bob's"}}, name="ssa", namespace="default",
-                                   field_manager="bob", force_conflicts=True)
+                                   field_manager="bob", force_conflicts=True)  # sent as ?force=True
     assert forced.data.a == "bob's"
     alice = next(m for m in forced.metadata.managedFields if m.manager == "alice")
     assert alice.fieldsV1.to_dict() == {"f:data": {"f:b": {}}}
@@ -771,6 +784,17 @@ def test_client_certificate_authentication(cluster):
 
 # --- watch ----------------------------------------------------------------------------------------
 
+def test_boolean_query_parameters_are_read_like_the_api_server(core, api):
+    """``0``/``false`` in any case are false, anything else true: the classic client sends ``True``."""
+    core.create_namespaced_config_map("default", cm("flag", {"flag": "yes"}))
+    path = "/api/v1/namespaces/default/configmaps"
+    for value in ("false", "False", "0"):
+        assert raw(api, path, [("watch", value), ("labelSelector", "flag")])["kind"] == "ConfigMapList"
+    for value in ("true", "True", "1"):
+        event = raw(api, path, [("watch", value), ("labelSelector", "flag"), ("timeoutSeconds", "1")])
+        assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "flag"
+
+
 def test_watch_streams_changes_and_resumes(core):
     start = core.list_namespaced_config_map("default").metadata.resource_version
     core.create_namespaced_config_map("default", cm("w", {"watched": "yes"}))
@@ -928,3 +952,31 @@ def test_state_survives_restart_from_data_dir(tmp_path):
         stale = raw(api, "/api/v1/namespaces/default/configmaps",
                     [("watch", "true"), ("resourceVersion", str(int(rv) - 1)), ("timeoutSeconds", "1")])
         assert stale["type"] == "ERROR" and stale["object"]["code"] == 410
+
+
+def test_reachability_survives_restart_from_data_dir(tmp_path):
+    with KubeApiEmulator(data_dir=tmp_path) as first:
+        down = first.add_cluster("down")
+        first.add_cluster("legacy")
+        down.set_reachable(False)
+        url = down.url
+    files = tmp_path / "clusters"
+    assert json.loads((files / "down.json").read_text())["reachable"] is False
+    legacy = json.loads((files / "legacy.json").read_text())
+    del legacy["reachable"]  # a state file written before the flag was kept
+    (files / "legacy.json").write_text(json.dumps(legacy))
+
+    with KubeApiEmulator(data_dir=tmp_path) as second:
+        down, legacy = second.cluster("down"), second.cluster("legacy")
+        assert not down.reachable and legacy.reachable
+        assert client.CoreV1Api(api_client(legacy)).read_namespace("default").metadata.name == "default"
+        api = client.CoreV1Api(api_client(down, retries=0))
+        with pytest.raises(urllib3.exceptions.MaxRetryError) as info:
+            api.read_namespace("default")
+        assert isinstance(info.value.reason, urllib3.exceptions.NewConnectionError)
+        down.set_reachable(True)
+        assert down.url == url and api.read_namespace("default").metadata.name == "default"
+
+    with KubeApiEmulator(data_dir=tmp_path) as third:  # making it reachable again is persisted too
+        assert third.cluster("down").reachable
+        assert json.loads((files / "down.json").read_text())["reachable"] is True
