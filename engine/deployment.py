@@ -102,14 +102,16 @@ class Deployment:
         return self._apply(reg, step, provider)
 
     def register_outputs(self, urn: str, outputs: dict) -> None:
-        if urn.split("::")[2] == STACK_TYPE:
+        is_stack = urn.split("::")[2] == STACK_TYPE
+        if is_stack:
             self.stack_outputs = outputs
         if self.mode != "up":
             return
         current = self.live.get(urn)
         if current is not None:
             self.live.put(current.with_changes(outputs=outputs))
-            self._touch()
+            if not is_stack:  # stack outputs go out with the final write
+                self._touch()
 
     def _replay(self, reg: Registration, old: ResourceState | None) -> tuple[str, dict, bool]:
         """Answer from the recorded state without touching providers (destroy and refresh)."""
@@ -143,7 +145,8 @@ class Deployment:
         if step.op == SAME or provider is None:
             state = reg.to_state(old.id if old else "", step.inputs, old.outputs if old else {})
             self.live.put(state)
-            self._touch()
+            if reg.type != STACK_TYPE:  # the root stack goes out with the final write (Checkpointer.close)
+                self._touch()
             self._finish(step)
             return state.id, state.outputs, False
         if any(v == UNKNOWN for v in _leaves(step.inputs)):

@@ -131,7 +131,7 @@ class StackOperations:
                 result.notes = notes
                 live.last_run = _last_run("up", started, result)
             finally:
-                checkpointer.close()
+                checkpointer.close(record=any(s.type != STACK_TYPE for s in deployment.steps.values()))
         return result
 
     def destroy(self) -> RunResult:

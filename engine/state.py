@@ -373,10 +373,12 @@ class Checkpointer:
         if not self._wake.is_set():
             self._wake.set()
 
-    def close(self) -> None:
-        """Stop the writer and make the final state durable."""
+    def close(self, record: bool = True) -> None:
+        """Stop the writer and make the final state durable. With ``record=False`` (a run that got
+        nowhere) no state file is created where there was none."""
         self._closing = True
         self._stop.set()
         self._wake.set()
         self._thread.join()
-        self._write(durable=True)
+        if record or self._store.path(self._stack).exists():
+            self._write(durable=True)
