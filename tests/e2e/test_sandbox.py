@@ -3,6 +3,8 @@ and a cluster that cannot be registered failing alone."""
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
 OCM = "cluster.open-cluster-management.io/v1"
@@ -70,15 +72,27 @@ def test_sandbox_lifecycle(sandbox_project):
     assert all(found == set() for found in fleetform_objects(sandbox_project.world_dir).values())
 
 
-def test_a_too_old_cluster_fails_alone(sandbox_project):
-    emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
+def _too_old(emulator):
     emulator.add_cluster("idc-bj-01", version="1.18.20")
+
+
+def _unreachable(emulator):
+    emulator.add_cluster("idc-bj-01").set_reachable(False)
+
+
+@pytest.mark.parametrize("break_cluster, message", [
+    (_too_old, "FF-VER-001 cluster 'idc-bj-01' runs Kubernetes v1.18.20; fleetform requires >= 1.19"),
+    (_unreachable, "FF-CONN-002 API server https://127.0.0.1:"),
+])
+def test_a_cluster_that_cannot_be_registered_fails_alone(sandbox_project, break_cluster, message):
+    emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
+    break_cluster(emulator)
     emulator.flush()
     emulator.stop()
 
     preview = sandbox_project.cli("preview")
     assert preview.code == 1
-    assert "FF-VER-001 cluster 'idc-bj-01' runs Kubernetes v1.18.20; fleetform requires >= 1.19" in preview.out
+    assert message in preview.out and "idc-bj-01" in preview.out
 
     up = sandbox_project.cli("up", "--yes", "--json")
     assert up.code == 1
