@@ -1,0 +1,214 @@
+"""Kind ``tke``: Tencent Kubernetes Engine through the official SDK (``TkeClient``, API 2018-05-25).
+
+Credentials come from the SDK's default chain: ``TENCENTCLOUD_SECRET_ID`` / ``TENCENTCLOUD_SECRET_KEY``,
+then ``~/.tencentcloud/credentials``, a CVM role, TKE OIDC. ``endpoint`` (``host:port`` or a URL;
+``http://`` for a loopback emulator) replaces ``tke.tencentcloudapi.com``.
+
+Identity (DOMAIN §2.3): ``region``, ``cluster_id``, and ``public`` (bool, default False) for
+``endpoint_preference=public``, which becomes ``IsExtranet``. The SDK's own retryer stays off:
+throttling and transient faults are retried by :func:`with_retries`, then mapped to CloudError.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.tke.v20180525 import models, tke_client
+
+from providers.clouds.base import CloudError, ClusterDescription, with_retries
+from providers.kube import MIN_VERSION, parse_version
+
+KIND = "tke"
+ATTEMPTS = 5
+TIMEOUT = 30
+RUNNING = "Running"
+ENDPOINT_CREATED = "Created"
+ENCRYPTION_OPENED = "Opened"
+TRANSIENT_CODES = ("ClientNetworkError", "ServerNetworkError", "InternalError")
+CREDENTIAL_HINT = ("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or ~/.tencentcloud/credentials) "
+                   "to a valid, enabled API key pair")
+
+
+def source(identity: dict, endpoint: str | None = None) -> "TkeCluster":
+    missing = [key for key in ("region", "cluster_id") if not identity.get(key)]
+    if missing:
+        raise CloudError("invalid", f"FF-KIND-002 kind tke requires region, cluster_id; missing: {', '.join(missing)}")
+    return TkeCluster(region=identity["region"], cluster_id=identity["cluster_id"],
+                      public=bool(identity.get("public", False)), endpoint=endpoint)
+
+
+@dataclass(frozen=True)
+class TkeCluster:
+    """One TKE cluster. Holds identifiers only (picklable); a client is built per call."""
+
+    region: str
+    cluster_id: str
+    public: bool = False
+    endpoint: str | None = None
+
+    def describe(self) -> ClusterDescription:
+        client = self._client()
+        found = self._call(client, "DescribeClusters", ClusterIds=[self.cluster_id])
+        # An unknown id is believed to give an empty list rather than an error (CLOUD-APIS §12 #3).
+        cluster = next((c for c in found.Clusters or [] if c.ClusterId == self.cluster_id), None)
+        if cluster is None:
+            raise CloudError("not-found", self._not_found())
+        endpoints = self._call(client, "DescribeClusterEndpoints", ClusterId=self.cluster_id)
+        external, intranet = endpoints.ClusterExternalEndpoint or "", endpoints.ClusterIntranetEndpoint or ""
+        return ClusterDescription(
+            kind=KIND, native_id=self.cluster_id, region=self.region,
+            state=cluster.ClusterStatus or "", running=cluster.ClusterStatus == RUNNING,
+            kubernetes_version=cluster.ClusterVersion or "",
+            endpoint=_url(external if self.public else intranet),
+            ca_data=_ca_data(endpoints.CertificationAuthority or ""),
+            flags={
+                "cluster_name": cluster.ClusterName or "",
+                "cluster_type": cluster.ClusterType or "",
+                "cluster_level": cluster.ClusterLevel or "",
+                "public_endpoint": bool(external),
+                "private_endpoint": bool(intranet),
+                "endpoint_preference": "public" if self.public else "private",
+            },
+        )
+
+    def credentials(self) -> str:
+        """The kubeconfig for the preferred endpoint. TKE hands out a kubeconfig pointing at an
+        unreachable default domain when that endpoint is not enabled, so its status is checked first."""
+        client = self._client()
+        status = self._call(client, "DescribeClusterEndpointStatus", ClusterId=self.cluster_id, IsExtranet=self.public)
+        if status.Status != ENDPOINT_CREATED:
+            raise CloudError("invalid", _endpoint_missing(self.cluster_id, self.public))
+        answer = self._call(client, "DescribeClusterKubeconfig", ClusterId=self.cluster_id, IsExtranet=self.public)
+        return answer.Kubeconfig
+
+    def encryption_status(self) -> dict:
+        """``{"enabled", "state", "error"}``; state is Opening, Opened, Closing or Closed. TKE does not
+        report the key id here."""
+        answer = self._call(self._client(), "DescribeEncryptionStatus", ClusterId=self.cluster_id)
+        return {"enabled": answer.Status == ENCRYPTION_OPENED, "state": answer.Status or "", "error": answer.ErrorMsg or ""}
+
+    def enable_encryption(self, key: dict) -> dict:
+        """Submit EnableEncryptionProtection (``key``: optional ``key_id``, ``kms_region``; without a key
+        id TKE creates its default key). Poll :meth:`encryption_status` until ``Opened``."""
+        kms = {"KmsRegion": key.get("kms_region") or self.region}
+        if key.get("key_id"):
+            kms["KeyId"] = key["key_id"]
+        action = "EnableEncryptionProtection"
+        try:
+            answer = self._send(self._client(), action, {"ClusterId": self.cluster_id, "KMSConfiguration": kms})
+        except TencentCloudSDKException as exc:
+            error = self._error(action, exc)
+            if error.reason in ("invalid", "forbidden"):  # V40: KMS not enabled or not authorised for TKE
+                error = CloudError(error.reason, f"FF-ENC-007 TKE refused {action}: {exc.get_code()}: {exc.get_message()}")
+            raise error from exc
+        return {"submitted": True, "request_id": answer.RequestId}
+
+    # --- calls ------------------------------------------------------------------------------------
+
+    def _client(self) -> tke_client.TkeClient:
+        try:
+            chain = credential.DefaultCredentialProvider().get_credentials()
+        except Exception as exc:  # the chain raises SDK errors or OSError when nothing is configured
+            raise CloudError("unauthorized", f"no Tencent Cloud credentials found ({exc}); {CREDENTIAL_HINT}") from exc
+        profile = ClientProfile(httpProfile=_http_profile(self.endpoint), language="en-US")
+        return tke_client.TkeClient(chain, self.region, profile)
+
+    def _call(self, client: tke_client.TkeClient, action: str, **params):
+        try:
+            return self._send(client, action, params)
+        except TencentCloudSDKException as exc:
+            raise self._error(action, exc) from exc
+
+    @staticmethod
+    def _send(client: tke_client.TkeClient, action: str, params: dict):
+        request = getattr(models, f"{action}Request")()
+        request.from_json_string(json.dumps(params))
+        return with_retries(lambda: getattr(client, action)(request), retryable=_transient, attempts=ATTEMPTS)
+
+    # --- error mapping ----------------------------------------------------------------------------
+
+    def _not_found(self) -> str:
+        return f"FF-REG-003 tke cluster {self.cluster_id} not found in {self.region}"
+
+    def _error(self, action: str, exc: TencentCloudSDKException) -> CloudError:
+        """Map by code family (CLOUD-APIS §6.5): suffix ``ClusterNotFound``, prefixes ``AuthFailure``,
+        ``UnauthorizedOperation``, ``RequestLimitExceeded``."""
+        code = exc.get_code() or ""
+        detail = f"{code}: {exc.get_message()}"
+        if code.endswith("ClusterNotFound") or code == "ResourceNotFound":
+            return CloudError("not-found", self._not_found())
+        if code.startswith("RequestLimitExceeded"):
+            return CloudError("throttled", f"TKE throttled {action} ({detail}); retry later or lower --parallel")
+        if code in ("AuthFailure.SignatureExpire", "AuthFailure.TokenFailure"):
+            return CloudError("expired", f"TKE rejected the request as expired ({detail}); check this host's clock "
+                                         "and refresh temporary credentials")
+        if code.startswith(("UnauthorizedOperation", "AuthFailure.UnauthorizedOperation")):
+            return CloudError("forbidden", f"the Tencent Cloud identity may not call tke:{action} on cluster "
+                                           f"{self.cluster_id} ({detail}); grant it a CAM policy that allows it")
+        if code.startswith("AuthFailure"):
+            return CloudError("unauthorized", f"Tencent Cloud rejected the API key ({detail}); {CREDENTIAL_HINT}")
+        if code in TRANSIENT_CODES:
+            where = self.endpoint or "tke.tencentcloudapi.com"
+            return CloudError("unavailable", f"the TKE API at {where} is unavailable ({detail}); retry later, "
+                                             "or check the network and the endpoint")
+        return CloudError("invalid", f"TKE refused {action} for cluster {self.cluster_id} in {self.region} ({detail})")
+
+
+def _transient(exc: Exception) -> bool:
+    if not isinstance(exc, TencentCloudSDKException):
+        return False
+    code = exc.get_code() or ""
+    return code.startswith("RequestLimitExceeded") or code in TRANSIENT_CODES
+
+
+def _http_profile(endpoint: str | None) -> HttpProfile:
+    if not endpoint:
+        return HttpProfile(reqTimeout=TIMEOUT)
+    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+    return HttpProfile(endpoint=parts.netloc, protocol=parts.scheme, reqTimeout=TIMEOUT)
+
+
+def _url(address: str) -> str:
+    """TKE reports endpoints as an address (IP or domain, perhaps with a port); make it a URL."""
+    if not address or "://" in address:
+        return address
+    return f"https://{address}"
+
+
+def _ca_data(certificate_authority: str) -> str:
+    """Base64 PEM as in a kubeconfig; TKE's ``CertificationAuthority`` is believed to be plain PEM."""
+    if certificate_authority.lstrip().startswith("-----BEGIN"):
+        return base64.b64encode(certificate_authority.encode()).decode()
+    return certificate_authority
+
+
+def _endpoint_missing(name: str, public: bool) -> str:
+    if public:
+        return f"FF-CONN-003 cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private"
+    return f"cluster '{name}' has no private API endpoint; enable intranet access on the TKE cluster first or use public"
+
+
+# --- preview rules -------------------------------------------------------------------------------------
+
+
+def check(description: ClusterDescription, name: str) -> list[str]:
+    """Registration rules on a looked-up cluster: V8 (running), V9 (version), V15 (the preferred
+    endpoint is enabled)."""
+    problems = []
+    if not description.running:
+        problems.append(f"FF-REG-004 tke cluster {description.native_id} is in state '{description.state}'; "
+                        "it must be running")
+    if description.kubernetes_version and parse_version(description.kubernetes_version) < MIN_VERSION:
+        problems.append(f"FF-VER-001 cluster '{name}' runs Kubernetes {description.kubernetes_version}; "
+                        "fleetform requires >= 1.19")
+    public = description.flags.get("endpoint_preference") == "public"
+    if not description.flags.get("public_endpoint" if public else "private_endpoint"):
+        problems.append(_endpoint_missing(name, public))
+    return problems

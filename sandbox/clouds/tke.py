@@ -1,0 +1,372 @@
+"""Tencent TKE control-plane emulator: API 3.0 over loopback HTTP, clusters backed by virtual clusters.
+
+Every request is ``POST /`` with a JSON body; the action is in ``X-TC-Action``, the version in
+``X-TC-Version`` (2018-05-25), the region in ``X-TC-Region``. The TC3-HMAC-SHA256 ``Authorization``
+header is verified with the emulator's own key pair (:meth:`TkeEmulator.environment` hands it to
+the SDK's credential chain). Answers are always HTTP 200 ``{"Response": {..., "RequestId"}}``,
+errors ``{"Response": {"Error": {"Code", "Message"}, "RequestId"}}``.
+
+Emulated actions: DescribeClusters (ClusterIds, Offset, Limit), DescribeClusterEndpoints,
+DescribeClusterEndpointStatus, DescribeClusterKubeconfig, DescribeEncryptionStatus,
+EnableEncryptionProtection, DisableEncryptionProtection. Kubeconfigs carry a client certificate
+(group ``system:masters``) of the backing virtual cluster ``tke-<cluster id>``; when the requested
+endpoint is not enabled the server is the unreachable default domain, as TKE does.
+
+Not emulated: filters other than ClusterIds, the ClusterType filter, X-TC-Token (temporary
+credentials are accepted unchecked), CAM policies (use :meth:`deny_next`), KMS itself (encryption
+turns ``Opened`` ``encryption_delay`` seconds after the call, or fails when the cluster was added
+with ``kms_authorized=False``), and every other action (``InvalidAction``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from sandbox.kubeapi import KubeApiEmulator
+from sandbox.kubeapi.persistence import atomic_write
+
+VERSION = "2018-05-25"
+SERVICE = "tke"
+ACCOUNT_UIN = "100000000001"  # the sub-account the kubeconfigs are issued to
+MAX_SKEW = 300  # seconds; TKE refuses older signatures with AuthFailure.SignatureExpire
+_AUTHORIZATION = re.compile(r"TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/]+)"
+                            r"/tc3_request, SignedHeaders=(?P<headers>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})")
+
+
+class TkeApiError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class TkeEmulator:
+    """TKE API on ``127.0.0.1``; clusters live in :attr:`kube` as ``tke-<cluster id>``.
+
+    With ``data_dir`` the key pair, port and cluster records are kept in ``<data_dir>/tke.json``, so
+    a new emulator on the same directory answers as before.
+    """
+
+    def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
+        self.kube = kube
+        self.encryption_delay = 0.5  # seconds from EnableEncryptionProtection to Opened
+        self._path = Path(data_dir) / "tke.json" if data_dir is not None else None
+        self._lock = threading.RLock()
+        self._faults: deque[TkeApiError] = deque()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        saved = self._load()
+        self.secret_id = saved.get("secret_id") or f"AKID{secrets.token_hex(16)}"
+        self.secret_key = saved.get("secret_key") or secrets.token_hex(16)
+        self._port = saved.get("port", 0)
+        self._clusters: dict[tuple[str, str], dict] = {}
+        for record in saved.get("clusters", []):
+            self._clusters[(record["region"], record["cluster_id"])] = record
+            self._backing(record)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> "TkeEmulator":
+        if self._server:
+            return self
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _Handler)
+        except OSError:  # the saved port is taken: serve on a new one
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.emulator = self
+        self._port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="tke-emulator", daemon=True)
+        self._thread.start()
+        self._save()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
+            self._server = self._thread = None
+        self._save()
+
+    def __enter__(self) -> "TkeEmulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint override for the provider (``http://127.0.0.1:<port>``); valid after start()."""
+        if not self._server:
+            raise RuntimeError("the TKE emulator is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    def environment(self) -> dict[str, str]:
+        """What the SDK's default credential chain reads."""
+        return {"TENCENTCLOUD_SECRET_ID": self.secret_id, "TENCENTCLOUD_SECRET_KEY": self.secret_key}
+
+    # --- clusters -------------------------------------------------------------------------------
+
+    def add_cluster(self, region: str, cluster_id: str, *, version: str = "1.29.4", state: str = "Running",
+                    name: str | None = None, cluster_type: str = "MANAGED_CLUSTER", cluster_level: str = "L5",
+                    public_endpoint: bool = False, private_endpoint: bool = True,
+                    kms_authorized: bool = True) -> dict:
+        """Add a cluster (``state`` is a ClusterStatus word). An existing one is returned unchanged.
+        Cluster ids name the backing virtual cluster, so keep them unique across regions."""
+        with self._lock:
+            key = (region, cluster_id)
+            if key not in self._clusters:
+                record = {
+                    "region": region, "cluster_id": cluster_id, "name": name or cluster_id, "version": version,
+                    "state": state, "cluster_type": cluster_type, "cluster_level": cluster_level,
+                    "public_endpoint": public_endpoint, "private_endpoint": private_endpoint,
+                    "kms_authorized": kms_authorized, "created": _now_iso(),
+                    "encryption": {"status": "Closed", "key_id": "", "kms_region": "", "ready_at": 0.0},
+                }
+                self._backing(record)
+                self._clusters[key] = record
+                self._save()
+            return copy.deepcopy(self._clusters[key])
+
+    def remove_cluster(self, region: str, cluster_id: str) -> None:
+        """The cluster disappears from the API and its backing virtual cluster is removed."""
+        with self._lock:
+            record = self._clusters.pop((region, cluster_id))
+            self._save()
+        if _virtual_name(record) in self.kube:
+            self.kube.remove_cluster(_virtual_name(record))
+
+    # --- fault knobs: each queued fault answers one authenticated request ------------------------
+
+    def throttle_next(self, count: int = 1) -> None:
+        self._queue(count, TkeApiError("RequestLimitExceeded", "request rate limit exceeded (emulated)"))
+
+    def fail_next(self, count: int = 1, code: str = "InternalError") -> None:
+        self._queue(count, TkeApiError(code, "emulated failure"))
+
+    def deny_next(self, count: int = 1) -> None:
+        self._queue(count, TkeApiError("UnauthorizedOperation.CamNoAuth", "the CAM policy denies this action (emulated)"))
+
+    def _queue(self, count: int, error: TkeApiError) -> None:
+        with self._lock:
+            self._faults.extend([error] * count)
+
+    def _take_fault(self) -> None:
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else None
+        if fault:
+            raise fault
+
+    # --- request handling -----------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers, body: bytes) -> dict:
+        """The ``Response`` object for one request."""
+        request_id = str(uuid.uuid4())
+        try:
+            self._authenticate(method, path, headers, body)
+            self._take_fault()
+            result = self._dispatch(headers, body)
+        except TkeApiError as exc:
+            return {"Error": {"Code": exc.code, "Message": exc.message}, "RequestId": request_id}
+        except Exception as exc:  # a bug here must still look like an API answer to the SDK
+            return {"Error": {"Code": "InternalError", "Message": f"{type(exc).__name__}: {exc}"}, "RequestId": request_id}
+        return {**result, "RequestId": request_id}
+
+    def _dispatch(self, headers, body: bytes) -> dict:
+        if headers.get("X-TC-Version") != VERSION:
+            raise TkeApiError("NoSuchVersion", f"version {headers.get('X-TC-Version')!r} is not {VERSION}")
+        action = headers.get("X-TC-Action", "")
+        handler = getattr(self, f"_action_{action}", None)
+        if handler is None:
+            raise TkeApiError("InvalidAction", f"action {action!r} is not emulated")
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise TkeApiError("InvalidParameter", f"the body is not JSON ({exc})") from exc
+        with self._lock:
+            return handler(headers.get("X-TC-Region", ""), params)
+
+    def _authenticate(self, method: str, path: str, headers, body: bytes) -> None:
+        match = _AUTHORIZATION.fullmatch(headers.get("Authorization", ""))
+        if not match:
+            raise TkeApiError("AuthFailure.InvalidAuthorization", "the Authorization header is not TC3-HMAC-SHA256")
+        if match["id"] != self.secret_id:
+            raise TkeApiError("AuthFailure.SecretIdNotFound", "the SecretId does not exist")
+        timestamp = int(headers.get("X-TC-Timestamp") or 0)
+        if abs(time.time() - timestamp) > MAX_SKEW:
+            raise TkeApiError("AuthFailure.SignatureExpire", "the signature is older than 5 minutes or from the future")
+        if match["date"] != datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d"):
+            raise TkeApiError("AuthFailure.SignatureFailure", "the credential scope date does not match X-TC-Timestamp")
+        expected = tc3_signature(self.secret_key, match["service"], timestamp, method, path,
+                                 match["headers"].split(";"), headers, body)
+        if not hmac.compare_digest(expected, match["signature"]):
+            raise TkeApiError("AuthFailure.SignatureFailure", "the request signature does not match")
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _action_DescribeClusters(self, region: str, params: dict) -> dict:
+        wanted = params.get("ClusterIds")
+        records = [r for (reg, cid), r in sorted(self._clusters.items()) if reg == region and (not wanted or cid in wanted)]
+        offset, limit = int(params.get("Offset") or 0), min(int(params.get("Limit") or 20), 100)
+        return {"TotalCount": len(records), "Clusters": [_cluster_shape(r) for r in records[offset:offset + limit]]}
+
+    def _action_DescribeClusterEndpoints(self, region: str, params: dict) -> dict:
+        record = self._record(region, params)
+        address = f"127.0.0.1:{self._virtual(record).port}"
+        return {
+            "CertificationAuthority": self._virtual(record).ca_pem,
+            "ClusterExternalEndpoint": address if record["public_endpoint"] else "",
+            "ClusterIntranetEndpoint": address if record["private_endpoint"] else "",
+            "ClusterDomain": _default_domain(record),
+            "ClusterExternalDomain": "", "ClusterIntranetDomain": "", "ClusterExternalACL": [], "SecurityGroup": "",
+        }
+
+    def _action_DescribeClusterEndpointStatus(self, region: str, params: dict) -> dict:
+        record = self._record(region, params)
+        enabled = record["public_endpoint"] if params.get("IsExtranet") else record["private_endpoint"]
+        return {"Status": "Created" if enabled else "NotFound", "ErrorMsg": ""}
+
+    def _action_DescribeClusterKubeconfig(self, region: str, params: dict) -> dict:
+        record = self._record(region, params)
+        cluster = self._virtual(record)
+        config = cluster.kubeconfig_dict(ACCOUNT_UIN, client_certificate=cluster.client_certificate(
+            ACCOUNT_UIN, ("system:masters",)))
+        enabled = record["public_endpoint"] if params.get("IsExtranet") else record["private_endpoint"]
+        if not enabled:
+            config["clusters"][0]["cluster"]["server"] = f"https://{_default_domain(record)}"
+        return {"Kubeconfig": yaml.safe_dump(config, sort_keys=False)}
+
+    def _action_DescribeEncryptionStatus(self, region: str, params: dict) -> dict:
+        return {"Status": self._encryption(self._record(region, params))["status"], "ErrorMsg": ""}
+
+    def _action_EnableEncryptionProtection(self, region: str, params: dict) -> dict:
+        record = self._record(region, params)
+        encryption = self._encryption(record)
+        if not record["kms_authorized"]:
+            raise TkeApiError("FailedOperation", "KMS is not enabled or TKE is not authorised to use it")
+        if encryption["status"] in ("Opening", "Closing"):
+            raise TkeApiError("FailedOperation", f"an encryption change is in progress ({encryption['status']})")
+        kms = params.get("KMSConfiguration") or {}
+        encryption.update(status="Opening", key_id=kms.get("KeyId") or "TKE-KMS",
+                          kms_region=kms.get("KmsRegion") or region, ready_at=time.time() + self.encryption_delay)
+        self._save()
+        return {}
+
+    def _action_DisableEncryptionProtection(self, region: str, params: dict) -> dict:
+        record = self._record(region, params)
+        record["encryption"].update(status="Closed", key_id="", kms_region="", ready_at=0.0)
+        self._save()
+        return {}
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _record(self, region: str, params: dict) -> dict:
+        cluster_id = params.get("ClusterId")
+        if not cluster_id:
+            raise TkeApiError("MissingParameter", "ClusterId is required")
+        record = self._clusters.get((region, cluster_id))
+        if record is None:
+            raise TkeApiError("InvalidParameter.ClusterNotFound", f"cluster {cluster_id} does not exist in {region}")
+        return record
+
+    def _encryption(self, record: dict) -> dict:
+        encryption = record["encryption"]
+        if encryption["status"] == "Opening" and time.time() >= encryption["ready_at"]:
+            encryption["status"] = "Opened"
+            self._save()
+        return encryption
+
+    def _backing(self, record: dict):
+        return self.kube.add_cluster(_virtual_name(record), record["version"], exist_ok=True)
+
+    def _virtual(self, record: dict):
+        return self.kube.cluster(_virtual_name(record))
+
+    def _load(self) -> dict:
+        if self._path and self._path.exists():
+            return json.loads(self._path.read_text())
+        return {}
+
+    def _save(self) -> None:
+        if not self._path:
+            return
+        with self._lock:
+            state = {"format": 1, "port": self._port, "secret_id": self.secret_id, "secret_key": self.secret_key,
+                     "clusters": list(self._clusters.values())}
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self._path, json.dumps(state, indent=1, sort_keys=True))
+
+
+def tc3_signature(secret_key: str, service: str, timestamp: int, method: str, path: str,
+                  signed_headers: list[str], headers, body: bytes) -> str:
+    """TC3-HMAC-SHA256 over the request as received: canonical request (method, path, query, the
+    signed headers lower-cased, their names, the body's SHA-256), then the string to sign (algorithm,
+    timestamp, scope, hash of the canonical request), signed with a key derived from ``"TC3" + key``
+    through the date, the service and ``tc3_request``."""
+    url = urlsplit(path)
+    canonical_headers = "".join(f"{name}:{(headers.get(name) or '').strip().lower()}\n" for name in signed_headers)
+    canonical_request = "\n".join([method, url.path or "/", url.query, canonical_headers, ";".join(signed_headers),
+                                   hashlib.sha256(body).hexdigest()])
+    date = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+    to_sign = "\n".join(["TC3-HMAC-SHA256", str(timestamp), f"{date}/{service}/tc3_request",
+                         hashlib.sha256(canonical_request.encode()).hexdigest()])
+    key = ("TC3" + secret_key).encode()
+    for part in (date, service, "tc3_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def _cluster_shape(record: dict) -> dict:
+    return {
+        "ClusterId": record["cluster_id"], "ClusterName": record["name"], "ClusterDescription": "",
+        "ClusterVersion": record["version"].lstrip("v"), "ClusterOs": "tlinux3.1x86_64",
+        "ClusterType": record["cluster_type"], "ClusterStatus": record["state"], "ClusterLevel": record["cluster_level"],
+        "ClusterCategory": "tke", "ContainerRuntime": "containerd", "RuntimeVersion": "1.6.9",
+        "ClusterNodeNum": 1, "ClusterMaterNodeNum": 0, "DeletionProtection": False, "ProjectId": 0,
+        "Property": json.dumps({"NodeNameType": "lan-ip"}), "CreatedTime": record["created"],
+    }
+
+
+def _virtual_name(record: dict) -> str:
+    return f"tke-{record['cluster_id']}"
+
+
+def _default_domain(record: dict) -> str:
+    return f"{record['cluster_id']}.ccs.tencent-cloud.com"
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        answer = self.server.emulator.handle(self.command, self.path, self.headers, body)
+        payload = json.dumps({"Response": answer}).encode()
+        self.send_response(200)  # TKE answers errors with HTTP 200 too
+        self.send_header("Content-Type", "application/json")  # exactly: the SDK checks it before parsing errors
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format, *args) -> None:  # keep test output quiet
+        pass
