@@ -7,8 +7,10 @@ in the right mode, and returns a :class:`RunResult` the CLI renders.
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from .deployment import STACK_TYPE, Deployment, Observer
 from .errors import InvalidInputError
@@ -17,7 +19,7 @@ from .program import run_program
 from .project import Project, StackConfig, load_project, load_stack_config
 from .providers import ProviderRegistry
 from .secrets import mask_secrets
-from .state import Checkpointer, LiveState, StateStore, utc_now
+from .state import Checkpointer, StateStore, utc_now
 from .steps import OPERATIONS, SAME, Step
 
 DEFAULT_PARALLEL = 16
@@ -91,106 +93,87 @@ class StackOperations:
             f"since {holder.get('since')}); that run was interrupted",
         )
 
-    def _result(self, kind: str, deployment: Deployment, error: BaseException | None) -> RunResult:
+    def _result(self, kind: str, deployment: Deployment, error: BaseException | None, notes: list[str]) -> RunResult:
         steps = [s for s in deployment.steps.values() if s.type != STACK_TYPE]
-        return RunResult(kind, self.stack, steps, deployment.stack_outputs, error)
+        return RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes))
+
+    def _reading(self, config: StackConfig, mode: str) -> Deployment:
+        """A deployment over the recorded state that writes nothing (preview, refresh --preview-only)."""
+        live, _box = self.store.load(self.stack, self.project.name)
+        return Deployment(live, default_registry(config, self.project), self.observer, mode, self.parallel)
+
+    @contextmanager
+    def _applying(self, kind: str, config: StackConfig, mode: str) -> Iterator["_Applying"]:
+        """Lock the stack, load it, settle what an interrupted run left, and checkpoint as the
+        caller works; the caller sets ``result`` (and may clear ``record``)."""
+        with self.store.lock(self.stack, kind, self._on_stale_lock):
+            live, box = self.store.load(self.stack, self.project.name)
+            checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
+            deployment = Deployment(
+                live, default_registry(config, self.project), self.observer, mode, self.parallel, checkpointer
+            )
+            run = _Applying(deployment, utc_now())
+            try:
+                run.notes += deployment.reconcile_pending()
+                yield run
+                live.last_run = _last_run(kind, run.started, run.result)
+            finally:
+                checkpointer.close(record=run.record)
 
     # -- operations ------------------------------------------------------------------------------
     def preview(self) -> RunResult:
         config = load_stack_config(self.project, self.stack)
-        live, _box = self.store.load(self.stack, self.project.name)
-        deployment = Deployment(live, default_registry(config, self.project), self.observer, "preview", self.parallel)
+        deployment = self._reading(config, "preview")
         notes = [
             f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reconciles it"
-            for p in live.pending()
+            for p in deployment.live.pending()
         ]
         error = self._run(deployment, config, dry_run=True)
         if error is None:
             deployment.plan_deletes(deployment.unregistered())
-        result = self._result("preview", deployment, error)
-        result.notes = notes
-        return result
+        return self._result("preview", deployment, error, notes)
 
     def up(self) -> RunResult:
         config = load_stack_config(self.project, self.stack)
-        with self.store.lock(self.stack, "up", self._on_stale_lock):
-            live, box = self.store.load(self.stack, self.project.name)
-            checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
-            deployment = Deployment(
-                live, default_registry(config, self.project), self.observer, "up", self.parallel, checkpointer
-            )
-            started = utc_now()
-            try:
-                notes = deployment.reconcile_pending()
-                error = self._run(deployment, config, dry_run=False)
-                if error is None:
-                    deployment.run_deletes(deployment.plan_deletes(deployment.unregistered()))
-                else:
-                    notes.append("resources missing from the program were not deleted because the program failed")
-                result = self._result("up", deployment, error)
-                result.notes = notes
-                live.last_run = _last_run("up", started, result)
-            finally:
-                checkpointer.close(record=any(s.type != STACK_TYPE for s in deployment.steps.values()))
-        return result
+        with self._applying("up", config, "up") as run:
+            error = self._run(run.deployment, config, dry_run=False)
+            if error is None:
+                run.deployment.run_deletes(run.deployment.plan_deletes(run.deployment.unregistered()))
+            else:
+                run.notes.append("resources missing from the program were not deleted because the program failed")
+            run.record = any(s.type != STACK_TYPE for s in run.deployment.steps.values())
+            run.result = self._result("up", run.deployment, error, run.notes)
+        return run.result
 
     def destroy(self) -> RunResult:
         config = load_stack_config(self.project, self.stack, required=False)
-        with self.store.lock(self.stack, "destroy", self._on_stale_lock):
-            live, box = self.store.load(self.stack, self.project.name)
-            checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
-            deployment = Deployment(
-                live, default_registry(config, self.project), self.observer, "frozen", self.parallel, checkpointer
-            )
-            started = utc_now()
-            try:
-                notes = deployment.reconcile_pending()
-                error = self._run_for_providers(deployment, config, notes)
-                deployment.run_deletes(deployment.plan_deletes(live.resources() + live.old_copies()))
-                result = self._result("destroy", deployment, None)
-                result.notes = notes
-                if error is not None:
-                    result.notes.append(f"the program failed while setting up for destroy: {error}")
-                live.last_run = _last_run("destroy", started, result)
-            finally:
-                checkpointer.close()
-        return result
+        with self._applying("destroy", config, "frozen") as run:
+            error = self._run_for_providers(run.deployment, config, run.notes)
+            live = run.deployment.live
+            run.deployment.run_deletes(run.deployment.plan_deletes(live.resources() + live.old_copies()))
+            if error is not None:
+                run.notes.append(f"the program failed while setting up for destroy: {error}")
+            run.result = self._result("destroy", run.deployment, None, run.notes)
+        return run.result
 
     def refresh(self, apply: bool) -> RunResult:
         config = load_stack_config(self.project, self.stack, required=False)
         if not apply:
-            live, _box = self.store.load(self.stack, self.project.name)
-            deployment = Deployment(live, default_registry(config, self.project), self.observer, "frozen", self.parallel)
+            deployment = self._reading(config, "frozen")
             notes: list[str] = []
             self._run_for_providers(deployment, config, notes)
             deployment.refresh(apply=False)
-            result = self._result("refresh", deployment, None)
-            result.notes = notes
-            return result
-        with self.store.lock(self.stack, "refresh", self._on_stale_lock):
-            live, box = self.store.load(self.stack, self.project.name)
-            checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
-            deployment = Deployment(
-                live, default_registry(config, self.project), self.observer, "frozen", self.parallel, checkpointer
-            )
-            started = utc_now()
-            try:
-                notes = deployment.reconcile_pending()
-                self._run_for_providers(deployment, config, notes)
-                deployment.refresh(apply=True)
-                result = self._result("refresh", deployment, None)
-                result.notes = notes
-                live.last_run = _last_run("refresh", started, result)
-            finally:
-                checkpointer.close()
-        return result
+            return self._result("refresh", deployment, None, notes)
+        with self._applying("refresh", config, "frozen") as run:
+            self._run_for_providers(run.deployment, config, run.notes)
+            run.deployment.refresh(apply=True)
+            run.result = self._result("refresh", run.deployment, None, run.notes)
+        return run.result
 
     def validate(self) -> RunResult:
         """Run the program without touching providers; it fails on invalid configuration."""
         config = load_stack_config(self.project, self.stack)
-        live, _box = self.store.load(self.stack, self.project.name)
-        deployment = Deployment(live, default_registry(config, self.project), self.observer, "frozen", self.parallel)
-        error = self._run(deployment, config, dry_run=True)
+        error = self._run(self._reading(config, "frozen"), config, dry_run=True)
         return RunResult("validate", self.stack, [], {}, error)
 
     def _run_for_providers(self, deployment: Deployment, config: StackConfig, notes: list[str]) -> BaseException | None:
@@ -218,6 +201,17 @@ class StackOperations:
         }
 
 
+@dataclass
+class _Applying:
+    """One locked, checkpointed operation in progress (see StackOperations._applying)."""
+
+    deployment: Deployment
+    started: str
+    notes: list[str] = field(default_factory=list)
+    result: RunResult | None = None
+    record: bool = True
+
+
 def _last_run(kind: str, started: str, result: RunResult) -> dict:
     return {
         "kind": kind,
@@ -234,4 +228,4 @@ def masked_outputs(outputs: dict, show_secrets: bool) -> dict:
     return unwrap_secrets(outputs) if show_secrets else mask_secrets(outputs)
 
 
-__all__ = ["DEFAULT_PARALLEL", "LiveState", "RunResult", "StackOperations", "masked_outputs"]
+__all__ = ["DEFAULT_PARALLEL", "RunResult", "StackOperations", "masked_outputs"]

@@ -13,7 +13,7 @@ import base64
 import json
 import os
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -43,38 +43,30 @@ def wrap_secret(value: Any) -> dict:
     return {SIG_KEY: SECRET_SIG, "value": value}
 
 
-def unwrap_secrets(value: Any) -> Any:
-    """The value with every secret wrapper replaced by its plain content (for provider calls)."""
-    if is_secret(value):
-        return unwrap_secrets(value.get("value"))
+_KEEP = object()
+
+
+def transform(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """Rebuild a property tree, replacing each node for which ``leaf`` returns something other
+    than ``_KEEP`` (and not descending into it)."""
+    replaced = leaf(value)
+    if replaced is not _KEEP:
+        return replaced
     if isinstance(value, dict):
-        return {k: unwrap_secrets(v) for k, v in value.items()}
+        return {k: transform(v, leaf) for k, v in value.items()}
     if isinstance(value, list):
-        return [unwrap_secrets(v) for v in value]
+        return [transform(v, leaf) for v in value]
     return value
 
 
-def contains_secret(value: Any) -> bool:
-    if is_secret(value):
-        return True
-    if isinstance(value, dict):
-        return any(contains_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_secret(v) for v in value)
-    return False
+def unwrap_secrets(value: Any) -> Any:
+    """The value with every secret wrapper replaced by its plain content (for provider calls)."""
+    return transform(value, lambda v: unwrap_secrets(v.get("value")) if is_secret(v) else _KEEP)
 
 
 def mask_secrets(value: Any) -> Any:
     """The value for display: every secret replaced by ``[secret]``, every unknown by ``[unknown]``."""
-    if is_secret(value):
-        return MASK
-    if value == UNKNOWN:
-        return "[unknown]"
-    if isinstance(value, dict):
-        return {k: mask_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return value
+    return transform(value, lambda v: MASK if is_secret(v) else "[unknown]" if v == UNKNOWN else _KEEP)
 
 
 def passphrase_for(stack: str) -> str:
@@ -151,23 +143,15 @@ class SecretBox:
 
     def seal(self, value: Any) -> Any:
         """The value with every secret wrapper's content encrypted (for storage)."""
-        if is_secret(value):
-            return {SIG_KEY: SECRET_SIG, "ciphertext": self.encrypt_value(value.get("value"))}
-        if isinstance(value, dict):
-            return {k: self.seal(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.seal(v) for v in value]
-        return value
+        return transform(value, lambda v: {SIG_KEY: SECRET_SIG, "ciphertext": self.encrypt_value(v.get("value"))}
+                         if is_secret(v) else _KEEP)
 
     def open(self, value: Any) -> Any:
         """Inverse of :meth:`seal`."""
-        if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG and "ciphertext" in value:
-            plain = self._decrypt_text(value["ciphertext"])
-            with self._lock:
-                self._cache[plain] = value["ciphertext"]
-            return wrap_secret(json.loads(plain))
-        if isinstance(value, dict):
-            return {k: self.open(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.open(v) for v in value]
-        return value
+        return transform(value, lambda v: self._open_one(v["ciphertext"]) if is_secret(v) and "ciphertext" in v else _KEEP)
+
+    def _open_one(self, ciphertext: str) -> dict:
+        plain = self._decrypt_text(ciphertext)
+        with self._lock:
+            self._cache[plain] = ciphertext
+        return wrap_secret(json.loads(plain))
