@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from providers.clouds.base import CloudError, ClusterDescription, with_retries
 from providers.clouds.ctyun_signing import canonical_query, signed_headers
-from providers.kube import MIN_VERSION, ClusterAccessError, current_cluster, parse_kubeconfig, parse_version
+from providers.kube import ClusterAccessError, current_cluster, parse_kubeconfig
 
 KIND = "ctyun"
 BASE_URL = "https://ccse-global.ctapi.ctyun.cn"
@@ -257,17 +257,11 @@ def _no_public_endpoint(name: str) -> str:
 
 
 def check(description: ClusterDescription, name: str) -> list[str]:
-    """Registration rules on a looked-up cluster: V8 (running), V9 (version), V15 (public endpoint)."""
-    problems = []
-    if not description.running:
-        problems.append(f"FF-REG-004 ctyun cluster {description.native_id} is in state '{description.state}'; "
-                        "it must be running")
-    if description.kubernetes_version and parse_version(description.kubernetes_version) < MIN_VERSION:
-        problems.append(f"FF-VER-001 cluster '{name}' runs Kubernetes {description.kubernetes_version}; "
-                        "fleetform requires >= 1.19")
+    """CTyun's own registration rule, V15: a public preference needs an EIP on the API server. (The
+    rules every kind shares, V8 running and V9 version, are the lookup's.)"""
     if description.flags.get("endpoint_preference") == "public" and not description.flags.get("public_endpoint"):
-        problems.append(_no_public_endpoint(name))
-    return problems
+        return [_no_public_endpoint(name)]
+    return []
 
 
 def bootstrap_checks(description: ClusterDescription, name: str, ingress_service_type: str | None = None) -> list[str]:

@@ -23,7 +23,6 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.tke.v20180525 import models, tke_client
 
 from providers.clouds.base import CloudError, ClusterDescription, with_retries
-from providers.kube import MIN_VERSION, parse_version
 
 KIND = "tke"
 ATTEMPTS = 5
@@ -199,16 +198,9 @@ def _endpoint_missing(name: str, public: bool) -> str:
 
 
 def check(description: ClusterDescription, name: str) -> list[str]:
-    """Registration rules on a looked-up cluster: V8 (running), V9 (version), V15 (the preferred
-    endpoint is enabled)."""
-    problems = []
-    if not description.running:
-        problems.append(f"FF-REG-004 tke cluster {description.native_id} is in state '{description.state}'; "
-                        "it must be running")
-    if description.kubernetes_version and parse_version(description.kubernetes_version) < MIN_VERSION:
-        problems.append(f"FF-VER-001 cluster '{name}' runs Kubernetes {description.kubernetes_version}; "
-                        "fleetform requires >= 1.19")
+    """TKE's own registration rule (V15, and its intranet twin): the preferred endpoint is enabled.
+    (The rules every kind shares, V8 running and V9 version, are the lookup's.)"""
     public = description.flags.get("endpoint_preference") == "public"
     if not description.flags.get("public_endpoint" if public else "private_endpoint"):
-        problems.append(_endpoint_missing(name, public))
-    return problems
+        return [_endpoint_missing(name, public)]
+    return []

@@ -21,6 +21,7 @@ from providers.clouds import ctyun
 from providers.clouds.base import CloudError
 from providers.clouds.ctyun import CcseApiError, CcseClient
 from providers.clouds.ctyun_signing import signed_headers
+from providers.dynamic import ClusterLookupProvider
 from providers.kube import probe
 from sandbox.clouds.ctyun import CtyunEmulator
 from sandbox.kubeapi import KubeApiEmulator
@@ -61,6 +62,17 @@ def cluster_id(cloud):
 
 def source(cloud, cluster_id, region_id=POOL, **identity):
     return ctyun.source({"region_id": region_id, "cluster_id": cluster_id, **identity}, cloud.endpoint)
+
+
+def lookup_props(cloud, cluster_id, name="shop", **identity) -> dict:
+    return {"cluster": name, "kind": "ctyun", "identity": {"region_id": POOL, "cluster_id": cluster_id, **identity},
+            "cloud_endpoint": cloud.endpoint}
+
+
+def lookup_problems(cloud, cluster_id, name="shop", **identity) -> list[str]:
+    """What the cluster lookup (the dynamic provider's check, run at preview) reports."""
+    failures = ClusterLookupProvider().check({}, lookup_props(cloud, cluster_id, name, **identity)).failures
+    return [failure.reason for failure in failures]
 
 
 def client(cloud, access_key=None, secret_key=None, region_id=POOL) -> CcseClient:
@@ -107,18 +119,31 @@ def test_unsubscribed_clusters_count_as_gone(cloud, env, cluster_id, biz_state):
     assert str(caught.value) == f"FF-REG-003 ctyun cluster {cluster_id} not found in {POOL}"
 
 
-def test_cluster_not_running_fails_the_check(cloud, env, cluster_id):
+def test_cluster_not_running_fails_the_lookup(cloud, env, cluster_id):
     cloud.add_cluster(POOL, cluster_id, state=2)
     description = source(cloud, cluster_id).describe()
-    assert not description.running and description.ca_data == ""
-    assert ctyun.check(description, "shop") == [
+    assert (description.state, description.running, description.ca_data) == ("stopped", False, "")
+    assert lookup_problems(cloud, cluster_id) == [
         f"FF-REG-004 ctyun cluster {cluster_id} is in state 'stopped'; it must be running"]
 
 
-def test_old_kubernetes_fails_the_check(cloud, env, cluster_id):
+def test_old_kubernetes_fails_the_lookup(cloud, env, cluster_id):
     cloud.add_cluster(POOL, cluster_id, version="1.18.4")
-    assert ctyun.check(source(cloud, cluster_id).describe(), "legacy") == [
+    assert lookup_problems(cloud, cluster_id, name="legacy") == [
         "FF-VER-001 cluster 'legacy' runs Kubernetes 1.18.4; fleetform requires >= 1.19"]
+
+
+def test_not_found_fails_the_lookup(cloud, env, cluster_id):
+    assert lookup_problems(cloud, cluster_id) == [f"FF-REG-003 ctyun cluster {cluster_id} not found in {POOL}"]
+
+
+def test_lookup_outputs_come_from_the_backing_cluster(cloud, kube, env, cluster_id):
+    """The whole lookup: describe, then a kubeconfig whose credential the exec plugin fetches."""
+    cloud.add_cluster(POOL, cluster_id, version="1.29.3", public_endpoint=True)
+    outputs = ClusterLookupProvider().create(lookup_props(cloud, cluster_id, public=True)).outs
+    backing = kube.cluster(f"ctyun-{cluster_id}")
+    assert (outputs["kubernetes_version"], outputs["cluster_uid"]) == ("v1.29.3", backing.kube_system_uid)
+    assert (outputs["endpoint"], outputs["native_id"], outputs["cloud_state"]) == (backing.url, cluster_id, "running")
 
 
 def test_public_preference_without_eip(cloud, env, cluster_id):
@@ -129,6 +154,7 @@ def test_public_preference_without_eip(cloud, env, cluster_id):
     assert description.endpoint == "" and not description.flags["public_endpoint"]
     assert ctyun.check(description, "shop") == [
         "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"]
+    assert lookup_problems(cloud, cluster_id, public=True) == ctyun.check(description, "shop")
     with pytest.raises(CloudError) as caught:
         public.credentials()
     assert caught.value.reason == "invalid"

@@ -24,6 +24,7 @@ from tencentcloud.tke.v20180525 import models, tke_client
 
 from providers.clouds import tke
 from providers.clouds.base import CloudError
+from providers.dynamic import ClusterLookupProvider
 from providers.kube import probe
 from sandbox.clouds.tke import TkeEmulator
 from sandbox.kubeapi import KubeApiEmulator
@@ -54,7 +55,7 @@ def env(cloud, monkeypatch):
 @pytest.fixture
 def cluster_id(cloud):
     """A fresh cluster id; the cluster (if the test adds one) is removed afterwards."""
-    cid = f"cls-t{next(_ids):05d}"
+    cid = f"cls-t{next(_ids):07d}"
     yield cid
     for region in (REGION, "ap-shanghai"):
         with contextlib.suppress(KeyError):  # not every test adds it
@@ -63,6 +64,17 @@ def cluster_id(cloud):
 
 def source(cloud, cluster_id, region=REGION, **identity):
     return tke.source({"region": region, "cluster_id": cluster_id, **identity}, cloud.endpoint)
+
+
+def lookup_props(cloud, cluster_id, name="shop", **identity) -> dict:
+    return {"cluster": name, "kind": "tke", "identity": {"region": REGION, "cluster_id": cluster_id, **identity},
+            "cloud_endpoint": cloud.endpoint}
+
+
+def lookup_problems(cloud, cluster_id, name="shop", **identity) -> list[str]:
+    """What the cluster lookup (the dynamic provider's check, run at preview) reports."""
+    failures = ClusterLookupProvider().check({}, lookup_props(cloud, cluster_id, name, **identity)).failures
+    return [failure.reason for failure in failures]
 
 
 def raw_client(cloud, secret_id=None, secret_key=None, region=REGION) -> tke_client.TkeClient:
@@ -107,19 +119,31 @@ def test_not_found_from_an_action_that_takes_one_id(cloud, env, cluster_id):
     assert str(caught.value) == f"FF-REG-003 tke cluster {cluster_id} not found in {REGION}"
 
 
-def test_cluster_not_running_fails_the_check(cloud, env, cluster_id):
+def test_cluster_not_running_fails_the_lookup(cloud, env, cluster_id):
     cloud.add_cluster(REGION, cluster_id, state="Isolated")
     description = source(cloud, cluster_id).describe()
-    assert not description.running
-    assert tke.check(description, "shop") == [
+    assert (description.state, description.running) == ("Isolated", False)
+    assert lookup_problems(cloud, cluster_id) == [
         f"FF-REG-004 tke cluster {cluster_id} is in state 'Isolated'; it must be running"]
 
 
-def test_old_kubernetes_fails_the_check(cloud, env, cluster_id):
+def test_old_kubernetes_fails_the_lookup(cloud, env, cluster_id):
     cloud.add_cluster(REGION, cluster_id, version="1.18.4")
-    description = source(cloud, cluster_id).describe()
-    assert tke.check(description, "legacy") == [
+    assert lookup_problems(cloud, cluster_id, name="legacy") == [
         "FF-VER-001 cluster 'legacy' runs Kubernetes 1.18.4; fleetform requires >= 1.19"]
+
+
+def test_not_found_fails_the_lookup(cloud, env, cluster_id):
+    assert lookup_problems(cloud, cluster_id) == [f"FF-REG-003 tke cluster {cluster_id} not found in {REGION}"]
+
+
+def test_lookup_outputs_come_from_the_backing_cluster(cloud, kube, env, cluster_id):
+    """The whole lookup: describe, then a kubeconfig whose credential the exec plugin fetches."""
+    cloud.add_cluster(REGION, cluster_id, version="1.28.3")
+    outputs = ClusterLookupProvider().create(lookup_props(cloud, cluster_id)).outs
+    backing = kube.cluster(f"tke-{cluster_id}")
+    assert (outputs["kubernetes_version"], outputs["cluster_uid"]) == ("v1.28.3", backing.kube_system_uid)
+    assert (outputs["endpoint"], outputs["native_id"], outputs["cloud_state"]) == (backing.url, cluster_id, "Running")
 
 
 def test_public_preference_without_public_endpoint(cloud, env, cluster_id):
@@ -130,6 +154,7 @@ def test_public_preference_without_public_endpoint(cloud, env, cluster_id):
     assert description.endpoint == ""
     assert tke.check(description, "shop") == [
         "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"]
+    assert lookup_problems(cloud, cluster_id, public=True) == tke.check(description, "shop")
     with pytest.raises(CloudError) as caught:
         public.credentials()
     assert caught.value.reason == "invalid"
