@@ -14,38 +14,71 @@ from components.cluster import ClusterIdentity, RegisteredCluster
 from components.hub import Hub
 from components.spec import FleetSpec, IdcCluster, spec_from_pulumi_config
 
-SUPPORTED_KINDS = {"idc"}
 NOT_YET_APPLIED = ("fleets", "federations", "permissions")
+# The non-secret identifiers of each cloud kind (DOMAIN §2.3) and the field its region label comes from.
+IDENTITY_FIELDS = {
+    "ctyun": ("region_id", "cluster_id"),
+    "eks": ("region", "cluster_name", "assume_role_arn"),
+    "gke": ("project", "location", "cluster_name"),
+    "aks": ("subscription_id", "resource_group", "cluster_name"),
+    "ack": ("region_id", "cluster_id"),
+    "tke": ("region", "cluster_id"),
+    "idc": (),
+}
+REGION_FIELD = {"ctyun": "region_id", "eks": "region", "gke": "location", "ack": "region_id", "tke": "region"}
 
 
-def sandbox_credentials(spec: FleetSpec) -> tuple[str, dict[str, str], str]:
-    """Hub kubeconfig, member kubeconfigs and the hub's agent endpoint, from the local emulators."""
+def cloud_identity(cluster) -> dict:
+    identity = {key: getattr(cluster, key) for key in IDENTITY_FIELDS[cluster.kind] if getattr(cluster, key)}
+    if cluster.kind == "ctyun":
+        identity["public"] = cluster.endpoint_preference == "public"
+    return identity
+
+
+def sandbox_estate(spec: FleetSpec) -> tuple[str, dict[str, str | None], str, dict[str, str]]:
+    """Hub kubeconfig, idc kubeconfigs, the hub's agent endpoint and the cloud API endpoints, all
+    from the local emulators (which seed every declared cluster the first time)."""
     from sandbox.world import open_world
 
     state_dir = Path(os.environ.get("FLEETFORM_STATE_DIR", ".fleetform"))
     world = open_world(state_dir / "sandbox", spec.hub.name)
-    members = {c.name: world.kubeconfig(c.name) for c in spec.clusters}
-    return world.kubeconfig(spec.hub.name), members, world.hub_url
+    members: dict[str, str | None] = {}
+    endpoints: dict[str, str] = {}
+    for cluster in spec.clusters:
+        if cluster.kind == "idc":
+            members[cluster.name] = world.kubeconfig(cluster.name)
+        else:
+            endpoints[cluster.name] = world.cloud_cluster(cluster.kind, cloud_identity(cluster))
+    return world.kubeconfig(spec.hub.name), members, world.hub_url, endpoints
 
 
-def stack_credentials(spec: FleetSpec) -> tuple[str, dict[str, str | None], str | None]:
+def stack_estate(spec: FleetSpec) -> tuple[str, dict[str, str | None], str | None, dict[str, str]]:
+    """The same from the stack: kubeconfig sources, and FLEETFORM_<KIND>_ENDPOINT to point a kind
+    at a custom cloud API endpoint."""
     hub = spec.hub.read_kubeconfig()
     if hub is None:
-        raise pulumi.RunError(f"stacks/Pulumi.{pulumi.get_stack()}.yaml: fleetform:hub needs kubeconfig, kubeconfig_file or kubeconfig_env")
-    members = {}
+        raise pulumi.RunError(
+            f"stacks/Pulumi.{pulumi.get_stack()}.yaml: fleetform:hub needs kubeconfig, kubeconfig_file or kubeconfig_env"
+        )
+    members: dict[str, str | None] = {}
+    endpoints: dict[str, str] = {}
     for cluster in spec.clusters:
-        secret = cluster.read_kubeconfig() if isinstance(cluster, IdcCluster) else None
-        members[cluster.name] = secret.get_secret_value() if secret is not None else None
-    return hub.get_secret_value(), members, spec.hub.agent_endpoint
+        if isinstance(cluster, IdcCluster):
+            secret = cluster.read_kubeconfig()
+            members[cluster.name] = secret.get_secret_value() if secret is not None else None
+        elif os.environ.get(f"FLEETFORM_{cluster.kind.upper()}_ENDPOINT"):
+            endpoints[cluster.name] = os.environ[f"FLEETFORM_{cluster.kind.upper()}_ENDPOINT"]
+    return hub.get_secret_value(), members, spec.hub.agent_endpoint, endpoints
 
 
-def identity(cluster, spec: FleetSpec) -> ClusterIdentity:
+def identity(cluster, spec: FleetSpec, endpoints: dict[str, str]) -> ClusterIdentity:
+    region = getattr(cluster, REGION_FIELD.get(cluster.kind, "region"), None)
     return ClusterIdentity(
         name=cluster.name,
         kind=cluster.kind,
-        region=getattr(cluster, "region", None) or "idc",
-        identity={},
-        cloud_endpoint=None,
+        region=region or ("idc" if cluster.kind == "idc" else None),
+        identity=cloud_identity(cluster),
+        cloud_endpoint=endpoints.get(cluster.name),
         mode=cluster.connection_mode,
         agent_install=cluster.agent_install or "engine",
         endpoint_override=getattr(cluster, "api_endpoint", None),
@@ -59,23 +92,19 @@ def identity(cluster, spec: FleetSpec) -> ClusterIdentity:
 
 
 spec = spec_from_pulumi_config()
-unsupported = sorted(f"{c.name} ({c.kind})" for c in spec.clusters if c.kind not in SUPPORTED_KINDS)
-if unsupported:
-    raise pulumi.RunError(
-        "this version of fleetform registers idc clusters only; not yet supported: " + ", ".join(unsupported)
-    )
 for section in NOT_YET_APPLIED:
     if getattr(spec, section):
         pulumi.log.warn(f"fleetform:{section} is declared but this version of fleetform does not apply it yet; ignored")
 for warning in spec.warnings:
     pulumi.log.warn(f"{warning.path}: {warning.message}")
 
-hub_kubeconfig, member_kubeconfigs, agent_endpoint = (
-    sandbox_credentials(spec) if spec.sandbox else stack_credentials(spec)
+hub_kubeconfig, member_kubeconfigs, agent_endpoint, cloud_endpoints = (
+    sandbox_estate(spec) if spec.sandbox else stack_estate(spec)
 )
 hub = Hub(spec.hub, hub_kubeconfig, agent_endpoint)
 clusters = {
-    c.name: RegisteredCluster(identity(c, spec), hub, member_kubeconfigs.get(c.name)) for c in spec.clusters
+    c.name: RegisteredCluster(identity(c, spec, cloud_endpoints), hub, member_kubeconfigs.get(c.name))
+    for c in spec.clusters
 }
 
 pulumi.export("hub", {"name": hub.name, "apiUrl": hub.api_url})
@@ -85,7 +114,7 @@ pulumi.export(
         name: {
             "kind": c.ident.kind,
             "mode": c.ident.mode,
-            "region": c.ident.region,
+            "region": c.region,
             "status": c.status.state,
             "kubernetesVersion": c.kubernetes_version,
             "endpoint": c.endpoint,

@@ -35,7 +35,7 @@ class ClusterIdentity:
 
     name: str
     kind: str
-    region: str
+    region: str | None  # None: the region the cloud reports (aks)
     identity: dict  # the kind's non-secret identifiers (DOMAIN §2.3); empty for idc
     cloud_endpoint: str | None  # a custom or emulated cloud API endpoint
     mode: str
@@ -75,6 +75,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         else:  # an agent cluster the engine cannot reach: the user applies agent_manifest
             self.kubernetes_version = pulumi.Output.from_input("")
             self.endpoint = pulumi.Output.from_input(ident.endpoint_override or "")
+        self.region = pulumi.Output.from_input(ident.region or (self.lookup.region if self.lookup else "idc"))
         self._labels = labels.common(hub.name, cluster=name)
         on_hub = pulumi.ResourceOptions(parent=self, provider=hub.provider, depends_on=hub.ready)
         if ident.mode == "direct":
@@ -95,6 +96,7 @@ class RegisteredCluster(pulumi.ComponentResource):
             "status": self.status.state,
             "kubernetes_version": self.kubernetes_version,
             "endpoint": self.endpoint,
+            "region": self.region,
         })
 
     # -- shared pieces ---------------------------------------------------------------------------
@@ -111,7 +113,7 @@ class RegisteredCluster(pulumi.ComponentResource):
                 labels.CLUSTERSET_LABEL: "default",
                 "fleetform.io/kind": ident.kind,
                 "fleetform.io/cloud": labels.CLOUD_OF_KIND[ident.kind],
-                "fleetform.io/region": ident.region,
+                "fleetform.io/region": self.region,
                 "fleetform.io/connection-mode": ident.mode,
             },
             "annotations": {"fleetform.io/native-id": ident.name},

@@ -93,6 +93,7 @@ class ClusterLookupProvider(ResourceProvider):
             "endpoint": description.endpoint,
             "ca_bundle": description.ca_data,
             "native_id": description.native_id,
+            "region": description.region,
             "cloud_state": description.state,
             "bootstrap_kubeconfig": bootstrap,
             "reachable": True,
@@ -290,6 +291,7 @@ class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
     endpoint: pulumi.Output[str]
     ca_bundle: pulumi.Output[str]
     native_id: pulumi.Output[str]
+    region: pulumi.Output[str]
     bootstrap_kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, *, cluster: str, kind: str, identity: dict | None = None,
@@ -304,7 +306,7 @@ class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
             "context": context or "",
             "cloud_endpoint": cloud_endpoint or "",
             "min_version": min_version,
-            **dict.fromkeys(("kubernetes_version", "cluster_uid", "endpoint", "ca_bundle", "native_id",
+            **dict.fromkeys(("kubernetes_version", "cluster_uid", "endpoint", "ca_bundle", "native_id", "region",
                              "cloud_state", "bootstrap_kubeconfig", "reachable")),
         }
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["bootstrap_kubeconfig"])

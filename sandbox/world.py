@@ -1,12 +1,17 @@
-"""The sandbox estate: a hub and member clusters in the Kubernetes emulator, with controllers.
+"""The sandbox estate: a hub and member clusters in the Kubernetes emulator, the cloud API
+emulators in front of the cloud kinds' clusters, and the sandbox controllers.
 
 One world per data directory and process: the program may run several times in one process
 (preview, then up), and every run must see the same clusters, URLs and credentials. The data
-directory keeps them across processes too.
+directory keeps them across processes too, including which cloud clusters were seeded: a cluster
+seeded once and later deleted in its emulated cloud stays deleted (that is drift to be seen).
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
 import threading
 from pathlib import Path
 
@@ -14,6 +19,16 @@ from .controllers import SandboxControllers
 from .kubeapi import KubeApiEmulator, VirtualCluster
 
 DEFAULT_VERSION = "1.29.4"
+
+# kind -> (module, class, the identity keys its add_cluster takes)
+CLOUD_EMULATORS = {
+    "eks": ("sandbox.clouds.eks", "EksEmulator", ("region", "cluster_name")),
+    "gke": ("sandbox.clouds.gke", "GkeEmulator", ("project", "location", "cluster_name")),
+    "aks": ("sandbox.clouds.aks", "AksEmulator", ("subscription_id", "resource_group", "cluster_name")),
+    "ack": ("sandbox.clouds.ack", "AckEmulator", ("region_id", "cluster_id")),
+    "tke": ("sandbox.clouds.tke", "TkeEmulator", ("region", "cluster_id")),
+    "ctyun": ("sandbox.clouds.ctyun", "CtyunEmulator", ("region_id", "cluster_id")),
+}
 
 _WORLDS: dict[Path, "SandboxWorld"] = {}
 _LOCK = threading.Lock()
@@ -26,6 +41,10 @@ class SandboxWorld:
         self.emulator.add_cluster(hub, DEFAULT_VERSION, exist_ok=True)
         self.hub = hub
         self.controllers = SandboxControllers(self.emulator, hub)
+        self._clouds: dict[str, object] = {}
+        self._seeded_file = data_dir / "seeded.json"
+        self._seeded: list[list] = json.loads(self._seeded_file.read_text()) if self._seeded_file.exists() else []
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         self.emulator.start()
@@ -33,7 +52,35 @@ class SandboxWorld:
 
     def stop(self) -> None:
         self.controllers.stop()
+        for cloud in self._clouds.values():
+            cloud.stop()
         self.emulator.stop()
+
+    def cloud(self, kind: str):
+        """The emulator of ``kind``'s cloud API, started on first use; its credentials-chain
+        environment is exported to this process (the SDKs read it from there)."""
+        with self._lock:
+            emulator = self._clouds.get(kind)
+            if emulator is None:
+                module, name, _keys = CLOUD_EMULATORS[kind]
+                emulator = getattr(importlib.import_module(module), name)(self.emulator, self.data_dir / kind)
+                emulator.start()
+                os.environ.update(emulator.environment())
+                self._clouds[kind] = emulator
+            return emulator
+
+    def cloud_cluster(self, kind: str, identity: dict, version: str = DEFAULT_VERSION) -> str:
+        """Seed the cloud cluster the first time it is declared; returns the cloud API endpoint."""
+        emulator = self.cloud(kind)
+        keys = CLOUD_EMULATORS[kind][2]
+        wanted = {key: identity[key] for key in keys}
+        record = [kind, *[wanted[key] for key in keys]]
+        with self._lock:
+            if record not in self._seeded:
+                emulator.add_cluster(**wanted, version=version)
+                self._seeded.append(record)
+                self._seeded_file.write_text(json.dumps(self._seeded))
+        return emulator.endpoint
 
     def cluster(self, name: str, version: str = DEFAULT_VERSION) -> VirtualCluster:
         """The cluster of that name, created with ``version`` the first time it is asked for."""

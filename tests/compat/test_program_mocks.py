@@ -32,7 +32,7 @@ class FleetformMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ.endswith("fleetform:ClusterLookup"):
             outputs.update(kubernetes_version="v1.29.4", cluster_uid=f"uid-{args.name}", native_id=f"uid-{args.name}",
-                           endpoint="https://10.0.0.1:6443", ca_bundle="Q0E=", reachable=True,
+                           endpoint="https://10.0.0.1:6443", ca_bundle="Q0E=", reachable=True, region="mocked",
                            bootstrap_kubeconfig=KUBECONFIG)
         if args.typ.endswith("fleetform:ServiceAccountCredential"):
             outputs.update(kubeconfig_out=KUBECONFIG, token="token")
@@ -118,12 +118,20 @@ def test_the_program_declares_the_registration_recipe(stack_config):
     assert "idc-sh-01-agent" not in resources and "idc-bj-01-hub-sa" not in resources
 
 
-def test_an_unsupported_kind_is_refused_before_anything_is_registered(stack_config):
+def test_a_cloud_cluster_is_looked_up_through_its_cloud_api(stack_config, monkeypatch):
+    monkeypatch.setenv("FLEETFORM_EKS_ENDPOINT", "https://eks.internal.example.com")
     stack_config["fleetform:clusters"].append(
         {"name": "eks-prod-01", "kind": "eks", "region": "eu-west-1", "cluster_name": "prod-01"}
     )
-    with pytest.raises(pulumi.RunError, match="not yet supported: eks-prod-01 \\(eks\\)"):
-        run_program(stack_config)
+    resources = by_name(run_program(stack_config))
+    lookup = resources["eks-prod-01-lookup"]
+    assert lookup["kind"] == "eks"
+    assert lookup["identity"] == {"region": "eu-west-1", "cluster_name": "prod-01"}
+    assert lookup["cloud_endpoint"] == "https://eks.internal.example.com"
+    labels = resources["eks-prod-01-managedcluster"]["metadata"]["labels"]
+    assert labels["fleetform.io/cloud"] == "aws" and labels["fleetform.io/region"] == "eu-west-1"
+    assert labels["fleetform.io/connection-mode"] == "direct"  # the default for cloud kinds
+    assert resources["eks-prod-01-hub-binding"]["roleRef"]["name"] == "cluster-admin"
 
 
 def test_an_invalid_stack_names_the_key(stack_config):
