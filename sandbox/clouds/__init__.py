@@ -1,0 +1,1 @@
+"""Cloud control-plane emulators; each backs its clusters with virtual clusters of :mod:`sandbox.kubeapi`."""
