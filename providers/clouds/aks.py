@@ -1,0 +1,236 @@
+"""Azure AKS (kind ``aks``): ARM ``managedClusters`` through azure-mgmt-containerservice.
+
+Identity: ``subscription_id``, ``resource_group``, ``cluster_name``. Credentials come from
+``DefaultAzureCredential`` (environment service principal, workload identity, managed identity,
+Azure CLI, ...). ``endpoint`` replaces the ARM endpoint (Azure Stack, a sovereign cloud, the sandbox
+emulator); the token scope follows it (``<endpoint>/.default``) and MSAL's instance discovery is
+turned off, because Microsoft's discovery service does not know such clouds' authorities (set
+``AZURE_AUTHORITY_HOST`` for them).
+
+The SDK's own retry policy is switched off: throttling and transient faults are retried here, by
+:func:`base.with_retries`, so every kind backs off the same way and errors are mapped only once.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.identity import DefaultAzureCredential
+from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.containerservice.models import AzureKeyVaultKms, ManagedCluster, ManagedClusterSecurityProfile
+
+from .. import kube
+from .base import ClusterDescription, CloudError, with_retries
+
+T = TypeVar("T")
+
+KIND = "aks"
+_RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+_VERSIONED_KEY = re.compile(r"^https://[a-zA-Z0-9-]+\.vault\.[a-z0-9.]+/keys/[a-zA-Z0-9-]+/[0-9a-zA-Z]+$")
+_CREDENTIAL_HINT = "set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET or run az login"
+
+
+@dataclass(frozen=True)
+class AksSource:
+    subscription_id: str
+    resource_group: str
+    cluster_name: str
+    endpoint: str | None = None
+
+    # --- protocol -------------------------------------------------------------------------------
+
+    def describe(self) -> ClusterDescription:
+        """The managed cluster plus, for the API server URL and CA (the resource has no CA), the
+        user kubeconfig: unlike the admin one it is issued with local accounts disabled too."""
+        def lookup(client: ContainerServiceClient) -> tuple[ManagedCluster, str]:
+            cluster = client.managed_clusters.get(self.resource_group, self.cluster_name)
+            user = client.managed_clusters.list_cluster_user_credentials(self.resource_group, self.cluster_name)
+            return cluster, user.kubeconfigs[0].value.decode()
+
+        cluster, kubeconfig = self._call("look up", lookup)
+        server = kube.current_cluster(kube.parse_kubeconfig(kubeconfig, self.cluster_name))
+        provisioning = _text(cluster.provisioning_state)
+        power = _text(cluster.power_state.code) if cluster.power_state else ""
+        return ClusterDescription(
+            kind=KIND,
+            native_id=cluster.id,
+            region=cluster.location,
+            state=power if provisioning == "Succeeded" else provisioning,
+            running=provisioning == "Succeeded" and power == "Running",
+            kubernetes_version=cluster.current_kubernetes_version or cluster.kubernetes_version or "",
+            endpoint=server.get("server", ""),
+            ca_data=server.get("certificate-authority-data", ""),
+            flags={
+                "disable_local_accounts": bool(cluster.disable_local_accounts),
+                "azure_key_vault_kms": _kms(cluster),
+                "sku_tier": _text(cluster.sku.tier) if cluster.sku else "",
+            },
+        )
+
+    def credentials(self) -> str:
+        """The admin kubeconfig (listClusterAdminCredential); the SDK has already decoded it."""
+        result = self._call("list admin credentials of", lambda client: (
+            client.managed_clusters.list_cluster_admin_credentials(self.resource_group, self.cluster_name)))
+        return result.kubeconfigs[0].value.decode()
+
+    def encryption_status(self) -> dict:
+        cluster = self._call("look up", lambda client: (
+            client.managed_clusters.get(self.resource_group, self.cluster_name)))
+        return _encryption(cluster)
+
+    def enable_encryption(self, key: dict) -> dict:
+        """Full PUT of the cluster as read, with ``securityProfile.azureKeyVaultKms`` set and the
+        read eTag as ``If-Match`` (PATCH only changes tags); waits for the long-running operation.
+        ``key``: ``key_id``, optional ``key_vault_network_access`` (Public) and ``key_vault_resource_id``."""
+        if problems := check_encryption_key(key):
+            raise CloudError("invalid", "; ".join(problems))
+
+        def update(client: ContainerServiceClient) -> ManagedCluster:
+            cluster = client.managed_clusters.get(self.resource_group, self.cluster_name)
+            profile = cluster.security_profile or ManagedClusterSecurityProfile()
+            profile.azure_key_vault_kms = AzureKeyVaultKms(
+                enabled=True, key_id=key["key_id"],
+                key_vault_network_access=key.get("key_vault_network_access") or "Public",
+                key_vault_resource_id=key.get("key_vault_resource_id"))
+            cluster.security_profile = profile
+            condition = {}
+            if cluster.e_tag:
+                condition = {"etag": cluster.e_tag, "match_condition": MatchConditions.IfNotModified}
+            poller = client.managed_clusters.begin_create_or_update(
+                self.resource_group, self.cluster_name, cluster, **condition)
+            return poller.result()
+
+        return _encryption(self._call("enable KMS encryption on", update))
+
+    # --- SDK plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _client(self) -> Iterator[ContainerServiceClient]:
+        """A fresh credential and client per call: providers must stay picklable."""
+        options: dict = {"retry_total": 0}
+        credential_options: dict = {}
+        if self.endpoint:
+            base_url = self.endpoint.rstrip("/")
+            options.update(base_url=base_url, credential_scopes=[f"{base_url}/.default"])
+            credential_options["disable_instance_discovery"] = True
+        with DefaultAzureCredential(**credential_options) as credential, \
+                ContainerServiceClient(credential, self.subscription_id, **options) as client:
+            yield client
+
+    def _call(self, operation: str, call: Callable[[ContainerServiceClient], T]) -> T:
+        """``call`` with retries; the client (and the token its credential caches) is shared by
+        the attempts."""
+        try:
+            with self._client() as client:
+                return with_retries(lambda: call(client), retryable=_retryable)
+        except AzureError as exc:
+            raise self._error(operation, exc) from exc
+
+    @property
+    def _where(self) -> str:
+        return f"resource group {self.resource_group} (subscription {self.subscription_id})"
+
+    def _error(self, operation: str, exc: AzureError) -> CloudError:
+        """Map by HTTP status and ARM error code (the family), never by message text."""
+        status = getattr(exc, "status_code", None)
+        error = getattr(exc, "error", None)
+        code = getattr(error, "code", None) or ""
+        detail = f"{code}: {error.message}" if error is not None and error.message else _summary(exc)
+        cluster = f"AKS cluster {self.cluster_name} in {self._where}"
+        if isinstance(exc, ClientAuthenticationError):
+            if code == "ExpiredAuthenticationToken":
+                return CloudError("expired", f"Azure says the access token has expired ({detail}); "
+                                             f"{_CREDENTIAL_HINT} again")
+            return CloudError("unauthorized", f"Azure rejected the credential ({detail}): {_CREDENTIAL_HINT}")
+        if status == 404:
+            return CloudError("not-found", f"FF-REG-003 {KIND} cluster {self.cluster_name} not found in {self._where}")
+        if status == 403:
+            return CloudError("forbidden", f"the Azure identity may not {operation} {cluster} ({detail}): grant it "
+                                           "'Azure Kubernetes Service Cluster Admin Role' on the cluster")
+        if status == 429:
+            return CloudError("throttled", f"Azure kept throttling the requests to {operation} {cluster} "
+                                           f"({detail}); retry later")
+        if status == 409:
+            return CloudError("unavailable", f"Azure refused to {operation} {cluster} while another operation runs "
+                                             f"({detail}); retry when it has finished")
+        if status == 412:
+            return CloudError("invalid", f"{cluster} changed while fleetform was updating it ({detail}); run again")
+        if status is not None and 400 <= status < 500:
+            return CloudError("invalid", f"Azure refused to {operation} {cluster}: {detail}")
+        return CloudError("unavailable", f"Azure Resource Manager could not {operation} {cluster} "
+                                         f"({detail}); retry later")
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return True
+    return isinstance(exc, HttpResponseError) and exc.status_code in _RETRYABLE_STATUS
+
+
+def _text(value) -> str:
+    """SDK enums are str enums; plain strings arrive for values the SDK does not know."""
+    return str(getattr(value, "value", value) or "")
+
+
+def _summary(exc: Exception) -> str:
+    """One line of an SDK message: the Entra error (``AADSTS...``) when the credential chain
+    reports one among its attempts, else the first line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    return next((line for line in lines if "AADSTS" in line), lines[0])
+
+
+def _kms(cluster: ManagedCluster) -> dict | None:
+    kms = cluster.security_profile.azure_key_vault_kms if cluster.security_profile else None
+    if kms is None:
+        return None
+    return {"enabled": bool(kms.enabled), "key_id": kms.key_id,
+            "key_vault_network_access": _text(kms.key_vault_network_access) or None,
+            "key_vault_resource_id": kms.key_vault_resource_id}
+
+
+def _encryption(cluster: ManagedCluster) -> dict:
+    kms = _kms(cluster) or {"enabled": False, "key_id": None}
+    return {"enabled": kms["enabled"], "key": kms["key_id"], "settings": kms,
+            "provisioning_state": _text(cluster.provisioning_state)}
+
+
+# --- kind rules -----------------------------------------------------------------------------------
+
+def check(description: ClusterDescription, name: str) -> list[str]:
+    """V12. The rule holds only when the user supplies no ``bootstrap_kubeconfig``; the caller
+    knows whether they did, this function does not."""
+    if description.flags.get("disable_local_accounts"):
+        return [f"FF-KIND-011 AKS cluster '{name}' disables local accounts; supply bootstrap_kubeconfig "
+                "with an Entra identity that is cluster-admin"]
+    return []
+
+
+def check_encryption_key(key: dict) -> list[str]:
+    """V39: ``key_id`` is a versioned Key Vault key URI; ``Private`` needs ``key_vault_resource_id``."""
+    problems = []
+    key_id = key.get("key_id") or ""
+    if not _VERSIONED_KEY.match(key_id):
+        problems.append(f"key_id '{key_id}' is not a versioned Key Vault key URI "
+                        "(https://<vault>.vault.azure.net/keys/<name>/<version>)")
+    access = key.get("key_vault_network_access") or "Public"
+    if access not in ("Public", "Private"):
+        problems.append(f"key_vault_network_access must be Public or Private, not '{access}'")
+    elif access == "Private" and not key.get("key_vault_resource_id"):
+        problems.append("key_vault_network_access Private needs key_vault_resource_id")
+    return [f"FF-ENC-006 AKS KMS settings invalid: {problem}" for problem in problems]
+
+
+def source(identity: dict, endpoint: str | None = None) -> AksSource:
+    return AksSource(identity["subscription_id"], identity["resource_group"], identity["cluster_name"],
+                     endpoint or None)
