@@ -339,10 +339,7 @@ class Deployment:
                     self.live.remove(resource.urn)
             else:
                 new_id, outputs = fresh
-                step.changes = diff_properties(
-                    {k: v for k, v in resource.outputs.items() if k != DYNAMIC_PROVIDER_KEY},
-                    {k: v for k, v in outputs.items() if k != DYNAMIC_PROVIDER_KEY},
-                )
+                step.changes = _drift(provider, resource, outputs)
                 step.op = UPDATE if step.changes or new_id != resource.id else SAME
                 if apply and step.op == UPDATE:
                     self.live.put(resource.with_changes(id=new_id, outputs=outputs))
@@ -391,6 +388,17 @@ class Deployment:
 def _unplanned(reg: Registration, old: ResourceState | None) -> Step:
     """The step of a resource that could not be planned: what it would have been at best."""
     return Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs), parent=reg.parent)
+
+
+def _drift(provider: Provider, resource: ResourceState, outputs: dict) -> list:
+    """What changed outside the engine: the provider's own notion when it has one, else the outputs."""
+    custom = getattr(provider, "drift", None)
+    if custom is not None:
+        return custom(resource.inputs, resource.outputs, outputs)
+    return diff_properties(
+        {k: v for k, v in resource.outputs.items() if k != DYNAMIC_PROVIDER_KEY},
+        {k: v for k, v in outputs.items() if k != DYNAMIC_PROVIDER_KEY},
+    )
 
 
 def _short(urn: str) -> str:

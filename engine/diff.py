@@ -97,6 +97,18 @@ def _walk(old: Any, new: Any, path: str) -> Iterator[PropertyChange]:
         yield PropertyChange(path, "update", old, new)
 
 
+def restrict_to(shape: Any, value: Any) -> Any:
+    """``value`` with only the map keys that ``shape`` has, recursively (lists are kept whole).
+
+    Used to compare what a program manages of an object (its inputs' shape) while ignoring what the
+    server adds around it (status, resource versions, defaults)."""
+    if is_secret(value):
+        return value
+    if isinstance(shape, dict) and isinstance(value, dict):
+        return {k: restrict_to(shape[k], v) for k, v in value.items() if k in shape}
+    return value
+
+
 def path_matches(pattern: str, path: str) -> bool:
     """Whether the change at ``path`` falls under ``pattern`` (equal to it or below it)."""
     want, have = parse_path(pattern), parse_path(path)
@@ -165,4 +177,5 @@ __all__ = [
     "join_path",
     "parse_path",
     "path_matches",
+    "restrict_to",
 ]

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from .diff import diff_properties, restrict_to
 from .providers import CheckFailure, DiffOutcome, ProviderError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 
@@ -223,6 +224,12 @@ class KubernetesProvider:
             return None
         _raise_for(status, data, f"read {obj['kind']} {meta['name']}")
         return id_, _secret_outputs(data)
+
+    def drift(self, inputs: dict, old_outputs: dict, new_outputs: dict) -> list:
+        """Drift is a change to what the program manages: fields outside its inputs (status,
+        resource versions, server defaults) are not compared."""
+        shape = _plain_object(inputs)
+        return diff_properties(restrict_to(shape, _plain_object(old_outputs)), restrict_to(shape, _plain_object(new_outputs)))
 
     def delete(self, urn: str, id_: str, outputs: dict) -> None:
         obj = _plain_object(outputs)

@@ -37,12 +37,15 @@ def test_sandbox_lifecycle(sandbox_project):
     up = sandbox_project.cli("up", "--yes")
     assert up.code == 0, up.out + up.err
     clusters = sandbox_project.cli("stack", "output", "--json").json()["clusters"]
-    assert set(clusters) == {"idc-sh-01", "idc-sh-02", "idc-bj-01"}
+    declared = {c["name"]: c["kind"] for c in sandbox_project.config()["config"]["fleetform:clusters"]}
+    assert {name: info["kind"] for name, info in clusters.items()} == declared
     for name, info in clusters.items():
         assert info["status"] == "running", name
-        assert info["kind"] == "idc" and info["kubernetesVersion"] == "v1.29.4"
+        assert info["kubernetesVersion"] == "v1.29.4"
         assert info["endpoint"].startswith("https://127.0.0.1:")
+        assert info["region"]
     assert {c["mode"] for c in clusters.values()} == {"agent", "direct"}
+    assert len({c["region"] for c in clusters.values()}) >= 2
 
     objects = fleetform_objects(sandbox_project.world_dir)
     hub = objects["hub-sandbox"]
@@ -66,6 +69,11 @@ def test_sandbox_lifecycle(sandbox_project):
     assert objects["idc-bj-01"] == set()
     assert not {o for o in objects["hub-sandbox"] if "idc-bj-01" in o[1]}
     assert ("ManagedCluster", "idc-sh-01") in objects["hub-sandbox"]
+
+    up_again = sandbox_project.cli("up", "--yes", "--json")
+    assert up_again.code == 0 and up_again.json()["summary"]["same"] > 0
+    assert {k: v for k, v in up_again.json()["summary"].items() if k != "same"} == dict.fromkeys(
+        ("create", "update", "replace", "delete", "failed", "skipped"), 0)
 
     destroy = sandbox_project.cli("destroy", "--yes")
     assert destroy.code == 0, destroy.out + destroy.err
