@@ -66,7 +66,9 @@ def stack_estate(spec: FleetSpec) -> tuple[str, dict[str, str | None], str | Non
         if isinstance(cluster, IdcCluster):
             secret = cluster.read_kubeconfig()
             members[cluster.name] = secret.get_secret_value() if secret is not None else None
-        elif os.environ.get(f"FLEETFORM_{cluster.kind.upper()}_ENDPOINT"):
+        elif cluster.bootstrap_kubeconfig is not None:
+            members[cluster.name] = cluster.bootstrap_kubeconfig.get_secret_value()
+        if cluster.kind != "idc" and os.environ.get(f"FLEETFORM_{cluster.kind.upper()}_ENDPOINT"):
             endpoints[cluster.name] = os.environ[f"FLEETFORM_{cluster.kind.upper()}_ENDPOINT"]
     return hub.get_secret_value(), members, spec.hub.agent_endpoint, endpoints
 

@@ -71,13 +71,17 @@ class ClusterLookupProvider(ResourceProvider):
             kube.check_version(description.kubernetes_version, name, minimum)  # type: ignore[arg-type]
         except ClusterAccessError as exc:
             problems.append(str(exc))
-        problems += kind_problems(kind, description, name)
+        problems += [
+            p for p in kind_problems(kind, description, name)
+            # V12: a supplied bootstrap_kubeconfig is the fix FF-KIND-011 asks for
+            if not (props.get("kubeconfig") and p.startswith("FF-KIND-011"))
+        ]
         if problems:
             raise ClusterAccessError("; ".join(problems))
         return description
 
     def _bootstrap_kubeconfig(self, props: dict, description: ClusterDescription) -> str:
-        if props["kind"] == "idc":
+        if props.get("kubeconfig"):  # idc, or a cloud cluster given an explicit bootstrap_kubeconfig
             return props["kubeconfig"]
         return exec_kubeconfig(f"fleetform-{props['cluster']}", props["kind"], props.get("identity") or {},
                                props.get("cloud_endpoint") or None, description.endpoint, description.ca_data)
