@@ -36,4 +36,4 @@ def test_a_cluster_deleted_in_its_cloud(sandbox_project, cluster):
     assert preview.code == 1
     failed = [s for s in preview.json()["steps"] if s["status"] == "failed"]
     assert [s["urn"].rsplit("::", 1)[-1] for s in failed] == [f"{cluster}-lookup"]
-    assert f"FF-REG-003" in failed[0]["error"] and declared[cluster].get("cluster_id", cluster) in failed[0]["error"]
+    assert "FF-REG-003" in failed[0]["error"] and declared[cluster].get("cluster_id", cluster) in failed[0]["error"]
