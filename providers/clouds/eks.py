@@ -1,0 +1,214 @@
+"""AWS EKS (kind ``eks``): DescribeCluster for the lookup, the bearer token ``aws eks get-token``
+makes for credentials, AssociateEncryptionConfig with ListUpdates/DescribeUpdate for Secret
+encryption (CLOUD-APIS §2).
+
+Identity: ``region``, ``cluster_name``, optional ``assume_role_arn`` (assumed through STS before
+every call). Credentials come from botocore's standard chain only (environment, shared profile,
+SSO, container or instance role). ``endpoint`` replaces the EKS *and* STS endpoints, because the
+token is presigned against STS.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+
+from ..kube import parse_version, render_kubeconfig
+from .base import ClusterDescription, CloudError, with_retries
+
+KIND = "eks"
+TOKEN_PREFIX = "k8s-aws-v1."
+TOKEN_URL_EXPIRY = 60  # seconds, as aws eks get-token presigns; STS accepts the URL for 15 minutes
+CLUSTER_ID_HEADER = "x-k8s-aws-id"
+PROVIDER_DEFAULT_ENCRYPTION = (1, 28)  # from 1.28 EKS encrypts all API data with an AWS-owned key (V35)
+# botocore's own retries are off: with_retries is the one retry loop, so attempts and backoff are ours.
+_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=30)
+_THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+              "RequestThrottled", "RequestThrottledException", "SlowDown"}
+_UNAUTHORIZED = {"UnrecognizedClientException", "InvalidSignatureException", "InvalidClientTokenId",
+                 "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken", "AuthFailure"}
+_EXPIRED = {"ExpiredTokenException", "ExpiredToken", "RequestExpired"}
+_FORBIDDEN = {"AccessDeniedException", "AccessDenied"}
+_NOT_FOUND = {"ResourceNotFoundException", "NotFoundException"}
+_NETWORK = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
+_CREDENTIALS_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, to a valid identity"
+
+T = TypeVar("T")
+
+
+def source(identity: dict, endpoint: str | None = None) -> "EksSource":
+    return EksSource(identity["region"], identity["cluster_name"], identity.get("assume_role_arn") or None, endpoint)
+
+
+def check(description: ClusterDescription, name: str) -> list[str]:
+    """EKS has no preview rule of its own beyond the generic ones (exists, running, version)."""
+    return []
+
+
+def bearer_token(session: boto3.session.Session, region: str, cluster_name: str, endpoint: str | None) -> str:
+    """``k8s-aws-v1.`` + unpadded base64url of a presigned STS GetCallerIdentity URL that signs the
+    header ``x-k8s-aws-id: <cluster name>``, so the token opens this cluster only. Local: no call."""
+    sts = session.client("sts", region_name=region, endpoint_url=endpoint, config=_CONFIG)
+    sts.meta.events.register("before-sign.sts.GetCallerIdentity", partial(_bind_to_cluster, cluster_name))
+    url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=TOKEN_URL_EXPIRY, HttpMethod="GET")
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+def _bind_to_cluster(cluster_name: str, request, **_) -> None:
+    request.headers[CLUSTER_ID_HEADER] = cluster_name
+
+
+@dataclass(frozen=True)
+class EksSource:
+    region: str
+    cluster_name: str
+    assume_role_arn: str | None = None
+    endpoint: str | None = None
+
+    def describe(self) -> ClusterDescription:
+        cluster = self._describe_cluster()
+        key_arn = _key_arn(cluster)
+        return ClusterDescription(
+            kind=KIND,
+            native_id=cluster["arn"],
+            region=self.region,
+            state=cluster["status"],
+            running=cluster["status"] == "ACTIVE",
+            kubernetes_version=cluster["version"],
+            endpoint=cluster["endpoint"],
+            ca_data=cluster["certificateAuthority"]["data"],
+            flags={"encryption_config": key_arn is not None, "encryption_key_arn": key_arn},
+        )
+
+    def credentials(self) -> str:
+        """A token kubeconfig: the cluster's endpoint and CA, a fresh STS token (valid 15 minutes)."""
+        description = self.describe()
+        token = self._call(lambda: bearer_token(self._session(), self.region, self.cluster_name, self.endpoint))
+        return render_kubeconfig(f"eks-{self.cluster_name}", description.endpoint, description.ca_data, token)
+
+    def encryption_status(self) -> dict:
+        """Whether a customer-managed key encrypts Secrets, and the latest association update."""
+        key_arn = _key_arn(self._describe_cluster())
+        return {"enabled": key_arn is not None, "key": key_arn, "operation": self._latest_association()}
+
+    def enable_encryption(self, key: dict) -> dict:
+        """Associate ``key["key_arn"]`` (a KMS key ARN) for Secrets. EKS cannot undo or re-key this
+        (V36), so another key already set is refused and the same key is a no-op. Without a key,
+        1.28+ is already encrypted by AWS (nothing to call) and older versions are refused (V35).
+        Returns the update; :meth:`encryption_status` shows when it has finished."""
+        key_arn = key.get("key_arn")
+        description = self.describe()
+        if not key_arn:
+            if parse_version(description.kubernetes_version) >= PROVIDER_DEFAULT_ENCRYPTION:
+                return {"operation": None, "status": "provider-default", "key": None}
+            raise CloudError("invalid", f"FF-ENC-013 EKS {description.kubernetes_version} needs key_arn to enable "
+                             "secrets encryption")
+        current = description.flags["encryption_key_arn"]
+        if current == key_arn:
+            return {"operation": None, "status": "Successful", "key": key_arn}
+        if current:
+            raise CloudError("invalid", f"FF-ENC-002 EKS secrets encryption on '{self.cluster_name}' cannot be "
+                             "disabled or re-keyed once associated")
+        request_token = str(uuid.uuid4())  # one per intent, so that a retried call cannot start a second update
+        update = self._call(lambda: self._eks().associate_encryption_config(
+            clusterName=self.cluster_name, clientRequestToken=request_token,
+            encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key_arn}}]))["update"]
+        return {"operation": update["id"], "status": update["status"], "key": key_arn}
+
+    # --- SDK plumbing ---------------------------------------------------------------------------
+
+    def _describe_cluster(self) -> dict:
+        return self._call(lambda: self._eks().describe_cluster(name=self.cluster_name))["cluster"]
+
+    def _latest_association(self) -> dict | None:
+        """The newest AssociateEncryptionConfig update (ListUpdates + DescribeUpdate), or None."""
+        def call() -> dict | None:
+            eks = self._eks()
+            pages = eks.get_paginator("list_updates").paginate(name=self.cluster_name)
+            updates = [eks.describe_update(name=self.cluster_name, updateId=update_id)["update"]
+                       for page in pages for update_id in page.get("updateIds", [])]
+            associations = [u for u in updates if u.get("type") == "AssociateEncryptionConfig"]
+            return max(associations, key=lambda u: u["createdAt"], default=None)
+
+        latest = self._call(call)
+        if latest is None:
+            return None
+        return {"id": latest["id"], "status": latest["status"],
+                "errors": [f"{e.get('errorCode')}: {e.get('errorMessage')}" for e in latest.get("errors", [])]}
+
+    def _session(self) -> boto3.session.Session:
+        """A session on the standard credential chain, or on the role assumed through it."""
+        session = boto3.session.Session(region_name=self.region)
+        if not self.assume_role_arn:
+            return session
+        sts = session.client("sts", endpoint_url=self.endpoint, config=_CONFIG)
+        keys = sts.assume_role(RoleArn=self.assume_role_arn, RoleSessionName="fleetform")["Credentials"]
+        return boto3.session.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+                                     aws_session_token=keys["SessionToken"], region_name=self.region)
+
+    def _eks(self):
+        return self._session().client("eks", endpoint_url=self.endpoint, config=_CONFIG)
+
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return with_retries(call, retryable=_transient)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: Exception) -> CloudError:
+        """The CloudError for an SDK error, with what the user should do about it."""
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ProfileNotFound)):
+            return CloudError("unauthorized", f"FF-CLOUD-001 eks: no usable AWS credentials ({exc}): {_CREDENTIALS_HINT}")
+        if not isinstance(exc, ClientError):
+            return CloudError("unavailable", f"FF-CLOUD-001 eks: AWS could not be reached in {self.region} ({exc}); "
+                              "check the network, proxy and endpoint, then retry")
+        error, operation = exc.response.get("Error", {}), exc.operation_name
+        code, status = error.get("Code", ""), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        failed = f"FF-CLOUD-001 eks API call {operation} failed: {code} ({error.get('Message', '')})"
+        action = f"{'sts' if operation in ('AssumeRole', 'GetCallerIdentity') else 'eks'}:{operation}"
+        if code in _NOT_FOUND and operation != "DescribeUpdate":
+            return CloudError("not-found", f"FF-REG-003 eks cluster {self.cluster_name} not found in {self.region}")
+        if code in _THROTTLED or status == 429:
+            return CloudError("throttled", f"{failed}. Still throttled after retries: retry later or lower --parallel")
+        if code in _UNAUTHORIZED:
+            return CloudError("unauthorized", f"{failed}. AWS rejected the credentials: {_CREDENTIALS_HINT}")
+        if code in _EXPIRED:
+            return CloudError("expired", f"{failed}. The AWS credentials have expired: renew them "
+                              "(aws sso login, or fresh AWS_SESSION_TOKEN keys)")
+        if code in _FORBIDDEN or status == 403:
+            return CloudError("forbidden", f"{failed}. The caller may not do this: allow {action} in its IAM policy")
+        if status >= 500:
+            return CloudError("unavailable", f"{failed}. AWS failed repeatedly; retry later")
+        return CloudError("invalid", failed)
+
+
+def _key_arn(cluster: dict) -> str | None:
+    for item in cluster.get("encryptionConfig") or []:
+        if "secrets" in item.get("resources", []):
+            return (item.get("provider") or {}).get("keyArn")
+    return None
+
+
+def _transient(exc: Exception) -> bool:
+    """Throttling, server-side faults and network errors are worth another try."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return exc.response.get("Error", {}).get("Code") in _THROTTLED or status == 429 or status >= 500
+    return isinstance(exc, _NETWORK)

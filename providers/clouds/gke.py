@@ -1,0 +1,189 @@
+"""Google GKE (kind ``gke``): GetCluster for the lookup, the OAuth access token of the
+application-default credentials as the bearer token, UpdateCluster(desiredDatabaseEncryption) for
+Secret encryption (CLOUD-APIS §3).
+
+Identity: ``project``, ``location`` (region or zone), ``cluster_name``. Credentials come from
+google-auth's application-default chain only (``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's ADC
+file, workload identity / metadata server). ``endpoint`` replaces container.googleapis.com; the
+client uses the REST transport, so an ``http://`` endpoint (an emulator) works.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+import google.auth
+import google.auth.transport.requests
+import requests
+from google.api_core import exceptions as api
+from google.api_core.client_options import ClientOptions
+from google.auth import exceptions as auth
+from google.cloud import container_v1
+
+from ..kube import render_kubeconfig
+from .base import ClusterDescription, CloudError, with_retries
+
+KIND = "gke"
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+TIMEOUT = 30.0  # seconds per API call
+_KEY_NAME = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+$")
+_ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+\d+)-[a-z]$")
+_LOGIN_HINT = ("set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, "
+               "or run gcloud auth application-default login")
+
+T = TypeVar("T")
+
+
+def source(identity: dict, endpoint: str | None = None) -> "GkeSource":
+    return GkeSource(identity["project"], identity["location"], identity["cluster_name"], endpoint)
+
+
+def check(description: ClusterDescription, name: str) -> list[str]:
+    """V11: Autopilot clusters are refused (their control plane cannot host fleetform's agents).
+    The message names the GKE cluster; ``name`` (the RegisteredCluster) is in the caller's context."""
+    if description.flags.get("autopilot"):
+        cluster = description.native_id.rsplit("/", 1)[-1]
+        return [f"FF-KIND-010 GKE cluster '{cluster}' is an Autopilot cluster; only Standard clusters are supported"]
+    return []
+
+
+def check_key(key_name: str, location: str) -> list[str]:
+    """V38: the key is a Cloud KMS key name in the cluster's region (a zone's region for zonal clusters)."""
+    zone = _ZONE.match(location)
+    region = zone["region"] if zone else location
+    match = _KEY_NAME.match(key_name or "")
+    if match and match["location"] == region:
+        return []
+    return [f"FF-ENC-005 GKE key '{key_name}' must be a Cloud KMS key in location {region}"]
+
+
+@dataclass(frozen=True)
+class GkeSource:
+    project: str
+    location: str
+    cluster_name: str
+    endpoint: str | None = None
+
+    @property
+    def resource_name(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/clusters/{self.cluster_name}"
+
+    @property
+    def _where(self) -> str:
+        return f"{self.location} (project {self.project})"
+
+    def describe(self) -> ClusterDescription:
+        cluster = self._get_cluster()
+        encryption = cluster.database_encryption
+        return ClusterDescription(
+            kind=KIND,
+            native_id=self.resource_name,
+            region=self.location,
+            state=cluster.status.name,
+            running=cluster.status == container_v1.Cluster.Status.RUNNING,
+            kubernetes_version=cluster.current_master_version,
+            endpoint=f"https://{cluster.endpoint}",
+            ca_data=cluster.master_auth.cluster_ca_certificate,
+            flags={
+                "autopilot": bool(cluster.autopilot.enabled),
+                "private_endpoint": bool(cluster.private_cluster_config.enable_private_endpoint),
+                "database_encryption": encryption.current_state.name,
+            },
+        )
+
+    def credentials(self) -> str:
+        """A token kubeconfig: the cluster's endpoint and CA, the ADC access token (about 1 h)."""
+        description = self.describe()
+        token = self._call("token refresh", self._access_token)
+        return render_kubeconfig(f"gke-{self.cluster_name}", description.endpoint, description.ca_data, token)
+
+    def encryption_status(self) -> dict:
+        encryption = self._get_cluster().database_encryption
+        state = encryption.current_state.name
+        return {
+            "enabled": state == "CURRENT_STATE_ENCRYPTED",
+            "key": encryption.key_name or None,
+            "state": state,
+            "pending": state.endswith("_PENDING"),
+            "errors": [error.error_message for error in encryption.last_operation_errors],
+        }
+
+    def enable_encryption(self, key: dict) -> dict:
+        """Start encrypting Secrets with ``key["key_name"]`` (a Cloud KMS key). Returns the
+        operation; GKE rewrites the Secrets itself, :meth:`encryption_status` shows when it is done."""
+        key_name = key.get("key_name", "")
+        problems = check_key(key_name, self.location)
+        if problems:
+            raise CloudError("invalid", problems[0])
+        current = self.encryption_status()
+        if current["enabled"] and current["key"] == key_name:
+            return {"operation": None, "status": "DONE", "key": key_name}
+        update = {"desired_database_encryption": {"state": container_v1.DatabaseEncryption.State.ENCRYPTED,
+                                                  "key_name": key_name}}
+        operation = self._call("UpdateCluster", lambda: self._with_client(
+            lambda client: client.update_cluster(name=self.resource_name, update=update, retry=None, timeout=TIMEOUT)))
+        return {"operation": operation.name, "status": operation.status.name, "key": key_name}
+
+    # --- SDK plumbing ---------------------------------------------------------------------------
+
+    def _get_cluster(self) -> container_v1.Cluster:
+        return self._call("GetCluster", lambda: self._with_client(
+            lambda client: client.get_cluster(name=self.resource_name, retry=None, timeout=TIMEOUT)))
+
+    def _with_client(self, call: Callable[[container_v1.ClusterManagerClient], T]) -> T:
+        """Run ``call`` with a fresh client (REST transport; the library's own retries are off, so
+        :func:`with_retries` is the only retry loop)."""
+        credentials, _ = google.auth.default(scopes=SCOPES)
+        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        with container_v1.ClusterManagerClient(credentials=credentials, transport="rest",
+                                               client_options=options) as client:
+            return call(client)
+
+    @staticmethod
+    def _access_token() -> str:
+        credentials, _ = google.auth.default(scopes=SCOPES)
+        credentials.refresh(google.auth.transport.requests.Request())
+        return credentials.token
+
+    def _call(self, operation: str, call: Callable[[], T]) -> T:
+        try:
+            return with_retries(call, retryable=_transient)
+        except (api.GoogleAPICallError, auth.GoogleAuthError, requests.RequestException) as exc:
+            raise self._error(operation, exc) from exc
+
+    def _error(self, operation: str, exc: Exception) -> CloudError:
+        """The CloudError for an SDK error, with what the user should do about it."""
+        failed = f"FF-CLOUD-001 gke API call {operation} failed"
+        if isinstance(exc, auth.DefaultCredentialsError):
+            return CloudError("unauthorized", f"{failed}: no Google credentials found: {_LOGIN_HINT}")
+        if isinstance(exc, auth.RefreshError):
+            if any(word in str(exc).lower() for word in ("expired", "revoked")):
+                return CloudError("expired", f"{failed}: GKE credentials expired ({exc.args[0]}): "
+                                  "run gcloud auth application-default login, or renew the service-account key")
+            return CloudError("unauthorized", f"{failed}: Google refused the credentials ({exc.args[0]}): {_LOGIN_HINT}")
+        if isinstance(exc, (auth.TransportError, requests.RequestException)):
+            return CloudError("unavailable", f"{failed}: the Google API could not be reached ({exc}); "
+                              "check the network, proxy and endpoint, then retry")
+        detail = f"{exc.code} {type(exc).__name__} ({exc.message})"
+        if isinstance(exc, api.NotFound):
+            return CloudError("not-found", f"FF-REG-003 gke cluster {self.cluster_name} not found in {self._where}")
+        if isinstance(exc, api.Unauthorized):
+            return CloudError("unauthorized", f"{failed}: {detail}. GKE rejected the credentials: {_LOGIN_HINT}")
+        if isinstance(exc, api.Forbidden):
+            return CloudError("forbidden", f"{failed}: {detail}. The cluster {self.cluster_name} in {self._where} "
+                              "does not exist, or the caller lacks container.clusters.get/update there: check the "
+                              "name, or grant roles/container.admin (or roles/container.viewer to look it up)")
+        if isinstance(exc, api.TooManyRequests):
+            return CloudError("throttled", f"{failed}: {detail}. Still throttled after retries; "
+                              "retry later or raise the project's quota")
+        if isinstance(exc, api.ClientError):
+            return CloudError("invalid", f"{failed}: {detail}")
+        return CloudError("unavailable", f"{failed}: {detail}. Google's side failed repeatedly; retry later")
+
+
+def _transient(exc: Exception) -> bool:
+    """Throttling, server-side faults and network errors are worth another try."""
+    return isinstance(exc, (api.TooManyRequests, api.ServerError, auth.TransportError,
+                            requests.ConnectionError, requests.Timeout))
