@@ -72,9 +72,24 @@ class FilesProject:
     def urns(self) -> set[str]:
         return {r["urn"].rsplit("::", 1)[-1] for r in self.state()["resources"] if r["custom"]}
 
-    def events(self) -> list[str]:
+    def all_events(self) -> list[str]:
         log = self.files / "events.log"
         return log.read_text().splitlines() if log.exists() else []
+
+    def events(self) -> list[str]:
+        """Completed provider calls, in order."""
+        return [e for e in self.all_events() if not e.startswith("start-")]
+
+    def most_at_once(self) -> int:
+        """The largest number of create/update calls that were in flight together."""
+        running = most = 0
+        for event in self.all_events():
+            if event.startswith("start-"):
+                running += 1
+                most = max(most, running)
+            elif event.startswith(("create", "update")):
+                running -= 1
+        return most
 
     def content(self, name: str) -> str:
         return json.loads((self.files / name).read_text())["content"]

@@ -21,6 +21,7 @@ def _log(props: dict, event: str) -> None:
 def _write(props: dict, event: str) -> None:
     if props.get("fail"):
         raise RuntimeError(f"refusing to write {props['path']} (fail=true)")
+    _log(props, f"start-{event}")
     time.sleep(float(props.get("sleep", 0)))
     path = Path(props["dir"]) / props["path"]
     path.write_text(json.dumps({"content": props["content"], "secret": props.get("secret")}))

@@ -1,0 +1,63 @@
+"""URNs, the parallelism bound, `stack ls`, and the live progress tree."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.render import Reporter
+from engine.steps import CREATE, Step
+
+
+def test_urns_carry_the_parent_type_chain(files_project):
+    files_project.declare({"name": "a", "content": "1", "group": "g"}, {"name": "b", "content": "2"})
+    files_project.cli("up", "--yes")
+    urns = {r["urn"] for r in files_project.state()["resources"]}
+    assert "urn:pulumi:dev::filestest::test:index:Group$pulumi-python:dynamic/files:File::a" in urns
+    assert "urn:pulumi:dev::filestest::pulumi-python:dynamic/files:File::b" in urns
+    (child,) = [r for r in files_project.state()["resources"] if r["urn"].endswith("::a")]
+    assert child["parent"] == "urn:pulumi:dev::filestest::test:index:Group::g"
+
+
+def test_provider_calls_respect_the_parallel_bound(files_project):
+    files_project.declare(*({"name": f"r{i}", "content": "x", "sleep": 0.3} for i in range(6)))
+    assert files_project.cli("up", "--yes", "--parallel", "2").code == 0
+    assert files_project.most_at_once() == 2
+
+
+def test_independent_resources_run_concurrently(files_project):
+    files_project.declare(*({"name": f"r{i}", "content": "x", "sleep": 0.5} for i in range(4)))
+    assert files_project.cli("up", "--yes", "--parallel", "4").code == 0
+    assert files_project.most_at_once() >= 2
+
+
+def test_stack_ls_lists_config_and_state(files_project):
+    files_project.declare({"name": "a", "content": "1"})
+    files_project.cli("up", "--yes")
+    listing = CliRunner().invoke(app, ["stack", "ls", "--json", "--cwd", str(files_project.dir)])
+    (row,) = json.loads(listing.stdout)
+    assert row["name"] == "dev" and row["config"] is True
+    assert row["resources"] == 2  # the stack and the file
+    assert row["lastResult"] == "succeeded" and row["locked"] is False
+
+
+def test_the_terminal_view_nests_children_under_their_parent():
+    out = io.StringIO()
+    reporter = Reporter("up", out=out)
+    reporter.console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    parent = "urn:pulumi:dev::p::test:index:Group::g"
+    with reporter:
+        reporter.on_step(Step(CREATE, parent, "test:index:Group", status="done"))
+        child = Step(CREATE, "urn:pulumi:dev::p::test:index:Group$x:y:Z::c", "x:y:Z", parent=parent, status="running")
+        reporter.on_step(child)
+        child.status = "done"
+        reporter.on_step(child)
+    lines = [line for line in out.getvalue().splitlines() if "test:index:Group" in line or "x:y:Z" in line]
+    tree = lines[-2:]
+    assert "g" in tree[0] and "c" in tree[1]
+    assert tree[1].index("x:y:Z") > tree[0].index("test:index:Group")  # the child is indented under it
+    assert "2/2 resources" in out.getvalue()
