@@ -35,8 +35,10 @@ class _Quiet:
             print(message, file=sys.stderr)
 
 
-def _phase_floor(project_dir: Path, parallel: int) -> dict:
-    """The program under pulumi.runtime.mocks: SDK work only, the monitor does nothing."""
+def _phase_floor(project_dir: Path, parallel: int, linear_wait: bool = False) -> dict:
+    """The program under pulumi.runtime.mocks: SDK work only, the monitor does nothing. With
+    ``linear_wait`` the SDK's end-of-program wait is replaced by the engine's linear one, to show
+    what that part of the SDK costs."""
     import asyncio
     import runpy
     import threading
@@ -45,7 +47,13 @@ def _phase_floor(project_dir: Path, parallel: int) -> dict:
     import pulumi
     from pulumi.runtime import config as pulumi_config
     from pulumi.runtime import mocks, settings
+    from pulumi.runtime import stack as pulumi_stack
     from pulumi.runtime.stack import run_in_stack
+
+    if linear_wait:
+        from engine.program import _wait_for_rpcs
+
+        pulumi_stack.wait_for_rpcs = _wait_for_rpcs
 
     from engine.project import load_project, load_stack_config
 
@@ -105,8 +113,8 @@ def _phase_engine(project_dir: Path, parallel: int, kind: str) -> dict:
 
 def child(args: argparse.Namespace) -> None:
     project_dir = Path(args.project)
-    if args.phase == "floor":
-        data = _phase_floor(project_dir, args.parallel)
+    if args.phase in ("floor", "floor-linear"):
+        data = _phase_floor(project_dir, args.parallel, linear_wait=args.phase == "floor-linear")
     else:
         data = _phase_engine(project_dir, args.parallel, args.phase)
     data["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -152,6 +160,8 @@ def main() -> None:
               f"latency {args.latency * 1000:.0f} ms, parallel {args.parallel}", flush=True)
         floor = _run_phase("floor", project_dir, args.parallel, env)
         print(f"  sdk floor   {floor['seconds']:.2f} s", flush=True)
+        floor_linear = _run_phase("floor-linear", project_dir, args.parallel, env)
+        print(f"  sdk floor with the engine's linear output wait   {floor_linear['seconds']:.2f} s", flush=True)
         preview = _run_phase("preview", project_dir, args.parallel, env)
         print(f"  preview     {preview['seconds']:.2f} s", flush=True)
         up = _run_phase("up", project_dir, args.parallel, env)
@@ -166,6 +176,7 @@ def main() -> None:
         "latency_s": args.latency,
         "parallel": args.parallel,
         "sdk_floor_s": round(floor["seconds"], 3),
+        "sdk_floor_linear_wait_s": round(floor_linear["seconds"], 3),
         "preview_s": round(preview["seconds"], 3),
         "up_s": round(up["seconds"], 3),
         "critical_path_s": round(critical, 3),
@@ -193,6 +204,7 @@ def _print_table(r: dict) -> None:
     rows = [
         ("resources", f"{r['resources']}"),
         ("SDK floor (mocks, no-op)", f"{r['sdk_floor_s']:.2f} s ({r['sdk_floor_per_resource_ms']:.2f} ms/resource)"),
+        ("SDK floor, linear wait", f"{r['sdk_floor_linear_wait_s']:.2f} s (the SDK's end-of-program wait replaced)"),
         ("preview", f"{r['preview_s']:.2f} s = {r['preview_vs_floor']:.2f}x floor (target <= 1.5x)"),
         ("up", f"{r['up_s']:.2f} s = {r['up_vs_critical_plus_floor']:.2f}x (critical path + floor) (target <= 1.25x)"),
         ("critical path", f"{r['critical_path_s']:.2f} s (depth x latency)"),
