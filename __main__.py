@@ -52,25 +52,45 @@ def sandbox_estate(spec: FleetSpec) -> tuple[str, dict[str, str | None], str, di
     return world.kubeconfig(spec.hub.name), members, world.hub_url, endpoints
 
 
+def read_kubeconfigs(spec: FleetSpec) -> tuple[str, dict[str, str | None]]:
+    """Hub and idc kubeconfigs from their files or environment variables; every source that cannot
+    be read is reported at once, with its key path, before anything is touched."""
+    problems: list[str] = []
+
+    def read(source, path: str) -> str | None:
+        try:
+            secret = source.read_kubeconfig()
+        except LookupError as exc:
+            problems.append(f"fleetform:{path}.kubeconfig_env: {exc}; export the kubeconfig in it or use kubeconfig_file")
+            return None
+        except OSError as exc:
+            problems.append(f"fleetform:{path}.kubeconfig_file: cannot read {source.kubeconfig_file} ({exc.strerror})")
+            return None
+        return secret.get_secret_value() if secret is not None else None
+
+    hub = read(spec.hub, "hub")
+    if hub is None and not problems:
+        problems.append("fleetform:hub: give the hub's kubeconfig as kubeconfig, kubeconfig_file or kubeconfig_env")
+    members = {
+        c.name: read(c, f"clusters[{i}]") for i, c in enumerate(spec.clusters) if isinstance(c, IdcCluster)
+    }
+    if problems:
+        source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+        raise pulumi.RunError("\n".join(f"{source}: {problem}" for problem in problems))
+    return hub, members
+
+
 def stack_estate(spec: FleetSpec) -> tuple[str, dict[str, str | None], str | None, dict[str, str]]:
     """The same from the stack: kubeconfig sources, and FLEETFORM_<KIND>_ENDPOINT to point a kind
     at a custom cloud API endpoint."""
-    hub = spec.hub.read_kubeconfig()
-    if hub is None:
-        raise pulumi.RunError(
-            f"stacks/Pulumi.{pulumi.get_stack()}.yaml: fleetform:hub needs kubeconfig, kubeconfig_file or kubeconfig_env"
-        )
-    members: dict[str, str | None] = {}
+    hub, members = read_kubeconfigs(spec)
     endpoints: dict[str, str] = {}
     for cluster in spec.clusters:
-        if isinstance(cluster, IdcCluster):
-            secret = cluster.read_kubeconfig()
-            members[cluster.name] = secret.get_secret_value() if secret is not None else None
-        elif cluster.bootstrap_kubeconfig is not None:
+        if cluster.kind != "idc" and cluster.bootstrap_kubeconfig is not None:
             members[cluster.name] = cluster.bootstrap_kubeconfig.get_secret_value()
         if cluster.kind != "idc" and os.environ.get(f"FLEETFORM_{cluster.kind.upper()}_ENDPOINT"):
             endpoints[cluster.name] = os.environ[f"FLEETFORM_{cluster.kind.upper()}_ENDPOINT"]
-    return hub.get_secret_value(), members, spec.hub.agent_endpoint, endpoints
+    return hub, members, spec.hub.agent_endpoint, endpoints
 
 
 def identity(cluster, spec: FleetSpec, endpoints: dict[str, str]) -> ClusterIdentity:

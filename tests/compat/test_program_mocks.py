@@ -138,3 +138,17 @@ def test_an_invalid_stack_names_the_key(stack_config):
     stack_config["fleetform:clusters"][0]["name"] = "Bad_Name"
     with pytest.raises(pulumi.RunError, match=r"fleetform:clusters\[0\]\.name"):
         run_program(stack_config)
+
+
+def test_unreadable_kubeconfig_sources_are_all_named(stack_config, monkeypatch):
+    monkeypatch.delenv("HUB_KUBECONFIG")
+    monkeypatch.delenv("BJ_KUBECONFIG")
+    with pytest.raises(pulumi.RunError) as failure:
+        run_program(stack_config)
+    lines = str(failure.value).splitlines()
+    assert lines == [
+        "stacks/Pulumi.dev.yaml: fleetform:hub.kubeconfig_env: environment variable HUB_KUBECONFIG (kubeconfig_env)"
+        " is not set; export the kubeconfig in it or use kubeconfig_file",
+        "stacks/Pulumi.dev.yaml: fleetform:clusters[1].kubeconfig_env: environment variable BJ_KUBECONFIG"
+        " (kubeconfig_env) is not set; export the kubeconfig in it or use kubeconfig_file",
+    ]
