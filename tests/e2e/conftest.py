@@ -48,9 +48,12 @@ class SandboxProject:
         self.stack_file.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def drop_cluster(self, name: str) -> None:
+        self.keep_clusters(lambda cluster: cluster["name"] != name)
+
+    def keep_clusters(self, wanted) -> None:
+        """Keep only the declared clusters for which ``wanted(cluster)`` is true."""
         config = self.config()
-        clusters = config["config"]["fleetform:clusters"]
-        config["config"]["fleetform:clusters"] = [c for c in clusters if c["name"] != name]
+        config["config"]["fleetform:clusters"] = [c for c in config["config"]["fleetform:clusters"] if wanted(c)]
         self.write_config(config)
 
     def cli(self, *args: str, timeout: float = 300) -> Run:

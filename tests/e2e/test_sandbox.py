@@ -93,6 +93,7 @@ def _unreachable(emulator):
     (_unreachable, "FF-CONN-002 API server https://127.0.0.1:"),
 ])
 def test_a_cluster_that_cannot_be_registered_fails_alone(sandbox_project, break_cluster, message):
+    sandbox_project.keep_clusters(lambda cluster: cluster["kind"] == "idc")  # quicker; the kind does not matter
     emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
     break_cluster(emulator)
     emulator.flush()
@@ -110,3 +111,19 @@ def test_a_cluster_that_cannot_be_registered_fails_alone(sandbox_project, break_
     assert all("idc-bj-01" in s["urn"] for s in result["steps"] if s["status"] == "skipped")
     clusters = result["outputs"]["clusters"]
     assert clusters["idc-sh-01"]["status"] == "running" and clusters["idc-sh-02"]["status"] == "running"
+
+
+def test_a_member_that_stops_answering_shows_as_disconnected(sandbox_project):
+    sandbox_project.keep_clusters(lambda cluster: cluster["kind"] == "idc")
+    assert sandbox_project.cli("up", "--yes").code == 0
+    emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
+    emulator.cluster("idc-sh-02").set_reachable(False)  # the direct-mode member
+    emulator.flush()
+    emulator.stop()
+
+    drift = sandbox_project.cli("refresh", "--preview-only", "--json").json()
+    status = [s for s in drift["steps"] if s["urn"].endswith("::idc-sh-02-status")][0]
+    changes = {d["path"]: (d["old"], d["new"]) for d in status["diffs"]}
+    assert changes["state"] == ("running", "disconnected")
+    others = [s for s in drift["steps"] if s["urn"].endswith("-status") and "idc-sh-02" not in s["urn"]]
+    assert others and all(s["op"] == "same" for s in others)
