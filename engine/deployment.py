@@ -88,7 +88,7 @@ class Deployment:
         if self.mode == "frozen":
             return self._replay(reg, old)
         try:
-            provider = self._provider_for(reg) if reg.custom else None
+            provider = self.provider(reg.type, reg.provider_ref) if reg.custom else None
             step = plan_step(reg, old, provider)
         except Exception as exc:  # a planning failure fails this resource only
             return self._fail(_unplanned(reg, old), str(exc))
@@ -121,23 +121,17 @@ class Deployment:
             return "", dict(reg.inputs), False
         return old.id, old.outputs, False
 
-    def _provider_for(self, reg: Registration) -> Provider:
-        provider_urn = reg.provider_ref.rsplit("::", 1)[0] if reg.provider_ref else ""
-        provider_inputs = self._provider_inputs.get(provider_urn) if provider_urn else None
-        if provider_urn and provider_inputs is None:
-            recorded = self.live.get(provider_urn)
-            provider_inputs = recorded.inputs if recorded else {}
-        return self.registry.for_resource(reg.type, reg.provider_ref, provider_inputs)
-
-    def provider_for_state(self, resource: ResourceState) -> Provider:
-        provider_urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+    def provider(self, type_: str, provider_ref: str) -> Provider:
+        """The provider for a resource type and provider reference; an explicit provider is
+        configured with its inputs from this run, or else from the state."""
+        provider_urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""
         inputs = None
         if provider_urn:
             inputs = self._provider_inputs.get(provider_urn)
             if inputs is None:
                 recorded = self.live.get(provider_urn)
                 inputs = recorded.inputs if recorded else {}
-        return self.registry.for_resource(resource.type, resource.provider, inputs)
+        return self.registry.for_resource(type_, provider_ref, inputs)
 
     # -- applying ------------------------------------------------------------------------------
     def _apply(self, reg: Registration, step: Step, provider: Provider | None) -> tuple[str, dict, bool]:
@@ -304,7 +298,7 @@ class Deployment:
         resource = step.old
         try:
             if resource.custom and not resource.retain_on_delete:
-                provider = self.provider_for_state(resource)
+                provider = self.provider(resource.type, resource.provider)
                 self._call(step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs))
         except Exception as exc:
             step.status, step.error = "failed", f"delete failed: {exc}"
@@ -326,7 +320,7 @@ class Deployment:
         def read_one(resource: ResourceState) -> Step:
             step = Step(READ, resource.urn, resource.type, resource, parent=resource.parent)
             try:
-                provider = self.provider_for_state(resource)
+                provider = self.provider(resource.type, resource.provider)
                 with self._slots:
                     fresh = provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
             except Exception as exc:
@@ -368,7 +362,7 @@ class Deployment:
                 )
             else:
                 try:
-                    provider = self.provider_for_state(recorded)
+                    provider = self.provider(recorded.type, recorded.provider)
                     fresh = provider.read(recorded.urn, recorded.id, recorded.inputs, recorded.outputs)
                 except Exception as exc:
                     notes.append(f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded")
