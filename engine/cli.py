@@ -20,6 +20,8 @@ from .render import Reporter, result_to_json
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
     "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
+    epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
+    "touched); 3 preview --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
