@@ -93,6 +93,11 @@ def stack_estate(spec: FleetSpec) -> tuple[str, dict[str, str | None], str | Non
     return hub, members, spec.hub.agent_endpoint, endpoints
 
 
+def federated_clusters(spec: FleetSpec) -> set[str]:
+    """Members of fleets bound to a federation: they must run at least 1.21 (V10)."""
+    return {member for fleet in spec.fleets if fleet.federation for member in fleet.members}
+
+
 def identity(cluster, spec: FleetSpec, endpoints: dict[str, str]) -> ClusterIdentity:
     region = getattr(cluster, REGION_FIELD.get(cluster.kind, "region"), None)
     return ClusterIdentity(
@@ -110,6 +115,7 @@ def identity(cluster, spec: FleetSpec, endpoints: dict[str, str]) -> ClusterIden
         deletion_protection=cluster.deletion_protection,
         credential_generation=cluster.credential_generation,
         extra_labels=dict(cluster.labels),
+        min_version="1.21" if cluster.name in federated_clusters(spec) else "1.19",
     )
 
 

@@ -47,6 +47,7 @@ class ClusterIdentity:
     deletion_protection: bool
     credential_generation: int
     extra_labels: dict
+    min_version: str = "1.19"  # 1.21 for members of a federated fleet (V10)
 
 
 class RegisteredCluster(pulumi.ComponentResource):
@@ -64,7 +65,8 @@ class RegisteredCluster(pulumi.ComponentResource):
         if ident.kind != "idc" or member_kubeconfig is not None:
             self.lookup = ClusterLookup(
                 f"{name}-lookup", cluster=name, kind=ident.kind, identity=ident.identity,
-                kubeconfig=member_kubeconfig, context=ident.context, cloud_endpoint=ident.cloud_endpoint, opts=child,
+                kubeconfig=member_kubeconfig, context=ident.context, cloud_endpoint=ident.cloud_endpoint,
+                min_version=ident.min_version, opts=child,
             )
             self.kubernetes_version = self.lookup.kubernetes_version
             self.endpoint = pulumi.Output.from_input(ident.endpoint_override) if ident.endpoint_override else self.lookup.endpoint

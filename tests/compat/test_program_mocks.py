@@ -52,6 +52,7 @@ def run_program(config: dict[str, object]) -> dict[str, mocks.MockMonitor.Resour
         asyncio.set_event_loop(asyncio.new_event_loop())
         monitor = mocks.MockMonitor(FleetformMocks())
         mocks.set_mocks(FleetformMocks(), project="fleetform", stack="dev", preview=False, monitor=monitor)
+        settings.SETTINGS.outputs.clear()  # outputs left by an earlier run that failed (as pulumi.runtime.test does)
         pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
         try:
             runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
@@ -152,3 +153,11 @@ def test_unreadable_kubeconfig_sources_are_all_named(stack_config, monkeypatch):
         "stacks/Pulumi.dev.yaml: fleetform:clusters[1].kubeconfig_env: environment variable BJ_KUBECONFIG"
         " (kubeconfig_env) is not set; export the kubeconfig in it or use kubeconfig_file",
     ]
+
+
+def test_members_of_a_federated_fleet_need_kubernetes_1_21(stack_config):
+    stack_config["fleetform:federations"] = [{"name": "fed-prod", "deletion_protection": False}]
+    stack_config["fleetform:fleets"] = [{"name": "fleet-prod", "members": ["idc-sh-01"], "federation": "fed-prod"}]
+    resources = by_name(run_program(stack_config))
+    assert resources["idc-sh-01-lookup"]["min_version"] == "1.21"
+    assert resources["idc-bj-01-lookup"]["min_version"] == "1.19"
