@@ -94,13 +94,15 @@ def test_prod_covers_all_seven_kinds_without_inline_secrets():
     assert all(c.kubeconfig is None and c.kubeconfig_sources() for c in spec.clusters if isinstance(c, IdcCluster))
 
 
-def test_sandbox_stack_is_idc_only_in_two_regions_with_both_modes_and_no_credentials():
+def test_sandbox_stack_has_every_kind_in_several_regions_both_modes_and_no_credentials():
     spec = load_stack_file(STACKS / "Pulumi.sandbox.yaml")
     assert spec.hub.name == "hub-sandbox" and spec.hub.kubeconfig_sources() == [] and spec.hub.agent_endpoint is None
-    assert len(spec.clusters) >= 3 and all(isinstance(c, IdcCluster) for c in spec.clusters)
-    assert {c.connection_mode for c in spec.clusters} == {"agent", "direct"}
-    assert len({c.region for c in spec.clusters}) == 2
-    assert all(c.kubeconfig_sources() == [] and c.agent_install == "engine" for c in spec.clusters)
+    assert {c.kind for c in spec.clusters} == set(KINDS)
+    idc = [c for c in spec.clusters if isinstance(c, IdcCluster)]
+    assert len(idc) >= 3 and {c.connection_mode for c in idc} == {"agent", "direct"}
+    assert len({c.region for c in idc}) == 2
+    assert all(c.kubeconfig_sources() == [] and c.agent_install == "engine" for c in idc)
+    assert all(c.bootstrap_kubeconfig is None for c in spec.clusters)
 
 
 # --- defaults ---------------------------------------------------------------------------------------------------

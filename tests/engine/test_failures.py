@@ -141,7 +141,7 @@ def test_a_run_killed_mid_apply_leaves_a_state_the_next_run_reconciles(files_pro
         {"name": "slow", "content": "2", "sleep": 30, "depends_on": ["done"]},
     )
     proc = files_project.subprocess("up", "--yes")
-    _wait_for(lambda: files_project.state_file.exists() and files_project.state()["pending_operations"])
+    _wait_for(lambda: any(p["urn"].endswith("::slow") for p in files_project.state()["pending_operations"]))
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
 
