@@ -17,7 +17,6 @@ import json
 import os
 from dataclasses import dataclass
 from typing import Callable, TypeVar
-from urllib.parse import urlsplit
 
 from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.exceptions import CredentialException
@@ -28,12 +27,11 @@ from alibabacloud_tea_openapi.utils_models import Config
 from Tea.exceptions import TeaException, UnretryableException
 
 from .. import kube
-from .base import ClusterDescription, CloudError, with_retries
+from .base import RETRYABLE_STATUS, ClusterDescription, CloudError, not_found, split_endpoint, with_retries
 
 T = TypeVar("T")
 
 KIND = "ack"
-_RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 # Validity of the temporary kubeconfigs asked for: the bootstrap credential is used right after it
 # is issued; describe() only reads the CA from one, so it asks for the shortest validity ACK allows.
 BOOTSTRAP_MINUTES = 60
@@ -111,10 +109,9 @@ class AckSource:
         """A fresh client per call: providers must stay picklable."""
         config = Config(region_id=self.region_id, **_credential_options())
         if self.endpoint:
-            url = urlsplit(self.endpoint if "://" in self.endpoint else f"//{self.endpoint}")
-            config.endpoint = url.netloc
-            if url.scheme:
-                config.protocol = url.scheme.upper()
+            scheme, config.endpoint = split_endpoint(self.endpoint)
+            if scheme:
+                config.protocol = scheme.upper()
         return Client(config)
 
     def _call(self, operation: str, call: Callable[[Client], T]) -> T:
@@ -124,7 +121,7 @@ class AckSource:
             raise self._error(operation, exc) from exc
 
     def _not_found(self) -> CloudError:
-        return CloudError("not-found", f"FF-REG-003 {KIND} cluster {self.cluster_id} not found in {self.region_id}")
+        return not_found(KIND, self.cluster_id, self.region_id)
 
     def _error(self, operation: str, exc: Exception) -> CloudError:
         """Map by error code family first (Alibaba answers an unknown AccessKey with 404), then by
@@ -177,7 +174,7 @@ def _throttled(exc: Exception) -> bool:
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, UnretryableException):  # the SDK's wrapper for network failures
         return not isinstance(exc.inner_exception, CredentialException)
-    return _throttled(exc) or getattr(exc, "status_code", None) in _RETRYABLE_STATUS
+    return _throttled(exc) or getattr(exc, "status_code", None) in RETRYABLE_STATUS
 
 
 def _credential_options() -> dict:

@@ -31,12 +31,11 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import AzureKeyVaultKms, ManagedCluster, ManagedClusterSecurityProfile
 
 from .. import kube
-from .base import ClusterDescription, CloudError, with_retries
+from .base import RETRYABLE_STATUS, ClusterDescription, CloudError, not_found, with_retries
 
 T = TypeVar("T")
 
 KIND = "aks"
-_RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 _VERSIONED_KEY = re.compile(r"^https://[a-zA-Z0-9-]+\.vault\.[a-z0-9.]+/keys/[a-zA-Z0-9-]+/[0-9a-zA-Z]+$")
 _CREDENTIAL_HINT = "set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET or run az login"
 
@@ -154,7 +153,7 @@ class AksSource:
                                              f"{_CREDENTIAL_HINT} again")
             return CloudError("unauthorized", f"Azure rejected the credential ({detail}): {_CREDENTIAL_HINT}")
         if status == 404:
-            return CloudError("not-found", f"FF-REG-003 {KIND} cluster {self.cluster_name} not found in {self._where}")
+            return not_found(KIND, self.cluster_name, self._where)
         if status == 403:
             return CloudError("forbidden", f"the Azure identity may not {operation} {cluster} ({detail}): grant it "
                                            "'Azure Kubernetes Service Cluster Admin Role' on the cluster")
@@ -175,7 +174,7 @@ class AksSource:
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         return True
-    return isinstance(exc, HttpResponseError) and exc.status_code in _RETRYABLE_STATUS
+    return isinstance(exc, HttpResponseError) and exc.status_code in RETRYABLE_STATUS
 
 
 def _text(value) -> str:

@@ -22,8 +22,11 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
+
+RETRYABLE_STATUS = (429, 500, 502, 503, 504)  # throttling and server-side faults: worth another try
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,32 @@ class CloudError(Exception):
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
+
+
+def not_found(kind: str, cluster: str, where: str) -> CloudError:
+    """The lookup's error for a cluster the cloud does not have (``where``: its region, or
+    whatever else scopes the name)."""
+    return CloudError("not-found", f"FF-REG-003 {kind} cluster {cluster} not found in {where}")
+
+
+def require_identity(kind: str, identity: dict, keys: tuple[str, ...]) -> None:
+    """FF-KIND-002 unless every one of ``keys`` has a value in ``identity``."""
+    missing = [key for key in keys if not identity.get(key)]
+    if missing:
+        raise CloudError("invalid", f"FF-KIND-002 kind {kind} requires {', '.join(keys)}; "
+                                    f"missing: {', '.join(missing)}")
+
+
+def no_public_endpoint(name: str) -> str:
+    """V15, for kinds whose clusters may lack a public API endpoint."""
+    return f"FF-CONN-003 cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private"
+
+
+def split_endpoint(endpoint: str) -> tuple[str, str]:
+    """``(scheme, host[:port])`` of an endpoint override given as a URL or as a bare
+    ``host[:port]`` (then the scheme is empty), for SDKs that take the two apart."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+    return parts.scheme, parts.netloc
 
 
 class ClusterSource(Protocol):

@@ -18,7 +18,15 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from providers.clouds.base import CloudError, ClusterDescription, with_retries
+from providers.clouds import base
+from providers.clouds.base import (
+    CloudError,
+    ClusterDescription,
+    no_public_endpoint,
+    not_found,
+    require_identity,
+    with_retries,
+)
 from providers.clouds.ctyun_signing import canonical_query, signed_headers
 from providers.kube import ClusterAccessError, current_cluster, parse_kubeconfig
 
@@ -39,7 +47,7 @@ BIZ_STATES = {
     19: "resizing control plane", 20: "hibernating", 21: "waking", 22: "changing billing mode",
 }
 SERIES_BY_TYPE = {0: "cce.standard", 2: "cce.managed", 4: "cce.icce"}
-RETRYABLE_STATUS = (0, 429, 500, 502, 503, 504)  # 0: no HTTP answer at all
+RETRYABLE_STATUS = (0, *base.RETRYABLE_STATUS)  # 0: no HTTP answer at all
 
 ENCRYPTION_UNSUPPORTED = (
     "FF-ENC-001 etcd/Secret encryption is not supported for kind ctyun: CTyun CCE offers no KMS or "
@@ -99,9 +107,7 @@ def _unwrap(status: int, raw: bytes) -> dict:
 
 
 def source(identity: dict, endpoint: str | None = None) -> "CtyunCluster":
-    missing = [key for key in ("region_id", "cluster_id") if not identity.get(key)]
-    if missing:
-        raise CloudError("invalid", f"FF-KIND-002 kind ctyun requires region_id, cluster_id; missing: {', '.join(missing)}")
+    require_identity(KIND, identity, ("region_id", "cluster_id"))
     return CtyunCluster(region_id=identity["region_id"], cluster_id=identity["cluster_id"],
                         public=bool(identity.get("public", False)), endpoint=endpoint)
 
@@ -133,7 +139,7 @@ class CtyunCluster:
         client = self._client()
         detail = self._detail(client)
         if self.public and not _public_host(detail):
-            raise CloudError("invalid", _no_public_endpoint(self.cluster_id))
+            raise CloudError("invalid", no_public_endpoint(self.cluster_id))
         return self._kubeconfig(client)
 
     def encryption_status(self) -> dict:
@@ -156,7 +162,7 @@ class CtyunCluster:
     def _detail(self, client: CcseClient) -> dict:
         detail = self._call(lambda: client.get(f"/v2/cce/clusters/{quote(self.cluster_id, safe='')}"))
         if int(detail.get("bizState") or 0) in GONE:
-            raise CloudError("not-found", self._not_found())
+            raise self._not_found()
         return detail
 
     def _kubeconfig(self, client: CcseClient) -> str:
@@ -175,8 +181,8 @@ class CtyunCluster:
 
     # --- error mapping ----------------------------------------------------------------------------
 
-    def _not_found(self) -> str:
-        return f"FF-REG-003 ctyun cluster {self.cluster_id} not found in {self.region_id}"
+    def _not_found(self) -> CloudError:
+        return not_found(KIND, self.cluster_id, self.region_id)
 
     def _error(self, exc: CcseApiError) -> CloudError:
         """CCSE has no documented error codes beyond IAM ``CTIAM_*``: map by HTTP status first, then
@@ -195,7 +201,7 @@ class CtyunCluster:
             return CloudError("unavailable", f"the CTyun CCSE API at {api} is unavailable ({detail}); "
                                              "retry later, or check the network and the endpoint")
         if _says_not_found(exc):
-            return CloudError("not-found", self._not_found())
+            return self._not_found()
         return CloudError("invalid", f"CTyun CCSE refused the request for cluster {self.cluster_id} in "
                                      f"{self.region_id} ({detail})")
 
@@ -252,15 +258,11 @@ def _ca_data(kubeconfig: str) -> str:
 # --- preview rules -------------------------------------------------------------------------------------
 
 
-def _no_public_endpoint(name: str) -> str:
-    return f"FF-CONN-003 cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private"
-
-
 def check(description: ClusterDescription, name: str) -> list[str]:
     """CTyun's own registration rule, V15: a public preference needs an EIP on the API server. (The
     rules every kind shares, V8 running and V9 version, are the lookup's.)"""
     if description.flags.get("endpoint_preference") == "public" and not description.flags.get("public_endpoint"):
-        return [_no_public_endpoint(name)]
+        return [no_public_endpoint(name)]
     return []
 
 

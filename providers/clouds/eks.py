@@ -31,7 +31,7 @@ from botocore.exceptions import (
 )
 
 from ..kube import parse_version, render_kubeconfig
-from .base import ClusterDescription, CloudError, with_retries
+from .base import ClusterDescription, CloudError, not_found, with_retries
 
 KIND = "eks"
 TOKEN_PREFIX = "k8s-aws-v1."
@@ -184,7 +184,7 @@ class EksSource:
         failed = f"FF-CLOUD-001 eks API call {operation} failed: {code} ({error.get('Message', '')})"
         action = f"{'sts' if operation in ('AssumeRole', 'GetCallerIdentity') else 'eks'}:{operation}"
         if code in _NOT_FOUND and operation != "DescribeUpdate":
-            return CloudError("not-found", f"FF-REG-003 eks cluster {self.cluster_name} not found in {self.region}")
+            return not_found(KIND, self.cluster_name, self.region)
         if code in _THROTTLED or status == 429:
             return CloudError("throttled", f"{failed}. Still throttled after retries: retry later or lower --parallel")
         if code in _UNAUTHORIZED:

@@ -23,7 +23,7 @@ from google.auth import exceptions as auth
 from google.cloud import container_v1
 
 from ..kube import render_kubeconfig
-from .base import ClusterDescription, CloudError, with_retries
+from .base import ClusterDescription, CloudError, not_found, with_retries
 
 KIND = "gke"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
@@ -168,7 +168,7 @@ class GkeSource:
                               "check the network, proxy and endpoint, then retry")
         detail = f"{exc.code} {type(exc).__name__} ({exc.message})"
         if isinstance(exc, api.NotFound):
-            return CloudError("not-found", f"FF-REG-003 gke cluster {self.cluster_name} not found in {self._where}")
+            return not_found(KIND, self.cluster_name, self._where)
         if isinstance(exc, api.Unauthorized):
             return CloudError("unauthorized", f"{failed}: {detail}. GKE rejected the credentials: {_LOGIN_HINT}")
         if isinstance(exc, api.Forbidden):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -22,7 +21,15 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.tke.v20180525 import models, tke_client
 
-from providers.clouds.base import CloudError, ClusterDescription, with_retries
+from providers.clouds.base import (
+    CloudError,
+    ClusterDescription,
+    no_public_endpoint,
+    not_found,
+    require_identity,
+    split_endpoint,
+    with_retries,
+)
 
 KIND = "tke"
 ATTEMPTS = 5
@@ -36,9 +43,7 @@ CREDENTIAL_HINT = ("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or ~
 
 
 def source(identity: dict, endpoint: str | None = None) -> "TkeCluster":
-    missing = [key for key in ("region", "cluster_id") if not identity.get(key)]
-    if missing:
-        raise CloudError("invalid", f"FF-KIND-002 kind tke requires region, cluster_id; missing: {', '.join(missing)}")
+    require_identity(KIND, identity, ("region", "cluster_id"))
     return TkeCluster(region=identity["region"], cluster_id=identity["cluster_id"],
                       public=bool(identity.get("public", False)), endpoint=endpoint)
 
@@ -58,7 +63,7 @@ class TkeCluster:
         # An unknown id is believed to give an empty list rather than an error (CLOUD-APIS §12 #3).
         cluster = next((c for c in found.Clusters or [] if c.ClusterId == self.cluster_id), None)
         if cluster is None:
-            raise CloudError("not-found", self._not_found())
+            raise self._not_found()
         endpoints = self._call(client, "DescribeClusterEndpoints", ClusterId=self.cluster_id)
         external, intranet = endpoints.ClusterExternalEndpoint or "", endpoints.ClusterIntranetEndpoint or ""
         return ClusterDescription(
@@ -133,8 +138,8 @@ class TkeCluster:
 
     # --- error mapping ----------------------------------------------------------------------------
 
-    def _not_found(self) -> str:
-        return f"FF-REG-003 tke cluster {self.cluster_id} not found in {self.region}"
+    def _not_found(self) -> CloudError:
+        return not_found(KIND, self.cluster_id, self.region)
 
     def _error(self, action: str, exc: TencentCloudSDKException) -> CloudError:
         """Map by code family (CLOUD-APIS §6.5): suffix ``ClusterNotFound``, prefixes ``AuthFailure``,
@@ -142,7 +147,7 @@ class TkeCluster:
         code = exc.get_code() or ""
         detail = f"{code}: {exc.get_message()}"
         if code.endswith("ClusterNotFound") or code == "ResourceNotFound":
-            return CloudError("not-found", self._not_found())
+            return self._not_found()
         if code.startswith("RequestLimitExceeded"):
             return CloudError("throttled", f"TKE throttled {action} ({detail}); retry later or lower --parallel")
         if code in ("AuthFailure.SignatureExpire", "AuthFailure.TokenFailure"):
@@ -170,8 +175,8 @@ def _transient(exc: Exception) -> bool:
 def _http_profile(endpoint: str | None) -> HttpProfile:
     if not endpoint:
         return HttpProfile(reqTimeout=TIMEOUT)
-    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-    return HttpProfile(endpoint=parts.netloc, protocol=parts.scheme, reqTimeout=TIMEOUT)
+    scheme, host = split_endpoint(endpoint)
+    return HttpProfile(endpoint=host, protocol=scheme or "https", reqTimeout=TIMEOUT)
 
 
 def _url(address: str) -> str:
@@ -190,7 +195,7 @@ def _ca_data(certificate_authority: str) -> str:
 
 def _endpoint_missing(name: str, public: bool) -> str:
     if public:
-        return f"FF-CONN-003 cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private"
+        return no_public_endpoint(name)
     return f"cluster '{name}' has no private API endpoint; enable intranet access on the TKE cluster first or use public"
 
 

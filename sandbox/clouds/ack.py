@@ -18,7 +18,8 @@ emulator's AccessKey. An unknown key id gets 404 ``InvalidAccessKeyId.NotFound``
 Clients use ``endpoint`` (``http://127.0.0.1:<port>``: the SDK takes host:port and protocol ``HTTP``)
 and the AccessKey pair from :meth:`AckEmulator.environment`.
 
-Every cluster is backed by a virtual cluster ``ack-<cluster id>`` of the Kubernetes emulator, running
+Every cluster is backed by a virtual cluster ``ack-<cluster id>`` of the Kubernetes emulator (see
+:func:`~sandbox.clouds.emulator.backing_name`; ids are case-insensitive), running
 ``v<version>-aliyun.1``. The user kubeconfig carries a client certificate (CN = the emulator's RAM
 user id, O = ``system:masters``) from that cluster's CA, so it really opens it.
 
@@ -34,134 +35,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
-import os
 import re
 import secrets
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote
 
 import yaml
 
 from ..kubeapi import KubeApiEmulator, VirtualCluster
-
-log = logging.getLogger("sandbox.clouds.ack")
+from .emulator import CloudEmulator
+from .faults import status_error_code
+from .loopback import Request, Response
 
 _DETAIL = re.compile(r"^/clusters/(?P<id>[^/]+)$")
 _KMS = re.compile(r"^/clusters/(?P<id>[^/]+)/kms$")
 _USER_CONFIG = re.compile(r"^/k8s/(?P<id>[^/]+)/user_config$")
 _AUTHORIZATION = re.compile(r"^ACS3-HMAC-SHA256 Credential=(?P<key>[^,]+),SignedHeaders=(?P<signed>[^,]*),"
                             r"Signature=(?P<signature>[0-9a-f]+)$")
-_VIRTUAL_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DEFAULT_KUBECONFIG_MINUTES = 3 * 365 * 24 * 60
-
-
-# --- HTTP plumbing ------------------------------------------------------------------------------
-
-@dataclass
-class Request:
-    method: str
-    raw_path: str  # as sent: the signature covers the encoded path
-    raw_query: str
-    headers: dict[str, list[str]]  # lower-case names, every value sent
-    body: bytes
-
-    @property
-    def path(self) -> str:
-        return unquote(self.raw_path)
-
-    @property
-    def query(self) -> dict[str, str]:
-        return dict(parse_qsl(self.raw_query, keep_blank_values=True))
-
-    def header(self, name: str) -> str:
-        return (self.headers.get(name) or [""])[-1]
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, status: int, document) -> "Response":
-        return cls(status, json.dumps(document).encode(), {"Content-Type": "application/json;charset=utf-8"})
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "ack-emulator"
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        url = urlsplit(self.path)
-        headers: dict[str, list[str]] = {}
-        for name, value in self.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
-        request = Request(self.command, url.path, url.query, headers, self.rfile.read(length) if length else b"")
-        response = self.server.app(request)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's signature
-        log.debug(format, *args)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, port: int, app: Callable[[Request], Response]):
-        self.app = app
-        super().__init__(("127.0.0.1", port), _Handler)
-
-
-def _bind(port: int, app) -> _Server:
-    """A server on the remembered port when it is free, else on a new one."""
-    try:
-        return _Server(port, app)
-    except OSError:
-        if not port:
-            raise
-        log.warning("ACK emulator: port %s is taken; using a new port", port)
-        return _Server(0, app)
-
-
-class _Faults:
-    """Queued faults; every API request consumes at most one, in the order they were asked for."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._queue: list[tuple[str, int]] = []
-
-    def add(self, kind: str, count: int, status: int) -> None:
-        with self._lock:
-            self._queue += [(kind, status)] * count
-
-    def take(self) -> tuple[str, int] | None:
-        with self._lock:
-            return self._queue.pop(0) if self._queue else None
+_CONTENT_TYPE = "application/json;charset=utf-8"
 
 
 def _error(status: int, code: str, message: str) -> Response:
     request_id = str(uuid.uuid4()).upper()
-    response = Response.json(status, {"code": code, "message": message, "requestId": request_id})
-    response.headers["x-acs-request-id"] = request_id
-    return response
+    return Response.json(status, {"code": code, "message": message, "requestId": request_id},
+                         {"x-acs-request-id": request_id}, content_type=_CONTENT_TYPE)
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -172,22 +73,12 @@ def signature(request: Request, signed_headers: list[str], secret: str) -> str:
     """The ACS3-HMAC-SHA256 signature of ``request`` over ``signed_headers``, as the gateway
     computes it: HMAC-SHA256(secret, algorithm + hex SHA-256 of the canonical request)."""
     query = "&".join(f"{k}={quote(v, safe='~')}" for k, v in sorted(request.query.items()))
-    headers = "".join(f"{name}:{','.join(sorted(v.strip() for v in request.headers.get(name, [])))}\n"
+    headers = "".join(f"{name}:{','.join(sorted(v.strip() for v in request.headers.get_all(name, [])))}\n"
                       for name in signed_headers)
     canonical = "\n".join([request.method, request.raw_path or "/", query, headers, ";".join(signed_headers),
                            request.header("x-acs-content-sha256")])
     to_sign = "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
     return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-
-
-def virtual_cluster_name(cluster_id: str) -> str:
-    """``ack-<cluster id>`` (ACK ids are ``c`` and 32 hex digits); other ids are cleaned up and,
-    when too long, shortened with a hash suffix so the name stays a DNS label of at most 42."""
-    name = f"ack-{cluster_id.lower()}"
-    if len(name) <= 42 and _VIRTUAL_NAME.match(name):
-        return name
-    cleaned = re.sub(r"[^a-z0-9-]+", "-", cluster_id.lower()).strip("-")[:28].strip("-")
-    return f"ack-{cleaned}-{hashlib.sha256(cluster_id.encode()).hexdigest()[:8]}"
 
 
 def aliyun_version(version: str) -> str:
@@ -197,51 +88,24 @@ def aliyun_version(version: str) -> str:
 
 # --- the emulator -------------------------------------------------------------------------------
 
-class AckEmulator:
+class AckEmulator(CloudEmulator):
     """ACK's ROA API over HTTP on 127.0.0.1 (see the module docstring).
 
     ``data_dir`` keeps the port, AccessKey and clusters in ``ack.json``, so a new emulator on the
     same directory answers at the same endpoint with the same credentials.
     """
 
+    kind = "ack"
+    methods = ("GET", "POST", "PUT", "DELETE")
+    keep_alive = True
+
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None, *, update_seconds: float = 0.2,
                  kms_cooldown: float = 300.0):
-        self.kube = kube
+        super().__init__(kube, data_dir)
         self.update_seconds = update_seconds
         self.kms_cooldown = kms_cooldown
-        self._lock = threading.RLock()
-        self._faults = _Faults()
-        self._dir = Path(data_dir) if data_dir is not None else None
         self._state = self._load() or self._new_state()
-        self._server = _bind(self._state["port"], self._handle)
-        self._state["port"] = self._server.server_address[1]
-        self._thread: threading.Thread | None = None
         self._save()
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._state['port']}"
-
-    def start(self) -> "AckEmulator":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ack-emulator",
-                                            daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> "AckEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def environment(self) -> dict[str, str]:
         """The AccessKey pair, as the Alibaba Cloud credential chain reads it from the environment."""
@@ -250,28 +114,31 @@ class AckEmulator:
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, region_id: str, cluster_id: str, version: str = "1.29.4", state: str = "running", *,
+    def add_cluster(self, region_id: str, cluster_id: str, *, version: str = "1.29.4", state: str = "running",
                     name: str | None = None, cluster_type: str = "ManagedKubernetes",
                     cluster_spec: str = "ack.pro.small", profile: str = "Default") -> dict:
         """Add (or replace) a cluster and its backing virtual cluster; returns the detail as
-        DescribeClusterDetail does. Dedicated clusters: ``cluster_type="Kubernetes", cluster_spec=""``."""
-        backing = virtual_cluster_name(cluster_id)
-        self.kube.add_cluster(backing, f"v{aliyun_version(version)}", exist_ok=True)
+        DescribeClusterDetail does. Dedicated clusters: ``cluster_type="Kubernetes", cluster_spec=""``.
+        Clusters are keyed by id alone (ROA calls carry no region)."""
         record = {"cluster_id": cluster_id, "region_id": region_id, "name": name or cluster_id, "state": state,
                   "version": aliyun_version(version), "cluster_type": cluster_type, "cluster_spec": cluster_spec,
-                  "profile": profile, "backing": backing, "created": _rfc3339(datetime.now(timezone.utc)),
+                  "profile": profile, "created": _rfc3339(datetime.now(timezone.utc)),
                   "kms": None, "kms_updated_at": None, "update_done_at": None}
+        self._backing(record)
         with self._lock:
             self._state["clusters"][cluster_id] = record
             self._save()
             return self._detail(record)
 
-    def remove_cluster(self, cluster_id: str) -> None:
+    def remove_cluster(self, region_id: str, cluster_id: str) -> None:
+        """The cluster is deleted in the cloud: the API forgets it and its API server goes away.
+        KeyError when there is no such cluster in ``region_id``."""
         with self._lock:
-            record = self._state["clusters"].pop(cluster_id)
+            if self._state["clusters"][cluster_id]["region_id"] != region_id:
+                raise KeyError(f"cluster {cluster_id} is not in {region_id}")
+            del self._state["clusters"][cluster_id]
             self._save()
-        if record["backing"] in self.kube:
-            self.kube.remove_cluster(record["backing"])
+        self._remove_backing(cluster_id.lower())
 
     def cluster(self, cluster_id: str) -> dict:
         """The detail as DescribeClusterDetail returns it (KeyError when absent)."""
@@ -289,36 +156,25 @@ class AckEmulator:
 
     def throttle_next(self, count: int = 1) -> None:
         """The next ``count`` API requests get 429 ``Throttling.User``."""
-        self._faults.add("throttle", count, 429)
+        self._faults.add(count, ("throttle", 429))
 
     def fail_next(self, count: int = 1, code: int = 500) -> None:
         """The next ``count`` API requests fail with HTTP status ``code``."""
-        self._faults.add("fail", count, code)
+        self._faults.add(count, ("fail", code))
 
     def deny_next(self, count: int = 1) -> None:
         """The next ``count`` API requests are refused as if the AccessKey were unknown."""
-        self._faults.add("deny", count, 404)
+        self._faults.add(count, ("deny", 404))
 
     # --- state ----------------------------------------------------------------------------------
 
     def _new_state(self) -> dict:
-        return {"format": 1, "port": 0, "access_key_id": "LTAI" + secrets.token_hex(10),
+        return {"format": 1, "access_key_id": "LTAI" + secrets.token_hex(10),
                 "access_key_secret": secrets.token_urlsafe(22), "ram_user_id": str(secrets.randbelow(10**16)),
                 "clusters": {}}
 
-    def _load(self) -> dict | None:
-        if self._dir is None or not (self._dir / "ack.json").exists():
-            return None
-        return json.loads((self._dir / "ack.json").read_text())
-
-    def _save(self) -> None:
-        if self._dir is None:
-            return
-        with self._lock:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            temporary = self._dir / "ack.json.tmp"
-            temporary.write_text(json.dumps(self._state, indent=1, sort_keys=True))
-            os.replace(temporary, self._dir / "ack.json")
+    def _snapshot(self) -> dict:
+        return self._state
 
     # --- request handling -----------------------------------------------------------------------
 
@@ -359,7 +215,7 @@ class AckEmulator:
             self._save()
 
     def _describe(self, _request: Request, record: dict) -> Response:
-        return Response.json(200, self._detail(record))
+        return Response.json(200, self._detail(record), content_type=_CONTENT_TYPE)
 
     def _detail(self, record: dict) -> dict:
         url = self._backing(record).url
@@ -375,7 +231,7 @@ class AckEmulator:
         }
 
     def _backing(self, record: dict) -> VirtualCluster:
-        return self.kube.add_cluster(record["backing"], f"v{record['version']}", exist_ok=True)
+        return self._backing_cluster(record["cluster_id"].lower(), f"v{record['version']}")
 
     def _user_config(self, request: Request, record: dict) -> Response:
         minutes = request.query.get("TemporaryDurationMinutes")
@@ -386,7 +242,7 @@ class AckEmulator:
         config = cluster.kubeconfig_dict(self._state["ram_user_id"], client_certificate=(cert, key))
         expiration = datetime.now(timezone.utc) + timedelta(minutes=int(minutes or _DEFAULT_KUBECONFIG_MINUTES))
         return Response.json(200, {"config": yaml.safe_dump(config, sort_keys=False),
-                                   "expiration": _rfc3339(expiration)})
+                                   "expiration": _rfc3339(expiration)}, content_type=_CONTENT_TYPE)
 
     def _update_kms(self, request: Request, record: dict) -> Response:
         try:
@@ -413,5 +269,4 @@ def _fault(kind: str, status: int) -> Response:
         return _error(429, "Throttling.User", "Request was denied due to user flow control.")
     if kind == "deny":
         return _error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-    phrase = HTTPStatus(status).phrase.replace(" ", "") if status in HTTPStatus._value2member_map_ else "Error"
-    return _error(status, phrase, f"Injected fault: HTTP {status}.")
+    return _error(status, status_error_code(status), f"Injected fault: HTTP {status}.")

@@ -20,8 +20,9 @@ unchanged. How the SDKs are pointed at it (all in :meth:`AksEmulator.environment
   ARM long-running operation (``Azure-AsyncOperation`` status URL, ``Retry-After``) that finishes
   ``operation_seconds`` later. Errors use ARM's envelope ``{"error": {"code", "message"}}``.
 
-Every cluster is backed by a virtual cluster ``aks-<name>`` of the Kubernetes emulator (clusters of
-the same name in different resource groups share it). The admin kubeconfig carries a client
+Every cluster is backed by a virtual cluster ``aks-<name>`` of the Kubernetes emulator (see
+:func:`~sandbox.clouds.emulator.backing_name`; clusters of the same name in different resource
+groups share it). The admin kubeconfig carries a client
 certificate (CN ``masterclient``, O ``system:masters``) from that cluster's CA, so it really opens
 it. With local accounts disabled the admin credential is refused (400) and the user kubeconfig has a
 ``kubelogin`` exec user, as on AKS with Entra integration.
@@ -38,30 +39,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 import os
 import re
 import secrets
 import ssl
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs
 
 import certifi
 import yaml
 
 from ..kubeapi import KubeApiEmulator, VirtualCluster
 from ..kubeapi.pki import ClusterPki
-
-log = logging.getLogger("sandbox.clouds.aks")
+from .emulator import CloudEmulator
+from .faults import status_error_code
+from .loopback import Request, Response
 
 _PROVIDER = "/providers/Microsoft.ContainerService"
 _CLUSTER = re.compile(
@@ -73,112 +69,11 @@ _OPERATION = re.compile(r"^/subscriptions/[^/]+" + _PROVIDER + r"/locations/[^/]
 _OIDC = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
 _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
 _KEY_ID = re.compile(r"^https://[^/]+/keys/[^/]+/[^/]+$")
-_VIRTUAL_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _TOKEN_SECONDS = 3600
 # The first-party Entra application of the AKS API server, and the Azure CLI's client id, as they
 # appear in the kubelogin exec user of Entra-integrated clusters.
 _AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630"
 _AZURE_CLI_APP = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-
-
-# --- HTTP plumbing ------------------------------------------------------------------------------
-
-@dataclass
-class Request:
-    method: str
-    path: str  # percent-decoded
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, status: int, document, headers: dict | None = None) -> "Response":
-        return cls(status, json.dumps(document).encode(), {"Content-Type": "application/json", **(headers or {})})
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "aks-emulator"
-
-    def setup(self) -> None:
-        # The TLS handshake runs here, in the connection's thread, so a silent client cannot
-        # stall the accept loop.
-        self.request.settimeout(10)
-        self.request.do_handshake()
-        super().setup()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        url = urlsplit(self.path)
-        request = Request(
-            method=self.command,
-            path=unquote(url.path),
-            query={k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()},
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=self.rfile.read(length) if length else b"",
-        )
-        response = self.server.app(request)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's signature
-        log.debug(format, *args)
-
-
-class _TlsServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, port: int, app: Callable[[Request], Response], tls: ssl.SSLContext):
-        self.app = app
-        self._tls = tls
-        super().__init__(("127.0.0.1", port), _Handler)
-
-    def get_request(self):
-        sock, address = super().get_request()
-        return self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
-
-    def handle_error(self, request, client_address) -> None:
-        log.debug("connection from %s failed", client_address, exc_info=True)
-
-
-def _bind(port: int, app, tls: ssl.SSLContext) -> _TlsServer:
-    """A server on the remembered port when it is free, else on a new one."""
-    try:
-        return _TlsServer(port, app, tls)
-    except OSError:
-        if not port:
-            raise
-        log.warning("AKS emulator: port %s is taken; using a new port", port)
-        return _TlsServer(0, app, tls)
-
-
-class _Faults:
-    """Queued faults; every ARM request consumes at most one, in the order they were asked for."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._queue: list[tuple[str, int]] = []
-
-    def add(self, kind: str, count: int, status: int) -> None:
-        with self._lock:
-            self._queue += [(kind, status)] * count
-
-    def take(self) -> tuple[str, int] | None:
-        with self._lock:
-            return self._queue.pop(0) if self._queue else None
 
 
 def _arm_error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -199,72 +94,42 @@ def _key(subscription_id: str, resource_group: str, cluster_name: str) -> str:
     return f"{subscription_id}/{resource_group}/{cluster_name}".lower()
 
 
-def virtual_cluster_name(cluster_name: str) -> str:
-    """``aks-<name>`` when that is a DNS label of at most 42 characters, else a shortened label
-    with a hash suffix (AKS names allow capitals and ``_`` and run up to 63 characters)."""
-    name = f"aks-{cluster_name}"
-    if len(name) <= 42 and _VIRTUAL_NAME.match(name):
-        return name
-    cleaned = re.sub(r"[^a-z0-9-]+", "-", cluster_name.lower()).strip("-")[:28].strip("-")
-    return f"aks-{cleaned}-{hashlib.sha256(cluster_name.encode()).hexdigest()[:8]}"
-
-
 # --- the emulator -------------------------------------------------------------------------------
 
-class AksEmulator:
+class AksEmulator(CloudEmulator):
     """AKS's ARM API and an Entra token endpoint over HTTPS on 127.0.0.1 (see the module docstring).
 
     ``data_dir`` keeps the port, CA, service principal and clusters in ``aks.json`` (and the CA
     bundle in ``ca-bundle.pem``), so a new emulator on the same directory answers at the same
     endpoint with the same credentials. ``operation_seconds``: how long a PUT stays ``Updating``.
+    The :attr:`endpoint` is also the Entra authority host.
     """
 
+    kind = "aks"
+    keep_alive = True
+
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None, *, operation_seconds: float = 0.2):
-        self.kube = kube
+        super().__init__(kube, data_dir)
         self.operation_seconds = operation_seconds
-        self._lock = threading.RLock()
-        self._faults = _Faults()
         self._tokens: dict[str, dict] = {}
-        self._dir = Path(data_dir) if data_dir is not None else None
         self._state = self._load() or self._new_state()
         self._pki = ClusterPki(**self._state["pki"])
-        self._server = _bind(self._state["port"], self._handle, self._pki.server_context())
-        self._state["port"] = self._server.server_address[1]
         self._ca_bundle = self._write_ca_bundle()
-        self._thread: threading.Thread | None = None
         self._save()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     @property
-    def endpoint(self) -> str:
-        """The ARM endpoint (also the Entra authority host) to give the SDKs."""
-        return f"https://127.0.0.1:{self._state['port']}"
-
-    @property
     def ca_pem(self) -> str:
         return self._pki.ca_cert
 
-    def start(self) -> "AksEmulator":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="aks-emulator",
-                                            daemon=True)
-            self._thread.start()
-        return self
-
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread = None
-        self._server.server_close()
-        if self._dir is None:
+        super().stop()
+        if self.data_dir is None:
             self._ca_bundle.unlink(missing_ok=True)
 
-    def __enter__(self) -> "AksEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def _tls(self) -> ssl.SSLContext:
+        return self._pki.server_context()
 
     def environment(self) -> dict[str, str]:
         """Environment for DefaultAzureCredential (its EnvironmentCredential) and the requests
@@ -279,20 +144,19 @@ class AksEmulator:
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, subscription_id: str, resource_group: str, cluster_name: str, version: str = "1.29.4",
-                    state: str = "Succeeded", *, power_state: str = "Running", location: str = "eastus",
+    def add_cluster(self, subscription_id: str, resource_group: str, cluster_name: str, *, version: str = "1.29.4",
+                    state: str = "Succeeded", power_state: str = "Running", location: str = "eastus",
                     disable_local_accounts: bool = False, azure_key_vault_kms: dict | None = None,
                     sku_tier: str = "Free") -> dict:
         """Add (or replace) a managed cluster; ``state`` is its ``provisioningState``,
         ``azure_key_vault_kms`` is in ARM's spelling (``{"enabled", "keyId", ...}``). Creates the
         backing virtual cluster running ``version``. Returns the resource as ARM's GET does."""
-        backing = virtual_cluster_name(cluster_name)
-        self.kube.add_cluster(backing, version, exist_ok=True)
+        self._backing_cluster(cluster_name, version)
         record = {
             "subscription_id": subscription_id, "resource_group": resource_group, "cluster_name": cluster_name,
             "location": location, "version": version, "provisioning_state": state, "power_state": power_state,
             "disable_local_accounts": disable_local_accounts, "kms": azure_key_vault_kms, "sku_tier": sku_tier,
-            "tags": {}, "etag": str(uuid.uuid4()), "operation": None, "backing": backing,
+            "tags": {}, "etag": str(uuid.uuid4()), "operation": None,
         }
         with self._lock:
             self._state["clusters"][_key(subscription_id, resource_group, cluster_name)] = record
@@ -305,11 +169,11 @@ class AksEmulator:
         """Forget the cluster (its resource group stays); drop the backing virtual cluster unless
         another managed cluster shares it."""
         with self._lock:
-            record = self._state["clusters"].pop(_key(subscription_id, resource_group, cluster_name))
+            name = self._state["clusters"].pop(_key(subscription_id, resource_group, cluster_name))["cluster_name"]
             self._save()
-            shared = any(r["backing"] == record["backing"] for r in self._state["clusters"].values())
-        if not shared and record["backing"] in self.kube:
-            self.kube.remove_cluster(record["backing"])
+            shared = any(r["cluster_name"] == name for r in self._state["clusters"].values())
+        if not shared:
+            self._remove_backing(name)
 
     def cluster(self, subscription_id: str, resource_group: str, cluster_name: str) -> dict:
         """The resource as ARM's GET returns it (KeyError when absent)."""
@@ -322,45 +186,34 @@ class AksEmulator:
 
     def throttle_next(self, count: int = 1) -> None:
         """The next ``count`` ARM requests get 429 ``TooManyRequests`` with ``Retry-After: 0``."""
-        self._faults.add("throttle", count, 429)
+        self._faults.add(count, ("throttle", 429))
 
     def fail_next(self, count: int = 1, code: int = 500) -> None:
         """The next ``count`` ARM requests fail with HTTP status ``code``."""
-        self._faults.add("fail", count, code)
+        self._faults.add(count, ("fail", code))
 
     def deny_next(self, count: int = 1) -> None:
         """The next ``count`` ARM requests get 401 ``InvalidAuthenticationToken``."""
-        self._faults.add("deny", count, 401)
+        self._faults.add(count, ("deny", 401))
 
     # --- state ----------------------------------------------------------------------------------
 
     def _new_state(self) -> dict:
-        return {"format": 1, "port": 0, "pki": ClusterPki.generate("aks-emulator").dump(),
+        return {"format": 1, "pki": ClusterPki.generate("aks-emulator").dump(),
                 "tenant_id": str(uuid.uuid4()), "client_id": str(uuid.uuid4()),
                 "client_secret": secrets.token_urlsafe(24), "resource_groups": [], "clusters": {},
                 "operations": {}}
 
-    def _load(self) -> dict | None:
-        if self._dir is None or not (self._dir / "aks.json").exists():
-            return None
-        return json.loads((self._dir / "aks.json").read_text())
-
-    def _save(self) -> None:
-        if self._dir is None:
-            return
-        with self._lock:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            temporary = self._dir / "aks.json.tmp"
-            temporary.write_text(json.dumps(self._state, indent=1, sort_keys=True))
-            os.replace(temporary, self._dir / "aks.json")
+    def _snapshot(self) -> dict:
+        return self._state
 
     def _write_ca_bundle(self) -> Path:
         """The emulator's CA after certifi's roots: REQUESTS_CA_BUNDLE replaces the default trust
         store, and real Azure endpoints must keep working in the same process."""
         bundle = Path(certifi.where()).read_text() + "\n" + self._pki.ca_cert
-        if self._dir is not None:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            path = self._dir / "ca-bundle.pem"
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path = self.data_dir / "ca-bundle.pem"
             path.write_text(bundle)
             return path
         fd, name = tempfile.mkstemp(prefix="aks-emulator-", suffix=".pem")
@@ -380,7 +233,7 @@ class AksEmulator:
                               "The api-version query parameter (?api-version=) is required for all requests.")
         if fault := self._faults.take():
             return self._fault(*fault)
-        if denied := self._authenticate(request.headers.get("authorization", "")):
+        if denied := self._authenticate(request.header("authorization")):
             return denied
         with self._lock:
             if match := _CLUSTER.match(request.path):
@@ -394,8 +247,7 @@ class AksEmulator:
             return _arm_error(429, "TooManyRequests", "The request is being throttled.", {"Retry-After": "0"})
         if kind == "deny":
             return self._unauthorized("InvalidAuthenticationToken", "The access token is invalid.")
-        phrase = HTTPStatus(status).phrase.replace(" ", "") if status in HTTPStatus._value2member_map_ else "Error"
-        return _arm_error(status, phrase, f"Injected fault: HTTP {status}.")
+        return _arm_error(status, status_error_code(status), f"Injected fault: HTTP {status}.")
 
     # --- Entra ----------------------------------------------------------------------------------
 
@@ -515,7 +367,7 @@ class AksEmulator:
 
     def _update(self, request: Request, record: dict) -> Response:
         """A full PUT of an existing cluster: KMS settings and tags change, the rest is kept."""
-        if_match = request.headers.get("if-match")
+        if_match = request.header("if-match")
         if if_match and if_match not in ("*", record["etag"], f'"{record["etag"]}"'):
             return _arm_error(412, "PreconditionFailed",
                               f"The eTag '{if_match}' does not match the resource's current eTag '{record['etag']}'.")
@@ -565,7 +417,7 @@ class AksEmulator:
     # --- credentials ----------------------------------------------------------------------------
 
     def _backing(self, record: dict) -> VirtualCluster:
-        return self.kube.add_cluster(record["backing"], record["version"], exist_ok=True)
+        return self._backing_cluster(record["cluster_name"], record["version"])
 
     def _admin_credentials(self, record: dict) -> Response:
         if record["disable_local_accounts"]:

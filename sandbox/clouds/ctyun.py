@@ -26,18 +26,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
-import threading
-from collections import deque
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from sandbox.kubeapi import KubeApiEmulator
-from sandbox.kubeapi.persistence import atomic_write
+from sandbox.kubeapi import KubeApiEmulator, VirtualCluster
+
+from .emulator import CloudEmulator, backing_name
+from .loopback import Request, Response
 
 SUCCESS, FAILURE = 800, 900
 MAX_SKEW = timedelta(minutes=15)
@@ -56,65 +54,25 @@ class CcseApiError(Exception):
         self.message = message
 
 
-class CtyunEmulator:
+class CtyunEmulator(CloudEmulator):
     """CCSE API on ``127.0.0.1``; clusters live in :attr:`kube` as ``ctyun-<cluster id>``.
 
     With ``data_dir`` the key pair, port and cluster records are kept in ``<data_dir>/ctyun.json``.
     """
 
+    kind = "ctyun"
+    methods = ("GET",)
+    keep_alive = True
+
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
-        self.kube = kube
-        self._path = Path(data_dir) / "ctyun.json" if data_dir is not None else None
-        self._lock = threading.RLock()
-        self._faults: deque[CcseApiError] = deque()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(kube, data_dir)
         saved = self._load()
         self.access_key = saved.get("access_key") or secrets.token_hex(16)
         self.secret_key = saved.get("secret_key") or secrets.token_hex(16)
-        self._port = saved.get("port", 0)
         self._clusters: dict[tuple[str, str], dict] = {}
         for record in saved.get("clusters", []):
             self._clusters[(record["region_id"], record["cluster_id"])] = record
             self._backing(record)
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    def start(self) -> "CtyunEmulator":
-        if self._server:
-            return self
-        try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _Handler)
-        except OSError:  # the saved port is taken: serve on a new one
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.emulator = self
-        self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ctyun-emulator", daemon=True)
-        self._thread.start()
-        self._save()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-        self._save()
-
-    def __enter__(self) -> "CtyunEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """The API base URL override for the provider (``http://127.0.0.1:<port>``); valid after start()."""
-        if not self._server:
-            raise RuntimeError("the CTyun emulator is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     def environment(self) -> dict[str, str]:
         """The AccessKey pair, under the names CTyun's Terraform provider (and fleetform) read."""
@@ -143,42 +101,37 @@ class CtyunEmulator:
     def remove_cluster(self, region_id: str, cluster_id: str) -> None:
         """The cluster disappears from the API and its backing virtual cluster is removed."""
         with self._lock:
-            record = self._clusters.pop((region_id, cluster_id))
+            del self._clusters[(region_id, cluster_id)]
             self._save()
-        if _virtual_name(record) in self.kube:
-            self.kube.remove_cluster(_virtual_name(record))
+        self._remove_backing(cluster_id)
 
     # --- fault knobs: each queued fault answers one correctly signed request ---------------------
 
     def throttle_next(self, count: int = 1) -> None:
-        self._queue(count, CcseApiError(429, "EOP_RATE_LIMITED", "request rate limit exceeded (emulated)"))
+        self._faults.add(count, CcseApiError(429, "EOP_RATE_LIMITED", "request rate limit exceeded (emulated)"))
 
     def fail_next(self, count: int = 1, code: int = 503) -> None:
         """Answer HTTP ``code`` (e.g. 500, 502, 503, 504) with a failure envelope."""
-        self._queue(count, CcseApiError(code, "EOP_SERVICE_UNAVAILABLE", "emulated failure"))
+        self._faults.add(count, CcseApiError(code, "EOP_SERVICE_UNAVAILABLE", "emulated failure"))
 
     def deny_next(self, count: int = 1) -> None:
-        self._queue(count, CcseApiError(400, "CTIAM_0005", "没有权限 (no permission, emulated)"))
-
-    def _queue(self, count: int, error: CcseApiError) -> None:
-        with self._lock:
-            self._faults.extend([error] * count)
-
-    def _take_fault(self) -> None:
-        with self._lock:
-            fault = self._faults.popleft() if self._faults else None
-        if fault:
-            raise fault
+        self._faults.add(count, CcseApiError(400, "CTIAM_0005", "没有权限 (no permission, emulated)"))
 
     # --- request handling -----------------------------------------------------------------------
 
-    def handle(self, path: str, headers, body: bytes) -> tuple[int, dict]:
+    def _handle(self, request: Request) -> Response:
+        status, envelope = self._answer(request)
+        return Response.json(status, envelope, content_type="application/json;charset=UTF-8")
+
+    def _answer(self, request: Request) -> tuple[int, dict]:
         """``(HTTP status, envelope)`` for one GET."""
         try:
-            url = urlsplit(path)
-            self._authenticate(url.query, headers, body)
-            self._take_fault()
-            return 200, {"statusCode": SUCCESS, "message": "success", "returnObj": self._dispatch(url, headers)}
+            url = urlsplit(request.target)
+            self._authenticate(url.query, request.headers, request.body)
+            if fault := self._faults.take():
+                raise fault
+            return 200, {"statusCode": SUCCESS, "message": "success",
+                         "returnObj": self._dispatch(url, request.headers)}
         except CcseApiError as exc:
             return exc.http_status, {"statusCode": FAILURE, "message": exc.message, "error": exc.code}
         except Exception as exc:  # a bug here must still answer with an envelope
@@ -243,25 +196,15 @@ class CtyunEmulator:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _backing(self, record: dict):
-        return self.kube.add_cluster(_virtual_name(record), record["version"], exist_ok=True)
+    def _backing(self, record: dict) -> VirtualCluster:
+        return self._backing_cluster(record["cluster_id"], record["version"])
 
-    def _virtual(self, record: dict):
-        return self.kube.cluster(_virtual_name(record))
+    def _virtual(self, record: dict) -> VirtualCluster:
+        return self.kube.cluster(backing_name(self.kind, record["cluster_id"]))
 
-    def _load(self) -> dict:
-        if self._path and self._path.exists():
-            return json.loads(self._path.read_text())
-        return {}
-
-    def _save(self) -> None:
-        if not self._path:
-            return
-        with self._lock:
-            state = {"format": 1, "port": self._port, "access_key": self.access_key, "secret_key": self.secret_key,
-                     "clusters": list(self._clusters.values())}
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self._path, json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False))
+    def _snapshot(self) -> dict:
+        return {"format": 1, "access_key": self.access_key, "secret_key": self.secret_key,
+                "clusters": list(self._clusters.values())}
 
 
 def eop_signature(access_key: str, secret_key: str, request_id: str, date: str, query: str, body: bytes) -> str:
@@ -289,24 +232,3 @@ def _fresh(date: str) -> bool:
     now = datetime.now(timezone.utc)
     wall_clocks = (now.replace(tzinfo=None), now.astimezone(BEIJING).replace(tzinfo=None))
     return any(abs(stamp - clock) <= MAX_SKEW for clock in wall_clocks)
-
-
-def _virtual_name(record: dict) -> str:
-    return f"ctyun-{record['cluster_id']}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, envelope = self.server.emulator.handle(self.path, self.headers, body)
-        payload = json.dumps(envelope, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format, *args) -> None:  # keep test output quiet
-        pass

@@ -3,7 +3,7 @@ loopback HTTP that adds what moto lacks (CLOUD-APIS §8).
 
 Point ``boto3.client("eks", endpoint_url=emulator.endpoint)`` (and the ``sts`` client) at it, with the
 dummy keys from :meth:`EksEmulator.environment`. Every cluster is backed by the virtual cluster
-``eks-<cluster name>`` of the Kubernetes emulator.
+``eks-<cluster name>`` of the Kubernetes emulator (see :func:`~sandbox.clouds.emulator.backing_name`).
 
 Why a proxy rather than seeding moto's backend: moto's model classes are internal, while its HTTP
 API is the public contract. The emulator keeps its own records (state, version, encryption,
@@ -46,15 +46,13 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
 import uuid
 import weakref
 import xml.etree.ElementTree as ElementTree
-from collections import deque
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import boto3
@@ -62,8 +60,10 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from sandbox.kubeapi import KubeApiEmulator, UserInfo, VirtualCluster
-from sandbox.kubeapi.persistence import atomic_write
 from sandbox.kubeapi.users import AUTHENTICATED, MASTERS
+
+from .emulator import CloudEmulator
+from .loopback import Request, Response
 
 log = logging.getLogger("sandbox.clouds.eks")
 
@@ -90,83 +90,54 @@ class EksApiError(Exception):
         self.code = code
         self.message = message
 
-    def response(self) -> tuple[int, dict, bytes]:
-        return (_ERROR_STATUS[self.code], {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"},
-                json.dumps({"message": self.message}).encode())
+    def response(self) -> Response:
+        return Response.json(_ERROR_STATUS[self.code], {"message": self.message}, {"x-amzn-ErrorType": self.code})
 
 
-class EksEmulator:
+class EksEmulator(CloudEmulator):
     """EKS (and STS) API on ``127.0.0.1``; clusters live in :attr:`kube` as ``eks-<cluster name>``.
 
     With ``data_dir`` the account, keys, port and cluster records (with their updates) are kept in
     ``<data_dir>/eks.json``; moto starts empty in every process and is given the clusters again.
     """
 
+    kind = "eks"
     update_seconds = 0.5  # how long an AssociateEncryptionConfig update runs
 
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
-        self.kube = kube
-        self._path = Path(data_dir) / "eks.json" if data_dir is not None else None
-        self._lock = threading.RLock()
-        self._faults: deque[EksApiError] = deque()
+        super().__init__(kube, data_dir)
         self._temporary_keys: dict[str, tuple[str, str]] = {}  # access key -> (secret, caller ARN)
         self._checked: weakref.WeakSet[VirtualCluster] = weakref.WeakSet()
         self._moto: ThreadedMotoServer | None = None
         self._moto_clients: dict[str, object] = {}
-        self._server: ThreadingHTTPServer | None = None
         saved = self._load()
         self.account_id = saved.get("account_id") or "".join(secrets.choice("0123456789") for _ in range(12))
         self.access_key = saved.get("access_key") or "AKIA" + secrets.token_hex(8).upper()
         self.secret_key = saved.get("secret_key") or secrets.token_urlsafe(30)
-        self._port = saved.get("port", 0)
         self._clusters: dict[tuple[str, str], dict] = {}
         for record in saved.get("clusters", []):
             self._clusters[_key(record)] = record
             self._backing(record)
 
-    # --- lifecycle ------------------------------------------------------------------------------
+    # --- lifecycle: moto runs behind the proxy ---------------------------------------------------
 
-    def start(self) -> "EksEmulator":
-        if self._server is not None:
+    def start(self) -> Self:
+        if self._moto is not None:
             return self
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request at INFO
         self._moto = ThreadedMotoServer("127.0.0.1", 0, verbose=False)
         self._moto.start()
-        try:
-            self._server = _Server(self._port, self)
-        except OSError:
-            log.warning("eks emulator: port %s is taken; using a new port", self._port)
-            self._server = _Server(0, self)
-        self._port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name="eks-emulator", daemon=True).start()
+        super().start()
         with self._lock:
             for record in self._clusters.values():
                 self._create_in_moto(record)
-            self._save()
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        super().stop()
         if self._moto is not None:
             self._moto.stop()
             self._moto, self._moto_clients = None, {}
-        self._save()
-
-    def __enter__(self) -> "EksEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """The ``endpoint_url`` for the EKS and STS clients; valid after :meth:`start`."""
-        if self._server is None:
-            raise RuntimeError("the EKS emulator is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     def environment(self) -> dict[str, str]:
         """What botocore's credential chain needs to use this emulator (no instance-metadata probe)."""
@@ -206,53 +177,47 @@ class EksEmulator:
                 self._moto_client(region).delete_cluster(name=cluster_name)
             except ClientError as exc:
                 log.debug("eks emulator: moto did not delete %s: %s", cluster_name, exc)
-        if _backing_name(record) in self.kube:
-            self.kube.remove_cluster(_backing_name(record))
+        self._remove_backing(cluster_name)
 
     # --- fault knobs ----------------------------------------------------------------------------
 
     def throttle_next(self, count: int = 1) -> None:
         """The next ``count`` EKS calls answer 429 ThrottlingException."""
-        self._queue(count, EksApiError("ThrottlingException", "Rate exceeded"))
+        self._faults.add(count, EksApiError("ThrottlingException", "Rate exceeded"))
 
     def fail_next(self, count: int = 1, code: str = "ServiceUnavailableException") -> None:
         """The next ``count`` EKS calls fail with the exception ``code`` (e.g. ``ServerException``)."""
         if code not in _ERROR_STATUS:
             raise ValueError(f"code must be one of {sorted(_ERROR_STATUS)}")
-        self._queue(count, EksApiError(code, "Injected failure (sandbox fault)."))
+        self._faults.add(count, EksApiError(code, "Injected failure (sandbox fault)."))
 
     def deny_next(self, count: int = 1) -> None:
         """The next ``count`` EKS calls answer 403 UnrecognizedClientException (unknown credentials)."""
-        self._queue(count, EksApiError("UnrecognizedClientException",
-                                       "The security token included in the request is invalid."))
-
-    def _queue(self, count: int, error: EksApiError) -> None:
-        with self._lock:
-            self._faults.extend([error] * count)
+        self._faults.add(count, EksApiError("UnrecognizedClientException",
+                                            "The security token included in the request is invalid."))
 
     # --- proxy ----------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers, body: bytes) -> tuple[int, dict, bytes]:
-        """Answer one request: ``(status, headers, body)``."""
-        path = urlsplit(target).path
-        region = _request_region(headers.get("Authorization", ""))
+    def _handle(self, request: Request) -> Response:
+        path = request.raw_path
+        region = _request_region(request.headers.get("Authorization", ""))
         if path.startswith("/clusters"):
             try:
                 with self._lock:  # one EKS call at a time against the records
-                    if self._faults:
-                        raise self._faults.popleft()
+                    if fault := self._faults.take():
+                        raise fault
                     self._progress()
-                    answer = self._missing_route(method, path, region, body)
+                    answer = self._missing_route(request.method, path, region, request.body)
             except EksApiError as exc:
                 return exc.response()
             if answer is not None:
-                return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
-        status, response_headers, payload = self._forward(method, target, headers, body)
-        if status == 200 and method == "GET" and (match := _CLUSTER.match(path)):
-            payload = self._overlay(region, match["name"], payload)
-        elif status == 200 and b"AssumeRoleResult" in payload:
-            self._note_temporary_keys(payload)
-        return status, response_headers, payload
+                return Response.json(200, answer)
+        response = self._forward(request)
+        if response.status == 200 and request.method == "GET" and (match := _CLUSTER.match(path)):
+            response.body = self._overlay(region, match["name"], response.body)
+        elif response.status == 200 and b"AssumeRoleResult" in response.body:
+            self._note_temporary_keys(response.body)
+        return response
 
     def _missing_route(self, method: str, path: str, region: str, body: bytes) -> dict | None:
         """The answer of an operation moto lacks, or None to forward the request to moto."""
@@ -265,16 +230,16 @@ class EksEmulator:
             return {"update": self._describe_update(record, match["update"])}
         return None
 
-    def _forward(self, method: str, target: str, headers, body: bytes) -> tuple[int, dict, bytes]:
+    def _forward(self, request: Request) -> Response:
         host, port = self._moto.get_host_and_port()
         connection = http.client.HTTPConnection(host, port, timeout=30)
         try:
-            forwarded = {k: v for k, v in headers.items() if k.lower() not in _NOT_FORWARDED}
+            forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
             forwarded["x-moto-account-id"] = self.account_id
-            connection.request(method, target, body=body or None, headers=forwarded)
+            connection.request(request.method, request.target, body=request.body or None, headers=forwarded)
             response = connection.getresponse()
             kept = {k: v for k, v in response.getheaders() if k.lower() not in _NOT_FORWARDED}
-            return response.status, kept, response.read()
+            return Response(response.status, response.read(), kept)
         finally:
             connection.close()
 
@@ -375,7 +340,7 @@ class EksEmulator:
     # --- bearer tokens --------------------------------------------------------------------------
 
     def _backing(self, record: dict) -> VirtualCluster:
-        cluster = self.kube.add_cluster(_backing_name(record), record["version"], exist_ok=True)
+        cluster = self._backing_cluster(record["cluster_name"], record["version"])
         if cluster not in self._checked:
             name = record["cluster_name"]
             cluster.add_token_checker(lambda token: self._kube_user(token, name))
@@ -422,21 +387,9 @@ class EksEmulator:
             with self._lock:
                 self._temporary_keys[fields["AccessKeyId"]] = (fields["SecretAccessKey"], fields.get("Arn", ""))
 
-    # --- persistence ----------------------------------------------------------------------------
-
-    def _load(self) -> dict:
-        if self._path is not None and self._path.exists():
-            return json.loads(self._path.read_text())
-        return {}
-
-    def _save(self) -> None:
-        if self._path is None:
-            return
-        with self._lock:
-            state = {"account_id": self.account_id, "access_key": self.access_key, "secret_key": self.secret_key,
-                     "port": self._port, "clusters": list(self._clusters.values())}
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self._path, json.dumps(state, indent=1))
+    def _snapshot(self) -> dict:
+        return {"account_id": self.account_id, "access_key": self.access_key, "secret_key": self.secret_key,
+                "clusters": list(self._clusters.values())}
 
 
 def presigned_signature(secret_key: str, method: str, path: str, query: dict[str, str],
@@ -458,39 +411,8 @@ def presigned_signature(secret_key: str, method: str, path: str, query: dict[str
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """One request per connection (HTTP/1.0), so that stopping leaves no connection behind."""
-
-    def _serve(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, headers, payload = self.server.emulator.handle(self.command, self.path, self.headers, body)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    def log_message(self, format, *args) -> None:  # noqa: A002 - stdlib signature
-        log.debug("eks emulator: " + format, *args)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, port: int, emulator: EksEmulator):
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.emulator = emulator
-
-
 def _key(record: dict) -> tuple[str, str]:
     return record["region"], record["cluster_name"]
-
-
-def _backing_name(record: dict) -> str:
-    return f"eks-{record['cluster_name']}"
 
 
 def _major_minor(version: str) -> str:

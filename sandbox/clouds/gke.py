@@ -30,19 +30,16 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import re
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 import weakref
-from collections import deque
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Self
+from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -52,7 +49,8 @@ from sandbox.kubeapi import KubeApiEmulator, UserInfo, VirtualCluster
 from sandbox.kubeapi.persistence import atomic_write
 from sandbox.kubeapi.users import AUTHENTICATED, MASTERS
 
-log = logging.getLogger("sandbox.clouds.gke")
+from .emulator import CloudEmulator
+from .loopback import Request, Response
 
 CLUSTER_STATES = ("PROVISIONING", "RUNNING", "RECONCILING", "STOPPING", "ERROR", "DEGRADED")
 TOKEN_TTL = 3600  # seconds, as Google's token endpoint answers for service accounts
@@ -79,7 +77,7 @@ class GkeApiError(Exception):
         return code, {"error": {"code": code, "message": self.message, "status": self.status}}
 
 
-class GkeEmulator:
+class GkeEmulator(CloudEmulator):
     """GKE API on ``127.0.0.1``; clusters live in :attr:`kube` as ``gke-<cluster name>``.
 
     With ``data_dir`` the service-account key, port, clusters, operations and issued tokens are
@@ -88,19 +86,15 @@ class GkeEmulator:
     file goes to a temporary directory.
     """
 
+    kind = "gke"
     operation_seconds = 0.5  # how long an UpdateCluster operation runs
 
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
-        self.kube = kube
-        self._persist = data_dir is not None
-        self._dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="gke-emulator-"))
-        self._lock = threading.RLock()
-        self._faults: deque[GkeApiError] = deque()
+        super().__init__(kube, data_dir)
+        self._dir = self.data_dir or Path(tempfile.mkdtemp(prefix="gke-emulator-"))
         self._revoked = False
-        self._server: ThreadingHTTPServer | None = None
         self._checked: weakref.WeakSet[VirtualCluster] = weakref.WeakSet()
         saved = self._load()
-        self._port = saved.get("port", 0)
         self._private_key_pem = saved.get("private_key") or _new_private_key()
         self._key_id = saved.get("private_key_id") or secrets.token_hex(20)
         self._public_key = serialization.load_pem_private_key(self._private_key_pem.encode(), None).public_key()
@@ -111,43 +105,17 @@ class GkeEmulator:
             self._clusters[_key(record)] = record
             self._backing(record)
 
-    # --- lifecycle ------------------------------------------------------------------------------
+    # --- lifecycle: the key file names the token endpoint ----------------------------------------
 
-    def start(self) -> "GkeEmulator":
-        if self._server is not None:
-            return self
-        try:
-            self._server = _Server(self._port, self)
-        except OSError:
-            log.warning("gke emulator: port %s is taken; using a new port", self._port)
-            self._server = _Server(0, self)
-        self._port = self._server.server_address[1]
+    def start(self) -> Self:
+        super().start()
         self._write_key_file()
-        threading.Thread(target=self._server.serve_forever, name="gke-emulator", daemon=True).start()
-        self._save()
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        self._save()
-        if not self._persist:
+        super().stop()
+        if self.data_dir is None:
             shutil.rmtree(self._dir, ignore_errors=True)  # the temporary key file
-
-    def __enter__(self) -> "GkeEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """The API endpoint override (``client_options.api_endpoint``); valid after :meth:`start`."""
-        if self._server is None:
-            raise RuntimeError("the GKE emulator is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def service_account_email(self) -> str:
@@ -183,51 +151,50 @@ class GkeEmulator:
         with self._lock:
             record = self._clusters.pop((project, location, cluster_name), None)
             self._save()
-        if record and _backing_name(record) in self.kube:
-            self.kube.remove_cluster(_backing_name(record))
+        if record:
+            self._remove_backing(cluster_name)
 
     # --- fault knobs ----------------------------------------------------------------------------
 
     def throttle_next(self, count: int = 1) -> None:
         """The next ``count`` API calls answer 429 RESOURCE_EXHAUSTED."""
-        self._queue(count, GkeApiError("RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Requests' "
-                                       "of service 'container.googleapis.com' (sandbox throttle)."))
+        self._faults.add(count, GkeApiError("RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Requests' "
+                                            "of service 'container.googleapis.com' (sandbox throttle)."))
 
     def fail_next(self, count: int = 1, code: str = "UNAVAILABLE") -> None:
         """The next ``count`` API calls fail with the canonical status ``code`` (e.g. ``INTERNAL``)."""
         if code not in _HTTP_STATUS:
             raise ValueError(f"code must be one of {sorted(_HTTP_STATUS)}")
-        self._queue(count, GkeApiError(code, "The service is currently unavailable (sandbox fault)."))
+        self._faults.add(count, GkeApiError(code, "The service is currently unavailable (sandbox fault)."))
 
     def deny_next(self, count: int = 1) -> None:
         """The next ``count`` API calls answer 401 UNAUTHENTICATED, as for a revoked credential.
         google-auth refreshes and retries a 401 twice by itself: 3 make one client call fail."""
-        self._queue(count, _unauthenticated())
+        self._faults.add(count, _unauthenticated())
 
     def revoke_credentials(self, revoked: bool = True) -> None:
         """While revoked, the token endpoint refuses every grant with ``invalid_grant``."""
         self._revoked = revoked
 
-    def _queue(self, count: int, error: GkeApiError) -> None:
-        with self._lock:
-            self._faults.extend([error] * count)
-
     # --- HTTP -----------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers, body: bytes) -> tuple[int, dict]:
-        """Answer one request: ``(HTTP status, JSON body)``."""
-        path = urlsplit(target).path
-        if path == "/token" and method == "POST":
-            return self._token_grant(body)
+    def _handle(self, request: Request) -> Response:
+        status, document = self._answer(request)
+        return Response.json(status, document, content_type="application/json; charset=UTF-8")
+
+    def _answer(self, request: Request) -> tuple[int, dict]:
+        """``(HTTP status, JSON body)`` for one request."""
+        path = request.raw_path
+        if path == "/token" and request.method == "POST":
+            return self._token_grant(request.body)
         try:
-            with self._lock:
-                if self._faults:
-                    raise self._faults.popleft()
-            if self._caller(headers.get("Authorization", "")) is None:
+            if fault := self._faults.take():
+                raise fault
+            if self._caller(request.headers.get("Authorization", "")) is None:
                 raise _unauthenticated()
             with self._lock:  # one API call at a time: records and operations stay consistent
                 self._progress()
-                return 200, self._dispatch(method, path, body)
+                return 200, self._dispatch(request.method, path, request.body)
         except GkeApiError as exc:
             return exc.response()
 
@@ -334,7 +301,7 @@ class GkeEmulator:
         }
 
     def _backing(self, record: dict) -> VirtualCluster:
-        cluster = self.kube.add_cluster(_backing_name(record), record["version"], exist_ok=True)
+        cluster = self._backing_cluster(record["cluster_name"], record["version"])
         if cluster not in self._checked:
             cluster.add_token_checker(self._kube_user)
             self._checked.add(cluster)
@@ -408,50 +375,9 @@ class GkeEmulator:
         self._dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self._key_file, json.dumps(key, indent=2))
 
-    # --- persistence ----------------------------------------------------------------------------
-
-    def _load(self) -> dict:
-        path = self._dir / "gke.json"
-        if self._persist and path.exists():
-            return json.loads(path.read_text())
-        return {}
-
-    def _save(self) -> None:
-        if not self._persist:
-            return
-        with self._lock:
-            state = {"port": self._port, "private_key": self._private_key_pem, "private_key_id": self._key_id,
-                     "clusters": list(self._clusters.values()), "operations": self._operations,
-                     "tokens": self._tokens}
-            self._dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(self._dir / "gke.json", json.dumps(state, indent=1))
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One request per connection (HTTP/1.0), so that stopping leaves no connection behind."""
-
-    def _serve(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, answer = self.server.emulator.handle(self.command, self.path, self.headers, body)
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    def log_message(self, format, *args) -> None:  # noqa: A002 - stdlib signature
-        log.debug("gke emulator: " + format, *args)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, port: int, emulator: GkeEmulator):
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.emulator = emulator
+    def _snapshot(self) -> dict:
+        return {"private_key": self._private_key_pem, "private_key_id": self._key_id,
+                "clusters": list(self._clusters.values()), "operations": self._operations, "tokens": self._tokens}
 
 
 def _key(record: dict) -> tuple[str, str, str]:
@@ -460,10 +386,6 @@ def _key(record: dict) -> tuple[str, str, str]:
 
 def _resource(record: dict) -> str:
     return f"projects/{record['project']}/locations/{record['location']}/clusters/{record['cluster_name']}"
-
-
-def _backing_name(record: dict) -> str:
-    return f"gke-{record['cluster_name']}"
 
 
 def _encryption(key_name: str | None) -> dict:

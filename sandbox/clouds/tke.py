@@ -26,19 +26,18 @@ import hmac
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
-from collections import deque
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 
-from sandbox.kubeapi import KubeApiEmulator
-from sandbox.kubeapi.persistence import atomic_write
+from sandbox.kubeapi import KubeApiEmulator, VirtualCluster
+
+from .emulator import CloudEmulator, backing_name
+from .loopback import Request, Response
 
 VERSION = "2018-05-25"
 SERVICE = "tke"
@@ -55,67 +54,27 @@ class TkeApiError(Exception):
         self.message = message
 
 
-class TkeEmulator:
+class TkeEmulator(CloudEmulator):
     """TKE API on ``127.0.0.1``; clusters live in :attr:`kube` as ``tke-<cluster id>``.
 
     With ``data_dir`` the key pair, port and cluster records are kept in ``<data_dir>/tke.json``, so
     a new emulator on the same directory answers as before.
     """
 
+    kind = "tke"
+    methods = ("POST",)
+    keep_alive = True
+
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
-        self.kube = kube
+        super().__init__(kube, data_dir)
         self.encryption_delay = 0.5  # seconds from EnableEncryptionProtection to Opened
-        self._path = Path(data_dir) / "tke.json" if data_dir is not None else None
-        self._lock = threading.RLock()
-        self._faults: deque[TkeApiError] = deque()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         saved = self._load()
         self.secret_id = saved.get("secret_id") or f"AKID{secrets.token_hex(16)}"
         self.secret_key = saved.get("secret_key") or secrets.token_hex(16)
-        self._port = saved.get("port", 0)
         self._clusters: dict[tuple[str, str], dict] = {}
         for record in saved.get("clusters", []):
             self._clusters[(record["region"], record["cluster_id"])] = record
             self._backing(record)
-
-    # --- lifecycle ------------------------------------------------------------------------------
-
-    def start(self) -> "TkeEmulator":
-        if self._server:
-            return self
-        try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _Handler)
-        except OSError:  # the saved port is taken: serve on a new one
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.emulator = self
-        self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tke-emulator", daemon=True)
-        self._thread.start()
-        self._save()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-        self._save()
-
-    def __enter__(self) -> "TkeEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """The endpoint override for the provider (``http://127.0.0.1:<port>``); valid after start()."""
-        if not self._server:
-            raise RuntimeError("the TKE emulator is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     def environment(self) -> dict[str, str]:
         """What the SDK's default credential chain reads."""
@@ -147,41 +106,36 @@ class TkeEmulator:
     def remove_cluster(self, region: str, cluster_id: str) -> None:
         """The cluster disappears from the API and its backing virtual cluster is removed."""
         with self._lock:
-            record = self._clusters.pop((region, cluster_id))
+            del self._clusters[(region, cluster_id)]
             self._save()
-        if _virtual_name(record) in self.kube:
-            self.kube.remove_cluster(_virtual_name(record))
+        self._remove_backing(cluster_id)
 
     # --- fault knobs: each queued fault answers one authenticated request ------------------------
 
     def throttle_next(self, count: int = 1) -> None:
-        self._queue(count, TkeApiError("RequestLimitExceeded", "request rate limit exceeded (emulated)"))
+        self._faults.add(count, TkeApiError("RequestLimitExceeded", "request rate limit exceeded (emulated)"))
 
     def fail_next(self, count: int = 1, code: str = "InternalError") -> None:
-        self._queue(count, TkeApiError(code, "emulated failure"))
+        self._faults.add(count, TkeApiError(code, "emulated failure"))
 
     def deny_next(self, count: int = 1) -> None:
-        self._queue(count, TkeApiError("UnauthorizedOperation.CamNoAuth", "the CAM policy denies this action (emulated)"))
-
-    def _queue(self, count: int, error: TkeApiError) -> None:
-        with self._lock:
-            self._faults.extend([error] * count)
-
-    def _take_fault(self) -> None:
-        with self._lock:
-            fault = self._faults.popleft() if self._faults else None
-        if fault:
-            raise fault
+        self._faults.add(count, TkeApiError("UnauthorizedOperation.CamNoAuth",
+                                            "the CAM policy denies this action (emulated)"))
 
     # --- request handling -----------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, headers, body: bytes) -> dict:
+    def _handle(self, request: Request) -> Response:
+        # TKE answers errors with HTTP 200 too; the SDK checks the content type exactly before parsing them.
+        return Response.json(200, {"Response": self._answer(request)})
+
+    def _answer(self, request: Request) -> dict:
         """The ``Response`` object for one request."""
         request_id = str(uuid.uuid4())
         try:
-            self._authenticate(method, path, headers, body)
-            self._take_fault()
-            result = self._dispatch(headers, body)
+            self._authenticate(request.method, request.target, request.headers, request.body)
+            if fault := self._faults.take():
+                raise fault
+            result = self._dispatch(request.headers, request.body)
         except TkeApiError as exc:
             return {"Error": {"Code": exc.code, "Message": exc.message}, "RequestId": request_id}
         except Exception as exc:  # a bug here must still look like an API answer to the SDK
@@ -292,25 +246,15 @@ class TkeEmulator:
             self._save()
         return encryption
 
-    def _backing(self, record: dict):
-        return self.kube.add_cluster(_virtual_name(record), record["version"], exist_ok=True)
+    def _backing(self, record: dict) -> VirtualCluster:
+        return self._backing_cluster(record["cluster_id"], record["version"])
 
-    def _virtual(self, record: dict):
-        return self.kube.cluster(_virtual_name(record))
+    def _virtual(self, record: dict) -> VirtualCluster:
+        return self.kube.cluster(backing_name(self.kind, record["cluster_id"]))
 
-    def _load(self) -> dict:
-        if self._path and self._path.exists():
-            return json.loads(self._path.read_text())
-        return {}
-
-    def _save(self) -> None:
-        if not self._path:
-            return
-        with self._lock:
-            state = {"format": 1, "port": self._port, "secret_id": self.secret_id, "secret_key": self.secret_key,
-                     "clusters": list(self._clusters.values())}
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self._path, json.dumps(state, indent=1, sort_keys=True))
+    def _snapshot(self) -> dict:
+        return {"format": 1, "secret_id": self.secret_id, "secret_key": self.secret_key,
+                "clusters": list(self._clusters.values())}
 
 
 def tc3_signature(secret_key: str, service: str, timestamp: int, method: str, path: str,
@@ -343,30 +287,9 @@ def _cluster_shape(record: dict) -> dict:
     }
 
 
-def _virtual_name(record: dict) -> str:
-    return f"tke-{record['cluster_id']}"
-
-
 def _default_domain(record: dict) -> str:
     return f"{record['cluster_id']}.ccs.tencent-cloud.com"
 
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        answer = self.server.emulator.handle(self.command, self.path, self.headers, body)
-        payload = json.dumps({"Response": answer}).encode()
-        self.send_response(200)  # TKE answers errors with HTTP 200 too
-        self.send_header("Content-Type", "application/json")  # exactly: the SDK checks it before parsing errors
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format, *args) -> None:  # keep test output quiet
-        pass

@@ -16,24 +16,15 @@ from providers import kube
 from providers.clouds import ack
 from providers.clouds.base import CloudError, ClusterDescription
 from sandbox.clouds.ack import AckEmulator
-from sandbox.kubeapi import KubeApiEmulator
 
 REGION = "cn-hangzhou"
 CLUSTER = "c5f0e1d2c3b4a59687766554433221100"
 
 
 @pytest.fixture
-def kubeapi():
-    with KubeApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cloud(kubeapi, monkeypatch):
-    with AckEmulator(kubeapi, update_seconds=0.05) as emulator:
-        for name, value in emulator.environment().items():
-            monkeypatch.setenv(name, value)
-        yield emulator
+def cloud(fresh_kube_api, cloud_env):
+    with AckEmulator(fresh_kube_api, update_seconds=0.05) as emulator:
+        yield cloud_env(emulator)
 
 
 def source(cloud: AckEmulator, cluster_id: str = CLUSTER, region: str = REGION) -> ack.AckSource:
@@ -55,10 +46,10 @@ def description(**flags) -> ClusterDescription:
 
 # --- lookup -----------------------------------------------------------------------------------------
 
-def test_describe_reports_state_version_endpoint_and_ca(cloud, kubeapi):
+def test_describe_reports_state_version_endpoint_and_ca(cloud, fresh_kube_api):
     cloud.add_cluster(REGION, CLUSTER, version="1.29.4")
     described = source(cloud).describe()
-    backing = kubeapi.cluster(f"ack-{CLUSTER}")
+    backing = fresh_kube_api.cluster(f"ack-{CLUSTER}")
     assert (described.kind, described.native_id, described.region) == ("ack", CLUSTER, REGION)
     assert (described.state, described.running) == ("running", True)
     assert described.kubernetes_version == "1.29.4-aliyun.1"
@@ -69,11 +60,11 @@ def test_describe_reports_state_version_endpoint_and_ca(cloud, kubeapi):
     assert ack.check(described, "prod") == []
 
 
-def test_user_kubeconfig_opens_the_backing_cluster(cloud, kubeapi):
+def test_user_kubeconfig_opens_the_backing_cluster(cloud, fresh_kube_api):
     cloud.add_cluster(REGION, CLUSTER, version="1.30.1")
     info = kube.probe(source(cloud).credentials(), "prod")
     assert info.git_version == "v1.30.1-aliyun.1"
-    assert info.kube_system_uid == kubeapi.cluster(f"ack-{CLUSTER}").kube_system_uid
+    assert info.kube_system_uid == fresh_kube_api.cluster(f"ack-{CLUSTER}").kube_system_uid
 
 
 @pytest.mark.parametrize("state", ["initial", "inactive", "failed"])
@@ -96,6 +87,17 @@ def test_a_cluster_of_another_region_is_not_found_in_this_one(cloud):
     with pytest.raises(CloudError) as caught:
         source(cloud, region="cn-beijing").describe()
     assert str(caught.value) == f"FF-REG-003 ack cluster {CLUSTER} not found in cn-beijing"
+
+
+def test_a_cluster_removed_in_the_cloud_is_gone_with_its_backing_cluster(cloud, fresh_kube_api):
+    cloud.add_cluster(REGION, CLUSTER)
+    with pytest.raises(KeyError):
+        cloud.remove_cluster("cn-beijing", CLUSTER)  # the identity names region and id
+    cloud.remove_cluster(REGION, CLUSTER)
+    assert f"ack-{CLUSTER}" not in fresh_kube_api
+    with pytest.raises(CloudError) as caught:
+        source(cloud).describe()
+    assert caught.value.reason == "not-found"
 
 
 # --- error mapping ----------------------------------------------------------------------------------
@@ -212,12 +214,12 @@ def test_the_source_pickles():
     assert pickle.loads(pickle.dumps(src)) == src
 
 
-def test_a_new_emulator_on_the_same_directory_keeps_endpoint_credentials_and_clusters(kubeapi, tmp_path):
-    first = AckEmulator(kubeapi, tmp_path)
+def test_a_new_emulator_on_the_same_directory_keeps_endpoint_credentials_and_clusters(fresh_kube_api, tmp_path):
+    first = AckEmulator(fresh_kube_api, tmp_path).start()
     first.add_cluster(REGION, CLUSTER)
     endpoint, environment = first.endpoint, first.environment()
     first.stop()
-    second = AckEmulator(kubeapi, tmp_path)
+    second = AckEmulator(fresh_kube_api, tmp_path).start()
     try:
         assert (second.endpoint, second.environment()) == (endpoint, environment)
         assert second.cluster(CLUSTER)["cluster_id"] == CLUSTER

@@ -14,7 +14,6 @@ from providers import kube
 from providers.clouds import aks
 from providers.clouds.base import CloudError
 from sandbox.clouds.aks import AksEmulator
-from sandbox.kubeapi import KubeApiEmulator
 
 SUBSCRIPTION = "6f1c2b9e-0d4a-4c1e-9b7a-2f3e4d5c6b7a"
 GROUP = "rg-fleet"
@@ -22,17 +21,9 @@ KEY_ID = "https://fleet-kv.vault.azure.net/keys/etcd/0123456789abcdef0123456789a
 
 
 @pytest.fixture
-def kubeapi():
-    with KubeApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cloud(kubeapi, monkeypatch):
-    with AksEmulator(kubeapi, operation_seconds=0.1) as emulator:
-        for name, value in emulator.environment().items():
-            monkeypatch.setenv(name, value)
-        yield emulator
+def cloud(fresh_kube_api, cloud_env):
+    with AksEmulator(fresh_kube_api, operation_seconds=0.1) as emulator:
+        yield cloud_env(emulator)
 
 
 def source(cloud: AksEmulator, name: str = "prod", group: str = GROUP) -> aks.AksSource:
@@ -47,10 +38,10 @@ def raw_client(cloud: AksEmulator, **options) -> ContainerServiceClient:
 
 # --- lookup -----------------------------------------------------------------------------------------
 
-def test_describe_reports_state_version_endpoint_and_ca(cloud, kubeapi):
+def test_describe_reports_state_version_endpoint_and_ca(cloud, fresh_kube_api):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod", version="1.29.4", location="westeurope")
     description = source(cloud).describe()
-    backing = kubeapi.cluster("aks-prod")
+    backing = fresh_kube_api.cluster("aks-prod")
     assert description.kind == "aks"
     assert (description.state, description.running) == ("Running", True)
     assert description.kubernetes_version == "1.29.4"
@@ -63,11 +54,11 @@ def test_describe_reports_state_version_endpoint_and_ca(cloud, kubeapi):
     assert aks.check(description, "prod") == []
 
 
-def test_admin_credentials_open_the_backing_cluster(cloud, kubeapi):
+def test_admin_credentials_open_the_backing_cluster(cloud, fresh_kube_api):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod", version="1.28.9")
     info = kube.probe(source(cloud).credentials(), "prod")
     assert info.git_version == "v1.28.9"
-    assert info.kube_system_uid == kubeapi.cluster("aks-prod").kube_system_uid
+    assert info.kube_system_uid == fresh_kube_api.cluster("aks-prod").kube_system_uid
 
 
 @pytest.mark.parametrize(("provisioning", "power", "state"), [
@@ -195,12 +186,12 @@ def test_the_source_pickles():
     assert pickle.loads(pickle.dumps(src)) == src
 
 
-def test_a_new_emulator_on_the_same_directory_keeps_endpoint_credentials_and_clusters(kubeapi, tmp_path):
-    first = AksEmulator(kubeapi, tmp_path)
+def test_a_new_emulator_on_the_same_directory_keeps_endpoint_credentials_and_clusters(fresh_kube_api, tmp_path):
+    first = AksEmulator(fresh_kube_api, tmp_path).start()
     first.add_cluster(SUBSCRIPTION, GROUP, "prod")
     endpoint, environment = first.endpoint, first.environment()
     first.stop()
-    second = AksEmulator(kubeapi, tmp_path)
+    second = AksEmulator(fresh_kube_api, tmp_path).start()
     try:
         assert (second.endpoint, second.environment()) == (endpoint, environment)
         assert second.cluster(SUBSCRIPTION, GROUP, "prod")["name"] == "prod"

@@ -24,7 +24,6 @@ from providers.clouds.ctyun_signing import signed_headers
 from providers.dynamic import ClusterLookupProvider
 from providers.kube import probe
 from sandbox.clouds.ctyun import CtyunEmulator
-from sandbox.kubeapi import KubeApiEmulator
 
 POOL = "bb9fdb42056f11eda1610242ac110002"  # a resource-pool id
 OTHER_POOL = "100054c0416811e9a6690242ac110002"
@@ -32,21 +31,14 @@ _ids = count(1)
 
 
 @pytest.fixture(scope="module")
-def kube():
-    with KubeApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def cloud(kube):
-    with CtyunEmulator(kube) as emulator:
+def cloud(kube_api):
+    with CtyunEmulator(kube_api) as emulator:
         yield emulator
 
 
 @pytest.fixture
-def env(cloud, monkeypatch):
-    for name, value in cloud.environment().items():
-        monkeypatch.setenv(name, value)
+def env(cloud, cloud_env, monkeypatch):
+    cloud_env(cloud)
     monkeypatch.setattr(ctyun, "ATTEMPTS", 3)  # keep exhausted retries short
 
 
@@ -82,10 +74,10 @@ def client(cloud, access_key=None, secret_key=None, region_id=POOL) -> CcseClien
 # --- describe and check ------------------------------------------------------------------------------
 
 
-def test_describe_running_cluster(cloud, kube, env, cluster_id):
+def test_describe_running_cluster(cloud, kube_api, env, cluster_id):
     cloud.add_cluster(POOL, cluster_id, version="1.29.3", name="shop", cluster_series="cce.managed",
                       network_plugin="cubecni")
-    backing = kube.cluster(f"ctyun-{cluster_id}")
+    backing = kube_api.cluster(f"ctyun-{cluster_id}")
 
     description = source(cloud, cluster_id).describe()
 
@@ -137,11 +129,11 @@ def test_not_found_fails_the_lookup(cloud, env, cluster_id):
     assert lookup_problems(cloud, cluster_id) == [f"FF-REG-003 ctyun cluster {cluster_id} not found in {POOL}"]
 
 
-def test_lookup_outputs_come_from_the_backing_cluster(cloud, kube, env, cluster_id):
+def test_lookup_outputs_come_from_the_backing_cluster(cloud, kube_api, env, cluster_id):
     """The whole lookup: describe, then a kubeconfig whose credential the exec plugin fetches."""
     cloud.add_cluster(POOL, cluster_id, version="1.29.3", public_endpoint=True)
     outputs = ClusterLookupProvider().create(lookup_props(cloud, cluster_id, public=True)).outs
-    backing = kube.cluster(f"ctyun-{cluster_id}")
+    backing = kube_api.cluster(f"ctyun-{cluster_id}")
     assert (outputs["kubernetes_version"], outputs["cluster_uid"]) == ("v1.29.3", backing.kube_system_uid)
     assert (outputs["endpoint"], outputs["native_id"], outputs["cloud_state"]) == (backing.url, cluster_id, "running")
 
@@ -188,14 +180,14 @@ def test_encryption_is_refused_with_v34(cloud, env, cluster_id):
 
 
 @pytest.mark.parametrize("public", [False, True])
-def test_credentials_open_the_backing_cluster(cloud, kube, env, cluster_id, public):
+def test_credentials_open_the_backing_cluster(cloud, kube_api, env, cluster_id, public):
     cloud.add_cluster(POOL, cluster_id, version="1.27.8", public_endpoint=True)
     kubeconfig = source(cloud, cluster_id, public=public).credentials()
 
     info = probe(kubeconfig, "shop")
 
     assert info.git_version == "v1.27.8"
-    assert info.kube_system_uid == kube.cluster(f"ctyun-{cluster_id}").kube_system_uid
+    assert info.kube_system_uid == kube_api.cluster(f"ctyun-{cluster_id}").kube_system_uid
 
 
 def test_source_is_picklable(cloud, env, cluster_id):
@@ -339,14 +331,13 @@ def test_raw_http_with_a_stale_date(cloud, cluster_id):
 # --- persistence -------------------------------------------------------------------------------------
 
 
-def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube, cluster_id, monkeypatch, tmp_path):
-    with CtyunEmulator(kube, tmp_path) as first:
+def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube_api, cluster_id, cloud_env, tmp_path):
+    with CtyunEmulator(kube_api, tmp_path) as first:
         first.add_cluster(POOL, cluster_id, version="1.29.3", public_endpoint=True, network_plugin="cubecni")
         environment = first.environment()
-    with CtyunEmulator(kube, tmp_path) as second:
+    with CtyunEmulator(kube_api, tmp_path) as second:
         assert second.environment() == environment
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
+        cloud_env(second)
         cluster = ctyun.source({"region_id": POOL, "cluster_id": cluster_id, "public": True}, second.endpoint)
         assert cluster.describe().flags["network_plugin"] == "cubecni"
         assert probe(cluster.credentials(), "shop").git_version == "v1.29.3"

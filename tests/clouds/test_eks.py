@@ -21,17 +21,10 @@ from providers import kube
 from providers.clouds import base, eks
 from providers.clouds.base import CloudError
 from sandbox.clouds.eks import EksEmulator
-from sandbox.kubeapi import KubeApiEmulator
 
 REGION = "eu-west-1"
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 _numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def kube_api():
-    with KubeApiEmulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +34,11 @@ def cloud(kube_api):
 
 
 @pytest.fixture
-def env(cloud, monkeypatch):
+def env(cloud, cloud_env, monkeypatch):
     """The emulator's keys for this test only, and nothing else of the host's AWS set-up."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
-    for name, value in cloud.environment().items():
-        monkeypatch.setenv(name, value)
-    return cloud
+    return cloud_env(cloud)
 
 
 def add_cluster(cloud: EksEmulator, **options) -> dict:
@@ -252,15 +243,14 @@ def test_raw_client_sees_eks_shapes(env, identity, monkeypatch):
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, monkeypatch):
+def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, cloud_env):
     first = EksEmulator(kube_api, tmp_path).start()
     identity = add_cluster(first, encryption_key_arn=KEY_ARN)
     endpoint, account = first.endpoint, first.account_id
     first.stop()
 
     with EksEmulator(kube_api, tmp_path) as second:
-        for name, value in second.environment().items():
-            monkeypatch.setenv(name, value)
+        cloud_env(second)
         description = eks.source(identity, second.endpoint).describe()
         assert second.endpoint == endpoint
         assert description.native_id == f"arn:aws:eks:{REGION}:{account}:cluster/{identity['cluster_name']}"

@@ -26,17 +26,10 @@ from providers import kube
 from providers.clouds import base, gke
 from providers.clouds.base import CloudError
 from sandbox.clouds.gke import GkeEmulator
-from sandbox.kubeapi import KubeApiEmulator
 
 PROJECT, LOCATION = "demo-project", "europe-west1"
 KEY = f"projects/{PROJECT}/locations/{LOCATION}/keyRings/fleet/cryptoKeys/secrets"
 _numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def kube_api():
-    with KubeApiEmulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +39,9 @@ def cloud(kube_api):
 
 
 @pytest.fixture
-def env(cloud, monkeypatch):
+def env(cloud, cloud_env):
     """Application-default credentials of the emulator for this test only."""
-    for name, value in cloud.environment().items():
-        monkeypatch.setenv(name, value)
-    return cloud
+    return cloud_env(cloud)
 
 
 def add_cluster(cloud: GkeEmulator, **flags) -> dict:
@@ -281,15 +272,14 @@ def test_errors_use_googles_envelope(env):
                      "message": f"Not found: projects/{PROJECT}/locations/{LOCATION}/clusters/absent."}
 
 
-def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, monkeypatch):
+def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, cloud_env):
     first = GkeEmulator(kube_api, tmp_path).start()
     identity = add_cluster(first)
     endpoint = first.endpoint
     first.stop()
 
     with GkeEmulator(kube_api, tmp_path) as second:
-        for name, value in second.environment().items():
-            monkeypatch.setenv(name, value)
+        cloud_env(second)
         assert second.endpoint == endpoint
         assert gke.source(identity, second.endpoint).describe().running
         second.remove_cluster(**identity)

@@ -27,28 +27,20 @@ from providers.clouds.base import CloudError
 from providers.dynamic import ClusterLookupProvider
 from providers.kube import probe
 from sandbox.clouds.tke import TkeEmulator
-from sandbox.kubeapi import KubeApiEmulator
 
 REGION = "ap-guangzhou"
 _ids = count(1)
 
 
 @pytest.fixture(scope="module")
-def kube():
-    with KubeApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def cloud(kube):
-    with TkeEmulator(kube) as emulator:
+def cloud(kube_api):
+    with TkeEmulator(kube_api) as emulator:
         yield emulator
 
 
 @pytest.fixture
-def env(cloud, monkeypatch):
-    for name, value in cloud.environment().items():
-        monkeypatch.setenv(name, value)
+def env(cloud, cloud_env, monkeypatch):
+    cloud_env(cloud)
     monkeypatch.setattr(tke, "ATTEMPTS", 3)  # keep exhausted retries short
 
 
@@ -87,9 +79,9 @@ def raw_client(cloud, secret_id=None, secret_key=None, region=REGION) -> tke_cli
 # --- describe and check ------------------------------------------------------------------------------
 
 
-def test_describe_running_cluster(cloud, kube, env, cluster_id):
+def test_describe_running_cluster(cloud, kube_api, env, cluster_id):
     cloud.add_cluster(REGION, cluster_id, version="1.28.3", name="shop", cluster_type="INDEPENDENT_CLUSTER")
-    backing = kube.cluster(f"tke-{cluster_id}")
+    backing = kube_api.cluster(f"tke-{cluster_id}")
 
     description = source(cloud, cluster_id).describe()
 
@@ -137,11 +129,11 @@ def test_not_found_fails_the_lookup(cloud, env, cluster_id):
     assert lookup_problems(cloud, cluster_id) == [f"FF-REG-003 tke cluster {cluster_id} not found in {REGION}"]
 
 
-def test_lookup_outputs_come_from_the_backing_cluster(cloud, kube, env, cluster_id):
+def test_lookup_outputs_come_from_the_backing_cluster(cloud, kube_api, env, cluster_id):
     """The whole lookup: describe, then a kubeconfig whose credential the exec plugin fetches."""
     cloud.add_cluster(REGION, cluster_id, version="1.28.3")
     outputs = ClusterLookupProvider().create(lookup_props(cloud, cluster_id)).outs
-    backing = kube.cluster(f"tke-{cluster_id}")
+    backing = kube_api.cluster(f"tke-{cluster_id}")
     assert (outputs["kubernetes_version"], outputs["cluster_uid"]) == ("v1.28.3", backing.kube_system_uid)
     assert (outputs["endpoint"], outputs["native_id"], outputs["cloud_state"]) == (backing.url, cluster_id, "Running")
 
@@ -172,14 +164,14 @@ def test_private_preference_without_intranet_endpoint(cloud, env, cluster_id):
 
 
 @pytest.mark.parametrize("public", [False, True])
-def test_credentials_open_the_backing_cluster(cloud, kube, env, cluster_id, public):
+def test_credentials_open_the_backing_cluster(cloud, kube_api, env, cluster_id, public):
     cloud.add_cluster(REGION, cluster_id, version="1.27.6", public_endpoint=True)
     kubeconfig = source(cloud, cluster_id, public=public).credentials()
 
     info = probe(kubeconfig, "shop")
 
     assert info.git_version == "v1.27.6"
-    assert info.kube_system_uid == kube.cluster(f"tke-{cluster_id}").kube_system_uid
+    assert info.kube_system_uid == kube_api.cluster(f"tke-{cluster_id}").kube_system_uid
 
 
 def test_source_is_picklable(cloud, env, cluster_id):
@@ -355,14 +347,13 @@ def test_raw_http_with_a_forged_signature(cloud):
 # --- persistence -------------------------------------------------------------------------------------
 
 
-def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube, cluster_id, monkeypatch, tmp_path):
-    with TkeEmulator(kube, tmp_path) as first:
+def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube_api, cluster_id, cloud_env, tmp_path):
+    with TkeEmulator(kube_api, tmp_path) as first:
         first.add_cluster(REGION, cluster_id, version="1.28.3", public_endpoint=True)
         environment = first.environment()
-    with TkeEmulator(kube, tmp_path) as second:
+    with TkeEmulator(kube_api, tmp_path) as second:
         assert second.environment() == environment
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
+        cloud_env(second)
         description = tke.source({"region": REGION, "cluster_id": cluster_id}, second.endpoint).describe()
         assert description.kubernetes_version == "1.28.3" and description.flags["public_endpoint"]
         second.remove_cluster(REGION, cluster_id)
