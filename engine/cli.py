@@ -15,7 +15,9 @@ import typer
 
 from .errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EngineError
 from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_outputs
+from .project import Project, load_project
 from .render import Reporter, result_to_json
+from .state import StateStore
 
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
@@ -194,17 +196,18 @@ def stack_output(
         typer.echo(f"{key}: {value if isinstance(value, str) else json.dumps(value)}")
 
 
-@stack_app.command("ls")
-def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
-    """List the project's stacks: those with a config file and those with state."""
-    from .project import load_project
-    from .state import StateStore
-
+def _project_and_store(cwd: Path) -> tuple[Project, StateStore]:
     try:
         project = load_project(cwd)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    store = StateStore.for_project(project.dir)
+    return project, StateStore.for_project(project.dir)
+
+
+@stack_app.command("ls")
+def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
+    """List the project's stacks: those with a config file and those with state."""
+    project, store = _project_and_store(cwd)
     rows = []
     for name in sorted(set(project.declared_stacks()) | set(store.stacks())):
         raw = store.read_raw(name) or {}
@@ -231,14 +234,8 @@ def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
 @stack_app.command("unlock")
 def stack_unlock(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
     """Remove a lock left by an operation that is gone (check first that it really is)."""
-    from .project import load_project
-    from .state import StateStore
-
-    try:
-        project = load_project(cwd)
-    except EngineError as exc:
-        _fail(str(exc), exc.exit_code)
-    holder = StateStore.for_project(project.dir).unlock(stack)
+    _project, store = _project_and_store(cwd)
+    holder = store.unlock(stack)
     typer.echo(f"removed the lock of stack '{stack}' held by {holder}" if holder else f"stack '{stack}' was not locked")
 
 

@@ -191,15 +191,6 @@ class StackOperations:
                 return resource.outputs
         return {}
 
-    def state_summary(self) -> dict:
-        raw = self.store.read_raw(self.stack) or {}
-        return {
-            "name": self.stack,
-            "resources": len(raw.get("resources", [])),
-            "last_run": raw.get("last_run") or {},
-            "pending_operations": len(raw.get("pending_operations", [])),
-        }
-
 
 @dataclass
 class _Applying:
