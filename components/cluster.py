@@ -51,7 +51,8 @@ class ClusterIdentity:
 
 
 class RegisteredCluster(pulumi.ComponentResource):
-    """One cluster registered on the hub; outputs ``status``, ``kubernetes_version``, ``endpoint``."""
+    """One cluster registered on the hub; outputs ``status``, ``kubernetes_version``, ``endpoint``,
+    ``region``, and the secrets ``kubeconfig`` (direct) or ``agent_manifest`` (agent)."""
 
     def __init__(self, ident: ClusterIdentity, hub: Hub, member_kubeconfig: pulumi.Input[str] | None,
                  opts: pulumi.ResourceOptions | None = None):
@@ -94,12 +95,17 @@ class RegisteredCluster(pulumi.ComponentResource):
             generation=ident.credential_generation,
             opts=pulumi.ResourceOptions(parent=self, depends_on=hub_objects),
         )
-        self.register_outputs({
+        outputs = {
             "status": self.status.state,
             "kubernetes_version": self.kubernetes_version,
             "endpoint": self.endpoint,
             "region": self.region,
-        })
+        }
+        if self.kubeconfig is not None:
+            outputs["kubeconfig"] = self.kubeconfig  # secret: the hub's ServiceAccount credential
+        if ident.mode == "agent":
+            outputs["agent_manifest"] = self.agent_manifest  # secret: holds the bootstrap credential
+        self.register_outputs(outputs)
 
     # -- shared pieces ---------------------------------------------------------------------------
     def _on_member(self, depends_on=()) -> pulumi.ResourceOptions:
