@@ -162,3 +162,21 @@ def test_refresh_shows_drift_and_records_it_only_when_applied(files_project):
     files_project.cli("up", "--yes")
     assert files_project.content("a.txt") == "1"
     assert files_project.content("b.txt") == "2"
+
+
+def test_preview_diff_prints_each_changed_property(files_project):
+    files_project.declare({"name": "a", "content": "one", "path": "a.txt"})
+    files_project.cli("up", "--yes")
+    files_project.declare({"name": "a", "content": "uno", "path": "b.txt"})
+    out = files_project.cli("preview", "--diff").out
+    assert '~ content: "one" => "uno"' in out
+    assert '~ path: "a.txt" => "b.txt"' in out
+    assert "replace because of path (provider)" in out
+
+
+def test_mutating_commands_need_yes_when_not_interactive(files_project):
+    files_project.declare({"name": "a", "content": "one"})
+    for command in ("up", "destroy", "refresh"):
+        run = files_project.cli(command)
+        assert run.code == 2 and "needs --yes" in run.err, command
+    assert files_project.events() == []
