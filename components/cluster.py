@@ -67,7 +67,7 @@ class RegisteredCluster(pulumi.ComponentResource):
             self.lookup = ClusterLookup(
                 f"{name}-lookup", cluster=name, kind=ident.kind, identity=ident.identity,
                 kubeconfig=member_kubeconfig, context=ident.context, cloud_endpoint=ident.cloud_endpoint,
-                min_version=ident.min_version, opts=child,
+                min_version=ident.min_version, hub_kubeconfig=hub.kubeconfig, opts=child,
             )
             self.kubernetes_version = self.lookup.kubernetes_version
             self.endpoint = pulumi.Output.from_input(ident.endpoint_override) if ident.endpoint_override else self.lookup.endpoint

@@ -49,7 +49,7 @@ class ClusterLookupProvider(ResourceProvider):
     short-lived cloud token is ever kept in state.
     """
 
-    _INPUTS = ("cluster", "kind", "identity", "kubeconfig", "context", "cloud_endpoint", "min_version")
+    _INPUTS = ("cluster", "kind", "identity", "kubeconfig", "context", "cloud_endpoint", "min_version", "hub_kubeconfig")
 
     @staticmethod
     def _source(props: dict):
@@ -86,10 +86,33 @@ class ClusterLookupProvider(ResourceProvider):
         return exec_kubeconfig(f"fleetform-{props['cluster']}", props["kind"], props.get("identity") or {},
                                props.get("cloud_endpoint") or None, description.endpoint, description.ca_data)
 
-    def _outputs(self, props: dict) -> dict:
+    @staticmethod
+    def _registration_conflicts(props: dict, cluster_uid: str) -> list[str]:
+        """V5 (the hub is not its own member) and V4 (one physical cluster, one registration),
+        told apart by the kube-system namespace UID, which the ManagedCluster records."""
+        if not props.get("hub_kubeconfig") or not cluster_uid:
+            return []
+        name = props["cluster"]
+        hub = kube.probe(props["hub_kubeconfig"], f"hub of {name}")
+        if hub.kube_system_uid == cluster_uid:
+            return [f"FF-REG-002 cluster '{name}' is the hub cluster itself and cannot be registered"]
+        client = kube.api_client(props["hub_kubeconfig"], f"hub of {name}")
+        status, listing = kube.request_json(client, "GET", "/apis/cluster.open-cluster-management.io/v1/managedclusters")
+        others = [
+            item["metadata"]["name"]
+            for item in ((listing or {}).get("items") or [] if status == 200 else [])
+            if (item["metadata"].get("annotations") or {}).get("fleetform.io/cluster-uid") == cluster_uid
+            and item["metadata"]["name"] != name
+        ]
+        return [f"FF-REG-001 cluster uid {cluster_uid} is already registered as '{other}' on the hub" for other in others]
+
+    def _outputs(self, props: dict, check_registration: bool = True) -> dict:
         description = self._describe(props)
         bootstrap = self._bootstrap_kubeconfig(props, description)
         info = kube.probe(bootstrap, props["cluster"], context=props.get("context") or None)
+        conflicts = self._registration_conflicts(props, info.kube_system_uid) if check_registration else []
+        if conflicts:
+            raise ClusterAccessError("; ".join(conflicts))
         return {
             **props,
             "kubernetes_version": info.git_version,
@@ -104,10 +127,14 @@ class ClusterLookupProvider(ResourceProvider):
         }
 
     def check(self, olds: dict, news: dict) -> CheckResult:
-        if any(UNKNOWN in (news.get(k),) for k in ("kubeconfig", "cluster", "identity")):
+        if any(news.get(k) == UNKNOWN for k in ("kubeconfig", "cluster", "identity", "hub_kubeconfig")):
             return CheckResult(news, [])
         try:
-            self._describe(news)
+            description = self._describe(news)
+            # idc clusters are looked up through the member itself, so the UID is known at preview
+            conflicts = self._registration_conflicts(news, description.flags.get("cluster_uid", ""))
+            if conflicts:
+                raise ClusterAccessError("; ".join(conflicts))
         except (ClusterAccessError, CloudError) as exc:
             return CheckResult(news, [CheckFailure("identity" if news["kind"] != "idc" else "kubeconfig", str(exc))])
         return CheckResult(news, [])
@@ -126,7 +153,7 @@ class ClusterLookupProvider(ResourceProvider):
     def read(self, id_: str, props: dict) -> ReadResult:
         """A cluster gone from its cloud reads as deleted (drift); one that stopped answering, as unreachable."""
         try:
-            return ReadResult(id_, self._outputs(props))
+            return ReadResult(id_, self._outputs(props, check_registration=False))
         except CloudError as exc:
             if exc.reason == "not-found":
                 return ReadResult(None, {})
@@ -301,7 +328,7 @@ class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
     def __init__(self, name: str, *, cluster: str, kind: str, identity: dict | None = None,
                  kubeconfig: pulumi.Input[str] | None = None, context: str | None = None,
                  cloud_endpoint: str | None = None, min_version: str = "1.19",
-                 opts: pulumi.ResourceOptions | None = None):
+                 hub_kubeconfig: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         props = {
             "cluster": cluster,
             "kind": kind,
@@ -310,6 +337,7 @@ class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
             "context": context or "",
             "cloud_endpoint": cloud_endpoint or "",
             "min_version": min_version,
+            "hub_kubeconfig": pulumi.Output.secret(hub_kubeconfig) if hub_kubeconfig is not None else "",
             **dict.fromkeys(("kubernetes_version", "cluster_uid", "endpoint", "ca_bundle", "native_id", "region",
                              "cloud_state", "bootstrap_kubeconfig", "reachable")),
         }

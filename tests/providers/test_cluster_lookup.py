@@ -1,0 +1,58 @@
+"""ClusterLookupProvider against emulated clusters: V4 (one registration per physical cluster) and
+V5 (the hub is not its own member), at preview (check) and apply (create)."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.ocm import CRDS, GROUP, crd_spec
+from providers.dynamic import ClusterLookupProvider
+from providers.kube import ClusterAccessError
+from sandbox.kubeapi import KubeApiEmulator
+
+
+@pytest.fixture
+def estate():
+    with KubeApiEmulator() as emulator:
+        hub = emulator.add_cluster("hub", version="1.29.4")
+        member = emulator.add_cluster("member", version="1.29.4")
+        for plural, kind, version, scope, short in CRDS:
+            hub.objects.create({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                                "metadata": {"name": f"{plural}.{GROUP}"},
+                                "spec": crd_spec(plural, kind, version, scope, short)})
+        yield hub, member
+
+
+def props(name: str, cluster, hub) -> dict:
+    return {"cluster": name, "kind": "idc", "identity": {}, "kubeconfig": cluster.kubeconfig(), "context": "",
+            "cloud_endpoint": "", "min_version": "1.19", "hub_kubeconfig": hub.kubeconfig()}
+
+
+def test_a_fresh_cluster_is_looked_up(estate):
+    hub, member = estate
+    created = ClusterLookupProvider().create(props("member-a", member, hub))
+    assert created.id == member.kube_system_uid
+    assert created.outs["kubernetes_version"] == "v1.29.4" and created.outs["endpoint"] == member.url
+
+
+def test_a_cluster_registered_under_another_name_is_refused(estate):
+    hub, member = estate
+    hub.objects.create({
+        "apiVersion": f"{GROUP}/v1", "kind": "ManagedCluster",
+        "metadata": {"name": "member-old", "annotations": {"fleetform.io/cluster-uid": member.kube_system_uid}},
+        "spec": {"hubAcceptsClient": True},
+    })
+    expected = f"FF-REG-001 cluster uid {member.kube_system_uid} is already registered as 'member-old' on the hub"
+    check = ClusterLookupProvider().check({}, props("member-new", member, hub))
+    assert [f.reason for f in check.failures] == [expected]
+    with pytest.raises(ClusterAccessError, match=expected):
+        ClusterLookupProvider().create(props("member-new", member, hub))
+    assert ClusterLookupProvider().check({}, props("member-old", member, hub)).failures == []  # its own record
+
+
+def test_the_hub_cannot_register_itself(estate):
+    hub, _member = estate
+    check = ClusterLookupProvider().check({}, props("hub-again", hub, hub))
+    assert [f.reason for f in check.failures] == [
+        "FF-REG-002 cluster 'hub-again' is the hub cluster itself and cannot be registered"
+    ]
