@@ -16,7 +16,7 @@ import typer
 from .errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EngineError
 from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_outputs
 from .project import Project, load_project
-from .render import Reporter, result_to_json
+from .render import Reporter, dependency_graph, result_to_json
 from .state import StateStore
 
 app = typer.Typer(
@@ -163,6 +163,16 @@ def validate(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
     if result.program_error is not None:
         raise typer.Exit(_program_error_code(result.program_error))
     typer.echo(f"stack '{stack}' is valid")
+
+
+@app.command()
+def graph(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
+    """Print the stack's recorded dependency graph in Graphviz DOT (e.g. `| dot -Tsvg`)."""
+    try:
+        resources = StackOperations(cwd, stack, Reporter("graph", quiet=True)).recorded()
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(dependency_graph(resources), nl=False)
 
 
 def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int) -> None:

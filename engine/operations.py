@@ -184,6 +184,11 @@ class StackOperations:
             return None
         return self._run(deployment, config, dry_run=True)
 
+    def recorded(self) -> list:
+        """The resources the state holds (for `graph`)."""
+        live, _box = self.store.load(self.stack, self.project.name)
+        return live.resources()
+
     def outputs(self) -> dict:
         live, _box = self.store.load(self.stack, self.project.name)
         for resource in live.resources():

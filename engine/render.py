@@ -186,3 +186,24 @@ class Reporter:
                 self.console.print(
                     f"      ~ {shown['path']}: {json.dumps(shown['old'])} => {json.dumps(shown['new'])}", markup=False
                 )
+
+
+def dependency_graph(resources: list) -> str:
+    """The recorded resources as a Graphviz DOT graph: solid edges for dependencies, dashed for
+    parent/child, dotted for the provider a resource uses (edges point at what is needed first)."""
+    names = {r.urn: r.urn.rsplit("::", 1)[-1] for r in resources}
+    lines = ["digraph fleetform {", "  rankdir=LR;", '  node [shape=box, fontsize=10];']
+    for resource in resources:
+        label = f"{names[resource.urn]}\\n{resource.type}"
+        lines.append(f'  "{resource.urn}" [label="{label}"];')
+    for resource in resources:
+        for dependency in sorted(set(resource.dependencies)):
+            if dependency in names:
+                lines.append(f'  "{resource.urn}" -> "{dependency}";')
+        if resource.parent in names:
+            lines.append(f'  "{resource.urn}" -> "{resource.parent}" [style=dashed];')
+        provider = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+        if provider in names:
+            lines.append(f'  "{resource.urn}" -> "{provider}" [style=dotted];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"

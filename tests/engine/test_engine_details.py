@@ -61,3 +61,15 @@ def test_the_terminal_view_nests_children_under_their_parent():
     assert "g" in tree[0] and "c" in tree[1]
     assert tree[1].index("x:y:Z") > tree[0].index("test:index:Group")  # the child is indented under it
     assert "2/2 resources" in out.getvalue()
+
+
+def test_graph_prints_dependencies_parents_and_providers(files_project):
+    files_project.declare({"name": "a", "content": "1", "group": "g"}, {"name": "b", "content": "2", "depends_on": ["a"]})
+    files_project.cli("up", "--yes")
+    dot = files_project.cli("graph").out
+    file_type = "pulumi-python:dynamic/files:File"
+    a = f"urn:pulumi:dev::filestest::test:index:Group${file_type}::a"
+    b = f"urn:pulumi:dev::filestest::{file_type}::b"
+    assert dot.startswith("digraph fleetform {")
+    assert f'"{b}" -> "{a}";' in dot
+    assert f'"{a}" -> "urn:pulumi:dev::filestest::test:index:Group::g" [style=dashed];' in dot
