@@ -17,7 +17,7 @@ from .diff import diff_properties
 from .errors import EngineError
 from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
 from .secrets import UNKNOWN
-from .state import Checkpointer, LiveState, PendingOperation, ResourceState
+from .state import Checkpointer, LiveState, PendingOperation, ResourceState, needed_urns, provider_urn
 from .steps import (
     CREATE,
     DELETE,
@@ -124,12 +124,12 @@ class Deployment:
     def provider(self, type_: str, provider_ref: str) -> Provider:
         """The provider for a resource type and provider reference; an explicit provider is
         configured with its inputs from this run, or else from the state."""
-        provider_urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""
+        owner = provider_urn(provider_ref)
         inputs = None
-        if provider_urn:
-            inputs = self._provider_inputs.get(provider_urn)
+        if owner:
+            inputs = self._provider_inputs.get(owner)
             if inputs is None:
-                recorded = self.live.get(provider_urn)
+                recorded = self.live.get(owner)
                 inputs = recorded.inputs if recorded else {}
         return self.registry.for_resource(type_, provider_ref, inputs)
 
@@ -252,7 +252,8 @@ class Deployment:
         for step in steps:
             by_urn.setdefault(step.urn, []).append(step)
         for step in steps:
-            for dep in _state_dependencies(step.old):
+            old = step.old
+            for dep in needed_urns(old.dependencies, old.property_dependencies, old.provider, old.parent):
                 for target in by_urn.get(dep, []):
                     if target is not step:
                         needed_by[id(target)].add(id(step))
@@ -408,17 +409,6 @@ def _leaves(value):
             yield from _leaves(v)
     else:
         yield value
-
-
-def _state_dependencies(resource: ResourceState) -> set[str]:
-    deps = set(resource.dependencies)
-    for urns in resource.property_dependencies.values():
-        deps.update(urns)
-    if resource.parent:
-        deps.add(resource.parent)
-    if resource.provider:
-        deps.add(resource.provider.rsplit("::", 1)[0])
-    return deps
 
 
 def _mark_secret_outputs(outputs: dict, keys: list[str]) -> dict:

@@ -15,6 +15,7 @@ from rich.tree import Tree
 from .deployment import STACK_TYPE
 from .operations import RunResult
 from .secrets import mask_secrets
+from .state import provider_urn
 from .steps import CREATE, DELETE, DELETE_REPLACED, READ, REPLACE, SAME, UPDATE, Step
 
 SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "+-", DELETE: "-", DELETE_REPLACED: "--", SAME: " ", READ: ">"}
@@ -202,7 +203,7 @@ def dependency_graph(resources: list) -> str:
                 lines.append(f'  "{resource.urn}" -> "{dependency}";')
         if resource.parent in names:
             lines.append(f'  "{resource.urn}" -> "{resource.parent}" [style=dashed];')
-        provider = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+        provider = provider_urn(resource.provider)
         if provider in names:
             lines.append(f'  "{resource.urn}" -> "{provider}" [style=dotted];')
     lines.append("}")

@@ -34,6 +34,21 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def provider_urn(provider_ref: str) -> str:
+    """The URN in a provider reference ``<urn>::<id>`` ("" for none)."""
+    return provider_ref.rsplit("::", 1)[0] if provider_ref else ""
+
+
+def needed_urns(dependencies, property_dependencies: dict, provider_ref: str, parent: str = "") -> set[str]:
+    """Every URN a resource needs first: its dependencies, property dependencies, provider and
+    (when given) parent."""
+    urns = set(dependencies)
+    for property_urns in property_dependencies.values():
+        urns.update(property_urns)
+    urns.update(u for u in (provider_urn(provider_ref), parent) if u)
+    return urns
+
+
 @dataclass
 class ResourceState:
     """What the engine knows of one resource after its last successful step.

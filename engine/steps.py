@@ -13,7 +13,7 @@ from typing import Any
 from .diff import PropertyChange, apply_ignore_changes, diff_properties, path_matches
 from .errors import EngineError
 from .providers import DYNAMIC_PROVIDER_KEY, Provider
-from .state import ResourceState
+from .state import ResourceState, needed_urns
 
 SAME, CREATE, UPDATE, REPLACE, DELETE, READ = "same", "create", "update", "replace", "delete", "read"
 DELETE_REPLACED = "delete-replaced"  # the old copy of a replaced resource, deleted once the new one is in
@@ -41,12 +41,7 @@ class Registration:
     additional_secret_outputs: list = field(default_factory=list)
 
     def all_dependencies(self) -> set[str]:
-        deps = set(self.dependencies)
-        for urns in self.property_dependencies.values():
-            deps.update(urns)
-        if self.provider_ref:
-            deps.add(self.provider_ref.rsplit("::", 1)[0])
-        return deps
+        return needed_urns(self.dependencies, self.property_dependencies, self.provider_ref)
 
     def to_state(self, id_: str, inputs: dict, outputs: dict) -> ResourceState:
         return ResourceState(
