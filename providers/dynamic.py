@@ -109,14 +109,18 @@ class ClusterLookupProvider(ResourceProvider):
     def _outputs(self, props: dict, check_registration: bool = True) -> dict:
         description = self._describe(props)
         bootstrap = self._bootstrap_kubeconfig(props, description)
-        info = kube.probe(bootstrap, props["cluster"], context=props.get("context") or None)
-        conflicts = self._registration_conflicts(props, info.kube_system_uid) if check_registration else []
+        if props["kind"] == "idc":  # describe() already probed the cluster through this very kubeconfig
+            version, cluster_uid = description.kubernetes_version, description.flags["cluster_uid"]
+        else:  # prove the cloud-issued (or given) credential opens the cluster
+            info = kube.probe(bootstrap, props["cluster"], context=props.get("context") or None)
+            version, cluster_uid = info.git_version, info.kube_system_uid
+        conflicts = self._registration_conflicts(props, cluster_uid) if check_registration else []
         if conflicts:
             raise ClusterAccessError("; ".join(conflicts))
         return {
             **props,
-            "kubernetes_version": info.git_version,
-            "cluster_uid": info.kube_system_uid,
+            "kubernetes_version": version,
+            "cluster_uid": cluster_uid,
             "endpoint": description.endpoint,
             "ca_bundle": description.ca_data,
             "native_id": description.native_id,
