@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 from providers.dynamic import ClusterLookup
 
 from . import labels, ocm
+from .spec import MIN_KUBERNETES_VERSION
 from .spec import Hub as HubSpec
 
 AGENT_BOOTSTRAP_NAMESPACE = "open-cluster-management"
@@ -30,7 +31,8 @@ class Hub(pulumi.ComponentResource):
         self.spec = spec
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         child = pulumi.ResourceOptions(parent=self)
-        self.lookup = ClusterLookup(f"{spec.name}-lookup", cluster=spec.name, kind="idc", kubeconfig=self.kubeconfig, opts=child)
+        self.lookup = ClusterLookup(f"{spec.name}-lookup", cluster=spec.name, kind="idc", kubeconfig=self.kubeconfig,
+                                    min_version=MIN_KUBERNETES_VERSION, opts=child)
         self.api_url = self.lookup.endpoint
         self.ca_bundle = self.lookup.ca_bundle
         self.agent_endpoint = agent_endpoint
@@ -40,21 +42,23 @@ class Hub(pulumi.ComponentResource):
         )
         on_hub = pulumi.ResourceOptions(parent=self, provider=self.provider, protect=spec.deletion_protection)
         common = labels.common(spec.name)
+        owned = labels.field_manager("hub")
         self.ready: list[pulumi.Resource] = []
         if spec.ocm == "install":
-            for plural, kind, version, scope, short in ocm.CRDS:
+            for crd in ocm.CRDS:
                 self.ready.append(
                     k8s.apiextensions.v1.CustomResourceDefinition(
-                        f"{spec.name}-crd-{plural}",
-                        metadata={"name": f"{plural}.{ocm.GROUP}", "labels": common},
-                        spec=ocm.crd_spec(plural, kind, version, scope, short),
+                        f"{spec.name}-crd-{crd.plural}",
+                        metadata={"name": crd.name, "labels": common, "annotations": owned},
+                        spec=crd.spec(),
                         opts=on_hub,
                     )
                 )
         for namespace in (labels.SYSTEM_NAMESPACE, AGENT_BOOTSTRAP_NAMESPACE):
             self.ready.append(
                 k8s.core.v1.Namespace(
-                    f"{spec.name}-ns-{namespace}", metadata={"name": namespace, "labels": common}, opts=on_hub
+                    f"{spec.name}-ns-{namespace}", metadata={"name": namespace, "labels": common, "annotations": owned},
+                    opts=on_hub,
                 )
             )
         self.register_outputs({"api_url": self.api_url, "ca_bundle": self.ca_bundle})

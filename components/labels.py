@@ -1,20 +1,11 @@
-"""Labels and names every fleetform-written object carries (DOMAIN §2.1, §5)."""
+"""Labels, annotations and names every fleetform-written object carries (DOMAIN §2.1, §5)."""
 
 from __future__ import annotations
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "fleetform"}
 SYSTEM_NAMESPACE = "fleetform-system"
 CLUSTERSET_LABEL = "cluster.open-cluster-management.io/clusterset"
-
-CLOUD_OF_KIND = {
-    "ctyun": "ctyun",
-    "idc": "idc",
-    "eks": "aws",
-    "gke": "gcp",
-    "aks": "azure",
-    "ack": "alibaba",
-    "tke": "tencent",
-}
+FIELD_MANAGER_ANNOTATION = "pulumi.com/patchFieldManager"
 
 
 def common(hub: str, **entity: str) -> dict[str, str]:
@@ -22,3 +13,10 @@ def common(hub: str, **entity: str) -> dict[str, str]:
     labels = {**MANAGED_BY, "fleetform.io/hub": hub}
     labels.update({f"fleetform.io/{key.replace('_', '-')}": value for key, value in entity.items()})
     return labels
+
+
+def field_manager(owner: str) -> dict[str, str]:
+    """The annotation that makes server-side apply write an object as ``fleetform-<owner>``: each
+    owner keeps its own fields, so two components never take each other's (pulumi-kubernetes reads
+    the same annotation)."""
+    return {FIELD_MANAGER_ANNOTATION: f"fleetform-{owner}"}

@@ -20,14 +20,14 @@ from .kubeapi import KubeApiEmulator, VirtualCluster
 
 DEFAULT_VERSION = "1.29.4"
 
-# kind -> (module, class, the identity keys its add_cluster takes)
+# kind -> (module, class) of the emulated cloud API
 CLOUD_EMULATORS = {
-    "eks": ("sandbox.clouds.eks", "EksEmulator", ("region", "cluster_name")),
-    "gke": ("sandbox.clouds.gke", "GkeEmulator", ("project", "location", "cluster_name")),
-    "aks": ("sandbox.clouds.aks", "AksEmulator", ("subscription_id", "resource_group", "cluster_name")),
-    "ack": ("sandbox.clouds.ack", "AckEmulator", ("region_id", "cluster_id")),
-    "tke": ("sandbox.clouds.tke", "TkeEmulator", ("region", "cluster_id")),
-    "ctyun": ("sandbox.clouds.ctyun", "CtyunEmulator", ("region_id", "cluster_id")),
+    "eks": ("sandbox.clouds.eks", "EksEmulator"),
+    "gke": ("sandbox.clouds.gke", "GkeEmulator"),
+    "aks": ("sandbox.clouds.aks", "AksEmulator"),
+    "ack": ("sandbox.clouds.ack", "AckEmulator"),
+    "tke": ("sandbox.clouds.tke", "TkeEmulator"),
+    "ctyun": ("sandbox.clouds.ctyun", "CtyunEmulator"),
 }
 
 _WORLDS: dict[Path, "SandboxWorld"] = {}
@@ -62,22 +62,22 @@ class SandboxWorld:
         with self._lock:
             emulator = self._clouds.get(kind)
             if emulator is None:
-                module, name, _keys = CLOUD_EMULATORS[kind]
+                module, name = CLOUD_EMULATORS[kind]
                 emulator = getattr(importlib.import_module(module), name)(self.emulator, self.data_dir / kind)
                 emulator.start()
                 os.environ.update(emulator.environment())
                 self._clouds[kind] = emulator
             return emulator
 
-    def cloud_cluster(self, kind: str, identity: dict, version: str = DEFAULT_VERSION) -> str:
-        """Seed the cloud cluster the first time it is declared; returns the cloud API endpoint."""
+    def cloud_cluster(self, kind: str, identity: dict[str, str], version: str = DEFAULT_VERSION) -> str:
+        """Seed the cloud cluster the first time it is declared; returns the cloud API endpoint.
+        ``identity`` holds the fields that locate a cluster in that cloud (region, name, ...), named
+        as the emulator's ``add_cluster`` takes them."""
         emulator = self.cloud(kind)
-        keys = CLOUD_EMULATORS[kind][2]
-        wanted = {key: identity[key] for key in keys}
-        record = [kind, *[wanted[key] for key in keys]]
+        record = [kind, *identity.values()]
         with self._lock:
             if record not in self._seeded:
-                emulator.add_cluster(**wanted, version=version)
+                emulator.add_cluster(**identity, version=version)
                 self._seeded.append(record)
                 self._seeded_file.write_text(json.dumps(self._seeded))
         return emulator.endpoint

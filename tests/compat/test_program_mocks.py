@@ -38,6 +38,8 @@ class FleetformMocks(pulumi.runtime.Mocks):
             outputs.update(kubeconfig_out=KUBECONFIG, token="token")
         if args.typ.endswith("fleetform:RegistrationStatus"):
             outputs.update(state="running", state_reason="mocked")
+        if args.typ.endswith("fleetform:ManifestWorkStatus"):
+            outputs.update(state="pending", state_reason="mocked", applied=False, available=False)
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -113,9 +115,12 @@ def test_the_program_declares_the_registration_recipe(stack_config):
     agent = resources["idc-bj-01-agent"]
     assert "--cluster-name=idc-bj-01" in agent["spec"]["template"]["spec"]["containers"][0]["args"]
     assert resources["idc-bj-01-bootstrap-credential"]["server"] == "https://hub.example.com:6443"
-    assert {f"{p}.cluster.open-cluster-management.io" for p in ("managedclusters", "managedclustersets", "managedclustersetbindings")} == {
-        r["metadata"]["name"] for r in resources.values() if r["type"].endswith(":CustomResourceDefinition")
-    }
+    assert {
+        "managedclusters.cluster.open-cluster-management.io",
+        "managedclustersets.cluster.open-cluster-management.io",
+        "managedclustersetbindings.cluster.open-cluster-management.io",
+        "manifestworks.work.open-cluster-management.io",
+    } == {r["metadata"]["name"] for r in resources.values() if r["type"].endswith(":CustomResourceDefinition")}
     assert "idc-sh-01-agent" not in resources and "idc-bj-01-hub-sa" not in resources
 
 
@@ -161,3 +166,47 @@ def test_members_of_a_federated_fleet_need_kubernetes_1_21(stack_config):
     resources = by_name(run_program(stack_config))
     assert resources["idc-sh-01-lookup"]["min_version"] == "1.21"
     assert resources["idc-bj-01-lookup"]["min_version"] == "1.19"
+
+
+def clusterset(resources, cluster: str) -> str:
+    return resources[f"{cluster}-managedcluster"]["metadata"]["labels"]["cluster.open-cluster-management.io/clusterset"]
+
+
+def test_the_cluster_set_label_follows_the_stack_fleets_and_has_one_writer(stack_config):
+    stack_config["fleetform:fleets"] = [{"name": "fleet-prod", "members": ["idc-sh-01"]}]
+    resources = by_name(run_program(stack_config))
+    assert clusterset(resources, "idc-sh-01") == "fleet-prod"
+    assert clusterset(resources, "idc-bj-01") == "default"
+    managers = {name: r["metadata"].get("annotations", {}).get("pulumi.com/patchFieldManager")
+                for name, r in resources.items() if r["type"].startswith("kubernetes:") and "metadata" in r}
+    assert managers["idc-sh-01-managedcluster"] == "fleetform-registration"
+    assert managers["idc-bj-01-agent"] == "fleetform-agent"
+    assert managers["hub-prod-ns-fleetform-system"] == "fleetform-hub"
+    assert all(managers.values()), [name for name, manager in managers.items() if not manager]
+
+
+def test_a_manually_installed_agent_gets_the_same_objects_as_an_installed_one(stack_config):
+    installed = by_name(run_program(stack_config))
+    stack_config["fleetform:clusters"][1]["agent_install"] = "manual"
+    manual = by_name(run_program(stack_config))
+    assert "idc-bj-01-agent" not in manual  # nothing is applied in the member by fleetform
+
+    def as_resource(document: dict) -> dict:  # the manifest's object as the resource declares it
+        return {key: value for key, value in document.items() if key not in ("apiVersion", "kind")}
+
+    suffixes = ("agent-ns", "agent-sa", "agent-binding", "agent-bootstrap", "agent")
+    resource_objects = []
+    for suffix in suffixes:
+        declared = {k: v for k, v in installed[f"idc-bj-01-{suffix}"].items() if k not in ("type", "apiVersion", "kind")}
+        declared["metadata"] = {k: v for k, v in declared["metadata"].items() if k != "annotations"}
+        resource_objects.append(declared)
+    work = manual["idc-bj-01-registration-work"]
+    assert work["metadata"] == {**work["metadata"], "name": "fleetform-registration", "namespace": "idc-bj-01"}
+    assert [m["kind"] for m in work["spec"]["workload"]["manifests"]] == ["Namespace", "ConfigMap"]
+    assert manual["idc-bj-01-registration-work-status"]["work"] == "fleetform-registration"
+    assert manual["idc-bj-01-hub-namespace"]["metadata"]["name"] == "idc-bj-01"
+
+    from components.agent import agent_objects
+
+    documents = list(agent_objects("idc-bj-01", KUBECONFIG, installed["idc-bj-01-agent"]["metadata"]["labels"]).values())
+    assert [as_resource(d) for d in documents] == resource_objects

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import importlib
 
+from components.spec import CLUSTER_MODELS
 from sandbox.kubeapi import KubeApiEmulator
 from sandbox.world import CLOUD_EMULATORS
 
 
-def delete_in_cloud(world_dir, kind: str, identity: dict) -> None:
-    module, name, keys = CLOUD_EMULATORS[kind]
+def delete_in_cloud(world_dir, kind: str, declared: dict) -> None:
+    module, name = CLOUD_EMULATORS[kind]
     kube = KubeApiEmulator(world_dir / "kubeapi")
     cloud = getattr(importlib.import_module(module), name)(kube, world_dir / kind)
-    cloud.remove_cluster(**{key: identity[key] for key in keys})
+    cloud.remove_cluster(**CLUSTER_MODELS[kind].model_validate(declared).identity())
     kube.flush()
     kube.stop()
 

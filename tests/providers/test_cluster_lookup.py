@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.ocm import CRDS, GROUP, crd_spec
+from components.ocm import CRDS
 from providers.dynamic import ClusterLookupProvider
 from providers.kube import ClusterAccessError
 from sandbox.kubeapi import KubeApiEmulator
@@ -16,10 +16,9 @@ def estate():
     with KubeApiEmulator() as emulator:
         hub = emulator.add_cluster("hub", version="1.29.4")
         member = emulator.add_cluster("member", version="1.29.4")
-        for plural, kind, version, scope, short in CRDS:
+        for crd in CRDS:
             hub.objects.create({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                                "metadata": {"name": f"{plural}.{GROUP}"},
-                                "spec": crd_spec(plural, kind, version, scope, short)})
+                                "metadata": {"name": crd.name}, "spec": crd.spec()})
         yield hub, member
 
 

@@ -1,0 +1,84 @@
+"""The klusterlet agent's objects in a member (DOMAIN §5.3), from one source.
+
+:func:`agent_objects` feeds both the resources fleetform applies itself (``agent_install: engine``)
+and the ``agent_manifest`` YAML a user applies by hand (``agent_install: manual``), so the two can
+never drift apart. The bootstrap kubeconfig may be a ``pulumi.Output`` (for the resources) or plain
+text (for the manifest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+AGENT_NAMESPACE = "open-cluster-management-agent"
+AGENT_SERVICE_ACCOUNT = "klusterlet"
+AGENT_DEPLOYMENT = "klusterlet-agent"
+AGENT_BINDING = "fleetform-klusterlet"
+BOOTSTRAP_SECRET = "bootstrap-hub-kubeconfig"
+AGENT_IMAGE = "quay.io/open-cluster-management/registration:v0.16.0"
+
+
+def agent_objects(cluster: str, bootstrap_kubeconfig: Any, labels: dict[str, str]) -> dict[str, dict]:
+    """Namespace, ServiceAccount, ClusterRoleBinding, bootstrap Secret and Deployment, in apply
+    order, each under the stable suffix of its resource name (see :func:`components.delivery.deliver`)."""
+
+    def meta(name: str, namespace: str | None = None) -> dict:
+        return {"name": name, **({"namespace": namespace} if namespace else {}), "labels": dict(labels)}
+
+    return {
+        "agent-ns": {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(AGENT_NAMESPACE)},
+        "agent-sa": {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(AGENT_SERVICE_ACCOUNT, AGENT_NAMESPACE)},
+        "agent-binding": {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": meta(AGENT_BINDING),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": AGENT_SERVICE_ACCOUNT, "namespace": AGENT_NAMESPACE}],
+        },
+        "agent-bootstrap": {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta(BOOTSTRAP_SECRET, AGENT_NAMESPACE),
+            "stringData": {"kubeconfig": bootstrap_kubeconfig},
+        },
+        "agent": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta(AGENT_DEPLOYMENT, AGENT_NAMESPACE),
+            "spec": _deployment_spec(cluster),
+        },
+    }
+
+
+def render_manifest(objects: list[dict]) -> str:
+    """Objects as one multi-document YAML, in the order given (the order ``kubectl apply -f`` needs)."""
+    return yaml.safe_dump_all(objects, sort_keys=False)
+
+
+def _deployment_spec(cluster: str) -> dict:
+    selector = {"app": AGENT_DEPLOYMENT}
+    return {
+        "replicas": 1,
+        "selector": {"matchLabels": selector},
+        "template": {
+            "metadata": {"labels": selector},
+            "spec": {
+                "serviceAccountName": AGENT_SERVICE_ACCOUNT,
+                "containers": [
+                    {
+                        "name": "agent",
+                        "image": AGENT_IMAGE,
+                        "args": [
+                            "agent",
+                            f"--cluster-name={cluster}",
+                            "--bootstrap-kubeconfig=/spoke/bootstrap/kubeconfig",
+                        ],
+                        "volumeMounts": [{"name": "bootstrap", "mountPath": "/spoke/bootstrap", "readOnly": True}],
+                    }
+                ],
+                "volumes": [{"name": "bootstrap", "secret": {"secretName": BOOTSTRAP_SECRET}}],
+            },
+        },
+    }
