@@ -65,8 +65,8 @@ def _check_ingress(cluster: ClusterBase, ingress: IngressSettings, loc: Loc, rep
         report.error(loc + ("gateway_class",), "gateway_class is only used with provider gateway-api")
     if cluster.INGRESS.internal_lb_needs_subnet and ingress.exposure == "internal" \
             and ingress.provider in ("nginx", "gateway-api") and ingress.lb_subnet_id is None:
-        report.error(loc + ("lb_subnet_id",), "field required", 'an internal TKE load balancer needs its subnet, '
-                     'e.g. "subnet-8x3k2p1q"')
+        report.error(loc + ("lb_subnet_id",), "field required",
+                     f'an internal {kind.upper()} load balancer needs its subnet, e.g. "subnet-8x3k2p1q"')
 
 
 def _check_storage(cluster: ClusterBase, storage: StorageSettings, adopt: bool, loc: Loc, report: Report) -> None:
