@@ -95,8 +95,7 @@ def test_every_sandbox_cluster_yields_the_identity_of_the_stack_file():
 @pytest.mark.parametrize("cluster", [c for c in SANDBOX.clusters if c.kind != "idc"], ids=lambda c: c.name)
 def test_the_sandbox_seeds_each_cloud_cluster_from_its_identity(cluster):
     """The emulated cloud's add_cluster takes the identity as keywords (sandbox/world.py seeds it that way)."""
-    module, name, keys = CLOUD_EMULATORS[cluster.kind]
-    assert keys == cluster.IDENTITY_FIELDS
+    module, name = CLOUD_EMULATORS[cluster.kind]
     add_cluster = getattr(importlib.import_module(module), name).add_cluster
     inspect.signature(add_cluster).bind("self", **cluster.identity(), version="1.29.4")
 

@@ -9,6 +9,7 @@ Use :func:`spec_from_config`, :func:`spec_from_pulumi_config` or :func:`load_sta
 ``FleetSpec`` directly checks the structure only.
 """
 
+from ..labels import CLUSTERSET_LABEL
 from .bootstrap import Bootstrap, IngressSettings, IngressSupport, StorageDefaults, StorageSettings
 from .cluster_base import ClusterBase, Network
 from .cluster_checks import RFC1918
@@ -28,7 +29,6 @@ from .clusters import (
     idc_agent_install,
 )
 from .common import (
-    CLUSTERSET_LABEL,
     DEFAULT_CLUSTERSET,
     FEDERATION_MIN_KUBERNETES_VERSION,
     MIN_KUBERNETES_VERSION,

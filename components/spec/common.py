@@ -16,7 +16,6 @@ TOP_LEVEL_KEYS = ("sandbox", "hub", "clusters", "fleets", "federations", "permis
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{2,38}[a-z0-9]")  # N1
 RESERVED_NAMES = frozenset({"default", "global"})
 RESERVED_NAME_PREFIXES = ("fleetform-", "karmada-", "open-cluster-management", "kube-")
-CLUSTERSET_LABEL = "cluster.open-cluster-management.io/clusterset"
 DEFAULT_CLUSTERSET = "default"  # the OCM set of clusters in no fleet (DOMAIN §5.2)
 
 MIN_KUBERNETES_VERSION = "1.19"  # V9

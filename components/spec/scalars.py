@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator
 
-from .common import CLUSTERSET_LABEL, NAMESPACE, invalid
+from ..labels import CLUSTERSET_LABEL
+from .common import NAMESPACE, invalid
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _DURATION_HINT = 'whole hours, minutes and/or seconds, e.g. "30m", "24h" or "1h30m"'
