@@ -918,6 +918,27 @@ def test_in_process_objects_and_subscriptions(cluster, core):
     assert applied["status"]["phase"] == "Active"
 
 
+def test_in_process_resource_version_moves_only_on_writes(cluster):
+    def reads_leave_it_alone() -> bool:  # retried: the control plane may still be writing its defaults
+        before = cluster.objects.resource_version
+        cluster.objects.list("v1", "ConfigMap")
+        cluster.objects.get("v1", "Namespace", "default")
+        return cluster.objects.resource_version == before
+
+    wait_for(reads_leave_it_alone)
+    before = cluster.objects.resource_version
+    created = cluster.objects.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rv"}})
+    assert cluster.objects.resource_version >= int(created["metadata"]["resourceVersion"]) > before
+
+
+def test_in_process_lookup_by_plural(cluster):
+    assert cluster.objects.resource_type_of("apps", "v1", "deployments").kind == "Deployment"
+    assert cluster.objects.resource_type_of("", "v1", "configmaps").namespaced
+    with pytest.raises(ApiError) as info:
+        cluster.objects.resource_type_of("example.com", "v1", "widgets")
+    assert info.value.code == 404
+
+
 def test_state_survives_restart_from_data_dir(tmp_path):
     with KubeApiEmulator(data_dir=tmp_path) as first:
         c = first.add_cluster("persisted", version="1.27.9")
