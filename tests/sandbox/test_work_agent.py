@@ -165,9 +165,30 @@ def test_manifests_are_applied_in_the_member_and_reported_on_the_hub(hub, member
         ("namespaces", "app", member.objects.get("v1", "Namespace", "app")["metadata"]["uid"]),
         ("configmaps", "settings", settings["metadata"]["uid"])}
 
-    before = hub.objects.get(WORK_API, "ManifestWork", "app", ns)["metadata"]["resourceVersion"]
-    controllers.reconcile()
-    assert hub.objects.get(WORK_API, "ManifestWork", "app", ns)["metadata"]["resourceVersion"] == before
+
+
+def test_settled_members_cost_no_work_and_unchanged_conditions_keep_their_transition_time(hub, member, controllers):
+    ns = member.name
+    hub.objects.create(manifest_work("app", ns, [config_map("settings", "default", colour="blue")]))
+    settle(controllers, lambda: observed(hub, "app", ns))
+    work = hub.objects.get(WORK_API, "ManifestWork", "app", ns)
+    for c in work["status"]["conditions"]:
+        c["lastTransitionTime"] = "2020-01-01T00:00:00Z"
+    hub.objects.patch(WORK_API, "ManifestWork", "app", {"status": work["status"]}, ns, subresource="status")
+    controllers.reconcile()  # sees the status write, finds nothing to do
+
+    applies = []
+    original = member.objects.apply
+    member.objects.apply = lambda *args, **kwargs: applies.append(args) or original(*args, **kwargs)
+    try:
+        controllers.reconcile()
+        assert applies == []  # nothing changed on the hub or in the member: the member is not looked at
+        set_manifests(hub, "app", ns, [config_map("settings", "default", colour="green")])
+        applied = settle(controllers, lambda: observed(hub, "app", ns))
+    finally:
+        del member.objects.apply
+    assert len(applies) >= 1
+    assert (applied["status"], applied["lastTransitionTime"]) == ("True", "2020-01-01T00:00:00Z")
 
 
 def test_changed_manifests_are_updated_and_dropped_ones_deleted(hub, member, controllers):
