@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import errors
 from .operations import Operations
@@ -82,6 +82,20 @@ class ObjectApi:
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource "
                                                    f"(no {kind} in {api_version})")
         return rt
+
+    def resource_type_of(self, group: str, version: str, plural: str) -> ResourceType:
+        """The served type named by its plural, as REST paths and OCM's resource identifiers name it."""
+        rt = self._registry.lookup(group, version, plural)
+        if rt is None:
+            raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource "
+                                                   f"(no {plural} in {group}/{version})")
+        return rt
+
+    @property
+    def resource_version(self) -> int:
+        """The cluster's latest resourceVersion. Every write of any object changes it, so a
+        polling controller can tell without reading anything that nothing changed since its last look."""
+        return self._store.resource_version
 
     def _of(self, obj: dict) -> tuple[ResourceType, str]:
         rt = self.resource_type(obj.get("apiVersion", ""), obj.get("kind", ""))

@@ -385,7 +385,7 @@ def test_concurrent_writes_are_serialised(core):
     def worker(n):
         try:
             core.create_namespaced_config_map("default", cm(f"c{n}"))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
@@ -916,6 +916,27 @@ def test_in_process_objects_and_subscriptions(cluster, core):
     applied = cluster.objects.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "by-ctl"}},
                                     field_manager="controller")
     assert applied["status"]["phase"] == "Active"
+
+
+def test_in_process_resource_version_moves_only_on_writes(cluster):
+    def reads_leave_it_alone() -> bool:  # retried: the control plane may still be writing its defaults
+        before = cluster.objects.resource_version
+        cluster.objects.list("v1", "ConfigMap")
+        cluster.objects.get("v1", "Namespace", "default")
+        return cluster.objects.resource_version == before
+
+    wait_for(reads_leave_it_alone)
+    before = cluster.objects.resource_version
+    created = cluster.objects.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rv"}})
+    assert cluster.objects.resource_version >= int(created["metadata"]["resourceVersion"]) > before
+
+
+def test_in_process_lookup_by_plural(cluster):
+    assert cluster.objects.resource_type_of("apps", "v1", "deployments").kind == "Deployment"
+    assert cluster.objects.resource_type_of("", "v1", "configmaps").namespaced
+    with pytest.raises(ApiError) as info:
+        cluster.objects.resource_type_of("example.com", "v1", "widgets")
+    assert info.value.code == 404
 
 
 def test_state_survives_restart_from_data_dir(tmp_path):
