@@ -12,19 +12,10 @@ from typing import Any
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import resource_pb2
 
-from .deployment import STACK_TYPE, Deployment
+from .deployment import Deployment
 from .errors import EngineError
 from .steps import Registration
-
-
-def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
-    """Pulumi's URN: the parent's qualified type chain (except the root stack's) prefixes the type."""
-    qualified = type_
-    if parent:
-        parent_type = parent.split("::")[2]
-        if parent_type != STACK_TYPE:
-            qualified = f"{parent_type}${type_}"
-    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+from .urn import URN
 
 
 def from_struct(value: Any) -> Any:
@@ -53,7 +44,7 @@ class ResourceMonitor:
         self.project = project
 
     def RegisterResource(self, request):
-        urn = make_urn(self.stack, self.project, request.parent, request.type, request.name)
+        urn = str(URN.new(self.stack, self.project, request.parent, request.type, request.name))
         inputs = from_struct(request.object)
         reg = Registration(
             urn=urn,
