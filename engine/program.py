@@ -14,6 +14,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from .errors import EngineError
 from .project import Project, StackConfig
 
 
@@ -106,6 +107,7 @@ def _run(project, stack, config, monitor, engine_log, dry_run, executor_threads)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    loop.set_exception_handler(_quiet_engine_errors)
     executor = ThreadPoolExecutor(max_workers=executor_threads, thread_name_prefix="fleetform-sdk")
     loop.set_default_executor(executor)
     settings.configure(
@@ -137,6 +139,14 @@ def _run(project, stack, config, monitor, engine_log, dry_run, executor_threads)
         executor.shutdown(wait=True)
         loop.close()
     return error
+
+
+def _quiet_engine_errors(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's exception handler: an engine error raised from the monitor (an unsupported
+    feature, a duplicate URN) is reported once, as the program's error; the SDK also resolves the
+    resource's outputs with it, and asyncio would log each output nobody awaited as a traceback."""
+    if not isinstance(context.get("exception"), EngineError):
+        loop.default_exception_handler(context)
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
