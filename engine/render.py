@@ -166,11 +166,8 @@ class Reporter:
             for key, value in sorted(mask_secrets(result.stack_outputs).items()):
                 self.console.print(f"  {key}: {json.dumps(value)}", markup=False)
         counts = result.summary()
-        parts = [f"{counts[k]} {k}" for k in (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE, Op.SAME) if counts.get(k)]
-        if counts["failed"]:
-            parts.append(f"{counts['failed']} failed")
-        if counts["skipped"]:
-            parts.append(f"{counts['skipped']} skipped")
+        shown = (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE, Op.SAME, Status.FAILED, Status.SKIPPED)
+        parts = [f"{counts[k]} {k}" for k in shown if counts.get(k)]
         self.console.print(f"\n{result.kind} summary: " + (", ".join(parts) or "no resources"), markup=False)
 
     def _print_diff(self, step: Step) -> None:
