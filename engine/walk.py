@@ -20,6 +20,7 @@ driven. A graph walk runs its visits on ``parallel`` worker threads: more would 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -89,7 +90,7 @@ class Walker:
             for needer in needers:
                 waiting[needer] += 1
         outcome: dict[K, Status] = {}
-        ready = [node for node in graph.nodes if waiting[node] == 0]
+        ready = deque(node for node in graph.nodes if waiting[node] == 0)
 
         def skip_dependents(failed: K) -> None:
             stack = list(dependents[failed])
@@ -113,10 +114,10 @@ class Walker:
         running: dict[Future, K] = {}
         with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="fleetform-walk") as pool:
             while ready or running:
-                for node in ready:
+                while ready and len(running) < self.parallel:  # waiting on few futures keeps each wait cheap
+                    node = ready.popleft()
                     outcome[node] = Status.RUNNING
                     running[pool.submit(safe_visit, node)] = node
-                ready = []
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     node = running.pop(future)
