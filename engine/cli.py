@@ -9,14 +9,14 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from .errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EngineError
+from .graph import to_dot
 from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_outputs
 from .project import Project, load_project
-from .render import Reporter, dependency_graph, result_to_json
+from .render import Reporter, result_to_json
 from .state import StateStore
 
 app = typer.Typer(
@@ -172,7 +172,7 @@ def graph(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
         resources = StackOperations(cwd, stack, Reporter("graph", quiet=True)).recorded()
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    typer.echo(dependency_graph(resources), nl=False)
+    typer.echo(to_dot(resources), nl=False)
 
 
 def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int) -> None:
@@ -249,7 +249,7 @@ def stack_unlock(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
     typer.echo(f"removed the lock of stack '{stack}' held by {holder}" if holder else f"stack '{stack}' was not locked")
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     app(args=argv, prog_name="fleetform")
 
 

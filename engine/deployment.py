@@ -1,48 +1,43 @@
-"""One run of the engine against one stack: plans and executes steps as registrations arrive.
+"""One run of the engine against one stack: decides the steps and hands them to the walker.
 
 The program's registrations come in concurrently from the SDK's executor threads. A registration
 blocks until its step is decided (preview) or done (up), which is what lets the SDK hand the
-resource's outputs to its dependents. Provider calls are bounded by ``parallel``; a failed resource
-is reported back to the SDK as failed (its outputs become unknown), and every later registration
-that depends on it is skipped, so independent branches still finish.
+resource's outputs to its dependents. A failed resource is reported back to the SDK as failed (its
+outputs become unknown), and every later registration that depends on it is skipped, so
+independent branches still finish. Deletes and refresh reads are scheduled by the
+:class:`~engine.walk.Walker`, which also bounds every provider call.
 """
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Protocol
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Protocol
 
 from .diff import diff_properties
 from .errors import EngineError
+from .graph import Graph, deletion_graph
 from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
-from .secrets import UNKNOWN
-from .state import Checkpointer, LiveState, PendingOperation, ResourceState, needed_urns, provider_urn
-from .steps import (
-    CREATE,
-    DELETE,
-    DELETE_REPLACED,
-    READ,
-    REPLACE,
-    SAME,
-    UPDATE,
-    Registration,
-    Step,
-    plan_step,
-    preview_outputs,
-)
+from .secrets import UNKNOWN, is_secret, wrap_secret
+from .state import Checkpointer, LiveState, PendingOperation, ResourceState
+from .steps import Op, Registration, Status, Step, plan_step, preview_outputs
+from .urn import STACK_TYPE, is_stack, provider_urn, urn_name
+from .walk import Walker
 
-STACK_TYPE = "pulumi:pulumi:Stack"
+
+class Mode(StrEnum):
+    """How a deployment answers registrations."""
+
+    PREVIEW = "preview"  # plan each step; touch no provider's resources
+    UP = "up"  # plan and apply each step
+    FROZEN = "frozen"  # answer from the recorded state (the program run of destroy and refresh)
 
 
 class Observer(Protocol):
     def on_step(self, step: Step) -> None: ...
 
     def on_diagnostic(self, severity: str, message: str, urn: str = "") -> None: ...
-
-
-class ResourceFailed(Exception):
-    """Raised to the SDK when a resource's step failed or was skipped."""
 
 
 class Deployment:
@@ -53,24 +48,20 @@ class Deployment:
         live: LiveState,
         registry: ProviderRegistry,
         observer: Observer,
-        mode: str,
-        parallel: int,
+        mode: Mode,
+        walker: Walker,
         checkpointer: Checkpointer | None = None,
     ):
-        if mode not in ("preview", "up", "frozen"):
-            raise ValueError(mode)
         self.live = live
         self.registry = registry
         self.observer = observer
-        self.mode = mode
-        self.parallel = parallel
+        self.mode = Mode(mode)
+        self.walker = walker
         self.checkpointer = checkpointer
         self.steps: dict[str, Step] = {}
         self.registered: dict[str, Registration] = {}
-        self.failed: set[str] = set()
         self.stack_outputs: dict = {}
         self._provider_inputs: dict[str, dict] = {}
-        self._slots = threading.BoundedSemaphore(parallel)
         self._lock = threading.Lock()
 
     # -- registrations -------------------------------------------------------------------------
@@ -80,12 +71,12 @@ class Deployment:
             if reg.urn in self.registered:
                 raise EngineError(f"duplicate resource URN {reg.urn}: give each resource a unique name")
             self.registered[reg.urn] = reg
-            blocked_by = sorted(reg.all_dependencies() & self.failed)
+        blocked_by = self.walker.blocked_by(reg.all_dependencies())
         old = self.live.get(reg.urn)
         if blocked_by:
             step = _unplanned(reg, old)
-            return self._skip(step, f"skipped: depends on failed {', '.join(_short(u) for u in blocked_by)}")
-        if self.mode == "frozen":
+            return self._skip(step, f"skipped: depends on failed {', '.join(urn_name(u) for u in blocked_by)}")
+        if self.mode == Mode.FROZEN:
             return self._replay(reg, old)
         try:
             provider = self.provider(reg.type, reg.provider_ref) if reg.custom else None
@@ -96,21 +87,21 @@ class Deployment:
         self._record(step)
         if reg.type.startswith(PROVIDER_PREFIX):
             self._provider_inputs[reg.urn] = step.inputs
-        if self.mode == "preview":
+        if self.mode == Mode.PREVIEW:
             outputs = preview_outputs(step)
-            return (step.old.id if step.old and step.op in (SAME, UPDATE) else ""), outputs, False
+            return (step.old.id if step.old and step.op in (Op.SAME, Op.UPDATE) else ""), outputs, False
         return self._apply(reg, step, provider)
 
     def register_outputs(self, urn: str, outputs: dict) -> None:
-        is_stack = urn.split("::")[2] == STACK_TYPE
-        if is_stack:
+        of_stack = is_stack(urn)
+        if of_stack:
             self.stack_outputs = outputs
-        if self.mode != "up":
+        if self.mode != Mode.UP:
             return
         current = self.live.get(urn)
         if current is not None:
             self.live.put(current.with_changes(outputs=outputs))
-            if not is_stack:  # stack outputs go out with the final write
+            if not of_stack:  # stack outputs go out with the final write
                 self._touch()
 
     def _replay(self, reg: Registration, old: ResourceState | None) -> tuple[str, dict, bool]:
@@ -136,7 +127,7 @@ class Deployment:
     # -- applying ------------------------------------------------------------------------------
     def _apply(self, reg: Registration, step: Step, provider: Provider | None) -> tuple[str, dict, bool]:
         old = step.old
-        if step.op == SAME or provider is None:
+        if step.op == Op.SAME or provider is None:
             state = reg.to_state(old.id if old else "", step.inputs, old.outputs if old else {})
             self.live.put(state)
             if reg.type != STACK_TYPE:  # the root stack goes out with the final write (Checkpointer.close)
@@ -146,9 +137,9 @@ class Deployment:
         if any(v == UNKNOWN for v in _leaves(step.inputs)):
             return self._fail(step, "an input is still unknown after its dependencies were applied")
         try:
-            if step.op == CREATE:
+            if step.op == Op.CREATE:
                 id_, outputs = self._call(step, "creating", "", lambda: provider.create(reg.urn, step.inputs))
-            elif step.op == UPDATE:
+            elif step.op == Op.UPDATE:
                 outputs = self._call(
                     step, "updating", old.id, lambda: provider.update(reg.urn, old.id, old.outputs, step.inputs, old.inputs)
                 )
@@ -161,28 +152,31 @@ class Deployment:
                     self.live.keep_old_copy(old)
                 id_, outputs = self._call(step, "creating", "", lambda: provider.create(reg.urn, step.inputs))
         except Exception as exc:
-            if step.op == REPLACE and not step.delete_before_replace:
+            if step.op == Op.REPLACE and not step.delete_before_replace:
                 self.live.drop_old_copy(reg.urn)  # the recorded resource stays as it was
             return self._fail(step, f"{step.op} failed: {exc}")
         outputs = _mark_secret_outputs(outputs, reg.additional_secret_outputs)
         self.live.put(reg.to_state(id_, step.inputs, outputs))
-        if reg.type.startswith(PROVIDER_PREFIX) and step.op == UPDATE:
+        if reg.type.startswith(PROVIDER_PREFIX) and step.op == Op.UPDATE:
             self.registry.forget(reg.provider_ref)
         self._touch()
         self._finish(step)
         return id_, outputs, False
 
     def _call(self, step: Step, operation: str, id_: str, fn: Callable):
-        """Run one provider call under the parallelism bound, with a durable pending record."""
-        with self._slots:
+        """Run one provider call in a walker slot, with a durable pending record."""
+
+        def recorded():
             self.live.begin(PendingOperation(step.urn, step.type, operation, id_))
             self._persist()
-            step.status = "running"
+            step.status = Status.RUNNING
             self.observer.on_step(step)
             try:
                 return fn()
             finally:
                 self.live.end(step.urn)
+
+        return self.walker.call(recorded)
 
     def _persist(self) -> None:
         if self.checkpointer is not None:
@@ -199,23 +193,23 @@ class Deployment:
         self.observer.on_step(step)
 
     def _finish(self, step: Step) -> None:
-        step.status = "done"
+        step.status = Status.DONE
         self.observer.on_step(step)
 
     def _fail(self, step: Step, message: str) -> tuple[str, dict, bool]:
-        step.status, step.error = "failed", message
+        step.status, step.error = Status.FAILED, message
         with self._lock:
             self.steps[step.urn] = step
-            self.failed.add(step.urn)
+        self.walker.mark_failed(step.urn)
         self._touch()
         self.observer.on_step(step)
         return "", {}, True
 
     def _skip(self, step: Step, message: str) -> tuple[str, dict, bool]:
-        step.status, step.error = "skipped", message
+        step.status, step.error = Status.SKIPPED, message
         with self._lock:
             self.steps[step.urn] = step
-            self.failed.add(step.urn)
+        self.walker.mark_failed(step.urn)
         self.observer.on_step(step)
         return "", {}, True
 
@@ -230,10 +224,10 @@ class Deployment:
     def plan_deletes(self, resources: list[ResourceState]) -> list[Step]:
         steps = []
         for resource in resources:
-            op = DELETE_REPLACED if resource.delete else DELETE
+            op = Op.DELETE_REPLACED if resource.delete else Op.DELETE
             step = Step(op, resource.urn, resource.type, resource, parent=resource.parent)
             if resource.protect:
-                step.status = "failed"
+                step.status = Status.FAILED
                 step.error = (
                     f"{resource.urn} is protected: set protect=False on it (and run up) before it can be deleted"
                 )
@@ -246,109 +240,77 @@ class Deployment:
 
     def run_deletes(self, steps: list[Step]) -> None:
         """Delete in reverse dependency order: a resource goes once nothing to be deleted needs it."""
-        pending = {id(s): s for s in steps}
-        needed_by: dict[int, set[int]] = {id(s): set() for s in steps}
-        by_urn: dict[str, list[Step]] = {}
-        for step in steps:
-            by_urn.setdefault(step.urn, []).append(step)
-        for step in steps:
-            old = step.old
-            for dep in needed_urns(old.dependencies, old.property_dependencies, old.provider, old.parent):
-                for target in by_urn.get(dep, []):
-                    if target is not step:
-                        needed_by[id(target)].add(id(step))
-        done = threading.Condition()
-        finished: set[int] = set()
-        blocked: set[int] = set()
 
-        def ready(key: int) -> bool:
-            return all(k in finished for k in needed_by[key])
+        def skip(index: int, cause: int | None) -> None:
+            why = "it is on a dependency cycle" if cause is None else "a resource that depends on it could not be deleted"
+            self._mark_skipped(steps[index], f"skipped: {why}")
 
-        def delete_one(step: Step) -> None:
-            try:
-                if step.status != "failed":
-                    self._delete(step)
-            finally:
-                with done:
-                    finished.add(id(step)) if step.status == "done" else blocked.add(id(step))
-                    done.notify_all()
+        graph = deletion_graph([step.old for step in steps])
+        self.walker.walk(graph, lambda index: self._delete(steps[index]), skip)
 
-        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="fleetform-delete") as pool:
-            started: set[int] = set()
-            with done:
-                while True:
-                    for key, step in pending.items():
-                        if key not in started and ready(key):
-                            started.add(key)
-                            pool.submit(delete_one, step)
-                    if len(finished) + len(blocked) == len(pending):
-                        break
-                    stuck = [k for k in pending if k not in started and any(d in blocked for d in needed_by[k])]
-                    for key in stuck:
-                        started.add(key)
-                        step = pending[key]
-                        step.status = "skipped"
-                        step.error = "skipped: a resource that depends on it could not be deleted"
-                        blocked.add(key)
-                        self.observer.on_step(step)
-                    if len(finished) + len(blocked) == len(pending):
-                        break
-                    done.wait()
+    def _mark_skipped(self, step: Step, message: str) -> None:
+        step.status, step.error = Status.SKIPPED, message
+        self.observer.on_step(step)
 
-    def _delete(self, step: Step) -> None:
+    def _delete(self, step: Step) -> bool:
+        if step.status == Status.FAILED:  # refused when planned (protected)
+            return False
         resource = step.old
         try:
             if resource.custom and not resource.retain_on_delete:
                 provider = self.provider(resource.type, resource.provider)
                 self._call(step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs))
         except Exception as exc:
-            step.status, step.error = "failed", f"delete failed: {exc}"
+            step.status, step.error = Status.FAILED, f"delete failed: {exc}"
             self._touch()
             self.observer.on_step(step)
-            return
+            return False
         if resource.delete:
             self.live.drop_old_copy(resource.urn)
         else:
             self.live.remove(resource.urn)
         self._touch()
         self._finish(step)
+        return True
 
     # -- refresh -------------------------------------------------------------------------------
     def refresh(self, apply: bool) -> list[Step]:
-        """Read every recorded custom resource and compare it with the recorded outputs."""
+        """Read every recorded custom resource and compare it with the recorded outputs. Reads are
+        independent of each other (as in Pulumi): a failed read skips nothing."""
         candidates = [r for r in self.live.resources() if r.custom and not r.type.startswith(PROVIDER_PREFIX)]
-
-        def read_one(resource: ResourceState) -> Step:
-            step = Step(READ, resource.urn, resource.type, resource, parent=resource.parent)
-            try:
-                provider = self.provider(resource.type, resource.provider)
-                with self._slots:
-                    fresh = provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
-            except Exception as exc:
-                step.status, step.error = "failed", f"read failed: {exc}"
-                self.observer.on_step(step)
-                return step
-            if fresh is None:
-                step.op = DELETE
-                if apply:
-                    self.live.remove(resource.urn)
-            else:
-                new_id, outputs = fresh
-                step.changes = _drift(provider, resource, outputs)
-                step.op = UPDATE if step.changes or new_id != resource.id else SAME
-                if apply and step.op == UPDATE:
-                    self.live.put(resource.with_changes(id=new_id, outputs=outputs))
-            step.status = "done"
-            with self._lock:
-                self.steps[step.urn] = step
-            self.observer.on_step(step)
-            return step
-
-        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="fleetform-read") as pool:
-            steps = list(pool.map(read_one, candidates))
+        steps = [Step(Op.READ, r.urn, r.type, r, parent=r.parent) for r in candidates]
+        with self._lock:
+            self.steps.update((step.urn, step) for step in steps)
+        self.walker.walk(
+            Graph(list(range(len(steps)))),
+            lambda index: self._read(steps[index], apply),
+            lambda index, _cause: self._mark_skipped(steps[index], "skipped"),  # reads have no edges: never
+        )
         if apply:
             self._touch()
         return steps
+
+    def _read(self, step: Step, apply: bool) -> bool:
+        resource = step.old
+        try:
+            provider = self.provider(resource.type, resource.provider)
+            fresh = self.walker.call(lambda: provider.read(resource.urn, resource.id, resource.inputs, resource.outputs))
+        except Exception as exc:
+            step.status, step.error = Status.FAILED, f"read failed: {exc}"
+            self.observer.on_step(step)
+            return False
+        if fresh is None:
+            step.op = Op.DELETE
+            if apply:
+                self.live.remove(resource.urn)
+        else:
+            new_id, outputs = fresh
+            step.changes = _drift(provider, resource, outputs)
+            step.op = Op.UPDATE if step.changes or new_id != resource.id else Op.SAME
+            if apply and step.op == Op.UPDATE:
+                self.live.put(resource.with_changes(id=new_id, outputs=outputs))
+        self._finish(step)
+        return True
 
     # -- reconciliation of an interrupted run --------------------------------------------------
     def reconcile_pending(self) -> list[str]:
@@ -382,7 +344,7 @@ class Deployment:
 
 def _unplanned(reg: Registration, old: ResourceState | None) -> Step:
     """The step of a resource that could not be planned: what it would have been at best."""
-    return Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs), parent=reg.parent)
+    return Step(Op.SAME if old else Op.CREATE, reg.urn, reg.type, old, dict(reg.inputs), parent=reg.parent)
 
 
 def _drift(provider: Provider, resource: ResourceState, outputs: dict) -> list:
@@ -394,10 +356,6 @@ def _drift(provider: Provider, resource: ResourceState, outputs: dict) -> list:
         {k: v for k, v in resource.outputs.items() if k != DYNAMIC_PROVIDER_KEY},
         {k: v for k, v in outputs.items() if k != DYNAMIC_PROVIDER_KEY},
     )
-
-
-def _short(urn: str) -> str:
-    return urn.rsplit("::", 1)[-1]
 
 
 def _leaves(value):
@@ -412,8 +370,6 @@ def _leaves(value):
 
 
 def _mark_secret_outputs(outputs: dict, keys: list[str]) -> dict:
-    from .secrets import is_secret, wrap_secret
-
     if not keys:
         return outputs
     return {k: (wrap_secret(v) if k in keys and not is_secret(v) else v) for k, v in outputs.items()}

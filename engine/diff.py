@@ -7,8 +7,9 @@ Paths follow Pulumi's property-path syntax: ``spec.replicas``, ``containers[0].i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .secrets import MASK, UNKNOWN, is_secret, mask_secrets
 
@@ -90,7 +91,7 @@ def _walk(old: Any, new: Any, path: str) -> Iterator[PropertyChange]:
                 yield from _walk(old[key], new[key], sub)
         return
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (a, b) in enumerate(zip(old, new)):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
             yield from _walk(a, b, join_path(path, index))
         return
     if old != new or new == UNKNOWN:
@@ -114,7 +115,7 @@ def path_matches(pattern: str, path: str) -> bool:
     want, have = parse_path(pattern), parse_path(path)
     if len(have) < len(want):
         return False
-    return all(w == "*" or w == h for w, h in zip(want, have))
+    return all(w == "*" or w == h for w, h in zip(want, have, strict=False))  # have may go deeper
 
 
 def apply_ignore_changes(old: dict, new: dict, patterns: list[str]) -> dict:
@@ -163,9 +164,7 @@ def _has(container: Any, key: str | int) -> bool:
 
 
 def _set(container: Any, key: str | int, value: Any) -> None:
-    if isinstance(container, dict):
-        container[key] = value
-    elif isinstance(container, list) and isinstance(key, int) and key < len(container):
+    if isinstance(container, dict) or (isinstance(container, list) and isinstance(key, int) and key < len(container)):
         container[key] = value
 
 

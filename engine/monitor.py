@@ -12,19 +12,12 @@ from typing import Any
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import resource_pb2
 
-from .deployment import STACK_TYPE, Deployment
+from .deployment import Deployment
 from .errors import EngineError
 from .steps import Registration
+from .urn import URN
 
-
-def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
-    """Pulumi's URN: the parent's qualified type chain (except the root stack's) prefixes the type."""
-    qualified = type_
-    if parent:
-        parent_type = parent.split("::")[2]
-        if parent_type != STACK_TYPE:
-            qualified = f"{parent_type}${type_}"
-    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+_INSTEAD = "run this program with the Pulumi CLI"
 
 
 def from_struct(value: Any) -> Any:
@@ -44,6 +37,13 @@ def to_struct(values: dict) -> struct_pb2.Struct:
     return struct
 
 
+class UnsupportedError(EngineError):
+    """The program uses a feature the embedded engine does not implement.
+
+    Raised from a monitor method, it fails the SDK call that made the request; the SDK keeps the
+    first such exception and the program run ends with it, so the CLI prints this message."""
+
+
 class ResourceMonitor:
     """Implements the ResourceMonitor methods the SDK uses."""
 
@@ -53,7 +53,14 @@ class ResourceMonitor:
         self.project = project
 
     def RegisterResource(self, request):
-        urn = make_urn(self.stack, self.project, request.parent, request.type, request.name)
+        if request.remote:
+            raise UnsupportedError(
+                f"{request.type} '{request.name}' is a remote component: its resources are made by the "
+                f"'{request.type.split(':', 1)[0]}' provider plugin, which the embedded engine does not run. "
+                f"Declare what it would make as typed resources (for Kubernetes, e.g. "
+                f"pulumi_kubernetes.apps.v1.Deployment instead of a chart or manifest component), or {_INSTEAD}"
+            )
+        urn = str(URN.new(self.stack, self.project, request.parent, request.type, request.name))
         inputs = from_struct(request.object)
         reg = Registration(
             urn=urn,
@@ -88,13 +95,19 @@ class ResourceMonitor:
         return resource_pb2.DeploymentInfo(supportedFeatures=[resource_pb2.RESOURCE_MONITOR_FEATURE_SECRETS])
 
     def Invoke(self, request):
-        raise EngineError(f"the embedded engine does not implement invoke '{request.tok}'")
+        raise UnsupportedError(
+            f"the embedded engine does not implement invoke '{request.tok}' (a provider function): compute "
+            f"the value in the program or pass it in through the stack configuration, or {_INSTEAD}"
+        )
 
     def Call(self, request):
-        raise EngineError(f"the embedded engine does not implement method calls ('{request.tok}')")
+        raise UnsupportedError(
+            f"the embedded engine does not implement method calls ('{request.tok}' on a remote component "
+            f"or provider): use typed resources and their outputs instead, or {_INSTEAD}"
+        )
 
     def ReadResource(self, request):
-        raise EngineError(
+        raise UnsupportedError(
             f"the embedded engine does not read external resources (get of {request.type} '{request.name}'); "
             f"declare the resource or use the Pulumi CLI"
         )
@@ -106,16 +119,16 @@ class ResourceMonitor:
         return resource_pb2.RegisterPackageResponse(ref=f"{request.name}@{request.version}")
 
     def RegisterStackTransform(self, request):
-        raise EngineError("the embedded engine does not support stack transforms")
+        raise UnsupportedError("the embedded engine does not support stack transforms")
 
     def RegisterStackInvokeTransform(self, request):
-        raise EngineError("the embedded engine does not support invoke transforms")
+        raise UnsupportedError("the embedded engine does not support invoke transforms")
 
     def RegisterResourceHook(self, request):
-        raise EngineError("the embedded engine does not support resource hooks")
+        raise UnsupportedError("the embedded engine does not support resource hooks")
 
     def RegisterErrorHook(self, request):
-        raise EngineError("the embedded engine does not support error hooks")
+        raise UnsupportedError("the embedded engine does not support error hooks")
 
     def SignalAndWaitForShutdown(self, request):
         return empty_pb2.Empty()

@@ -7,12 +7,12 @@ in the right mode, and returns a :class:`RunResult` the CLI renders.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from .deployment import STACK_TYPE, Deployment, Observer
+from .deployment import Deployment, Mode, Observer
 from .errors import InvalidInputError
 from .monitor import EngineLog, ResourceMonitor
 from .program import run_program
@@ -20,7 +20,9 @@ from .project import Project, StackConfig, load_project, load_stack_config
 from .providers import ProviderRegistry
 from .secrets import mask_secrets
 from .state import Checkpointer, StateStore, utc_now
-from .steps import OPERATIONS, SAME, Step
+from .steps import SUMMARY_OPS, Op, Status, Step
+from .urn import STACK_TYPE
+from .walk import Walker
 
 DEFAULT_PARALLEL = 16
 
@@ -35,20 +37,19 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
-        counts = Counter({op: 0 for op in OPERATIONS})
+        counts = Counter({str(op): 0 for op in SUMMARY_OPS})
         for step in self.steps:
-            if step.status in ("failed", "skipped"):
-                continue
-            counts[step.op] += 1
-        counts["failed"] = sum(1 for s in self.steps if s.status == "failed")
-        counts["skipped"] = sum(1 for s in self.steps if s.status == "skipped")
+            if not step.status.unsuccessful:
+                counts[str(step.op)] += 1
+        counts[str(Status.FAILED)] = sum(1 for s in self.steps if s.status == Status.FAILED)
+        counts[str(Status.SKIPPED)] = sum(1 for s in self.steps if s.status == Status.SKIPPED)
         return dict(counts)
 
     def failures(self) -> list[Step]:
-        return [s for s in self.steps if s.status in ("failed", "skipped")]
+        return [s for s in self.steps if s.status.unsuccessful]
 
     def has_changes(self) -> bool:
-        return any(s.op != SAME for s in self.steps)
+        return any(s.op != Op.SAME for s in self.steps)
 
     @property
     def ok(self) -> bool:
@@ -83,7 +84,7 @@ class StackOperations:
     def _run(self, deployment: Deployment, config: StackConfig, dry_run: bool) -> BaseException | None:
         monitor = ResourceMonitor(deployment, self.stack, self.project.name)
         return run_program(
-            self.project, self.stack, config, monitor, EngineLog(self.observer), dry_run, self.parallel
+            self.project, self.stack, config, monitor, EngineLog(self.observer), dry_run, deployment.walker.sdk_threads
         )
 
     def _on_stale_lock(self, holder: dict) -> None:
@@ -97,20 +98,20 @@ class StackOperations:
         steps = [s for s in deployment.steps.values() if s.type != STACK_TYPE]
         return RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes))
 
-    def _reading(self, config: StackConfig, mode: str) -> Deployment:
+    def _reading(self, config: StackConfig, mode: Mode) -> Deployment:
         """A deployment over the recorded state that writes nothing (preview, refresh --preview-only)."""
         live, _box = self.store.load(self.stack, self.project.name)
-        return Deployment(live, default_registry(config, self.project), self.observer, mode, self.parallel)
+        return Deployment(live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel))
 
     @contextmanager
-    def _applying(self, kind: str, config: StackConfig, mode: str) -> Iterator["_Applying"]:
+    def _applying(self, kind: str, config: StackConfig, mode: Mode) -> Iterator[_Applying]:
         """Lock the stack, load it, settle what an interrupted run left, and checkpoint as the
         caller works; the caller sets ``result`` (and may clear ``record``)."""
         with self.store.lock(self.stack, kind, self._on_stale_lock):
             live, box = self.store.load(self.stack, self.project.name)
             checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
             deployment = Deployment(
-                live, default_registry(config, self.project), self.observer, mode, self.parallel, checkpointer
+                live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel), checkpointer
             )
             run = _Applying(deployment, utc_now())
             try:
@@ -123,7 +124,7 @@ class StackOperations:
     # -- operations ------------------------------------------------------------------------------
     def preview(self) -> RunResult:
         config = load_stack_config(self.project, self.stack)
-        deployment = self._reading(config, "preview")
+        deployment = self._reading(config, Mode.PREVIEW)
         notes = [
             f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reconciles it"
             for p in deployment.live.pending()
@@ -135,7 +136,7 @@ class StackOperations:
 
     def up(self) -> RunResult:
         config = load_stack_config(self.project, self.stack)
-        with self._applying("up", config, "up") as run:
+        with self._applying("up", config, Mode.UP) as run:
             error = self._run(run.deployment, config, dry_run=False)
             if error is None:
                 run.deployment.run_deletes(run.deployment.plan_deletes(run.deployment.unregistered()))
@@ -147,7 +148,7 @@ class StackOperations:
 
     def destroy(self) -> RunResult:
         config = load_stack_config(self.project, self.stack, required=False)
-        with self._applying("destroy", config, "frozen") as run:
+        with self._applying("destroy", config, Mode.FROZEN) as run:
             error = self._run_for_providers(run.deployment, config, run.notes)
             live = run.deployment.live
             run.deployment.run_deletes(run.deployment.plan_deletes(live.resources() + live.old_copies()))
@@ -159,12 +160,12 @@ class StackOperations:
     def refresh(self, apply: bool) -> RunResult:
         config = load_stack_config(self.project, self.stack, required=False)
         if not apply:
-            deployment = self._reading(config, "frozen")
+            deployment = self._reading(config, Mode.FROZEN)
             notes: list[str] = []
             self._run_for_providers(deployment, config, notes)
             deployment.refresh(apply=False)
             return self._result("refresh", deployment, None, notes)
-        with self._applying("refresh", config, "frozen") as run:
+        with self._applying("refresh", config, Mode.FROZEN) as run:
             self._run_for_providers(run.deployment, config, run.notes)
             run.deployment.refresh(apply=True)
             run.result = self._result("refresh", run.deployment, None, run.notes)
@@ -173,7 +174,7 @@ class StackOperations:
     def validate(self) -> RunResult:
         """Run the program without touching providers; it fails on invalid configuration."""
         config = load_stack_config(self.project, self.stack)
-        error = self._run(self._reading(config, "frozen"), config, dry_run=True)
+        error = self._run(self._reading(config, Mode.FROZEN), config, dry_run=True)
         return RunResult("validate", self.stack, [], {}, error)
 
     def _run_for_providers(self, deployment: Deployment, config: StackConfig, notes: list[str]) -> BaseException | None:

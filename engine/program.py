@@ -2,7 +2,7 @@
 
 The program runs on a thread of its own, so that the SDK's context variables (settings, root
 resource, config) start fresh for every run, with an event loop whose default executor (where the
-SDK performs its monitor calls) is sized for the run's parallelism, as the SDK's own host does.
+SDK performs its monitor calls) is sized by the run's walker (:attr:`engine.walk.Walker.sdk_threads`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from .errors import EngineError
 from .project import Project, StackConfig
 
 
@@ -83,13 +84,13 @@ def run_program(
     monitor,
     engine_log,
     dry_run: bool,
-    parallel: int,
+    executor_threads: int,
 ) -> BaseException | None:
     """Run the program to completion; returns the exception it raised, if any."""
     outcome: dict[str, BaseException | None] = {"error": None}
 
     def target() -> None:
-        outcome["error"] = _run(project, stack, config, monitor, engine_log, dry_run, parallel)
+        outcome["error"] = _run(project, stack, config, monitor, engine_log, dry_run, executor_threads)
 
     thread = threading.Thread(target=target, name="fleetform-program")
     thread.start()
@@ -97,7 +98,7 @@ def run_program(
     return outcome["error"]
 
 
-def _run(project, stack, config, monitor, engine_log, dry_run, parallel) -> BaseException | None:
+def _run(project, stack, config, monitor, engine_log, dry_run, executor_threads) -> BaseException | None:
     from pulumi.runtime import config as pulumi_config
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_in_stack
@@ -106,7 +107,8 @@ def _run(project, stack, config, monitor, engine_log, dry_run, parallel) -> Base
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    executor = ThreadPoolExecutor(max_workers=parallel + 8, thread_name_prefix="fleetform-sdk")
+    loop.set_exception_handler(_quiet_engine_errors)
+    executor = ThreadPoolExecutor(max_workers=executor_threads, thread_name_prefix="fleetform-sdk")
     loop.set_default_executor(executor)
     settings.configure(
         settings.Settings(
@@ -114,7 +116,6 @@ def _run(project, stack, config, monitor, engine_log, dry_run, parallel) -> Base
             stack=stack,
             monitor=monitor,
             engine=engine_log,
-            parallel=parallel,
             dry_run=dry_run,
             organization="organization",
             root_directory=str(project.dir),
@@ -138,6 +139,14 @@ def _run(project, stack, config, monitor, engine_log, dry_run, parallel) -> Base
         executor.shutdown(wait=True)
         loop.close()
     return error
+
+
+def _quiet_engine_errors(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's exception handler: an engine error raised from the monitor (an unsupported
+    feature, a duplicate URN) is reported once, as the program's error; the SDK also resolves the
+    resource's outputs with it, and asyncio would log each output nobody awaited as a traceback."""
+    if not isinstance(context.get("exception"), EngineError):
+        loop.default_exception_handler(context)
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:

@@ -16,7 +16,6 @@ from .errors import InvalidInputError
 class Project:
     dir: Path
     name: str
-    runtime: str
     main: Path
     stack_config_dir: Path
 
@@ -70,7 +69,7 @@ def load_project(directory: Path) -> Project:
     if not main.exists():
         raise InvalidInputError(f"{path}: the program entry point {main} does not exist (set 'main' or add __main__.py)")
     config_dir = directory / str(data.get("stackConfigDir", "."))
-    return Project(directory, data["name"], "python", main, config_dir)
+    return Project(directory, data["name"], main, config_dir)
 
 
 def _encode(value: Any) -> str:
@@ -78,8 +77,6 @@ def _encode(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
     return json.dumps(value)
 
 

@@ -27,7 +27,6 @@ class ProviderError(EngineError):
 class DiffOutcome:
     changes: bool | None  # None: the provider does not know; the engine compares inputs
     replaces: list[str] = field(default_factory=list)
-    stables: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
 
 
@@ -42,7 +41,7 @@ class Provider(Protocol):
 
     def diff(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> DiffOutcome: ...
 
-    def create(self, urn: str, inputs: dict, preview: bool = False) -> tuple[str, dict]: ...
+    def create(self, urn: str, inputs: dict) -> tuple[str, dict]: ...
 
     def read(self, urn: str, id_: str, inputs: dict, outputs: dict) -> tuple[str, dict] | None: ...
 
@@ -121,11 +120,10 @@ class DynamicProvider:
         return DiffOutcome(
             changes=result.changes,
             replaces=list(result.replaces or []),
-            stables=list(result.stables or []),
             delete_before_replace=bool(result.delete_before_replace),
         )
 
-    def create(self, urn: str, inputs: dict, preview: bool = False) -> tuple[str, dict]:
+    def create(self, urn: str, inputs: dict) -> tuple[str, dict]:
         provider = self._provider(inputs)
         result = provider.create(unwrap_secrets(inputs))
         outputs = _resecret(dict(result.outs or {}), inputs, set())
@@ -164,7 +162,7 @@ class ProviderResourceProvider:
     def diff(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> DiffOutcome:
         return DiffOutcome(changes=None)
 
-    def create(self, urn: str, inputs: dict, preview: bool = False) -> tuple[str, dict]:
+    def create(self, urn: str, inputs: dict) -> tuple[str, dict]:
         import uuid
 
         return str(uuid.uuid4()), dict(inputs)

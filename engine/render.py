@@ -12,25 +12,26 @@ from rich.console import Console
 from rich.live import Live
 from rich.tree import Tree
 
-from .deployment import STACK_TYPE
 from .operations import RunResult
 from .secrets import mask_secrets
-from .state import provider_urn
-from .steps import CREATE, DELETE, DELETE_REPLACED, READ, REPLACE, SAME, UPDATE, Step
+from .steps import Op, Status, Step
+from .urn import STACK_TYPE, urn_name
 
-SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "+-", DELETE: "-", DELETE_REPLACED: "--", SAME: " ", READ: ">"}
-COLORS = {CREATE: "green", UPDATE: "yellow", REPLACE: "magenta", DELETE: "red", DELETE_REPLACED: "red", SAME: "dim",
-          READ: "cyan"}
-PROGRESSIVE = {CREATE: "creating", UPDATE: "updating", REPLACE: "replacing", DELETE: "deleting",
-               DELETE_REPLACED: "deleting", READ: "reading"}
-STATUS_WORDS = {"planned": "", "running": "…", "done": "✓", "failed": "✗ failed", "skipped": "⊘ skipped"}
+SYMBOLS = {Op.CREATE: "+", Op.UPDATE: "~", Op.REPLACE: "+-", Op.DELETE: "-", Op.DELETE_REPLACED: "--", Op.SAME: " ",
+           Op.READ: ">"}
+COLORS = {Op.CREATE: "green", Op.UPDATE: "yellow", Op.REPLACE: "magenta", Op.DELETE: "red", Op.DELETE_REPLACED: "red",
+          Op.SAME: "dim", Op.READ: "cyan"}
+PROGRESSIVE = {Op.CREATE: "creating", Op.UPDATE: "updating", Op.REPLACE: "replacing", Op.DELETE: "deleting",
+               Op.DELETE_REPLACED: "deleting", Op.READ: "reading"}
+STATUS_WORDS = {Status.PLANNED: "", Status.RUNNING: "…", Status.DONE: "✓", Status.FAILED: "✗ failed",
+                Status.SKIPPED: "⊘ skipped"}
 
 
 def step_to_json(step: Step) -> dict[str, Any]:
     data: dict[str, Any] = {"urn": step.urn, "type": step.type, "op": step.op, "status": step.status}
     if step.changes:
         data["diffs"] = [c.for_display() for c in step.changes]
-    if step.op == REPLACE:
+    if step.op == Op.REPLACE:
         data["replaceReasons"] = step.replace_reasons
         data["deleteBeforeReplace"] = step.delete_before_replace
     if step.error:
@@ -58,11 +59,10 @@ class Reporter:
     With ``quiet`` (JSON mode) it only collects diagnostics for the final document.
     """
 
-    def __init__(self, kind: str, out: TextIO | None = None, quiet: bool = False, show_same: bool = False):
+    def __init__(self, kind: str, out: TextIO | None = None, quiet: bool = False):
         self.kind = kind
         self.out = out or sys.stdout
         self.quiet = quiet
-        self.show_same = show_same
         self.console = Console(file=self.out, highlight=False, soft_wrap=True)
         self.diagnostics: list[dict] = []
         self._steps: dict[str, Step] = {}
@@ -71,7 +71,7 @@ class Reporter:
         self._last_draw = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> "Reporter":
+    def __enter__(self) -> Reporter:
         if not self.quiet and self.console.is_terminal:
             self._live = Live(self._tree(), console=self.console, refresh_per_second=8, transient=False)
             self._live.start()
@@ -101,22 +101,22 @@ class Reporter:
         with self._lock:
             self.diagnostics.append({"severity": severity, "message": message, "urn": urn})
         if not self.quiet:
-            where = f" ({urn.rsplit('::', 1)[-1]})" if urn else ""
+            where = f" ({urn_name(urn)})" if urn else ""
             self.console.print(f"{severity}{where}: {message}", markup=False)
 
     # -- drawing ---------------------------------------------------------------------------------
     def _worth_a_line(self, step: Step) -> bool:
-        if step.status in ("failed", "skipped"):
+        if step.status.unsuccessful:
             return True
-        if step.op == SAME and not self.show_same:
+        if step.op == Op.SAME:
             return False
-        if self.kind == "preview" or step.op == READ:
-            return step.status in ("planned", "done")
-        return step.status in ("running", "done")
+        if self.kind == "preview" or step.op == Op.READ:
+            return step.status in (Status.PLANNED, Status.DONE)
+        return step.status in (Status.RUNNING, Status.DONE)
 
     def _line(self, step: Step) -> str:
         status = STATUS_WORDS.get(step.status, step.status)
-        verb = PROGRESSIVE.get(step.op, step.op) if step.status == "running" else step.op
+        verb = PROGRESSIVE.get(step.op, step.op) if step.status == Status.RUNNING else step.op
         text = f"{SYMBOLS.get(step.op, '?'):>2} {verb:<10} {step.type}  {step.name}  {status}".rstrip()
         if step.error:
             text += f": {step.error}"
@@ -131,7 +131,7 @@ class Reporter:
         for step in steps:
             parent = step.parent if step.parent in urns else ""
             children.setdefault(parent, []).append(step)
-        done = sum(1 for s in steps if s.status in ("done", "failed", "skipped"))
+        done = sum(1 for s in steps if s.status == Status.DONE or s.status.unsuccessful)
         root = Tree(f"[bold]{self.kind}[/bold] {done}/{len(steps)} resources")
 
         def add(node: Tree, parent: str) -> None:
@@ -150,7 +150,7 @@ class Reporter:
     def report(self, result: RunResult, show_diff: bool) -> None:
         if self.quiet:
             return
-        changed = [s for s in result.steps if s.op != SAME or s.status in ("failed", "skipped")]
+        changed = [s for s in result.steps if s.op != Op.SAME or s.status.unsuccessful]
         if show_diff:
             for step in changed:
                 self._print_diff(step)
@@ -166,11 +166,8 @@ class Reporter:
             for key, value in sorted(mask_secrets(result.stack_outputs).items()):
                 self.console.print(f"  {key}: {json.dumps(value)}", markup=False)
         counts = result.summary()
-        parts = [f"{counts[k]} {k}" for k in (CREATE, UPDATE, REPLACE, DELETE, SAME) if counts.get(k)]
-        if counts["failed"]:
-            parts.append(f"{counts['failed']} failed")
-        if counts["skipped"]:
-            parts.append(f"{counts['skipped']} skipped")
+        shown = (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE, Op.SAME, Status.FAILED, Status.SKIPPED)
+        parts = [f"{counts[k]} {k}" for k in shown if counts.get(k)]
         self.console.print(f"\n{result.kind} summary: " + (", ".join(parts) or "no resources"), markup=False)
 
     def _print_diff(self, step: Step) -> None:
@@ -188,23 +185,3 @@ class Reporter:
                     f"      ~ {shown['path']}: {json.dumps(shown['old'])} => {json.dumps(shown['new'])}", markup=False
                 )
 
-
-def dependency_graph(resources: list) -> str:
-    """The recorded resources as a Graphviz DOT graph: solid edges for dependencies, dashed for
-    parent/child, dotted for the provider a resource uses (edges point at what is needed first)."""
-    names = {r.urn: r.urn.rsplit("::", 1)[-1] for r in resources}
-    lines = ["digraph fleetform {", "  rankdir=LR;", '  node [shape=box, fontsize=10];']
-    for resource in resources:
-        label = f"{names[resource.urn]}\\n{resource.type}"
-        lines.append(f'  "{resource.urn}" [label="{label}"];')
-    for resource in resources:
-        for dependency in sorted(set(resource.dependencies)):
-            if dependency in names:
-                lines.append(f'  "{resource.urn}" -> "{dependency}";')
-        if resource.parent in names:
-            lines.append(f'  "{resource.urn}" -> "{resource.parent}" [style=dashed];')
-        provider = provider_urn(resource.provider)
-        if provider in names:
-            lines.append(f'  "{resource.urn}" -> "{provider}" [style=dotted];')
-    lines.append("}")
-    return "\n".join(lines) + "\n"

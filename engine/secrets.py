@@ -13,7 +13,8 @@ import base64
 import json
 import os
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -106,7 +107,7 @@ class SecretBox:
         }
 
     @classmethod
-    def from_header(cls, passphrase: str, header: dict, stack: str) -> "SecretBox":
+    def from_header(cls, passphrase: str, header: dict, stack: str) -> SecretBox:
         box = cls(passphrase, base64.b64decode(header["salt"]))
         try:
             ok = box._decrypt_text(header["check"]) == _CHECK_PLAINTEXT

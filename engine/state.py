@@ -17,11 +17,12 @@ import os
 import socket
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from .errors import StackLockedError, StateError
 from .secrets import SecretBox, passphrase_for
@@ -31,22 +32,7 @@ FORMAT_VERSION = 1
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def provider_urn(provider_ref: str) -> str:
-    """The URN in a provider reference ``<urn>::<id>`` ("" for none)."""
-    return provider_ref.rsplit("::", 1)[0] if provider_ref else ""
-
-
-def needed_urns(dependencies, property_dependencies: dict, provider_ref: str, parent: str = "") -> set[str]:
-    """Every URN a resource needs first: its dependencies, property dependencies, provider and
-    (when given) parent."""
-    urns = set(dependencies)
-    for property_urns in property_dependencies.values():
-        urns.update(property_urns)
-    urns.update(u for u in (provider_urn(provider_ref), parent) if u)
-    return urns
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -74,11 +60,7 @@ class ResourceState:
     replace_on_changes: list = field(default_factory=list)
     delete: bool = False  # an old copy kept until its replacement is done
 
-    @property
-    def name(self) -> str:
-        return self.urn.rsplit("::", 1)[-1]
-
-    def with_changes(self, **changes: Any) -> "ResourceState":
+    def with_changes(self, **changes: Any) -> ResourceState:
         return replace(self, **changes)
 
     def to_dict(self, box: SecretBox) -> dict:
@@ -96,7 +78,7 @@ class ResourceState:
         return cached
 
     @classmethod
-    def from_dict(cls, data: dict, box: SecretBox) -> "ResourceState":
+    def from_dict(cls, data: dict, box: SecretBox) -> ResourceState:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
         values["inputs"] = box.open(values.get("inputs", {}))
@@ -168,10 +150,6 @@ class LiveState:
         with self._lock:
             self._pending.pop(urn, None)
 
-    def clear_pending(self) -> None:
-        with self._lock:
-            self._pending.clear()
-
     # -- serialization -------------------------------------------------------------------------
     def serialize(self, header: dict, box: SecretBox) -> str:
         """The checkpoint as JSON text; each resource's fragment is computed once per object."""
@@ -192,7 +170,7 @@ class StateStore:
         self.root = root
 
     @classmethod
-    def for_project(cls, project_dir: Path) -> "StateStore":
+    def for_project(cls, project_dir: Path) -> StateStore:
         override = os.environ.get(STATE_DIR_ENV)
         return cls(Path(override) if override else project_dir / ".fleetform")
 
@@ -243,9 +221,6 @@ class StateStore:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
-
-    def remove(self, stack: str) -> None:
-        self.path(stack).unlink(missing_ok=True)
 
     # -- locking -------------------------------------------------------------------------------
     @contextmanager

@@ -8,16 +8,44 @@ recorded state, then applies the resource options that shape the decision (``ign
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from .diff import PropertyChange, apply_ignore_changes, diff_properties, path_matches
 from .errors import EngineError
+from .graph import needed_urns
 from .providers import DYNAMIC_PROVIDER_KEY, Provider
-from .state import ResourceState, needed_urns
+from .state import ResourceState
+from .urn import urn_name
 
-SAME, CREATE, UPDATE, REPLACE, DELETE, READ = "same", "create", "update", "replace", "delete", "read"
-DELETE_REPLACED = "delete-replaced"  # the old copy of a replaced resource, deleted once the new one is in
-OPERATIONS = (CREATE, UPDATE, REPLACE, DELETE, SAME)
+
+class Op(StrEnum):
+    """What a step does to a resource (its value is what the JSON output shows)."""
+
+    SAME = "same"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    DELETE_REPLACED = "delete-replaced"  # the old copy of a replaced resource, deleted once the new one is in
+    READ = "read"
+
+
+class Status(StrEnum):
+    """Where a step stands."""
+
+    PLANNED = "planned"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def unsuccessful(self) -> bool:
+        return self in (Status.FAILED, Status.SKIPPED)
+
+
+SUMMARY_OPS = (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE, Op.SAME)  # the operations a summary counts
 
 
 @dataclass
@@ -65,7 +93,7 @@ class Registration:
 
 @dataclass
 class Step:
-    op: str
+    op: Op
     urn: str
     type: str
     old: ResourceState | None = None
@@ -73,13 +101,16 @@ class Step:
     changes: list[PropertyChange] = field(default_factory=list)
     replace_reasons: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
-    status: str = "planned"  # planned | running | done | failed | skipped
+    status: Status = Status.PLANNED
     error: str = ""
     parent: str = ""
 
+    def __post_init__(self) -> None:
+        self.op, self.status = Op(self.op), Status(self.status)
+
     @property
     def name(self) -> str:
-        return self.urn.rsplit("::", 1)[-1]
+        return urn_name(self.urn)
 
 
 class CheckFailed(EngineError):
@@ -97,7 +128,7 @@ def plan_step(reg: Registration, old: ResourceState | None, provider: Provider |
             f"resource {reg.urn} was recorded with type {old.type} but is now declared as {reg.type}"
         )
     if not reg.custom or provider is None:
-        return Step(SAME if old else CREATE, reg.urn, reg.type, old, dict(reg.inputs))
+        return Step(Op.SAME if old else Op.CREATE, reg.urn, reg.type, old, dict(reg.inputs))
 
     news = apply_ignore_changes(old.inputs, reg.inputs, reg.ignore_changes) if old else reg.inputs
     checked, failures = provider.check(reg.urn, old.inputs if old else {}, news)
@@ -105,7 +136,7 @@ def plan_step(reg: Registration, old: ResourceState | None, provider: Provider |
         detail = "; ".join(f"{f.property}: {f.reason}" for f in failures)
         raise CheckFailed(f"invalid inputs for {reg.urn}: {detail}")
     if old is None:
-        return Step(CREATE, reg.urn, reg.type, None, checked)
+        return Step(Op.CREATE, reg.urn, reg.type, None, checked)
 
     changes = diff_properties(_without_internal(old.inputs), _without_internal(checked))
     outcome = provider.diff(reg.urn, old.id, old.outputs, checked, old.inputs)
@@ -121,16 +152,16 @@ def plan_step(reg: Registration, old: ResourceState | None, provider: Provider |
                 f"set protect=False on it first (or revert the change)"
             )
         dbr = reg.delete_before_replace or outcome.delete_before_replace
-        return Step(REPLACE, reg.urn, reg.type, old, checked, changes, reasons, dbr)
+        return Step(Op.REPLACE, reg.urn, reg.type, old, checked, changes, reasons, dbr)
     if has_changes:
-        return Step(UPDATE, reg.urn, reg.type, old, checked, changes)
-    return Step(SAME, reg.urn, reg.type, old, checked)
+        return Step(Op.UPDATE, reg.urn, reg.type, old, checked, changes)
+    return Step(Op.SAME, reg.urn, reg.type, old, checked)
 
 
 def preview_outputs(step: Step) -> dict[str, Any]:
     """Outputs the program sees in a preview: what is known before the provider runs."""
-    if step.op in (SAME,) and step.old is not None:
+    if step.op == Op.SAME and step.old is not None:
         return step.old.outputs
-    if step.op == UPDATE and step.old is not None:
+    if step.op == Op.UPDATE and step.old is not None:
         return {**step.old.outputs, **step.inputs}
     return dict(step.inputs)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.render import Reporter
-from engine.steps import CREATE, Step
+from engine.steps import Op, Status, Step
 
 
 def test_urns_carry_the_parent_type_chain(files_project):
@@ -51,10 +51,10 @@ def test_the_terminal_view_nests_children_under_their_parent():
     reporter.console = Console(file=out, force_terminal=True, width=120, color_system=None)
     parent = "urn:pulumi:dev::p::test:index:Group::g"
     with reporter:
-        reporter.on_step(Step(CREATE, parent, "test:index:Group", status="done"))
-        child = Step(CREATE, "urn:pulumi:dev::p::test:index:Group$x:y:Z::c", "x:y:Z", parent=parent, status="running")
+        reporter.on_step(Step(Op.CREATE, parent, "test:index:Group", status=Status.DONE))
+        child = Step(Op.CREATE, "urn:pulumi:dev::p::test:index:Group$x:y:Z::c", "x:y:Z", parent=parent, status=Status.RUNNING)
         reporter.on_step(child)
-        child.status = "done"
+        child.status = Status.DONE
         reporter.on_step(child)
     lines = [line for line in out.getvalue().splitlines() if "test:index:Group" in line or "x:y:Z" in line]
     tree = lines[-2:]
