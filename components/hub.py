@@ -30,7 +30,8 @@ class Hub(pulumi.ComponentResource):
         self.spec = spec
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         child = pulumi.ResourceOptions(parent=self)
-        self.lookup = ClusterLookup(f"{spec.name}-lookup", cluster=spec.name, kind="idc", kubeconfig=self.kubeconfig, opts=child)
+        self.lookup = ClusterLookup(f"{spec.name}-lookup", cluster=spec.name, kind="idc", kubeconfig=self.kubeconfig,
+                                    min_version="1.19", opts=child)  # fleetform's own minimum (V9), as for members
         self.api_url = self.lookup.endpoint
         self.ca_bundle = self.lookup.ca_bundle
         self.agent_endpoint = agent_endpoint
