@@ -87,7 +87,7 @@ def test_local_accounts_disabled_needs_a_bootstrap_kubeconfig(cloud):
     src = source(cloud, "entra")
     description = src.describe()  # the user credential (kubelogin) still carries server and CA
     assert description.running and description.ca_data
-    assert aks.check(description, "entra") == [
+    assert list(map(str, aks.check(description, "entra"))) == [
         "FF-KIND-011 AKS cluster 'entra' disables local accounts; supply bootstrap_kubeconfig with an Entra "
         "identity that is cluster-admin"]
     with pytest.raises(CloudError) as caught:
@@ -170,7 +170,7 @@ def test_enable_encryption_puts_the_kms_settings_and_waits(cloud):
 ])
 def test_invalid_kms_settings_fail_before_any_call(cloud, key, problem):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod")
-    [message] = aks.check_encryption_key(key)
+    [message] = map(str, aks.check_encryption_key(key))
     assert message.startswith("FF-ENC-006 AKS KMS settings invalid: ") and problem in message
     cloud.deny_next(1)  # would fail the first call, had there been one
     with pytest.raises(CloudError) as caught:

@@ -7,7 +7,7 @@ import pytest
 
 from components.ocm import CRDS, GROUP, crd_spec
 from providers.dynamic import ClusterLookupProvider
-from providers.kube import ClusterAccessError
+from providers.errors import ClusterAccessError
 from sandbox.kubeapi import KubeApiEmulator
 
 
