@@ -26,13 +26,17 @@ class RestClient:
 
     def __init__(self, kubeconfig: Kubeconfig, context: str | None = None, *,
                  sleep: Callable[[float], None] = time.sleep):
+        from kubernetes.client import Configuration
         from kubernetes.config import new_client_from_config_dict
 
         self.context = kubeconfig.context(context)
         self.what = kubeconfig.what
         self._sleep = sleep
+        configuration = type.__call__(Configuration)  # a fresh one, not a copy of the process-wide default
+        configuration.retries = False  # urllib3 would otherwise retry 429/503 itself, unbounded by ``attempts``
         try:
-            self.api = new_client_from_config_dict(kubeconfig.data, context=self.context.name, persist_config=False)
+            self.api = new_client_from_config_dict(kubeconfig.data, context=self.context.name, persist_config=False,
+                                                   client_configuration=configuration)
         except Exception as exc:  # ConfigException and friends: bad credentials, unreadable files
             raise KubeconfigError(f"{kubeconfig.what}: the kubeconfig cannot be used ({exc})") from exc
 
