@@ -88,7 +88,7 @@ def probe(text: str, what: str, attempts: int = 3, context: str | None = None) -
 
 
 def version_problem(git_version: str, name: str, minimum: str, federated: bool) -> Problem | None:
-    """V9/V10: the problem when ``git_version`` is below ``minimum`` (``"1.19"``), which the caller
+    """V9/V10: the problem when ``git_version`` is below ``minimum`` (``major.minor``), which the caller
     chose; ``federated`` says the minimum is that of a federation member."""
     if parse_version(git_version) >= parse_version(minimum):
         return None

@@ -34,7 +34,7 @@ CLUSTER_UID_ANNOTATION = "fleetform.io/cluster-uid"
 class ClusterLookupInputs(Props):
     cluster: str
     kind: str
-    min_version: str  # e.g. "1.19"; the component chooses it (higher for federation members)
+    min_version: str  # "major.minor"; the component chooses it (higher for federation members)
     federated: bool = False  # the minimum is that of a federation member (FF-VER-002, not FF-VER-001)
     identity: dict = field(default_factory=dict)
     kubeconfig: str = ""  # idc: the member's kubeconfig; cloud kinds: an optional bootstrap_kubeconfig
