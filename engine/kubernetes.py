@@ -1,40 +1,54 @@
 """Built-in implementation of ``pulumi_kubernetes`` resource types for the embedded engine.
 
-Resources of type ``kubernetes:<group>/<version>:<Kind>`` are applied by server-side apply (field
-manager ``pulumi-kubernetes``, forced, so a create after an interrupted run adopts the object),
-read back on refresh, and deleted with a wait for the object to be gone. The provider behaves as
+Resources of type ``kubernetes:<group>/<version>:<Kind>`` are applied by server-side apply, read
+back on refresh, and deleted with a wait for the object to be gone. The provider behaves as
 pulumi-kubernetes does where it matters to a program: objects without ``metadata.name`` are
 auto-named ``<resource name>-<8 random characters>`` with the ``pulumi.com/autonamed`` annotation;
 namespaced objects without a namespace land in the provider's default namespace; creates and
 updates wait for the kinds pulumi-kubernetes waits for (Deployments available, LoadBalancer
 Services given an address, CRDs established), bounded by ``pulumi.com/timeoutSeconds`` or the
 default, and skipped with ``pulumi.com/skipAwait: "true"``.
+
+Field ownership, as pulumi-kubernetes's annotations say:
+
+* ``pulumi.com/patchFieldManager``: the field manager this resource applies as (default
+  ``pulumi-kubernetes``). Resources that share one object (each setting its own labels, say) give
+  themselves different managers, so that one's apply does not remove what the other set.
+* ``pulumi.com/patchForce: "true"``: take over fields another manager owns. Without it such a
+  conflict fails the step with the server's 409 naming the other manager, as in pulumi-kubernetes.
+  Not forcing is the default because forcing is not needed for what it used to be for here, a
+  create after an interrupted run: the object left behind is owned by the same manager, so the
+  re-apply adopts it without conflict. Forcing by default would instead let two owners that
+  disagree on a field (two resources, or a resource and ``kubectl edit``) silently overwrite each
+  other on every run.
+
+These two annotations instruct the provider and are not written to the cluster: sent, they would
+themselves be a field the owners of one object disagree on. (pulumi-kubernetes sends them.)
+
+Connections go through :mod:`kubeclient`; its errors become :class:`ProviderError`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import secrets as random_source
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-import yaml
+from kubeclient import KubeClientError, Kubeconfig, RestClient
 
 from .diff import diff_properties, restrict_to
 from .providers import CheckFailure, DiffOutcome, ProviderError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 
 FIELD_MANAGER = "pulumi-kubernetes"
+PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager"
+PATCH_FORCE = "pulumi.com/patchForce"
 AUTONAMED = "pulumi.com/autonamed"
 SKIP_AWAIT = "pulumi.com/skipAwait"
 TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
 DEFAULT_AWAIT_SECONDS = 600
 _NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-NETWORK_FAILURE = 0  # the status reported when no HTTP answer came back
-_RETRYABLE = {NETWORK_FAILURE, 429, 500, 502, 503, 504}
 
 
 def type_to_api_version(type_: str) -> tuple[str, str]:
@@ -51,50 +65,6 @@ class KubeApiError(ProviderError):
         self.status = status
 
 
-class KubeRest:
-    """Raw JSON requests to one API server, authenticated from a kubeconfig by the official client."""
-
-    def __init__(self, kubeconfig: dict, context: str | None):
-        from kubernetes.config import new_client_from_config_dict
-
-        self.api = new_client_from_config_dict(kubeconfig, context=context, persist_config=False)
-
-    def request(self, method: str, path: str, query: dict | None = None, body: Any = None,
-                content_type: str = "application/json", timeout: float = 30.0, attempts: int = 5) -> tuple[int, Any]:
-        delay = 0.2
-        for attempt in range(attempts):
-            status, data, retry_after = self._once(method, path, query, body, content_type, timeout)
-            if status not in _RETRYABLE or attempt == attempts - 1:
-                return status, data
-            time.sleep(retry_after if retry_after is not None else delay)
-            delay = min(delay * 2, 5.0)
-        raise AssertionError("unreachable")
-
-    def _once(self, method, path, query, body, content_type, timeout):
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            response = self.api.call_api(
-                path, method, query_params=list((query or {}).items()),
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                body=body, auth_settings=["BearerToken"], _preload_content=False,
-                _return_http_data_only=True, _request_timeout=timeout,
-            )
-            status, raw, headers = response.status, response.data, response.headers
-        except ApiException as exc:
-            status, raw, headers = exc.status, exc.body, exc.headers or {}
-        except Exception as exc:  # connection refused, TLS failure, timeout
-            return NETWORK_FAILURE, {"message": f"cannot reach the API server ({type(exc).__name__}: {exc})"}, None
-        if isinstance(raw, bytes):
-            raw = raw.decode(errors="replace")
-        try:
-            data = json.loads(raw) if raw else None
-        except ValueError:
-            data = {"message": raw}
-        retry_after = headers.get("Retry-After")
-        return status, data, float(retry_after) if retry_after else None
-
-
 class KubernetesProvider:
     """One Kubernetes provider configuration (a ``pulumi:providers:kubernetes`` resource or the default)."""
 
@@ -103,52 +73,39 @@ class KubernetesProvider:
         self._kubeconfig_source = config.get("kubeconfig")
         self._context = config.get("context")
         self._namespace = config.get("namespace")
-        self._rest: KubeRest | None = None
+        self._rest: RestClient | None = None
         self._kinds: dict[tuple[str, str], tuple[str, bool]] = {}
         self._lock = threading.Lock()
 
     # -- connection ------------------------------------------------------------------------------
-    def _kubeconfig(self) -> dict:
+    def _kubeconfig(self) -> Kubeconfig:
         source = self._kubeconfig_source
-        if source in (None, ""):
-            path = os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config")).split(os.pathsep)[0]
-            try:
-                source = Path(path).read_text()
-            except OSError as exc:
-                raise ProviderError(f"no kubeconfig given to the kubernetes provider and {path} is unreadable") from exc
         if source == UNKNOWN:
             raise ProviderError("the kubernetes provider's kubeconfig is not known yet")
-        if isinstance(source, dict):
-            return source
-        text = str(source)
-        if "\n" not in text and Path(text).is_file():
-            text = Path(text).read_text()
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ProviderError(f"the kubernetes provider's kubeconfig is not valid YAML ({exc})") from exc
-        if not isinstance(data, dict) or "clusters" not in data:
-            raise ProviderError("the kubernetes provider's kubeconfig has no clusters")
-        return data
+            if source in (None, ""):
+                return Kubeconfig.from_default_location("the kubernetes provider (no kubeconfig given)")
+            return Kubeconfig.load(source, "the kubernetes provider")
+        except KubeClientError as exc:
+            raise ProviderError(str(exc)) from exc
 
-    def _api(self) -> KubeRest:
-        with self._lock:
-            if self._rest is None:
-                self._rest = KubeRest(self._kubeconfig(), self._context)
-            return self._rest
+    def _request(self, method: str, path: str, **kwargs) -> tuple[int, Any]:
+        """One request through the shared client (built on first use); no answer is a ProviderError."""
+        try:
+            with self._lock:
+                if self._rest is None:
+                    self._rest = RestClient(self._kubeconfig(), self._context)
+            return self._rest.request(method, path, **kwargs)
+        except KubeClientError as exc:
+            raise ProviderError(str(exc)) from exc
 
     def _default_namespace(self) -> str:
         if self._namespace:
             return self._namespace
         try:
-            config = self._kubeconfig()
-        except ProviderError:
+            return self._kubeconfig().context(self._context).namespace
+        except (ProviderError, KubeClientError):
             return "default"
-        current = self._context or config.get("current-context")
-        for entry in config.get("contexts") or []:
-            if entry.get("name") == current:
-                return (entry.get("context") or {}).get("namespace") or "default"
-        return "default"
 
     def configured(self) -> bool:
         return self._kubeconfig_source != UNKNOWN
@@ -159,7 +116,7 @@ class KubernetesProvider:
         key = (api_version, kind)
         if key not in self._kinds:
             path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-            status, data = self._api().request("GET", path)
+            status, data = self._request("GET", path)
             if status == 200:
                 for entry in data.get("resources", []):
                     if "/" not in entry["name"]:
@@ -219,7 +176,7 @@ class KubernetesProvider:
     def read(self, urn: str, id_: str, inputs: dict, outputs: dict) -> tuple[str, dict] | None:
         obj = _plain_object(outputs or inputs)
         meta = obj.get("metadata") or {}
-        status, data = self._api().request("GET", self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")))
+        status, data = self._request("GET", self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")))
         if status == 404:
             return None
         _raise_for(status, data, f"read {obj['kind']} {meta['name']}")
@@ -235,13 +192,13 @@ class KubernetesProvider:
         obj = _plain_object(outputs)
         meta = obj.get("metadata") or {}
         path = self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-        status, data = self._api().request("DELETE", path, body={"propagationPolicy": "Background"})
+        status, data = self._request("DELETE", path, body={"propagationPolicy": "Background"})
         if status == 404:
             return
         _raise_for(status, data, f"delete {obj['kind']} {meta['name']}")
         deadline = time.monotonic() + _await_seconds(obj)
         while time.monotonic() < deadline:
-            status, data = self._api().request("GET", path)
+            status, data = self._request("GET", path)
             if status == 404:
                 return
             time.sleep(0.2)
@@ -260,8 +217,9 @@ class KubernetesProvider:
             meta["namespace"] = self._default_namespace()
         obj["metadata"] = meta
         path = self._path(api_version, kind, meta["name"], meta.get("namespace"))
-        status, data = self._api().request(
-            "PATCH", path, query={"fieldManager": FIELD_MANAGER, "force": "true"},
+        manager, force = _ownership(meta)
+        status, data = self._request(
+            "PATCH", path, query={"fieldManager": manager, "force": "true" if force else "false"},
             body=obj, content_type="application/apply-patch+yaml",
         )
         _raise_for(status, data, f"apply {kind} {meta['name']}")
@@ -276,7 +234,7 @@ class KubernetesProvider:
         deadline = time.monotonic() + _await_seconds(obj)
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            status, live = self._api().request("GET", path)
+            status, live = self._request("GET", path)
             _raise_for(status, live, f"read {obj['kind']} {obj['metadata']['name']}")
             if _ready(obj["kind"], live):
                 return live
@@ -284,6 +242,18 @@ class KubernetesProvider:
             f"{obj['kind']} {obj['metadata']['name']} did not become ready within {_await_seconds(obj):g}s "
             f"({_readiness_hint(obj['kind'], live)})"
         )
+
+
+def _ownership(meta: dict) -> tuple[str, bool]:
+    """(field manager, force) from the object's annotations, which it then no longer carries."""
+    annotations = dict(meta.get("annotations") or {})
+    manager = annotations.pop(PATCH_FIELD_MANAGER, None) or FIELD_MANAGER
+    force = annotations.pop(PATCH_FORCE, None) == "true"
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    return manager, force
 
 
 def _ready(kind: str, live: dict) -> bool:

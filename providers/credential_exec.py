@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import yaml
 
@@ -39,7 +39,7 @@ def exec_credential(kubeconfig: str) -> dict:
         status["clientKeyData"] = base64.b64decode(user["client-key-data"]).decode()
     if not status:
         raise CloudError("invalid", "the cloud returned a kubeconfig without a token or client certificate")
-    expiry = datetime.now(timezone.utc) + REFRESH_AFTER
+    expiry = datetime.now(UTC) + REFRESH_AFTER
     status["expirationTimestamp"] = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", "status": status}
 

@@ -1,7 +1,8 @@
-"""Kubeconfig building, Kubernetes client construction, probing and waiting.
+"""Reaching member and hub clusters through :mod:`kubeclient`: clients, probing, versions, waiting.
 
 Every function takes kubeconfig *text* (YAML) and builds its own client, so that dynamic providers
-stay picklable and nothing here keeps a connection between calls.
+stay picklable and nothing here keeps a connection between calls. kubeclient's errors become
+:class:`~providers.errors.ClusterAccessError`.
 """
 
 from __future__ import annotations
@@ -9,19 +10,13 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-import yaml
+from kubeclient import KubeClientError, Kubeconfig, RestClient, Unreachable
 
-from engine.kubernetes import NETWORK_FAILURE, KubeRest
-
-MIN_VERSION = (1, 19)
-FEDERATION_MIN_VERSION = (1, 21)
-
-
-class ClusterAccessError(Exception):
-    """A cluster could not be reached or used; the message says which and why."""
+from .errors import ClusterAccessError, ErrorCode, Problem
 
 
 @dataclass(frozen=True)
@@ -33,48 +28,29 @@ class ClusterInfo:
     kube_system_uid: str
 
 
-def parse_kubeconfig(text: str, what: str) -> dict:
+def kubeconfig(text: str, what: str) -> Kubeconfig:
+    """The parsed kubeconfig; a malformed one is a ClusterAccessError naming ``what``."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ClusterAccessError(f"{what}: the kubeconfig is not valid YAML ({exc})") from exc
-    if not isinstance(data, dict) or not data.get("clusters"):
-        raise ClusterAccessError(f"{what}: the kubeconfig names no cluster")
-    return data
+        return Kubeconfig.load(text, what)
+    except KubeClientError as exc:
+        raise ClusterAccessError(None, str(exc)) from exc
 
 
-def current_cluster(config: dict, context: str | None = None) -> dict:
-    """The ``cluster`` entry the (given or current) context points to."""
-    wanted = context or config.get("current-context")
-    contexts = {c["name"]: c.get("context", {}) for c in config.get("contexts") or []}
-    cluster_name = contexts.get(wanted, {}).get("cluster") if wanted else None
-    for entry in config.get("clusters") or []:
-        if cluster_name is None or entry["name"] == cluster_name:
-            return entry.get("cluster", {})
-    raise ClusterAccessError(f"the kubeconfig has no cluster for context '{wanted}'")
-
-
-def api_client(kubeconfig: str, what: str, context: str | None = None) -> KubeRest:
+def api_client(text: str, what: str, context: str | None = None) -> RestClient:
     """A JSON client for the cluster (official client configuration; retries throttling and 5xx)."""
-    config = parse_kubeconfig(kubeconfig, what)
     try:
-        return KubeRest(config, context)
-    except Exception as exc:  # the client raises ConfigException and friends
-        raise ClusterAccessError(f"{what}: the kubeconfig cannot be used ({exc})") from exc
+        return RestClient(kubeconfig(text, what), context)
+    except KubeClientError as exc:
+        raise ClusterAccessError(None, str(exc)) from exc
 
 
-def render_kubeconfig(name: str, server: str, ca_data: str, token: str) -> str:
-    """A token kubeconfig, rendered deterministically (fixed keys and order) so it only changes
-    when the server, CA or token really change."""
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-        "users": [{"name": name, "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-    }
-    return yaml.safe_dump(document, sort_keys=False)
+def request_json(client: RestClient, method: str, path: str, body: Any = None, timeout: float = 10.0,
+                 attempts: int = 3) -> tuple[int, Any]:
+    """(status, parsed body); a network failure that outlasts the retries raises ClusterAccessError."""
+    try:
+        return client.request(method, path, body=body, timeout=timeout, attempts=attempts)
+    except KubeClientError as exc:
+        raise ClusterAccessError(None, str(exc)) from exc
 
 
 def parse_version(git_version: str) -> tuple[int, int]:
@@ -83,53 +59,43 @@ def parse_version(git_version: str) -> tuple[int, int]:
     return int(major), int("".join(ch for ch in minor if ch.isdigit()))
 
 
-def request_json(client: KubeRest, method: str, path: str, body: Any = None, timeout: float = 10.0,
-                 attempts: int = 3) -> tuple[int, Any]:
-    """(status, parsed body), retrying throttling, 5xx and network failures with backoff; a network
-    failure that outlasts the retries raises ClusterAccessError."""
-    status, data = client.request(method, path, body=body, timeout=timeout, attempts=attempts)
-    if status == NETWORK_FAILURE:
-        raise ClusterAccessError(data["message"])
-    return status, data
-
-
-def probe(kubeconfig: str, what: str, attempts: int = 3, context: str | None = None) -> ClusterInfo:
+def probe(text: str, what: str, attempts: int = 3, context: str | None = None) -> ClusterInfo:
     """Reach the cluster: ``/readyz``, ``/version`` and the kube-system namespace (its UID names the
     physical cluster). Transient failures are retried with backoff; raises ClusterAccessError."""
-    config = parse_kubeconfig(kubeconfig, what)
-    server = current_cluster(config, context).get("server", "")
-    client = api_client(kubeconfig, what, context)
+    client = api_client(text, what, context)
+    server = client.server
     try:
-        status, _ = request_json(client, "GET", "/readyz", attempts=attempts)
-    except ClusterAccessError as exc:
-        raise ClusterAccessError(f"FF-CONN-002 API server {server} of '{what}' is not reachable ({exc})") from exc
+        status, _ = client.request("GET", "/readyz", timeout=10.0, attempts=attempts)
+    except Unreachable as exc:
+        raise ClusterAccessError(ErrorCode.CONN_UNREACHABLE,
+                                 f"API server {server} of '{what}' is not reachable ({exc})") from exc
     if status == 401:
-        raise ClusterAccessError(f"{what}: the API server at {server} rejected the credential (401 Unauthorized)")
+        raise ClusterAccessError(None, f"{what}: the API server at {server} rejected the credential (401 Unauthorized)")
     if status != 200:
-        raise ClusterAccessError(f"FF-CONN-002 API server {server} of '{what}' is not ready (/readyz answered HTTP {status})")
+        raise ClusterAccessError(ErrorCode.CONN_UNREACHABLE,
+                                 f"API server {server} of '{what}' is not ready (/readyz answered HTTP {status})")
     _, version = request_json(client, "GET", "/version", attempts=attempts)
     code, namespace = request_json(client, "GET", "/api/v1/namespaces/kube-system", attempts=attempts)
     if code == 403:
-        raise ClusterAccessError(f"{what}: the credential may not read namespace kube-system (403); it needs cluster-admin")
+        raise ClusterAccessError(None, f"{what}: the credential may not read namespace kube-system (403); it needs cluster-admin")
     return ClusterInfo(
         server=server,
-        ca_data=current_cluster(config, context).get("certificate-authority-data", ""),
+        ca_data=client.context.ca_data,
         git_version=version["gitVersion"],
         major_minor=parse_version(version["gitVersion"]),
         kube_system_uid=(namespace or {}).get("metadata", {}).get("uid", ""),
     )
 
 
-def check_version(git_version: str, name: str, minimum: tuple[int, int] = MIN_VERSION) -> None:
-    """V9/V10: raise ClusterAccessError when ``git_version`` is below ``minimum``."""
-    if parse_version(git_version) >= minimum:
-        return
-    wanted = ".".join(map(str, minimum))
-    if minimum == FEDERATION_MIN_VERSION:
-        raise ClusterAccessError(
-            f"FF-VER-002 cluster '{name}' runs Kubernetes {git_version}; federation members require >= {wanted}"
-        )
-    raise ClusterAccessError(f"FF-VER-001 cluster '{name}' runs Kubernetes {git_version}; fleetform requires >= {wanted}")
+def version_problem(git_version: str, name: str, minimum: str, federated: bool) -> Problem | None:
+    """V9/V10: the problem when ``git_version`` is below ``minimum`` (``major.minor``), which the caller
+    chose; ``federated`` says the minimum is that of a federation member."""
+    if parse_version(git_version) >= parse_version(minimum):
+        return None
+    if federated:
+        return Problem(ErrorCode.VER_TOO_OLD_FOR_FEDERATION,
+                       f"cluster '{name}' runs Kubernetes {git_version}; federation members require >= {minimum}")
+    return Problem(ErrorCode.VER_TOO_OLD, f"cluster '{name}' runs Kubernetes {git_version}; fleetform requires >= {minimum}")
 
 
 def jwt_expiry(token: str) -> int | None:

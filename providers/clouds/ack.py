@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.exceptions import CredentialException
@@ -26,8 +27,16 @@ from alibabacloud_tea_openapi.exceptions import ThrottlingException
 from alibabacloud_tea_openapi.utils_models import Config
 from Tea.exceptions import TeaException, UnretryableException
 
-from .. import kube
-from .base import RETRYABLE_STATUS, ClusterDescription, CloudError, not_found, split_endpoint, with_retries
+from ..errors import ErrorCode, Problem
+from .base import (
+    RETRYABLE_STATUS,
+    CloudError,
+    ClusterDescription,
+    kubeconfig_context,
+    not_found,
+    split_endpoint,
+    with_retries,
+)
 
 T = TypeVar("T")
 
@@ -58,8 +67,7 @@ class AckSource:
         running = detail.state == "running"
         ca_data = ""
         if running:
-            config = kube.parse_kubeconfig(self._kubeconfig(DESCRIBE_MINUTES), self.cluster_id)
-            ca_data = kube.current_cluster(config).get("certificate-authority-data", "")
+            ca_data = kubeconfig_context(self._kubeconfig(DESCRIBE_MINUTES), self.cluster_id).ca_data
         return ClusterDescription(
             kind=KIND,
             native_id=detail.cluster_id,
@@ -147,8 +155,8 @@ class AckSource:
             return CloudError("expired", f"the Alibaba Cloud credential has expired ({detail}): refresh "
                                          "ALIBABA_CLOUD_SECURITY_TOKEN or use a long-lived AccessKey")
         if code == "ForbiddenUpdateKMSState":
-            return CloudError("forbidden", f"FF-ENC-021 ForbiddenUpdateKMSState: caller lacks cluster admin/ops RBAC "
-                                           f"on '{self.cluster_id}'")
+            return CloudError("forbidden", f"ForbiddenUpdateKMSState: caller lacks cluster admin/ops RBAC "
+                                           f"on '{self.cluster_id}'", ErrorCode.ENC_ACK_RBAC)
         if code == "ErrorClusterNotFound" or status == 404:
             return self._not_found()
         if _throttled(exc):
@@ -158,8 +166,8 @@ class AckSource:
             return CloudError("forbidden", f"the RAM identity may not {operation} {cluster} ({detail}): grant it "
                                            "AliyunCSFullAccess or a policy allowing cs:* on the cluster")
         if status == 409:
-            return CloudError("unavailable", "FF-ENC-004 ACK rejected the change (409): wait 5 minutes after the "
-                                             "previous KMS update")
+            return CloudError("unavailable", "ACK rejected the change (409): wait 5 minutes after the "
+                                             "previous KMS update", ErrorCode.ENC_UPDATE_IN_PROGRESS)
         if status is not None and 400 <= status < 500:
             return CloudError("invalid", f"ACK refused to {operation} {cluster}: {detail}")
         return CloudError("unavailable", f"ACK could not {operation} {cluster} ({detail}); retry later")
@@ -197,18 +205,18 @@ def _endpoints(master_url: str | None) -> dict:
 
 # --- kind rules -----------------------------------------------------------------------------------
 
-def check(description: ClusterDescription, name: str) -> list[str]:
+def check(description: ClusterDescription, name: str) -> list[Problem]:
     """No ACK-specific rule applies at registration (V37 is checked for EtcdEncryption)."""
     return []
 
 
-def check_encryption(description: ClusterDescription, name: str) -> list[str]:
+def check_encryption(description: ClusterDescription, name: str) -> list[Problem]:
     """V37: Secret encryption with KMS needs ACK Pro."""
     spec = description.flags.get("cluster_spec") or ""
     if spec.startswith("ack.pro."):
         return []
     shown = spec or description.flags.get("cluster_type") or "not ACK Pro"
-    return [f"FF-ENC-003 ACK cluster '{name}' is {shown}; Secret encryption needs ACK Pro (ack.pro.small)"]
+    return [Problem(ErrorCode.ENC_NEEDS_ACK_PRO, f"ACK cluster '{name}' is {shown}; Secret encryption needs ACK Pro (ack.pro.small)")]
 
 
 def source(identity: dict, endpoint: str | None = None) -> AckSource:

@@ -14,9 +14,10 @@ The SDK's own retry policy is switched off: throttling and transient faults are 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -30,8 +31,8 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import AzureKeyVaultKms, ManagedCluster, ManagedClusterSecurityProfile
 
-from .. import kube
-from .base import RETRYABLE_STATUS, ClusterDescription, CloudError, not_found, with_retries
+from ..errors import ErrorCode, Problem
+from .base import RETRYABLE_STATUS, CloudError, ClusterDescription, kubeconfig_context, not_found, with_retries
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ class AksSource:
             return cluster, user.kubeconfigs[0].value.decode()
 
         cluster, kubeconfig = self._call("look up", lookup)
-        server = kube.current_cluster(kube.parse_kubeconfig(kubeconfig, self.cluster_name))
+        server = kubeconfig_context(kubeconfig, self.cluster_name)
         provisioning = _text(cluster.provisioning_state)
         power = _text(cluster.power_state.code) if cluster.power_state else ""
         return ClusterDescription(
@@ -68,8 +69,8 @@ class AksSource:
             state=power if provisioning == "Succeeded" else provisioning,
             running=provisioning == "Succeeded" and power == "Running",
             kubernetes_version=cluster.current_kubernetes_version or cluster.kubernetes_version or "",
-            endpoint=server.get("server", ""),
-            ca_data=server.get("certificate-authority-data", ""),
+            endpoint=server.server,
+            ca_data=server.ca_data,
             flags={
                 "disable_local_accounts": bool(cluster.disable_local_accounts),
                 "azure_key_vault_kms": _kms(cluster),
@@ -93,7 +94,7 @@ class AksSource:
         read eTag as ``If-Match`` (PATCH only changes tags); waits for the long-running operation.
         ``key``: ``key_id``, optional ``key_vault_network_access`` (Public) and ``key_vault_resource_id``."""
         if problems := check_encryption_key(key):
-            raise CloudError("invalid", "; ".join(problems))
+            raise CloudError.refusing(problems)
 
         def update(client: ContainerServiceClient) -> ManagedCluster:
             cluster = client.managed_clusters.get(self.resource_group, self.cluster_name)
@@ -206,16 +207,17 @@ def _encryption(cluster: ManagedCluster) -> dict:
 
 # --- kind rules -----------------------------------------------------------------------------------
 
-def check(description: ClusterDescription, name: str) -> list[str]:
+def check(description: ClusterDescription, name: str) -> list[Problem]:
     """V12. The rule holds only when the user supplies no ``bootstrap_kubeconfig``; the caller
     knows whether they did, this function does not."""
     if description.flags.get("disable_local_accounts"):
-        return [f"FF-KIND-011 AKS cluster '{name}' disables local accounts; supply bootstrap_kubeconfig "
-                "with an Entra identity that is cluster-admin"]
+        return [Problem(ErrorCode.KIND_LOCAL_ACCOUNTS_DISABLED,
+                        f"AKS cluster '{name}' disables local accounts; supply bootstrap_kubeconfig "
+                        "with an Entra identity that is cluster-admin")]
     return []
 
 
-def check_encryption_key(key: dict) -> list[str]:
+def check_encryption_key(key: dict) -> list[Problem]:
     """V39: ``key_id`` is a versioned Key Vault key URI; ``Private`` needs ``key_vault_resource_id``."""
     problems = []
     key_id = key.get("key_id") or ""
@@ -227,7 +229,7 @@ def check_encryption_key(key: dict) -> list[str]:
         problems.append(f"key_vault_network_access must be Public or Private, not '{access}'")
     elif access == "Private" and not key.get("key_vault_resource_id"):
         problems.append("key_vault_network_access Private needs key_vault_resource_id")
-    return [f"FF-ENC-006 AKS KMS settings invalid: {problem}" for problem in problems]
+    return [Problem(ErrorCode.ENC_AKS_KMS_SETTINGS, f"AKS KMS settings invalid: {problem}") for problem in problems]
 
 
 def source(identity: dict, endpoint: str | None = None) -> AksSource:

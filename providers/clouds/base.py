@@ -20,9 +20,14 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
+
+from kubeclient import Context, KubeClientError, Kubeconfig
+
+from ..errors import ErrorCode, FleetformError, Problem
 
 T = TypeVar("T")
 
@@ -42,33 +47,47 @@ class ClusterDescription:
     flags: dict = field(default_factory=dict)  # kind-specific facts, e.g. {"autopilot": True}
 
 
-class CloudError(Exception):
-    """A cloud API call failed; ``reason`` is one of the REASONS, the message says what to do."""
+class CloudError(FleetformError):
+    """A cloud API call failed; ``reason`` is one of the REASONS, the message says what to do, and
+    ``code`` is the FF-* code when the failure has one."""
 
     REASONS = ("not-found", "throttled", "unauthorized", "expired", "forbidden", "invalid", "unavailable")
 
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
+    def __init__(self, reason: str, message: str, code: ErrorCode | None = None):
+        super().__init__(code, message)
         self.reason = reason
+
+    @classmethod
+    def refusing(cls, problems: list[Problem]) -> CloudError:
+        """An ``invalid`` request: the problems its input has (one code when there is one problem)."""
+        if len(problems) == 1:
+            return cls("invalid", problems[0].message, problems[0].code)
+        return cls("invalid", "; ".join(map(str, problems)))
 
 
 def not_found(kind: str, cluster: str, where: str) -> CloudError:
     """The lookup's error for a cluster the cloud does not have (``where``: its region, or
     whatever else scopes the name)."""
-    return CloudError("not-found", f"FF-REG-003 {kind} cluster {cluster} not found in {where}")
+    return CloudError("not-found", f"{kind} cluster {cluster} not found in {where}", ErrorCode.REG_NOT_FOUND)
 
 
-def require_identity(kind: str, identity: dict, keys: tuple[str, ...]) -> None:
-    """FF-KIND-002 unless every one of ``keys`` has a value in ``identity``."""
-    missing = [key for key in keys if not identity.get(key)]
-    if missing:
-        raise CloudError("invalid", f"FF-KIND-002 kind {kind} requires {', '.join(keys)}; "
-                                    f"missing: {', '.join(missing)}")
+def api_error(reason: str, message: str) -> CloudError:
+    """FF-CLOUD-001: a cloud API call failed (``message`` says which and what to do)."""
+    return CloudError(reason, message, ErrorCode.CLOUD_API)
 
 
-def no_public_endpoint(name: str) -> str:
+def kubeconfig_context(text: str, what: str) -> Context:
+    """The current context of a kubeconfig a cloud returned; an unusable one is a CloudError."""
+    try:
+        return Kubeconfig.load(text, what).context()
+    except KubeClientError as exc:
+        raise CloudError("invalid", f"the cloud returned an unusable kubeconfig: {exc}") from exc
+
+
+def no_public_endpoint(name: str) -> Problem:
     """V15, for kinds whose clusters may lack a public API endpoint."""
-    return f"FF-CONN-003 cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private"
+    return Problem(ErrorCode.CONN_NO_PUBLIC_ENDPOINT,
+                   f"cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private")
 
 
 def split_endpoint(endpoint: str) -> tuple[str, str]:

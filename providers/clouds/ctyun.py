@@ -22,13 +22,13 @@ from providers.clouds import base
 from providers.clouds.base import (
     CloudError,
     ClusterDescription,
+    kubeconfig_context,
     no_public_endpoint,
     not_found,
-    require_identity,
     with_retries,
 )
 from providers.clouds.ctyun_signing import canonical_query, signed_headers
-from providers.kube import ClusterAccessError, current_cluster, parse_kubeconfig
+from providers.errors import ErrorCode, Problem
 
 KIND = "ctyun"
 BASE_URL = "https://ccse-global.ctapi.ctyun.cn"
@@ -50,7 +50,7 @@ SERIES_BY_TYPE = {0: "cce.standard", 2: "cce.managed", 4: "cce.icce"}
 RETRYABLE_STATUS = (0, *base.RETRYABLE_STATUS)  # 0: no HTTP answer at all
 
 ENCRYPTION_UNSUPPORTED = (
-    "FF-ENC-001 etcd/Secret encryption is not supported for kind ctyun: CTyun CCE offers no KMS or "
+    "etcd/Secret encryption is not supported for kind ctyun: CTyun CCE offers no KMS or "
     "secret-encryption API and its control-plane hosts are not reachable. Remove EtcdEncryption '{resource}' "
     "or set enabled=false"
 )
@@ -106,14 +106,13 @@ def _unwrap(status: int, raw: bytes) -> dict:
 # --- the cluster source -----------------------------------------------------------------------------
 
 
-def source(identity: dict, endpoint: str | None = None) -> "CtyunCluster":
-    require_identity(KIND, identity, ("region_id", "cluster_id"))
-    return CtyunCluster(region_id=identity["region_id"], cluster_id=identity["cluster_id"],
+def source(identity: dict, endpoint: str | None = None) -> CtyunSource:
+    return CtyunSource(region_id=identity["region_id"], cluster_id=identity["cluster_id"],
                         public=bool(identity.get("public", False)), endpoint=endpoint)
 
 
 @dataclass(frozen=True)
-class CtyunCluster:
+class CtyunSource:
     """One CCSE cluster. Holds identifiers only (picklable); a client is built per call."""
 
     region_id: str
@@ -127,7 +126,7 @@ class CtyunCluster:
         biz_state = int(detail.get("bizState") or 0)
         host = _public_host(detail) if self.public else _private_host(detail)
         # The detail carries no CA; it arrives with the kubeconfig, fetched only when one can be issued.
-        ca_data = _ca_data(self._kubeconfig(client)) if biz_state == RUNNING and host else ""
+        ca_data = kubeconfig_context(self._kubeconfig(client), "CTyun kubeconfig").ca_data if biz_state == RUNNING and host else ""
         return ClusterDescription(
             kind=KIND, native_id=self.cluster_id, region=self.region_id,
             state=BIZ_STATES.get(biz_state, f"bizState {biz_state}"), running=biz_state == RUNNING,
@@ -144,11 +143,13 @@ class CtyunCluster:
 
     def encryption_status(self) -> dict:
         """Always refused (V34); the message names the cluster id where the EtcdEncryption name belongs."""
-        raise CloudError("invalid", encryption_unsupported(self.cluster_id))
+        problem = encryption_unsupported(self.cluster_id)
+        raise CloudError("invalid", problem.message, problem.code)
 
     def enable_encryption(self, key: dict) -> dict:
         """Always refused (V34). ``key["resource"]``, when given, names the EtcdEncryption in the message."""
-        raise CloudError("invalid", encryption_unsupported(key.get("resource") or self.cluster_id))
+        problem = encryption_unsupported(key.get("resource") or self.cluster_id)
+        raise CloudError("invalid", problem.message, problem.code)
 
     # --- calls ------------------------------------------------------------------------------------
 
@@ -248,17 +249,10 @@ def _flags(detail: dict, public: bool) -> dict:
     }
 
 
-def _ca_data(kubeconfig: str) -> str:
-    try:
-        return current_cluster(parse_kubeconfig(kubeconfig, "CTyun kubeconfig")).get("certificate-authority-data", "")
-    except ClusterAccessError as exc:
-        raise CloudError("invalid", f"CTyun returned an unusable kubeconfig: {exc}") from exc
-
-
 # --- preview rules -------------------------------------------------------------------------------------
 
 
-def check(description: ClusterDescription, name: str) -> list[str]:
+def check(description: ClusterDescription, name: str) -> list[Problem]:
     """CTyun's own registration rule, V15: a public preference needs an EIP on the API server. (The
     rules every kind shares, V8 running and V9 version, are the lookup's.)"""
     if description.flags.get("endpoint_preference") == "public" and not description.flags.get("public_endpoint"):
@@ -266,18 +260,19 @@ def check(description: ClusterDescription, name: str) -> list[str]:
     return []
 
 
-def bootstrap_checks(description: ClusterDescription, name: str, ingress_service_type: str | None = None) -> list[str]:
+def bootstrap_checks(description: ClusterDescription, name: str, ingress_service_type: str | None = None) -> list[Problem]:
     """Rules for ingress/storage bootstrap on CTyun: V49 (no bootstrap on SCE) and V29 (calico has no
     LoadBalancer Services)."""
     problems = []
     if description.flags.get("serverless"):
-        problems.append("FF-BOOT-001 ingress/storage bootstrap is not supported on CTyun SCE clusters")
+        problems.append(Problem(ErrorCode.BOOT_UNSUPPORTED, "ingress/storage bootstrap is not supported on CTyun SCE clusters"))
     if ingress_service_type == "LoadBalancer" and description.flags.get("network_plugin") == "calico":
-        problems.append(f"FF-ING-002 CTyun cluster '{name}' uses calico, which has no LoadBalancer Services; "
-                        "set ingress.service_type=HostPort")
+        problems.append(Problem(ErrorCode.ING_NO_LOAD_BALANCER,
+                                f"CTyun cluster '{name}' uses calico, which has no LoadBalancer Services; "
+                                "set ingress.service_type=HostPort"))
     return problems
 
 
-def encryption_unsupported(resource: str) -> str:
+def encryption_unsupported(resource: str) -> Problem:
     """The V34 preview error for an EtcdEncryption resource on a ctyun cluster."""
-    return ENCRYPTION_UNSUPPORTED.format(resource=resource)
+    return Problem(ErrorCode.ENC_UNSUPPORTED_KIND, ENCRYPTION_UNSUPPORTED.format(resource=resource))

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
 # The CLI sends Beijing wall-clock time; the trailing "Z" is only part of the format.
@@ -22,7 +22,7 @@ SIGNED_HEADERS = "ctyun-eop-request-id;eop-date"
 
 def eop_date(now: datetime | None = None) -> str:
     """The ``Eop-date`` value: Beijing wall-clock time formatted as ``yyyyMMddTHHmmssZ``."""
-    return (now or datetime.now(timezone.utc)).astimezone(BEIJING).strftime(DATE_FORMAT)
+    return (now or datetime.now(UTC)).astimezone(BEIJING).strftime(DATE_FORMAT)
 
 
 def canonical_query(params: dict | None) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import boto3
 from botocore.config import Config
@@ -30,8 +31,11 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from ..kube import parse_version, render_kubeconfig
-from .base import ClusterDescription, CloudError, not_found, with_retries
+from kubeclient import render_token_kubeconfig
+
+from ..errors import ErrorCode, Problem
+from ..kube import parse_version
+from .base import CloudError, ClusterDescription, api_error, not_found, with_retries
 
 KIND = "eks"
 TOKEN_PREFIX = "k8s-aws-v1."
@@ -53,11 +57,11 @@ _CREDENTIALS_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS
 T = TypeVar("T")
 
 
-def source(identity: dict, endpoint: str | None = None) -> "EksSource":
+def source(identity: dict, endpoint: str | None = None) -> EksSource:
     return EksSource(identity["region"], identity["cluster_name"], identity.get("assume_role_arn") or None, endpoint)
 
 
-def check(description: ClusterDescription, name: str) -> list[str]:
+def check(description: ClusterDescription, name: str) -> list[Problem]:
     """EKS has no preview rule of its own beyond the generic ones (exists, running, version)."""
     return []
 
@@ -101,7 +105,7 @@ class EksSource:
         """A token kubeconfig: the cluster's endpoint and CA, a fresh STS token (valid 15 minutes)."""
         description = self.describe()
         token = self._call(lambda: bearer_token(self._session(), self.region, self.cluster_name, self.endpoint))
-        return render_kubeconfig(f"eks-{self.cluster_name}", description.endpoint, description.ca_data, token)
+        return render_token_kubeconfig(f"eks-{self.cluster_name}", description.endpoint, description.ca_data, token)
 
     def encryption_status(self) -> dict:
         """Whether a customer-managed key encrypts Secrets, and the latest association update."""
@@ -118,14 +122,14 @@ class EksSource:
         if not key_arn:
             if parse_version(description.kubernetes_version) >= PROVIDER_DEFAULT_ENCRYPTION:
                 return {"operation": None, "status": "provider-default", "key": None}
-            raise CloudError("invalid", f"FF-ENC-013 EKS {description.kubernetes_version} needs key_arn to enable "
-                             "secrets encryption")
+            raise CloudError("invalid", f"EKS {description.kubernetes_version} needs key_arn to enable "
+                             "secrets encryption", ErrorCode.ENC_KEY_REQUIRED)
         current = description.flags["encryption_key_arn"]
         if current == key_arn:
             return {"operation": None, "status": "Successful", "key": key_arn}
         if current:
-            raise CloudError("invalid", f"FF-ENC-002 EKS secrets encryption on '{self.cluster_name}' cannot be "
-                             "disabled or re-keyed once associated")
+            raise CloudError("invalid", f"EKS secrets encryption on '{self.cluster_name}' cannot be "
+                             "disabled or re-keyed once associated", ErrorCode.ENC_IRREVERSIBLE)
         request_token = str(uuid.uuid4())  # one per intent, so that a retried call cannot start a second update
         update = self._call(lambda: self._eks().associate_encryption_config(
             clusterName=self.cluster_name, clientRequestToken=request_token,
@@ -175,28 +179,28 @@ class EksSource:
     def _error(self, exc: Exception) -> CloudError:
         """The CloudError for an SDK error, with what the user should do about it."""
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ProfileNotFound)):
-            return CloudError("unauthorized", f"FF-CLOUD-001 eks: no usable AWS credentials ({exc}): {_CREDENTIALS_HINT}")
+            return api_error("unauthorized", f"eks: no usable AWS credentials ({exc}): {_CREDENTIALS_HINT}")
         if not isinstance(exc, ClientError):
-            return CloudError("unavailable", f"FF-CLOUD-001 eks: AWS could not be reached in {self.region} ({exc}); "
+            return api_error("unavailable", f"eks: AWS could not be reached in {self.region} ({exc}); "
                               "check the network, proxy and endpoint, then retry")
         error, operation = exc.response.get("Error", {}), exc.operation_name
         code, status = error.get("Code", ""), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        failed = f"FF-CLOUD-001 eks API call {operation} failed: {code} ({error.get('Message', '')})"
+        failed = f"eks API call {operation} failed: {code} ({error.get('Message', '')})"
         action = f"{'sts' if operation in ('AssumeRole', 'GetCallerIdentity') else 'eks'}:{operation}"
         if code in _NOT_FOUND and operation != "DescribeUpdate":
             return not_found(KIND, self.cluster_name, self.region)
         if code in _THROTTLED or status == 429:
-            return CloudError("throttled", f"{failed}. Still throttled after retries: retry later or lower --parallel")
+            return api_error("throttled", f"{failed}. Still throttled after retries: retry later or lower --parallel")
         if code in _UNAUTHORIZED:
-            return CloudError("unauthorized", f"{failed}. AWS rejected the credentials: {_CREDENTIALS_HINT}")
+            return api_error("unauthorized", f"{failed}. AWS rejected the credentials: {_CREDENTIALS_HINT}")
         if code in _EXPIRED:
-            return CloudError("expired", f"{failed}. The AWS credentials have expired: renew them "
+            return api_error("expired", f"{failed}. The AWS credentials have expired: renew them "
                               "(aws sso login, or fresh AWS_SESSION_TOKEN keys)")
         if code in _FORBIDDEN or status == 403:
-            return CloudError("forbidden", f"{failed}. The caller may not do this: allow {action} in its IAM policy")
+            return api_error("forbidden", f"{failed}. The caller may not do this: allow {action} in its IAM policy")
         if status >= 500:
-            return CloudError("unavailable", f"{failed}. AWS failed repeatedly; retry later")
-        return CloudError("invalid", failed)
+            return api_error("unavailable", f"{failed}. AWS failed repeatedly; retry later")
+        return api_error("invalid", failed)
 
 
 def _key_arn(cluster: dict) -> str | None:

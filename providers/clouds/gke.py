@@ -11,8 +11,9 @@ client uses the REST transport, so an ``http://`` endpoint (an emulator) works.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import google.auth
 import google.auth.transport.requests
@@ -22,8 +23,10 @@ from google.api_core.client_options import ClientOptions
 from google.auth import exceptions as auth
 from google.cloud import container_v1
 
-from ..kube import render_kubeconfig
-from .base import ClusterDescription, CloudError, not_found, with_retries
+from kubeclient import render_token_kubeconfig
+
+from ..errors import ErrorCode, Problem
+from .base import CloudError, ClusterDescription, api_error, not_found, with_retries
 
 KIND = "gke"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
@@ -36,27 +39,28 @@ _LOGIN_HINT = ("set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file
 T = TypeVar("T")
 
 
-def source(identity: dict, endpoint: str | None = None) -> "GkeSource":
+def source(identity: dict, endpoint: str | None = None) -> GkeSource:
     return GkeSource(identity["project"], identity["location"], identity["cluster_name"], endpoint)
 
 
-def check(description: ClusterDescription, name: str) -> list[str]:
+def check(description: ClusterDescription, name: str) -> list[Problem]:
     """V11: Autopilot clusters are refused (their control plane cannot host fleetform's agents).
     The message names the GKE cluster; ``name`` (the RegisteredCluster) is in the caller's context."""
     if description.flags.get("autopilot"):
         cluster = description.native_id.rsplit("/", 1)[-1]
-        return [f"FF-KIND-010 GKE cluster '{cluster}' is an Autopilot cluster; only Standard clusters are supported"]
+        return [Problem(ErrorCode.KIND_AUTOPILOT,
+                        f"GKE cluster '{cluster}' is an Autopilot cluster; only Standard clusters are supported")]
     return []
 
 
-def check_key(key_name: str, location: str) -> list[str]:
+def check_key(key_name: str, location: str) -> list[Problem]:
     """V38: the key is a Cloud KMS key name in the cluster's region (a zone's region for zonal clusters)."""
     zone = _ZONE.match(location)
     region = zone["region"] if zone else location
     match = _KEY_NAME.match(key_name or "")
     if match and match["location"] == region:
         return []
-    return [f"FF-ENC-005 GKE key '{key_name}' must be a Cloud KMS key in location {region}"]
+    return [Problem(ErrorCode.ENC_GKE_KEY_LOCATION, f"GKE key '{key_name}' must be a Cloud KMS key in location {region}")]
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class GkeSource:
         """A token kubeconfig: the cluster's endpoint and CA, the ADC access token (about 1 h)."""
         description = self.describe()
         token = self._call("token refresh", self._access_token)
-        return render_kubeconfig(f"gke-{self.cluster_name}", description.endpoint, description.ca_data, token)
+        return render_token_kubeconfig(f"gke-{self.cluster_name}", description.endpoint, description.ca_data, token)
 
     def encryption_status(self) -> dict:
         encryption = self._get_cluster().database_encryption
@@ -116,7 +120,7 @@ class GkeSource:
         key_name = key.get("key_name", "")
         problems = check_key(key_name, self.location)
         if problems:
-            raise CloudError("invalid", problems[0])
+            raise CloudError.refusing(problems[:1])
         current = self.encryption_status()
         if current["enabled"] and current["key"] == key_name:
             return {"operation": None, "status": "DONE", "key": key_name}
@@ -155,32 +159,32 @@ class GkeSource:
 
     def _error(self, operation: str, exc: Exception) -> CloudError:
         """The CloudError for an SDK error, with what the user should do about it."""
-        failed = f"FF-CLOUD-001 gke API call {operation} failed"
+        failed = f"gke API call {operation} failed"
         if isinstance(exc, auth.DefaultCredentialsError):
-            return CloudError("unauthorized", f"{failed}: no Google credentials found: {_LOGIN_HINT}")
+            return api_error("unauthorized", f"{failed}: no Google credentials found: {_LOGIN_HINT}")
         if isinstance(exc, auth.RefreshError):
             if any(word in str(exc).lower() for word in ("expired", "revoked")):
-                return CloudError("expired", f"{failed}: GKE credentials expired ({exc.args[0]}): "
+                return api_error("expired", f"{failed}: GKE credentials expired ({exc.args[0]}): "
                                   "run gcloud auth application-default login, or renew the service-account key")
-            return CloudError("unauthorized", f"{failed}: Google refused the credentials ({exc.args[0]}): {_LOGIN_HINT}")
+            return api_error("unauthorized", f"{failed}: Google refused the credentials ({exc.args[0]}): {_LOGIN_HINT}")
         if isinstance(exc, (auth.TransportError, requests.RequestException)):
-            return CloudError("unavailable", f"{failed}: the Google API could not be reached ({exc}); "
+            return api_error("unavailable", f"{failed}: the Google API could not be reached ({exc}); "
                               "check the network, proxy and endpoint, then retry")
         detail = f"{exc.code} {type(exc).__name__} ({exc.message})"
         if isinstance(exc, api.NotFound):
             return not_found(KIND, self.cluster_name, self._where)
         if isinstance(exc, api.Unauthorized):
-            return CloudError("unauthorized", f"{failed}: {detail}. GKE rejected the credentials: {_LOGIN_HINT}")
+            return api_error("unauthorized", f"{failed}: {detail}. GKE rejected the credentials: {_LOGIN_HINT}")
         if isinstance(exc, api.Forbidden):
-            return CloudError("forbidden", f"{failed}: {detail}. The cluster {self.cluster_name} in {self._where} "
+            return api_error("forbidden", f"{failed}: {detail}. The cluster {self.cluster_name} in {self._where} "
                               "does not exist, or the caller lacks container.clusters.get/update there: check the "
                               "name, or grant roles/container.admin (or roles/container.viewer to look it up)")
         if isinstance(exc, api.TooManyRequests):
-            return CloudError("throttled", f"{failed}: {detail}. Still throttled after retries; "
+            return api_error("throttled", f"{failed}: {detail}. Still throttled after retries; "
                               "retry later or raise the project's quota")
         if isinstance(exc, api.ClientError):
-            return CloudError("invalid", f"{failed}: {detail}")
-        return CloudError("unavailable", f"{failed}: {detail}. Google's side failed repeatedly; retry later")
+            return api_error("invalid", f"{failed}: {detail}")
+        return api_error("unavailable", f"{failed}: {detail}. Google's side failed repeatedly; retry later")
 
 
 def _transient(exc: Exception) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import kube
-from .base import ClusterDescription, CloudError
+from ..errors import ClusterAccessError
+from .base import CloudError, ClusterDescription
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,8 @@ class IdcSource:
     def describe(self) -> ClusterDescription:
         try:
             info = kube.probe(self.kubeconfig, self.name, context=self.context)
-        except kube.ClusterAccessError as exc:
-            raise CloudError("unavailable", str(exc)) from exc
+        except ClusterAccessError as exc:
+            raise CloudError("unavailable", exc.message, exc.code) from exc
         return ClusterDescription(
             kind="idc",
             native_id=info.kube_system_uid,

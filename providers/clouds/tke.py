@@ -26,10 +26,10 @@ from providers.clouds.base import (
     ClusterDescription,
     no_public_endpoint,
     not_found,
-    require_identity,
     split_endpoint,
     with_retries,
 )
+from providers.errors import ErrorCode, Problem
 
 KIND = "tke"
 ATTEMPTS = 5
@@ -42,14 +42,13 @@ CREDENTIAL_HINT = ("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or ~
                    "to a valid, enabled API key pair")
 
 
-def source(identity: dict, endpoint: str | None = None) -> "TkeCluster":
-    require_identity(KIND, identity, ("region", "cluster_id"))
-    return TkeCluster(region=identity["region"], cluster_id=identity["cluster_id"],
+def source(identity: dict, endpoint: str | None = None) -> TkeSource:
+    return TkeSource(region=identity["region"], cluster_id=identity["cluster_id"],
                       public=bool(identity.get("public", False)), endpoint=endpoint)
 
 
 @dataclass(frozen=True)
-class TkeCluster:
+class TkeSource:
     """One TKE cluster. Holds identifiers only (picklable); a client is built per call."""
 
     region: str
@@ -88,7 +87,8 @@ class TkeCluster:
         client = self._client()
         status = self._call(client, "DescribeClusterEndpointStatus", ClusterId=self.cluster_id, IsExtranet=self.public)
         if status.Status != ENDPOINT_CREATED:
-            raise CloudError("invalid", _endpoint_missing(self.cluster_id, self.public))
+            missing = _endpoint_missing(self.cluster_id, self.public)
+            raise CloudError("invalid", missing.message, missing.code)
         answer = self._call(client, "DescribeClusterKubeconfig", ClusterId=self.cluster_id, IsExtranet=self.public)
         return answer.Kubeconfig
 
@@ -110,7 +110,8 @@ class TkeCluster:
         except TencentCloudSDKException as exc:
             error = self._error(action, exc)
             if error.reason in ("invalid", "forbidden"):  # V40: KMS not enabled or not authorised for TKE
-                error = CloudError(error.reason, f"FF-ENC-007 TKE refused {action}: {exc.get_code()}: {exc.get_message()}")
+                error = CloudError(error.reason, f"TKE refused {action}: {exc.get_code()}: {exc.get_message()}",
+                                   ErrorCode.ENC_TKE_REFUSED)
             raise error from exc
         return {"submitted": True, "request_id": answer.RequestId}
 
@@ -193,16 +194,17 @@ def _ca_data(certificate_authority: str) -> str:
     return certificate_authority
 
 
-def _endpoint_missing(name: str, public: bool) -> str:
+def _endpoint_missing(name: str, public: bool) -> Problem:
     if public:
         return no_public_endpoint(name)
-    return f"cluster '{name}' has no private API endpoint; enable intranet access on the TKE cluster first or use public"
+    return Problem(None, f"cluster '{name}' has no private API endpoint; enable intranet access on the TKE cluster "
+                         "first or use public")
 
 
 # --- preview rules -------------------------------------------------------------------------------------
 
 
-def check(description: ClusterDescription, name: str) -> list[str]:
+def check(description: ClusterDescription, name: str) -> list[Problem]:
     """TKE's own registration rule (V15, and its intranet twin): the preferred endpoint is enabled.
     (The rules every kind shares, V8 running and V9 version, are the lookup's.)"""
     public = description.flags.get("endpoint_preference") == "public"

@@ -201,7 +201,7 @@ def test_raw_sdk_kms_update_has_no_body_and_needs_a_running_cluster(cloud):
     ({"cluster_type": "Kubernetes", "cluster_spec": ""}, "Kubernetes"),
 ])
 def test_secret_encryption_needs_ack_pro(flags, shown):
-    assert ack.check_encryption(description(**flags), "prod") == [
+    assert list(map(str, ack.check_encryption(description(**flags), "prod"))) == [
         f"FF-ENC-003 ACK cluster 'prod' is {shown}; Secret encryption needs ACK Pro (ack.pro.small)"]
     pro = description(cluster_type="ManagedKubernetes", cluster_spec="ack.pro.small")
     assert ack.check_encryption(pro, "prod") == []

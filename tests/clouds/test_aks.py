@@ -11,8 +11,10 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
 from providers import kube
-from providers.clouds import aks
+from providers.clouds import aks, kind_problems
 from providers.clouds.base import CloudError
+from providers.dynamic import ClusterLookupProvider
+from providers.errors import ErrorCode
 from sandbox.clouds.aks import AksEmulator
 
 SUBSCRIPTION = "6f1c2b9e-0d4a-4c1e-9b7a-2f3e4d5c6b7a"
@@ -34,6 +36,11 @@ def source(cloud: AksEmulator, name: str = "prod", group: str = GROUP) -> aks.Ak
 def raw_client(cloud: AksEmulator, **options) -> ContainerServiceClient:
     credential = DefaultAzureCredential(disable_instance_discovery=True)
     return ContainerServiceClient(credential, SUBSCRIPTION, base_url=cloud.endpoint, retry_total=0, **options)
+
+
+def lookup_props(cloud: AksEmulator, **extra) -> dict:
+    return {"cluster": "entra", "kind": "aks", "min_version": "1.19", "cloud_endpoint": cloud.endpoint,
+            "identity": {"subscription_id": SUBSCRIPTION, "resource_group": GROUP, "cluster_name": "entra"}, **extra}
 
 
 # --- lookup -----------------------------------------------------------------------------------------
@@ -87,7 +94,7 @@ def test_local_accounts_disabled_needs_a_bootstrap_kubeconfig(cloud):
     src = source(cloud, "entra")
     description = src.describe()  # the user credential (kubelogin) still carries server and CA
     assert description.running and description.ca_data
-    assert aks.check(description, "entra") == [
+    assert list(map(str, aks.check(description, "entra"))) == [
         "FF-KIND-011 AKS cluster 'entra' disables local accounts; supply bootstrap_kubeconfig with an Entra "
         "identity that is cluster-admin"]
     with pytest.raises(CloudError) as caught:
@@ -170,7 +177,7 @@ def test_enable_encryption_puts_the_kms_settings_and_waits(cloud):
 ])
 def test_invalid_kms_settings_fail_before_any_call(cloud, key, problem):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod")
-    [message] = aks.check_encryption_key(key)
+    [message] = map(str, aks.check_encryption_key(key))
     assert message.startswith("FF-ENC-006 AKS KMS settings invalid: ") and problem in message
     cloud.deny_next(1)  # would fail the first call, had there been one
     with pytest.raises(CloudError) as caught:
@@ -197,3 +204,17 @@ def test_a_new_emulator_on_the_same_directory_keeps_endpoint_credentials_and_clu
         assert second.cluster(SUBSCRIPTION, GROUP, "prod")["name"] == "prod"
     finally:
         second.stop()
+
+
+def test_local_accounts_disabled_is_waived_by_a_bootstrap_kubeconfig(cloud, fresh_kube_api):
+    """V12 through the code: the lookup drops FF-KIND-011 (and only it) when a kubeconfig is supplied."""
+    cloud.add_cluster(SUBSCRIPTION, GROUP, "entra", disable_local_accounts=True)
+    (problem,) = kind_problems("aks", source(cloud, "entra").describe(), "entra")
+    assert problem.code is ErrorCode.KIND_LOCAL_ACCOUNTS_DISABLED
+    (failure,) = ClusterLookupProvider().check({}, lookup_props(cloud)).failures
+    assert failure.reason == str(problem)
+    bootstrap = fresh_kube_api.cluster("aks-entra").kubeconfig()
+    assert ClusterLookupProvider().check({}, lookup_props(cloud, kubeconfig=bootstrap)).failures == []
+    too_new = lookup_props(cloud, kubeconfig=bootstrap, min_version="1.99")
+    assert [f.reason for f in ClusterLookupProvider().check({}, too_new).failures] == [
+        "FF-VER-001 cluster 'entra' runs Kubernetes 1.29.4; fleetform requires >= 1.99"]

@@ -17,11 +17,12 @@ from itertools import count
 import pytest
 import yaml
 
-from providers.clouds import ctyun
+from providers.clouds import ctyun, source_for
 from providers.clouds.base import CloudError
 from providers.clouds.ctyun import CcseApiError, CcseClient
 from providers.clouds.ctyun_signing import signed_headers
 from providers.dynamic import ClusterLookupProvider
+from providers.errors import ErrorCode
 from providers.kube import probe
 from sandbox.clouds.ctyun import CtyunEmulator
 
@@ -58,7 +59,7 @@ def source(cloud, cluster_id, region_id=POOL, **identity):
 
 def lookup_props(cloud, cluster_id, name="shop", **identity) -> dict:
     return {"cluster": name, "kind": "ctyun", "identity": {"region_id": POOL, "cluster_id": cluster_id, **identity},
-            "cloud_endpoint": cloud.endpoint}
+            "cloud_endpoint": cloud.endpoint, "min_version": "1.19"}
 
 
 def lookup_problems(cloud, cluster_id, name="shop", **identity) -> list[str]:
@@ -144,9 +145,9 @@ def test_public_preference_without_eip(cloud, env, cluster_id):
 
     description = public.describe()
     assert description.endpoint == "" and not description.flags["public_endpoint"]
-    assert ctyun.check(description, "shop") == [
+    assert list(map(str, ctyun.check(description, "shop"))) == [
         "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"]
-    assert lookup_problems(cloud, cluster_id, public=True) == ctyun.check(description, "shop")
+    assert lookup_problems(cloud, cluster_id, public=True) == list(map(str, ctyun.check(description, "shop")))
     with pytest.raises(CloudError) as caught:
         public.credentials()
     assert caught.value.reason == "invalid"
@@ -157,12 +158,12 @@ def test_serverless_and_calico_bootstrap_rules(cloud, env, cluster_id):
     cloud.add_cluster(POOL, cluster_id, cluster_series="sce.standard", network_plugin="calico")
     description = source(cloud, cluster_id).describe()
     assert description.flags["serverless"] and description.flags["network_plugin"] == "calico"
-    assert ctyun.bootstrap_checks(description, "edge", "LoadBalancer") == [
+    assert list(map(str, ctyun.bootstrap_checks(description, "edge", "LoadBalancer"))) == [
         "FF-BOOT-001 ingress/storage bootstrap is not supported on CTyun SCE clusters",
         "FF-ING-002 CTyun cluster 'edge' uses calico, which has no LoadBalancer Services; "
         "set ingress.service_type=HostPort",
     ]
-    assert ctyun.bootstrap_checks(description, "edge", "HostPort") == [
+    assert list(map(str, ctyun.bootstrap_checks(description, "edge", "HostPort"))) == [
         "FF-BOOT-001 ingress/storage bootstrap is not supported on CTyun SCE clusters"]
 
 
@@ -198,8 +199,9 @@ def test_source_is_picklable(cloud, env, cluster_id):
 
 def test_missing_identity_fields():
     with pytest.raises(CloudError) as caught:
-        ctyun.source({"cluster_id": "abc"})
-    assert str(caught.value) == "FF-KIND-002 kind ctyun requires region_id, cluster_id; missing: region_id"
+        source_for("ctyun", {"cluster_id": "abc"})
+    assert caught.value.code is ErrorCode.KIND_IDENTITY_MISSING
+    assert str(caught.value) == "FF-KIND-002 kind ctyun requires region_id; missing: region_id"
 
 
 # --- error mapping and retries -----------------------------------------------------------------------

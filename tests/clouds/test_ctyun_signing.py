@@ -9,7 +9,7 @@ test vectors that the Terraform provider and the CLI agree on.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -93,7 +93,7 @@ def test_the_signature_depends_on_every_input():
 
 
 def test_date_is_beijing_wall_clock():
-    assert eop.eop_date(datetime(2025, 1, 1, 0, 0, 0, tzinfo=timezone.utc)) == DATE
+    assert eop.eop_date(datetime(2025, 1, 1, 0, 0, 0, tzinfo=UTC)) == DATE
 
 
 def test_fresh_request_ids_and_dates_by_default():

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from providers import kube
 from providers.clouds import base, eks
 from providers.clouds.base import CloudError
+from providers.errors import ClusterAccessError
 from sandbox.clouds.eks import EksEmulator
 
 REGION = "eu-west-1"
@@ -93,7 +94,7 @@ def test_token_for_one_cluster_does_not_open_another(env, identity):
     config = yaml.safe_load(eks.source(other, env.endpoint).credentials())
     config["users"][0]["user"]["token"] = token_of(eks.source(identity, env.endpoint).credentials())
 
-    with pytest.raises(kube.ClusterAccessError, match="rejected the credential"):
+    with pytest.raises(ClusterAccessError, match="rejected the credential"):
         kube.probe(yaml.safe_dump(config), other["cluster_name"], attempts=1)
 
 

@@ -25,6 +25,7 @@ from google.cloud import container_v1
 from providers import kube
 from providers.clouds import base, gke
 from providers.clouds.base import CloudError
+from providers.errors import ClusterAccessError
 from sandbox.clouds.gke import GkeEmulator
 
 PROJECT, LOCATION = "demo-project", "europe-west1"
@@ -103,7 +104,7 @@ def test_backing_cluster_refuses_a_token_the_emulator_did_not_issue(cloud, ident
     config = yaml.safe_load(gke.source(identity, cloud.endpoint).credentials())
     config["users"][0]["user"]["token"] = "ya29.made-up"
 
-    with pytest.raises(kube.ClusterAccessError, match="rejected the credential"):
+    with pytest.raises(ClusterAccessError, match="rejected the credential"):
         kube.probe(yaml.safe_dump(config), identity["cluster_name"], attempts=1)
 
 
@@ -126,7 +127,7 @@ def test_cluster_that_is_not_running_says_so(env):
 def test_autopilot_cluster_is_refused_by_check(env, identity):
     autopilot = add_cluster(env, autopilot=True)
 
-    refused = gke.check(gke.source(autopilot, env.endpoint).describe(), "member")
+    refused = list(map(str, gke.check(gke.source(autopilot, env.endpoint).describe(), "member")))
     assert refused == [f"FF-KIND-010 GKE cluster '{autopilot['cluster_name']}' is an Autopilot cluster; "
                        "only Standard clusters are supported"]
     assert gke.check(gke.source(identity, env.endpoint).describe(), "member") == []

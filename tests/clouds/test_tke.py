@@ -22,9 +22,10 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.tke.v20180525 import models, tke_client
 
-from providers.clouds import tke
+from providers.clouds import source_for, tke
 from providers.clouds.base import CloudError
 from providers.dynamic import ClusterLookupProvider
+from providers.errors import ErrorCode
 from providers.kube import probe
 from sandbox.clouds.tke import TkeEmulator
 
@@ -60,7 +61,7 @@ def source(cloud, cluster_id, region=REGION, **identity):
 
 def lookup_props(cloud, cluster_id, name="shop", **identity) -> dict:
     return {"cluster": name, "kind": "tke", "identity": {"region": REGION, "cluster_id": cluster_id, **identity},
-            "cloud_endpoint": cloud.endpoint}
+            "cloud_endpoint": cloud.endpoint, "min_version": "1.19"}
 
 
 def lookup_problems(cloud, cluster_id, name="shop", **identity) -> list[str]:
@@ -144,9 +145,9 @@ def test_public_preference_without_public_endpoint(cloud, env, cluster_id):
 
     description = public.describe()
     assert description.endpoint == ""
-    assert tke.check(description, "shop") == [
+    assert list(map(str, tke.check(description, "shop"))) == [
         "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"]
-    assert lookup_problems(cloud, cluster_id, public=True) == tke.check(description, "shop")
+    assert lookup_problems(cloud, cluster_id, public=True) == list(map(str, tke.check(description, "shop")))
     with pytest.raises(CloudError) as caught:
         public.credentials()
     assert caught.value.reason == "invalid"
@@ -156,7 +157,7 @@ def test_public_preference_without_public_endpoint(cloud, env, cluster_id):
 def test_private_preference_without_intranet_endpoint(cloud, env, cluster_id):
     cloud.add_cluster(REGION, cluster_id, public_endpoint=True, private_endpoint=False)
     description = source(cloud, cluster_id).describe()
-    assert tke.check(description, "shop") == [
+    assert list(map(str, tke.check(description, "shop"))) == [
         "cluster 'shop' has no private API endpoint; enable intranet access on the TKE cluster first or use public"]
 
 
@@ -182,8 +183,9 @@ def test_source_is_picklable(cloud, env, cluster_id):
 
 def test_missing_identity_fields():
     with pytest.raises(CloudError) as caught:
-        tke.source({"region": REGION})
-    assert str(caught.value) == "FF-KIND-002 kind tke requires region, cluster_id; missing: cluster_id"
+        source_for("tke", {"region": REGION})
+    assert caught.value.code is ErrorCode.KIND_IDENTITY_MISSING
+    assert str(caught.value) == "FF-KIND-002 kind tke requires cluster_id; missing: cluster_id"
 
 
 # --- error mapping and retries -----------------------------------------------------------------------

@@ -166,3 +166,52 @@ def test_secret_data_is_secret_in_state_and_output(kube):
     assert b"correct-horse-battery" not in state
     assert b"Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5" not in state  # nor its base64 form
     assert "correct-horse-battery" not in result.stdout
+
+
+def test_owners_with_their_own_field_manager_keep_each_others_fields(kube):
+    """Two resources write different labels of one ConfigMap, each as its own field manager
+    (pulumi.com/patchFieldManager): neither removes the other's label, and a second up changes nothing."""
+    def owner(resource: str, label: str) -> dict:
+        return {"kind": "ConfigMap", "name": resource, "metadata": {
+            "name": "shared", "labels": {label: "yes"},
+            "annotations": {"pulumi.com/patchFieldManager": f"fleetform-{resource}"}}}
+
+    kube.declare(owner("ingress", "ingress-ready"), owner("storage", "storage-ready"))
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    live = kube.cluster.objects.get("v1", "ConfigMap", "shared", "team-a")
+    assert live["metadata"]["labels"] == {"ingress-ready": "yes", "storage-ready": "yes"}
+    assert {m["manager"] for m in live["metadata"]["managedFields"]} == {"fleetform-ingress", "fleetform-storage"}
+    assert "pulumi.com/patchFieldManager" not in (live["metadata"].get("annotations") or {})
+    version = live["metadata"]["resourceVersion"]
+
+    code, again = kube.run_json("up", "--yes")
+    assert code == 0 and {s["op"] for s in again["steps"]} == {"same"}, again
+    assert kube.cluster.objects.get("v1", "ConfigMap", "shared", "team-a")["metadata"]["resourceVersion"] == version
+
+
+def test_a_field_another_manager_owns_is_taken_over_only_with_patch_force(kube):
+    kube.cluster.objects.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": "contested", "namespace": "team-a"}, "data": {"mode": "manual"}},
+                               field_manager="kubectl")
+    declared = {"kind": "ConfigMap", "name": "cm", "metadata": {"name": "contested"}, "data": {"mode": "fleetform"}}
+    kube.declare(declared)
+    code, up = kube.run_json("up", "--yes")
+    assert code == 1 and "HTTP 409" in step(up, "cm")["error"] and "kubectl" in step(up, "cm")["error"]
+    assert kube.cluster.objects.get("v1", "ConfigMap", "contested", "team-a")["data"] == {"mode": "manual"}
+
+    kube.declare({**declared, "metadata": {"name": "contested", "annotations": {"pulumi.com/patchForce": "true"}}})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    assert kube.cluster.objects.get("v1", "ConfigMap", "contested", "team-a")["data"] == {"mode": "fleetform"}
+
+
+def test_a_create_adopts_what_an_interrupted_run_left_without_forcing(kube):
+    """The object an interrupted run applied is owned by the same field manager: no conflict."""
+    kube.cluster.objects.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": "leftover", "namespace": "team-a"}, "data": {"mode": "old"}},
+                               field_manager="pulumi-kubernetes")
+    kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": {"name": "leftover"}, "data": {"mode": "new"}})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0 and step(up, "cm")["op"] == "create", up
+    assert kube.cluster.objects.get("v1", "ConfigMap", "leftover", "team-a")["data"] == {"mode": "new"}

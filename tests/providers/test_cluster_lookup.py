@@ -7,7 +7,7 @@ import pytest
 
 from components.ocm import CRDS
 from providers.dynamic import ClusterLookupProvider
-from providers.kube import ClusterAccessError
+from providers.errors import ClusterAccessError
 from sandbox.kubeapi import KubeApiEmulator
 
 
@@ -55,3 +55,13 @@ def test_the_hub_cannot_register_itself(estate):
     assert [f.reason for f in check.failures] == [
         "FF-REG-002 cluster 'hub-again' is the hub cluster itself and cannot be registered"
     ]
+
+
+def test_the_minimum_version_comes_from_the_component(estate):
+    hub, member = estate
+    federated = {**props("member-a", member, hub), "min_version": "1.30", "federated": True}
+    assert [f.reason for f in ClusterLookupProvider().check({}, federated).failures] == [
+        "FF-VER-002 cluster 'member-a' runs Kubernetes v1.29.4; federation members require >= 1.30"]
+    assert ClusterLookupProvider().check({}, {**federated, "min_version": "1.29"}).failures == []
+    with pytest.raises(ValueError, match="input 'min_version' is required"):
+        ClusterLookupProvider().create({k: v for k, v in props("member-a", member, hub).items() if k != "min_version"})

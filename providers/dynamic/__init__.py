@@ -1,0 +1,22 @@
+"""Pulumi dynamic providers: thin adapters from CRUD onto the cloud sources and the Kubernetes
+client, one module per resource, each with typed inputs and outputs.
+
+Every provider lives in an importable module so that dill pickles it by reference (the SDK embeds
+the pickle in every resource's ``__provider`` input), and builds its clients inside each call.
+"""
+
+from .cluster_lookup import ClusterLookup, ClusterLookupProvider
+from .manifest_work_status import ManifestWorkStatus, ManifestWorkStatusProvider
+from .registration_status import RegistrationStatus, RegistrationStatusProvider
+from .service_account_credential import ServiceAccountCredential, ServiceAccountCredentialProvider
+
+__all__ = [
+    "ClusterLookup",
+    "ClusterLookupProvider",
+    "ManifestWorkStatus",
+    "ManifestWorkStatusProvider",
+    "RegistrationStatus",
+    "RegistrationStatusProvider",
+    "ServiceAccountCredential",
+    "ServiceAccountCredentialProvider",
+]

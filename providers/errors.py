@@ -1,0 +1,81 @@
+"""fleetform's error codes (DOMAIN §8) as values, and the errors and problems that carry them.
+
+Code decides behaviour (``problem.code is ErrorCode.KIND_LOCAL_ACCOUNTS_DISABLED``), never a
+message prefix. What the user reads is unchanged: ``"<code> <message>"``, e.g.
+``FF-KIND-011 AKS cluster 'prod' disables local accounts; ...``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    REG_ALREADY_REGISTERED = "FF-REG-001"
+    REG_HUB_ITSELF = "FF-REG-002"
+    REG_NOT_FOUND = "FF-REG-003"
+    REG_NOT_RUNNING = "FF-REG-004"
+    KIND_UNKNOWN = "FF-KIND-001"
+    KIND_IDENTITY_MISSING = "FF-KIND-002"
+    KIND_AUTOPILOT = "FF-KIND-010"
+    KIND_LOCAL_ACCOUNTS_DISABLED = "FF-KIND-011"
+    CONN_UNREACHABLE = "FF-CONN-002"
+    CONN_NO_PUBLIC_ENDPOINT = "FF-CONN-003"
+    CONN_AGENT_TIMEOUT = "FF-CONN-005"
+    VER_TOO_OLD = "FF-VER-001"
+    VER_TOO_OLD_FOR_FEDERATION = "FF-VER-002"
+    CRED_EXPIRING_TOKEN = "FF-CRED-001"
+    CLOUD_API = "FF-CLOUD-001"
+    BOOT_UNSUPPORTED = "FF-BOOT-001"
+    ING_NO_LOAD_BALANCER = "FF-ING-002"
+    ENC_UNSUPPORTED_KIND = "FF-ENC-001"
+    ENC_IRREVERSIBLE = "FF-ENC-002"
+    ENC_NEEDS_ACK_PRO = "FF-ENC-003"
+    ENC_UPDATE_IN_PROGRESS = "FF-ENC-004"
+    ENC_GKE_KEY_LOCATION = "FF-ENC-005"
+    ENC_AKS_KMS_SETTINGS = "FF-ENC-006"
+    ENC_TKE_REFUSED = "FF-ENC-007"
+    ENC_KEY_REQUIRED = "FF-ENC-013"
+    ENC_ACK_RBAC = "FF-ENC-021"
+    # not in DOMAIN §8 yet: objects delivered through an OCM ManifestWork did not get applied/available
+    DLV_WORK_NOT_AVAILABLE = "FF-DLV-001"
+
+
+def _coded(code: ErrorCode | None, message: str) -> str:
+    return f"{code.value} {message}" if code else message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule a cluster breaks, found by a check (reported, not raised); ``str`` is what the user reads."""
+
+    code: ErrorCode | None
+    message: str
+
+    def __str__(self) -> str:
+        return _coded(self.code, self.message)
+
+
+class FleetformError(Exception):
+    """An error with an optional :class:`ErrorCode`; ``str`` prefixes the message with the code."""
+
+    def __init__(self, code: ErrorCode | None, message: str):
+        super().__init__(_coded(code, message))
+        self.code = code
+        self.message = message
+
+
+class ClusterAccessError(FleetformError):
+    """A cluster could not be reached or used, or breaks a rule (``problems``, when it was checks)."""
+
+    def __init__(self, code: ErrorCode | None, message: str, problems: tuple[Problem, ...] = ()):
+        super().__init__(code, message)
+        self.problems = problems
+
+    @classmethod
+    def of(cls, problems: list[Problem]) -> ClusterAccessError:
+        """One error for all the problems found (message: each, joined by ``; ``)."""
+        if len(problems) == 1:
+            return cls(problems[0].code, problems[0].message, tuple(problems))
+        return cls(None, "; ".join(map(str, problems)), tuple(problems))
