@@ -101,6 +101,11 @@ class RegisteredCluster(pulumi.ComponentResource):
         self.register_outputs(outputs)
 
     # -- shared pieces ---------------------------------------------------------------------------
+    def _hub_meta(self, name: str, namespace: str | None = None) -> dict:
+        """Metadata of a registration object on the hub: fleetform's labels, written as the registration."""
+        meta = {"name": name, "labels": self._labels, "annotations": labels.field_manager("registration")}
+        return {**meta, "namespace": namespace} if namespace else meta
+
     def _managed_cluster(self, on_hub: pulumi.ResourceOptions, ca_bundle) -> k8s.apiextensions.CustomResource:
         spec = self.spec
         metadata = {
@@ -174,8 +179,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         )
         hub_secret = k8s.core.v1.Secret(
             f"{name}-hub-credential",
-            metadata={"name": f"{name}-credential", "namespace": labels.SYSTEM_NAMESPACE, "labels": self._labels,
-                      "annotations": labels.field_manager("registration")},
+            metadata=self._hub_meta(f"{name}-credential", labels.SYSTEM_NAMESPACE),
             string_data={"token": credential.token, "caBundle": self.lookup.ca_bundle, "endpoint": self.endpoint},
             opts=on_hub,
         )
@@ -194,18 +198,18 @@ class RegisteredCluster(pulumi.ComponentResource):
         # The hub namespace named after the cluster holds the ManifestWorks that reach it (§2.6).
         work_namespace = k8s.core.v1.Namespace(
             f"{name}-hub-namespace",
-            metadata={"name": name, "labels": self._labels, "annotations": labels.field_manager("registration")},
+            metadata=self._hub_meta(name),
             opts=on_hub,
         )
         bootstrap_sa = f"{name}-bootstrap"
         account = k8s.core.v1.ServiceAccount(
             f"{name}-bootstrap-sa",
-            metadata={"name": bootstrap_sa, "namespace": AGENT_BOOTSTRAP_NAMESPACE, "labels": self._labels},
+            metadata=self._hub_meta(bootstrap_sa, AGENT_BOOTSTRAP_NAMESPACE),
             opts=on_hub,
         )
         role = k8s.rbac.v1.ClusterRole(
             f"{name}-bootstrap-role",
-            metadata={"name": f"fleetform:agent:{name}", "labels": self._labels},
+            metadata=self._hub_meta(f"fleetform:agent:{name}"),
             rules=[{
                 "apiGroups": [ocm.GROUP],
                 "resources": ["managedclusters", "managedclusters/status"],
@@ -216,7 +220,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         )
         binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-bootstrap-binding",
-            metadata={"name": f"fleetform:agent:{name}", "labels": self._labels},
+            metadata=self._hub_meta(f"fleetform:agent:{name}"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"fleetform:agent:{name}"},
             subjects=[{"kind": "ServiceAccount", "name": bootstrap_sa, "namespace": AGENT_BOOTSTRAP_NAMESPACE}],
             opts=pulumi.ResourceOptions.merge(on_hub, pulumi.ResourceOptions(depends_on=[account, role])),

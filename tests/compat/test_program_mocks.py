@@ -12,6 +12,7 @@ from pathlib import Path
 import pulumi
 import pytest
 from pulumi.runtime import mocks, settings
+from pulumi.runtime.rpc import _special_sig_key as SECRET_SIG
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
@@ -194,12 +195,17 @@ def test_a_manually_installed_agent_gets_the_same_objects_as_an_installed_one(st
     def as_resource(document: dict) -> dict:  # the manifest's object as the resource declares it
         return {key: value for key, value in document.items() if key not in ("apiVersion", "kind")}
 
+    def unsecret(value):  # the SDK's serialized form of a secret value
+        if isinstance(value, dict):
+            return unsecret(value["value"]) if SECRET_SIG in value else {k: unsecret(v) for k, v in value.items()}
+        return value
+
     suffixes = ("agent-ns", "agent-sa", "agent-binding", "agent-bootstrap", "agent")
     resource_objects = []
     for suffix in suffixes:
         declared = {k: v for k, v in installed[f"idc-bj-01-{suffix}"].items() if k not in ("type", "apiVersion", "kind")}
         declared["metadata"] = {k: v for k, v in declared["metadata"].items() if k != "annotations"}
-        resource_objects.append(declared)
+        resource_objects.append(unsecret(declared))
     work = manual["idc-bj-01-registration-work"]
     assert work["metadata"] == {**work["metadata"], "name": "fleetform-registration", "namespace": "idc-bj-01"}
     assert [m["kind"] for m in work["spec"]["workload"]["manifests"]] == ["Namespace", "ConfigMap"]

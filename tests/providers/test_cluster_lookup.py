@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.ocm import CRDS
+from components.ocm import CRDS, MANAGED_CLUSTER_API
 from providers.dynamic import ClusterLookupProvider
 from providers.errors import ClusterAccessError
 from sandbox.kubeapi import KubeApiEmulator
@@ -37,7 +37,7 @@ def test_a_fresh_cluster_is_looked_up(estate):
 def test_a_cluster_registered_under_another_name_is_refused(estate):
     hub, member = estate
     hub.objects.create({
-        "apiVersion": f"{GROUP}/v1", "kind": "ManagedCluster",
+        "apiVersion": MANAGED_CLUSTER_API, "kind": "ManagedCluster",
         "metadata": {"name": "member-old", "annotations": {"fleetform.io/cluster-uid": member.kube_system_uid}},
         "spec": {"hubAcceptsClient": True},
     })
