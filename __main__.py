@@ -53,7 +53,9 @@ def read_kubeconfigs(spec: FleetSpec) -> tuple[str, dict[str, str | None]]:
         try:
             secret = source.read_kubeconfig()
         except LookupError as exc:
-            problems.append(f"fleetform:{path}.kubeconfig_env: {exc}; export the kubeconfig in it or use kubeconfig_file")
+            problems.append(
+                f"fleetform:{path}.kubeconfig_env: {exc}; export the kubeconfig in it or use kubeconfig_file"
+            )
             return None
         except OSError as exc:
             problems.append(f"fleetform:{path}.kubeconfig_file: cannot read {source.kubeconfig_file} ({exc.strerror})")

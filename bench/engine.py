@@ -122,11 +122,20 @@ def child(args: argparse.Namespace) -> None:
 
 # -- driver -------------------------------------------------------------------------------------
 def _run_phase(phase: str, project_dir: Path, parallel: int, env: dict) -> dict:
-    cmd = [sys.executable, str(Path(__file__)), "--child", phase, "--project", str(project_dir), "--parallel", str(parallel)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__)),
+        "--child",
+        phase,
+        "--project",
+        str(project_dir),
+        "--parallel",
+        str(parallel),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
         raise SystemExit(f"phase {phase} failed:\n{proc.stdout}\n{proc.stderr}")
-    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")][-1]
+    line = [text for text in proc.stdout.splitlines() if text.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT ") :])
 
 
@@ -155,8 +164,11 @@ def main() -> None:
         )
         env = {**os.environ, "FLEETFORM_PASSPHRASE": "bench", "FLEETFORM_STATE_DIR": str(Path(tmp) / "state")}
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-        print(f"graph: {args.clusters} chains x depth {args.depth} = {resources} resources, "
-              f"latency {args.latency * 1000:.0f} ms, parallel {args.parallel}", flush=True)
+        print(
+            f"graph: {args.clusters} chains x depth {args.depth} = {resources} resources, "
+            f"latency {args.latency * 1000:.0f} ms, parallel {args.parallel}",
+            flush=True,
+        )
         floor = _run_phase("floor", project_dir, args.parallel, env)
         print(f"  sdk floor   {floor['seconds']:.2f} s", flush=True)
         floor_adjusted = _run_phase("floor-adjusted", project_dir, args.parallel, env)
@@ -212,12 +224,21 @@ def _print_table(r: dict) -> None:
         ("preview", f"{r['preview_s']:.2f} s = {r['preview_vs_floor']:.2f}x floor (target <= 1.5x)"),
         ("up", f"{r['up_s']:.2f} s = {r['up_vs_critical_plus_floor']:.2f}x (critical path + floor) (target <= 1.25x)"),
         ("critical path", f"{r['critical_path_s']:.2f} s (depth x latency)"),
-        ("engine overhead", f"preview {r['engine_overhead_per_resource_ms']['preview']:.2f} ms, "
-                            f"up {r['engine_overhead_per_resource_ms']['up']:.2f} ms per resource"),
-        ("  vs adjusted floor", f"preview {r['engine_overhead_vs_adjusted_floor_per_resource_ms']['preview']:.2f} ms, "
-                              f"up {r['engine_overhead_vs_adjusted_floor_per_resource_ms']['up']:.2f} ms per resource"),
-        ("peak memory", f"floor {r['peak_rss_mib']['floor']} MiB, preview {r['peak_rss_mib']['preview']} MiB, "
-                        f"up {r['peak_rss_mib']['up']} MiB (target < 1024)"),
+        (
+            "engine overhead",
+            f"preview {r['engine_overhead_per_resource_ms']['preview']:.2f} ms, "
+            f"up {r['engine_overhead_per_resource_ms']['up']:.2f} ms per resource",
+        ),
+        (
+            "  vs adjusted floor",
+            f"preview {r['engine_overhead_vs_adjusted_floor_per_resource_ms']['preview']:.2f} ms, "
+            f"up {r['engine_overhead_vs_adjusted_floor_per_resource_ms']['up']:.2f} ms per resource",
+        ),
+        (
+            "peak memory",
+            f"floor {r['peak_rss_mib']['floor']} MiB, preview {r['peak_rss_mib']['preview']} MiB, "
+            f"up {r['peak_rss_mib']['up']} MiB (target < 1024)",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

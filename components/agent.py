@@ -29,7 +29,11 @@ def agent_objects(cluster: str, bootstrap_kubeconfig: Any, labels: dict[str, str
 
     return {
         "agent-ns": {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(AGENT_NAMESPACE)},
-        "agent-sa": {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(AGENT_SERVICE_ACCOUNT, AGENT_NAMESPACE)},
+        "agent-sa": {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": meta(AGENT_SERVICE_ACCOUNT, AGENT_NAMESPACE),
+        },
         "agent-binding": {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",

@@ -36,9 +36,17 @@ class RegisteredCluster(pulumi.ComponentResource):
     the one writer of that label. ``federated`` members must run Kubernetes 1.21 (V10).
     """
 
-    def __init__(self, spec: ClusterSpec, hub: Hub, *, member_kubeconfig: pulumi.Input[str] | None = None,
-                 cloud_endpoint: str | None = None, clusterset: str = "default", federated: bool = False,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        hub: Hub,
+        *,
+        member_kubeconfig: pulumi.Input[str] | None = None,
+        cloud_endpoint: str | None = None,
+        clusterset: str = "default",
+        federated: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("fleetform:index:RegisteredCluster", spec.name, None, opts)
         self.spec = spec
         self.hub = hub
@@ -51,15 +59,24 @@ class RegisteredCluster(pulumi.ComponentResource):
         context = getattr(spec, "context", None)
         if spec.kind != "idc" or member_kubeconfig is not None:
             self.lookup = ClusterLookup(
-                f"{name}-lookup", cluster=name, kind=spec.kind, identity={**spec.identity(), **spec.lookup_options()},
-                kubeconfig=member_kubeconfig, context=context, cloud_endpoint=cloud_endpoint,
+                f"{name}-lookup",
+                cluster=name,
+                kind=spec.kind,
+                identity={**spec.identity(), **spec.lookup_options()},
+                kubeconfig=member_kubeconfig,
+                context=context,
+                cloud_endpoint=cloud_endpoint,
                 min_version=FEDERATION_MIN_KUBERNETES_VERSION if federated else MIN_KUBERNETES_VERSION,
-                federated=federated, hub_kubeconfig=hub.kubeconfig, opts=pulumi.ResourceOptions(parent=self),
+                federated=federated,
+                hub_kubeconfig=hub.kubeconfig,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             self.kubernetes_version = self.lookup.kubernetes_version
             self.endpoint = pulumi.Output.from_input(endpoint_override) if endpoint_override else self.lookup.endpoint
             self._bootstrap_provider = k8s.Provider(
-                f"{name}-member", kubeconfig=self.lookup.bootstrap_kubeconfig, context=context,
+                f"{name}-member",
+                kubeconfig=self.lookup.bootstrap_kubeconfig,
+                context=context,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lookup]),
             )
         else:  # an agent cluster the engine cannot reach: the user applies agent_manifest
@@ -71,8 +88,14 @@ class RegisteredCluster(pulumi.ComponentResource):
         on_hub = pulumi.ResourceOptions(parent=self, provider=hub.provider, depends_on=hub.ready)
         timeout = int(spec.access_timeout.total_seconds())
         # The registration's own objects reach the member the same way later components' do.
-        own = Member(name, hub.provider, hub.kubeconfig, None if self.manual else self._bootstrap_provider,
-                     timeout_seconds=timeout, wait=not self.manual)
+        own = Member(
+            name,
+            hub.provider,
+            hub.kubeconfig,
+            None if self.manual else self._bootstrap_provider,
+            timeout_seconds=timeout,
+            wait=not self.manual,
+        )
         if spec.connection_mode == "direct":
             self.kubeconfig, hub_objects = self._direct(own, on_hub)
             status_member = self.kubeconfig
@@ -81,13 +104,25 @@ class RegisteredCluster(pulumi.ComponentResource):
             hub_objects = self._agent(own, on_hub)
             status_member = None
         self.status = RegistrationStatus(
-            f"{name}-status", cluster=name, mode=spec.connection_mode, hub_kubeconfig=hub.kubeconfig,
-            member_kubeconfig=status_member, timeout_seconds=timeout, wait=not self.manual,
+            f"{name}-status",
+            cluster=name,
+            mode=spec.connection_mode,
+            hub_kubeconfig=hub.kubeconfig,
+            member_kubeconfig=status_member,
+            timeout_seconds=timeout,
+            wait=not self.manual,
             generation=spec.credential_generation,
             opts=pulumi.ResourceOptions(parent=self, depends_on=hub_objects),
         )
-        self.member = Member(name, hub.provider, hub.kubeconfig, own.provider, ready=[self.status],
-                             wait=own.wait, timeout_seconds=timeout)
+        self.member = Member(
+            name,
+            hub.provider,
+            hub.kubeconfig,
+            own.provider,
+            ready=[self.status],
+            wait=own.wait,
+            timeout_seconds=timeout,
+        )
         outputs = {
             "status": self.status.state,
             "kubernetes_version": self.kubernetes_version,
@@ -142,12 +177,19 @@ class RegisteredCluster(pulumi.ComponentResource):
     def _system_objects(self) -> dict[str, dict]:
         """fleetform's namespace and the registration marker (the V4 ConfigMap) in the member."""
         return {
-            "system": {"apiVersion": "v1", "kind": "Namespace",
-                       "metadata": {"name": labels.SYSTEM_NAMESPACE, "labels": self._labels}},
+            "system": {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": labels.SYSTEM_NAMESPACE, "labels": self._labels},
+            },
             "registration": {
-                "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "fleetform-registration", "namespace": labels.SYSTEM_NAMESPACE,
-                             "labels": self._labels},
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "fleetform-registration",
+                    "namespace": labels.SYSTEM_NAMESPACE,
+                    "labels": self._labels,
+                },
                 "data": {"hub": self.hub.name, "cluster": self.spec.name, "engine_version": ENGINE_VERSION},
             },
         }
@@ -157,24 +199,40 @@ class RegisteredCluster(pulumi.ComponentResource):
         name = self.spec.name
         ns_name = labels.SYSTEM_NAMESPACE
         objects = self._system_objects()
-        objects["hub-sa"] = {"apiVersion": "v1", "kind": "ServiceAccount",
-                             "metadata": {"name": HUB_SA, "namespace": ns_name, "labels": self._labels}}
+        objects["hub-sa"] = {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": HUB_SA, "namespace": ns_name, "labels": self._labels},
+        }
         objects["hub-binding"] = {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
             "metadata": {"name": HUB_SA, "labels": self._labels},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
             "subjects": [{"kind": "ServiceAccount", "name": HUB_SA, "namespace": ns_name}],
         }
         objects["hub-token"] = {
-            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
-            "metadata": {"name": HUB_TOKEN_SECRET, "namespace": ns_name, "labels": self._labels,
-                         "annotations": {"kubernetes.io/service-account.name": HUB_SA}},
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/service-account-token",
+            "metadata": {
+                "name": HUB_TOKEN_SECRET,
+                "namespace": ns_name,
+                "labels": self._labels,
+                "annotations": {"kubernetes.io/service-account.name": HUB_SA},
+            },
         }
         in_member = deliver(name, own, objects, owner="registration", parent=self)
         credential = ServiceAccountCredential(
-            f"{name}-credential", cluster=name, kubeconfig=self.lookup.bootstrap_kubeconfig, namespace=ns_name,
-            service_account=HUB_SA, secret_name=HUB_TOKEN_SECRET, server=self.endpoint,
-            ca_bundle=self.lookup.ca_bundle, generation=self.spec.credential_generation,
+            f"{name}-credential",
+            cluster=name,
+            kubeconfig=self.lookup.bootstrap_kubeconfig,
+            namespace=ns_name,
+            service_account=HUB_SA,
+            secret_name=HUB_TOKEN_SECRET,
+            server=self.endpoint,
+            ca_bundle=self.lookup.ca_bundle,
+            generation=self.spec.credential_generation,
             opts=pulumi.ResourceOptions(parent=self, depends_on=in_member.resources),
         )
         hub_secret = k8s.core.v1.Secret(
@@ -210,35 +268,51 @@ class RegisteredCluster(pulumi.ComponentResource):
         role = k8s.rbac.v1.ClusterRole(
             f"{name}-bootstrap-role",
             metadata=self._hub_meta(f"fleetform:agent:{name}"),
-            rules=[{
-                "apiGroups": [ocm.GROUP],
-                "resources": ["managedclusters", "managedclusters/status"],
-                "resourceNames": [name],
-                "verbs": ["get", "update", "patch"],
-            }],
+            rules=[
+                {
+                    "apiGroups": [ocm.GROUP],
+                    "resources": ["managedclusters", "managedclusters/status"],
+                    "resourceNames": [name],
+                    "verbs": ["get", "update", "patch"],
+                }
+            ],
             opts=on_hub,
         )
         binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-bootstrap-binding",
             metadata=self._hub_meta(f"fleetform:agent:{name}"),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"fleetform:agent:{name}"},
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": f"fleetform:agent:{name}",
+            },
             subjects=[{"kind": "ServiceAccount", "name": bootstrap_sa, "namespace": AGENT_BOOTSTRAP_NAMESPACE}],
             opts=pulumi.ResourceOptions.merge(on_hub, pulumi.ResourceOptions(depends_on=[account, role])),
         )
         bootstrap = ServiceAccountCredential(
-            f"{name}-bootstrap-credential", cluster=name, kubeconfig=hub.kubeconfig,
-            namespace=AGENT_BOOTSTRAP_NAMESPACE, service_account=bootstrap_sa, server=hub.agent_endpoint,
-            ca_bundle=hub.ca_bundle, source="token-request",
-            ttl_seconds=int(hub.spec.bootstrap_token_ttl.total_seconds()), generation=spec.credential_generation,
+            f"{name}-bootstrap-credential",
+            cluster=name,
+            kubeconfig=hub.kubeconfig,
+            namespace=AGENT_BOOTSTRAP_NAMESPACE,
+            service_account=bootstrap_sa,
+            server=hub.agent_endpoint,
+            ca_bundle=hub.ca_bundle,
+            source="token-request",
+            ttl_seconds=int(hub.spec.bootstrap_token_ttl.total_seconds()),
+            generation=spec.credential_generation,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[binding, managed]),
         )
-        self.agent_manifest = pulumi.Output.secret(bootstrap.kubeconfig_out.apply(
-            lambda config: agent.render_manifest(list(agent.agent_objects(name, config, self._labels).values()))
-        ))
-        marker = deliver(name, own, self._system_objects(), owner="registration", parent=self,
-                         depends_on=[work_namespace, managed])
+        self.agent_manifest = pulumi.Output.secret(
+            bootstrap.kubeconfig_out.apply(
+                lambda config: agent.render_manifest(list(agent.agent_objects(name, config, self._labels).values()))
+            )
+        )
+        marker = deliver(
+            name, own, self._system_objects(), owner="registration", parent=self, depends_on=[work_namespace, managed]
+        )
         if not own.reachable:
             return [managed, bootstrap, *marker.resources]
-        installed = deliver(name, own, agent.agent_objects(name, bootstrap.kubeconfig_out, self._labels),
-                            owner="agent", parent=self)
+        installed = deliver(
+            name, own, agent.agent_objects(name, bootstrap.kubeconfig_out, self._labels), owner="agent", parent=self
+        )
         return [managed, *marker.resources, *installed.resources]

@@ -80,8 +80,14 @@ def deliver(
     return _through_manifest_work(prefix, member, list(objects.values()), owner, parent, needs)
 
 
-def _through_provider(prefix: str, member: Member, objects: dict[str, dict], owner: str, parent: pulumi.Resource,
-                      needs: list[pulumi.Resource]) -> Delivered:
+def _through_provider(
+    prefix: str,
+    member: Member,
+    objects: dict[str, dict],
+    owner: str,
+    parent: pulumi.Resource,
+    needs: list[pulumi.Resource],
+) -> Delivered:
     by_rank: dict[int, list[pulumi.Resource]] = {0: [], 1: [], 2: []}
     manager = labels.field_manager(owner)
     for suffix, obj in sorted(objects.items(), key=lambda item: _apply_rank(item[1])):
@@ -94,8 +100,9 @@ def _through_provider(prefix: str, member: Member, objects: dict[str, dict], own
     return Delivered(everything, state, "provider")
 
 
-def _through_manifest_work(prefix: str, member: Member, objects: list[dict], owner: str, parent: pulumi.Resource,
-                           needs: list[pulumi.Resource]) -> Delivered:
+def _through_manifest_work(
+    prefix: str, member: Member, objects: list[dict], owner: str, parent: pulumi.Resource, needs: list[pulumi.Resource]
+) -> Delivered:
     work_name = f"fleetform-{owner}"
     work = k8s.apiextensions.CustomResource(
         f"{prefix}-{owner}-work",
@@ -134,8 +141,12 @@ def typed_resource(resource_name: str, obj: dict, opts: pulumi.ResourceOptions) 
         if unsupported:
             raise ValueError(f"{kind} {api_version}: custom resources carry metadata and spec only, not {unsupported}")
         return k8s.apiextensions.CustomResource(
-            resource_name, api_version=api_version, kind=kind, metadata=fields.get("metadata"),
-            spec=fields.get("spec"), opts=opts,
+            resource_name,
+            api_version=api_version,
+            kind=kind,
+            metadata=fields.get("metadata"),
+            spec=fields.get("spec"),
+            opts=opts,
         )
     return cls(resource_name, opts=opts, **{_snake(key): value for key, value in fields.items()})
 

@@ -24,20 +24,32 @@ class Hub(pulumi.ComponentResource):
     ca_bundle: pulumi.Output[str]
     ready: list[pulumi.Resource]
 
-    def __init__(self, spec: HubSpec, kubeconfig: pulumi.Input[str], agent_endpoint: str | None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        spec: HubSpec,
+        kubeconfig: pulumi.Input[str],
+        agent_endpoint: str | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("fleetform:index:Hub", spec.name, None, opts)
         self.name = spec.name
         self.spec = spec
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         child = pulumi.ResourceOptions(parent=self)
-        self.lookup = ClusterLookup(f"{spec.name}-lookup", cluster=spec.name, kind="idc", kubeconfig=self.kubeconfig,
-                                    min_version=MIN_KUBERNETES_VERSION, opts=child)
+        self.lookup = ClusterLookup(
+            f"{spec.name}-lookup",
+            cluster=spec.name,
+            kind="idc",
+            kubeconfig=self.kubeconfig,
+            min_version=MIN_KUBERNETES_VERSION,
+            opts=child,
+        )
         self.api_url = self.lookup.endpoint
         self.ca_bundle = self.lookup.ca_bundle
         self.agent_endpoint = agent_endpoint
         self.provider = k8s.Provider(
-            f"{spec.name}-hub", kubeconfig=self.kubeconfig,
+            f"{spec.name}-hub",
+            kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lookup]),
         )
         on_hub = pulumi.ResourceOptions(parent=self, provider=self.provider, protect=spec.deletion_protection)
@@ -57,7 +69,8 @@ class Hub(pulumi.ComponentResource):
         for namespace in (labels.SYSTEM_NAMESPACE, AGENT_BOOTSTRAP_NAMESPACE):
             self.ready.append(
                 k8s.core.v1.Namespace(
-                    f"{spec.name}-ns-{namespace}", metadata={"name": namespace, "labels": common, "annotations": owned},
+                    f"{spec.name}-ns-{namespace}",
+                    metadata={"name": namespace, "labels": common, "annotations": owned},
                     opts=on_hub,
                 )
             )

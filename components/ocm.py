@@ -56,7 +56,13 @@ class Crd:
 CRDS = (
     Crd(GROUP, "managedclusters", "ManagedCluster", "v1", "Cluster", ("mcl", "mcls")),
     Crd(GROUP, "managedclustersets", "ManagedClusterSet", "v1beta2", "Cluster", ("mclset", "mclsets")),
-    Crd(GROUP, "managedclustersetbindings", "ManagedClusterSetBinding", "v1beta2", "Namespaced",
-        ("mclsetbinding", "mclsetbindings")),
+    Crd(
+        GROUP,
+        "managedclustersetbindings",
+        "ManagedClusterSetBinding",
+        "v1beta2",
+        "Namespaced",
+        ("mclsetbinding", "mclsetbindings"),
+    ),
     Crd(WORK_GROUP, "manifestworks", "ManifestWork", "v1", "Namespaced"),
 )

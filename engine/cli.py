@@ -238,7 +238,9 @@ def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
     typer.echo(f"{'NAME':<16} {'RESOURCES':>9}  {'LAST RUN':<26} RESULT")
     for row in rows:
         lock = " (locked)" if row["locked"] else ""
-        typer.echo(f"{row['name']:<16} {row['resources']:>9}  {row['lastRun'] or '-':<26} {row['lastResult'] or '-'}{lock}")
+        typer.echo(
+            f"{row['name']:<16} {row['resources']:>9}  {row['lastRun'] or '-':<26} {row['lastResult'] or '-'}{lock}"
+        )
 
 
 @stack_app.command("unlock")

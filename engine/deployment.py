@@ -141,7 +141,10 @@ class Deployment:
                 id_, outputs = self._call(step, "creating", "", lambda: provider.create(reg.urn, step.inputs))
             elif step.op == Op.UPDATE:
                 outputs = self._call(
-                    step, "updating", old.id, lambda: provider.update(reg.urn, old.id, old.outputs, step.inputs, old.inputs)
+                    step,
+                    "updating",
+                    old.id,
+                    lambda: provider.update(reg.urn, old.id, old.outputs, step.inputs, old.inputs),
                 )
                 id_ = old.id
             else:  # REPLACE
@@ -242,7 +245,9 @@ class Deployment:
         """Delete in reverse dependency order: a resource goes once nothing to be deleted needs it."""
 
         def skip(index: int, cause: int | None) -> None:
-            why = "it is on a dependency cycle" if cause is None else "a resource that depends on it could not be deleted"
+            why = (
+                "it is on a dependency cycle" if cause is None else "a resource that depends on it could not be deleted"
+            )
             self._mark_skipped(steps[index], f"skipped: {why}")
 
         graph = deletion_graph([step.old for step in steps])
@@ -259,7 +264,9 @@ class Deployment:
         try:
             if resource.custom and not resource.retain_on_delete:
                 provider = self.provider(resource.type, resource.provider)
-                self._call(step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs))
+                self._call(
+                    step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs)
+                )
         except Exception as exc:
             step.status, step.error = Status.FAILED, f"delete failed: {exc}"
             self._touch()
@@ -294,7 +301,9 @@ class Deployment:
         resource = step.old
         try:
             provider = self.provider(resource.type, resource.provider)
-            fresh = self.walker.call(lambda: provider.read(resource.urn, resource.id, resource.inputs, resource.outputs))
+            fresh = self.walker.call(
+                lambda: provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
+            )
         except Exception as exc:
             step.status, step.error = Status.FAILED, f"read failed: {exc}"
             self.observer.on_step(step)
@@ -328,11 +337,15 @@ class Deployment:
                     provider = self.provider(recorded.type, recorded.provider)
                     fresh = provider.read(recorded.urn, recorded.id, recorded.inputs, recorded.outputs)
                 except Exception as exc:
-                    notes.append(f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded")
+                    notes.append(
+                        f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded"
+                    )
                     continue
                 if fresh is None:
                     self.live.remove(op.urn)
-                    notes.append(f"{op.urn}: interrupted while {op.operation}; it no longer exists and was dropped from the state")
+                    notes.append(
+                        f"{op.urn}: interrupted while {op.operation}; it no longer exists and was dropped from the state"
+                    )
                 else:
                     self.live.put(recorded.with_changes(id=fresh[0], outputs=fresh[1]))
                     notes.append(f"{op.urn}: interrupted while {op.operation}; its live state was read back")

@@ -139,7 +139,9 @@ def _copy(value: Any) -> Any:
 def _copy_path(source: Any, target: Any, tokens: list[str | int]) -> None:
     head, rest = tokens[0], tokens[1:]
     if head == "*":
-        keys = list(source.keys()) if isinstance(source, dict) else range(len(source)) if isinstance(source, list) else []
+        keys = (
+            list(source.keys()) if isinstance(source, dict) else range(len(source)) if isinstance(source, list) else []
+        )
     else:
         keys = [head]
     for key in keys:

@@ -17,7 +17,9 @@ from .urn import provider_urn, urn_name
 K = TypeVar("K", bound=Hashable)
 
 
-def needed_urns(dependencies: Iterable[str], property_dependencies: dict, provider_ref: str, parent: str = "") -> set[str]:
+def needed_urns(
+    dependencies: Iterable[str], property_dependencies: dict, provider_ref: str, parent: str = ""
+) -> set[str]:
     """Every URN a resource needs first: its dependencies, property dependencies, provider and
     (when given) parent."""
     urns = set(dependencies)

@@ -159,7 +159,11 @@ class KubernetesProvider:
             for path, a, b in (
                 ("kind", old.get("kind"), new.get("kind")),
                 ("metadata.name", (old.get("metadata") or {}).get("name"), (new.get("metadata") or {}).get("name")),
-                ("metadata.namespace", (old.get("metadata") or {}).get("namespace"), (new.get("metadata") or {}).get("namespace")),
+                (
+                    "metadata.namespace",
+                    (old.get("metadata") or {}).get("namespace"),
+                    (new.get("metadata") or {}).get("namespace"),
+                ),
             )
             if a != b
         ]
@@ -176,7 +180,9 @@ class KubernetesProvider:
     def read(self, urn: str, id_: str, inputs: dict, outputs: dict) -> tuple[str, dict] | None:
         obj = _plain_object(outputs or inputs)
         meta = obj.get("metadata") or {}
-        status, data = self._request("GET", self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")))
+        status, data = self._request(
+            "GET", self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        )
         if status == 404:
             return None
         _raise_for(status, data, f"read {obj['kind']} {meta['name']}")
@@ -186,7 +192,9 @@ class KubernetesProvider:
         """Drift is a change to what the program manages: fields outside its inputs (status,
         resource versions, server defaults) are not compared."""
         shape = _plain_object(inputs)
-        return diff_properties(restrict_to(shape, _plain_object(old_outputs)), restrict_to(shape, _plain_object(new_outputs)))
+        return diff_properties(
+            restrict_to(shape, _plain_object(old_outputs)), restrict_to(shape, _plain_object(new_outputs))
+        )
 
     def delete(self, urn: str, id_: str, outputs: dict) -> None:
         obj = _plain_object(outputs)
@@ -219,8 +227,11 @@ class KubernetesProvider:
         path = self._path(api_version, kind, meta["name"], meta.get("namespace"))
         manager, force = _ownership(meta)
         status, data = self._request(
-            "PATCH", path, query={"fieldManager": manager, "force": "true" if force else "false"},
-            body=obj, content_type="application/apply-patch+yaml",
+            "PATCH",
+            path,
+            query={"fieldManager": manager, "force": "true" if force else "false"},
+            body=obj,
+            content_type="application/apply-patch+yaml",
         )
         _raise_for(status, data, f"apply {kind} {meta['name']}")
         live = self._await_ready(path, obj, data)

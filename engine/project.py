@@ -67,7 +67,9 @@ def load_project(directory: Path) -> Project:
     if main.is_dir():
         main = main / "__main__.py"
     if not main.exists():
-        raise InvalidInputError(f"{path}: the program entry point {main} does not exist (set 'main' or add __main__.py)")
+        raise InvalidInputError(
+            f"{path}: the program entry point {main} does not exist (set 'main' or add __main__.py)"
+        )
     config_dir = directory / str(data.get("stackConfigDir", "."))
     return Project(directory, data["name"], main, config_dir)
 

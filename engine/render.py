@@ -17,14 +17,39 @@ from .secrets import mask_secrets
 from .steps import Op, Status, Step
 from .urn import STACK_TYPE, urn_name
 
-SYMBOLS = {Op.CREATE: "+", Op.UPDATE: "~", Op.REPLACE: "+-", Op.DELETE: "-", Op.DELETE_REPLACED: "--", Op.SAME: " ",
-           Op.READ: ">"}
-COLORS = {Op.CREATE: "green", Op.UPDATE: "yellow", Op.REPLACE: "magenta", Op.DELETE: "red", Op.DELETE_REPLACED: "red",
-          Op.SAME: "dim", Op.READ: "cyan"}
-PROGRESSIVE = {Op.CREATE: "creating", Op.UPDATE: "updating", Op.REPLACE: "replacing", Op.DELETE: "deleting",
-               Op.DELETE_REPLACED: "deleting", Op.READ: "reading"}
-STATUS_WORDS = {Status.PLANNED: "", Status.RUNNING: "…", Status.DONE: "✓", Status.FAILED: "✗ failed",
-                Status.SKIPPED: "⊘ skipped"}
+SYMBOLS = {
+    Op.CREATE: "+",
+    Op.UPDATE: "~",
+    Op.REPLACE: "+-",
+    Op.DELETE: "-",
+    Op.DELETE_REPLACED: "--",
+    Op.SAME: " ",
+    Op.READ: ">",
+}
+COLORS = {
+    Op.CREATE: "green",
+    Op.UPDATE: "yellow",
+    Op.REPLACE: "magenta",
+    Op.DELETE: "red",
+    Op.DELETE_REPLACED: "red",
+    Op.SAME: "dim",
+    Op.READ: "cyan",
+}
+PROGRESSIVE = {
+    Op.CREATE: "creating",
+    Op.UPDATE: "updating",
+    Op.REPLACE: "replacing",
+    Op.DELETE: "deleting",
+    Op.DELETE_REPLACED: "deleting",
+    Op.READ: "reading",
+}
+STATUS_WORDS = {
+    Status.PLANNED: "",
+    Status.RUNNING: "…",
+    Status.DONE: "✓",
+    Status.FAILED: "✗ failed",
+    Status.SKIPPED: "⊘ skipped",
+}
 
 
 def step_to_json(step: Step) -> dict[str, Any]:
@@ -184,4 +209,3 @@ class Reporter:
                 self.console.print(
                     f"      ~ {shown['path']}: {json.dumps(shown['old'])} => {json.dumps(shown['new'])}", markup=False
                 )
-

@@ -144,12 +144,18 @@ class SecretBox:
 
     def seal(self, value: Any) -> Any:
         """The value with every secret wrapper's content encrypted (for storage)."""
-        return transform(value, lambda v: {SIG_KEY: SECRET_SIG, "ciphertext": self.encrypt_value(v.get("value"))}
-                         if is_secret(v) else _KEEP)
+        return transform(
+            value,
+            lambda v: (
+                {SIG_KEY: SECRET_SIG, "ciphertext": self.encrypt_value(v.get("value"))} if is_secret(v) else _KEEP
+            ),
+        )
 
     def open(self, value: Any) -> Any:
         """Inverse of :meth:`seal`."""
-        return transform(value, lambda v: self._open_one(v["ciphertext"]) if is_secret(v) and "ciphertext" in v else _KEEP)
+        return transform(
+            value, lambda v: self._open_one(v["ciphertext"]) if is_secret(v) and "ciphertext" in v else _KEEP
+        )
 
     def _open_one(self, ciphertext: str) -> dict:
         plain = self._decrypt_text(ciphertext)

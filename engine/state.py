@@ -200,7 +200,9 @@ class StateStore:
         if raw is None:
             return LiveState([], [], None), SecretBox(passphrase)
         if raw.get("version") != FORMAT_VERSION:
-            raise StateError(f"state file {self.path(stack)} has format {raw.get('version')}; expected {FORMAT_VERSION}")
+            raise StateError(
+                f"state file {self.path(stack)} has format {raw.get('version')}; expected {FORMAT_VERSION}"
+            )
         if raw.get("project") not in (None, project):
             raise StateError(
                 f"state file {self.path(stack)} belongs to project '{raw.get('project')}', not '{project}'"

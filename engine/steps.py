@@ -124,9 +124,7 @@ def _without_internal(values: dict) -> dict:
 def plan_step(reg: Registration, old: ResourceState | None, provider: Provider | None) -> Step:
     """Decide the operation for a registered resource against its last recorded state."""
     if old is not None and old.type != reg.type:
-        raise EngineError(
-            f"resource {reg.urn} was recorded with type {old.type} but is now declared as {reg.type}"
-        )
+        raise EngineError(f"resource {reg.urn} was recorded with type {old.type} but is now declared as {reg.type}")
     if not reg.custom or provider is None:
         return Step(Op.SAME if old else Op.CREATE, reg.urn, reg.type, old, dict(reg.inputs))
 

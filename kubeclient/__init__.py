@@ -11,5 +11,12 @@ from .errors import KubeClientError, KubeconfigError, Unreachable
 from .kubeconfig import Context, Kubeconfig, render_token_kubeconfig
 from .rest import RestClient
 
-__all__ = ["Context", "KubeClientError", "Kubeconfig", "KubeconfigError", "RestClient", "Unreachable",
-           "render_token_kubeconfig"]
+__all__ = [
+    "Context",
+    "KubeClientError",
+    "Kubeconfig",
+    "KubeconfigError",
+    "RestClient",
+    "Unreachable",
+    "render_token_kubeconfig",
+]

@@ -80,12 +80,16 @@ class Kubeconfig:
         wanted = name or self.data.get("current-context")
         if not wanted:
             if len(contexts) != 1:
-                raise KubeconfigError(f"{self.what}: the kubeconfig has no current-context; name one of its "
-                                      f"contexts ({', '.join(map(str, contexts)) or 'none'})")
+                raise KubeconfigError(
+                    f"{self.what}: the kubeconfig has no current-context; name one of its "
+                    f"contexts ({', '.join(map(str, contexts)) or 'none'})"
+                )
             (wanted,) = contexts
         if wanted not in contexts:
-            raise KubeconfigError(f"{self.what}: the kubeconfig has no context '{wanted}' "
-                                  f"(contexts: {', '.join(map(str, contexts)) or 'none'})")
+            raise KubeconfigError(
+                f"{self.what}: the kubeconfig has no context '{wanted}' "
+                f"(contexts: {', '.join(map(str, contexts)) or 'none'})"
+            )
         entry = contexts[wanted]
         cluster = self._entry("clusters", "cluster", entry.get("cluster"), wanted)
         user = self._entry("users", "user", entry["user"], wanted) if entry.get("user") else {}

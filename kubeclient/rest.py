@@ -24,8 +24,9 @@ _NO_ANSWER = 0
 class RestClient:
     """One API server. Build it where it is used: it holds a connection pool, not picklable state."""
 
-    def __init__(self, kubeconfig: Kubeconfig, context: str | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, kubeconfig: Kubeconfig, context: str | None = None, *, sleep: Callable[[float], None] = time.sleep
+    ):
         from kubernetes.client import Configuration
         from kubernetes.config import new_client_from_config_dict
 
@@ -35,8 +36,9 @@ class RestClient:
         configuration = type.__call__(Configuration)  # a fresh one, not a copy of the process-wide default
         configuration.retries = False  # urllib3 would otherwise retry 429/503 itself, unbounded by ``attempts``
         try:
-            self.api = new_client_from_config_dict(kubeconfig.data, context=self.context.name, persist_config=False,
-                                                   client_configuration=configuration)
+            self.api = new_client_from_config_dict(
+                kubeconfig.data, context=self.context.name, persist_config=False, client_configuration=configuration
+            )
         except Exception as exc:  # ConfigException and friends: bad credentials, unreadable files
             raise KubeconfigError(f"{kubeconfig.what}: the kubeconfig cannot be used ({exc})") from exc
 
@@ -44,8 +46,16 @@ class RestClient:
     def server(self) -> str:
         return self.context.server
 
-    def request(self, method: str, path: str, query: dict | None = None, body: Any = None,
-                content_type: str = "application/json", timeout: float = 30.0, attempts: int = 5) -> tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: dict | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: float = 30.0,
+        attempts: int = 5,
+    ) -> tuple[int, Any]:
         """``(HTTP status, parsed JSON body)``. Throttling, 5xx and network failures are retried up
         to ``attempts`` times, waiting ``Retry-After`` when the server sends one, else an exponential
         backoff; the last HTTP answer is returned. Raises :class:`Unreachable` when none came back."""
@@ -66,10 +76,15 @@ class RestClient:
 
         try:
             response = self.api.call_api(
-                path, method, query_params=list((query or {}).items()),
+                path,
+                method,
+                query_params=list((query or {}).items()),
                 header_params={"Content-Type": content_type, "Accept": "application/json"},
-                body=body, auth_settings=["BearerToken"], _preload_content=False,
-                _return_http_data_only=True, _request_timeout=timeout,
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
             )
             status, raw, headers = response.status, response.data, response.headers
         except ApiException as exc:

@@ -53,12 +53,19 @@ def exec_kubeconfig(name: str, kind: str, identity: dict, endpoint: str | None, 
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-        "users": [{"name": name, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": sys.executable,
-            "args": args,
-            "interactiveMode": "Never",
-        }}}],
+        "users": [
+            {
+                "name": name,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": sys.executable,
+                        "args": args,
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,
     }

@@ -44,8 +44,9 @@ def api_client(text: str, what: str, context: str | None = None) -> RestClient:
         raise ClusterAccessError(None, str(exc)) from exc
 
 
-def request_json(client: RestClient, method: str, path: str, body: Any = None, timeout: float = 10.0,
-                 attempts: int = 3) -> tuple[int, Any]:
+def request_json(
+    client: RestClient, method: str, path: str, body: Any = None, timeout: float = 10.0, attempts: int = 3
+) -> tuple[int, Any]:
     """(status, parsed body); a network failure that outlasts the retries raises ClusterAccessError."""
     try:
         return client.request(method, path, body=body, timeout=timeout, attempts=attempts)
@@ -67,17 +68,21 @@ def probe(text: str, what: str, attempts: int = 3, context: str | None = None) -
     try:
         status, _ = client.request("GET", "/readyz", timeout=10.0, attempts=attempts)
     except Unreachable as exc:
-        raise ClusterAccessError(ErrorCode.CONN_UNREACHABLE,
-                                 f"API server {server} of '{what}' is not reachable ({exc})") from exc
+        raise ClusterAccessError(
+            ErrorCode.CONN_UNREACHABLE, f"API server {server} of '{what}' is not reachable ({exc})"
+        ) from exc
     if status == 401:
         raise ClusterAccessError(None, f"{what}: the API server at {server} rejected the credential (401 Unauthorized)")
     if status != 200:
-        raise ClusterAccessError(ErrorCode.CONN_UNREACHABLE,
-                                 f"API server {server} of '{what}' is not ready (/readyz answered HTTP {status})")
+        raise ClusterAccessError(
+            ErrorCode.CONN_UNREACHABLE, f"API server {server} of '{what}' is not ready (/readyz answered HTTP {status})"
+        )
     _, version = request_json(client, "GET", "/version", attempts=attempts)
     code, namespace = request_json(client, "GET", "/api/v1/namespaces/kube-system", attempts=attempts)
     if code == 403:
-        raise ClusterAccessError(None, f"{what}: the credential may not read namespace kube-system (403); it needs cluster-admin")
+        raise ClusterAccessError(
+            None, f"{what}: the credential may not read namespace kube-system (403); it needs cluster-admin"
+        )
     return ClusterInfo(
         server=server,
         ca_data=client.context.ca_data,
@@ -93,9 +98,13 @@ def version_problem(git_version: str, name: str, minimum: str, federated: bool) 
     if parse_version(git_version) >= parse_version(minimum):
         return None
     if federated:
-        return Problem(ErrorCode.VER_TOO_OLD_FOR_FEDERATION,
-                       f"cluster '{name}' runs Kubernetes {git_version}; federation members require >= {minimum}")
-    return Problem(ErrorCode.VER_TOO_OLD, f"cluster '{name}' runs Kubernetes {git_version}; fleetform requires >= {minimum}")
+        return Problem(
+            ErrorCode.VER_TOO_OLD_FOR_FEDERATION,
+            f"cluster '{name}' runs Kubernetes {git_version}; federation members require >= {minimum}",
+        )
+    return Problem(
+        ErrorCode.VER_TOO_OLD, f"cluster '{name}' runs Kubernetes {git_version}; fleetform requires >= {minimum}"
+    )
 
 
 def jwt_expiry(token: str) -> int | None:

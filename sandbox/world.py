@@ -30,7 +30,7 @@ CLOUD_EMULATORS = {
     "ctyun": ("sandbox.clouds.ctyun", "CtyunEmulator"),
 }
 
-_WORLDS: dict[Path, "SandboxWorld"] = {}
+_WORLDS: dict[Path, SandboxWorld] = {}
 _LOCK = threading.Lock()
 
 

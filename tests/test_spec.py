@@ -36,8 +36,11 @@ CLUSTERS = {
     "idc": {"kubeconfig_env": "IDC_KUBECONFIG"},
     "eks": {"region": "eu-west-1", "cluster_name": "payments"},
     "gke": {"project": "acme-platform", "location": "europe-west1-b", "cluster_name": "web"},
-    "aks": {"subscription_id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "resource_group": "rg-aks",
-            "cluster_name": "aks1"},
+    "aks": {
+        "subscription_id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+        "resource_group": "rg-aks",
+        "cluster_name": "aks1",
+    },
     "ack": {"region_id": "cn-hangzhou", "cluster_id": "c82e6987e2961451182edacd74faf1234"},
     "tke": {"region": "ap-guangzhou", "cluster_id": "cls-7ph3twqe"},
 }
@@ -110,8 +113,9 @@ def test_sandbox_stack_has_every_kind_in_several_regions_both_modes_and_no_crede
 
 def test_defaults_follow_domain():
     spec = spec_from_config(
-        config(clusters=[cluster("idc"), cluster("eks")], fleets=[{"name": "fleet-a"}],
-               federations=[{"name": "fed-a"}]),
+        config(
+            clusters=[cluster("idc"), cluster("eks")], fleets=[{"name": "fleet-a"}], federations=[{"name": "fed-a"}]
+        ),
         SOURCE,
     )
     idc, eks = spec.clusters
@@ -185,9 +189,13 @@ def test_v1_valid_names_are_accepted(name):
 @given(st.text(max_size=50).filter(lambda n: not NAME_PATTERN.fullmatch(n)))
 def test_v1_invalid_names_are_rejected(name):
     found = problems(config(clusters=[cluster("eks", name)]))
-    assert any(m.startswith(f"FF-NAME-001 cluster name '{name}' is invalid: use 4-40 characters, start with a "
-                            "lowercase letter, use only a-z, 0-9 and '-', end with a letter or digit")
-               for m in found["fleetform:clusters[0].name"])
+    assert any(
+        m.startswith(
+            f"FF-NAME-001 cluster name '{name}' is invalid: use 4-40 characters, start with a "
+            "lowercase letter, use only a-z, 0-9 and '-', end with a letter or digit"
+        )
+        for m in found["fleetform:clusters[0].name"]
+    )
 
 
 def test_v1_applies_to_every_entity():
@@ -206,8 +214,10 @@ def test_v1_is_checked_even_when_the_item_has_other_problems():
 def test_v2_duplicate_cluster_names():
     path, text = only_problem(config(clusters=[cluster("eks", "edge-01"), cluster("gke", "edge-01")]))
     assert path == "fleetform:clusters[1].name"
-    assert text == ("FF-NAME-002 name 'edge-01' is already used by cluster 'edge-01' on hub 'hub-test' "
-                    "(first used at fleetform:clusters[0].name; rename one)")
+    assert text == (
+        "FF-NAME-002 name 'edge-01' is already used by cluster 'edge-01' on hub 'hub-test' "
+        "(first used at fleetform:clusters[0].name; rename one)"
+    )
 
 
 def test_v2_cluster_named_like_the_hub():
@@ -221,8 +231,9 @@ def test_v2_duplicate_fleet_names():
     assert path == "fleetform:fleets[1].name" and text.startswith("FF-NAME-002 name 'fleet-a'")
 
 
-@pytest.mark.parametrize("name", ["default", "global", "kube-edge", "fleetform-one", "karmada-one",
-                                  "open-cluster-management-x"])
+@pytest.mark.parametrize(
+    "name", ["default", "global", "kube-edge", "fleetform-one", "karmada-one", "open-cluster-management-x"]
+)
 def test_v3_reserved_names(name):
     path, text = only_problem(config(fleets=[{"name": name}]))
     assert path == "fleetform:fleets[0].name"
@@ -248,22 +259,29 @@ def test_v7_missing_identifying_input():
     del eks["region"]
     path, text = only_problem(config(clusters=[cluster("gke"), cluster("ack"), cluster("tke"), eks]))
     assert path == "fleetform:clusters[3].region"
-    assert text == ('FF-KIND-002 kind eks requires region, cluster_name; missing: region '
-                    '(an AWS region, e.g. "eu-west-1")')
+    assert text == (
+        'FF-KIND-002 kind eks requires region, cluster_name; missing: region (an AWS region, e.g. "eu-west-1")'
+    )
 
 
 def test_v7_lists_all_missing_inputs_on_each():
     found = problems(config(clusters=[{"name": "aks-one", "kind": "aks", "cluster_name": "aks1"}]))
-    expected = "FF-KIND-002 kind aks requires subscription_id, resource_group, cluster_name; " \
-               "missing: subscription_id, resource_group"
+    expected = (
+        "FF-KIND-002 kind aks requires subscription_id, resource_group, cluster_name; "
+        "missing: subscription_id, resource_group"
+    )
     assert [m.split(" (")[0] for m in found["fleetform:clusters[0].subscription_id"]] == [expected]
     assert [m.split(" (")[0] for m in found["fleetform:clusters[0].resource_group"]] == [expected]
 
 
 @pytest.mark.parametrize(
     ("kind", "key", "value"),
-    [("gke", "location", "Europe West"), ("aks", "subscription_id", "not-a-guid"), ("tke", "cluster_id", "7ph3twqe"),
-     ("eks", "region", "ireland")],
+    [
+        ("gke", "location", "Europe West"),
+        ("aks", "subscription_id", "not-a-guid"),
+        ("tke", "cluster_id", "7ph3twqe"),
+        ("eks", "region", "ireland"),
+    ],
 )
 def test_v7_malformed_identifying_input(kind, key, value):
     path, text = only_problem(config(clusters=[cluster(kind, **{key: value})]))
@@ -292,8 +310,9 @@ def test_idc_kubeconfig_sources_are_exclusive():
 def test_sandbox_supplies_hub_and_idc_credentials_and_the_agent_endpoint():
     hub = {"name": "hub-sandbox"}
     idc = {"name": "idc-one", "kind": "idc", "connection_mode": "direct"}
-    spec = spec_from_config(config(hub=hub, clusters=[idc, {"name": "idc-two", "kind": "idc"}],
-                                   **{"fleetform:sandbox": True}), SOURCE)
+    spec = spec_from_config(
+        config(hub=hub, clusters=[idc, {"name": "idc-two", "kind": "idc"}], **{"fleetform:sandbox": True}), SOURCE
+    )
     assert spec.sandbox and [c.agent_install for c in spec.clusters] == ["engine", "engine"]
 
 
@@ -341,16 +360,20 @@ def test_v18_a_federation_serves_one_fleet():
 
 def test_references_must_resolve():
     fleets = [{"name": "fleet-a", "members": ["eks-one", "ghost-one"], "federation": "fed-ghost"}]
-    permissions = [{"name": "perm-one", "cluster": "ghost-two", "role": "admin",
-                    "subjects": [{"kind": "User", "name": "u"}]}]
+    permissions = [
+        {"name": "perm-one", "cluster": "ghost-two", "role": "admin", "subjects": [{"kind": "User", "name": "u"}]}
+    ]
     found = problems(config(clusters=[cluster("eks")], fleets=fleets, permissions=permissions))
     assert found == {
-        "fleetform:fleets[0].members[1]": ["cluster 'ghost-one' is not declared in fleetform:clusters "
-                                           "(declared: eks-one)"],
-        "fleetform:fleets[0].federation": ["federation 'fed-ghost' is not declared in fleetform:federations "
-                                           "(declare it in fleetform:federations)"],
-        "fleetform:permissions[0].cluster": ["cluster 'ghost-two' is not declared in fleetform:clusters "
-                                             "(declared: eks-one)"],
+        "fleetform:fleets[0].members[1]": [
+            "cluster 'ghost-one' is not declared in fleetform:clusters (declared: eks-one)"
+        ],
+        "fleetform:fleets[0].federation": [
+            "federation 'fed-ghost' is not declared in fleetform:federations (declare it in fleetform:federations)"
+        ],
+        "fleetform:permissions[0].cluster": [
+            "cluster 'ghost-two' is not declared in fleetform:clusters (declared: eks-one)"
+        ],
     }
 
 
@@ -363,8 +386,10 @@ def test_a_member_that_failed_to_parse_is_still_declared():
 def test_federation_mode_existing_needs_its_kubeconfig_and_clusterip_an_external_url():
     federation = {"name": "fed-a", "mode": "existing", "api_server_service_type": "ClusterIP"}
     found = problems(config(federations=[federation]))
-    assert set(found) == {"fleetform:federations[0].existing_kubeconfig",
-                          "fleetform:federations[0].api_server_external_url"}
+    assert set(found) == {
+        "fleetform:federations[0].existing_kubeconfig",
+        "fleetform:federations[0].api_server_external_url",
+    }
 
 
 # --- V25 networks -----------------------------------------------------------------------------------------------
@@ -391,8 +416,10 @@ def test_v33_zonal_provisioners_need_wait_for_first_consumer():
     bootstrap = {"storage": {"volume_binding_mode": "Immediate"}}
     path, text = only_problem(config(clusters=[cluster("eks", bootstrap=bootstrap)]))
     assert path == "fleetform:clusters[0].bootstrap.storage.volume_binding_mode"
-    assert text.startswith("FF-STOR-004 provisioner 'ebs.csi.aws.com' creates zonal disks; volume_binding_mode must "
-                           "be WaitForFirstConsumer")
+    assert text.startswith(
+        "FF-STOR-004 provisioner 'ebs.csi.aws.com' creates zonal disks; volume_binding_mode must "
+        "be WaitForFirstConsumer"
+    )
 
 
 def test_v33_does_not_apply_to_non_zonal_idc_storage():
@@ -422,17 +449,25 @@ def test_bootstrap_inputs_needed_by_the_chosen_provider():
 def test_v34_ctyun_encryption_fails_preview():
     path, text = only_problem(config(clusters=[cluster("ctyun", encryption={})]))
     assert path == "fleetform:clusters[0].encryption"
-    assert text.startswith("FF-ENC-001 etcd/Secret encryption is not supported for kind ctyun: CTyun CCE offers no KMS "
-                           "or secret-encryption API and its control-plane hosts are not reachable. Remove "
-                           "EtcdEncryption 'ctyun-one' or set enabled=false")
+    assert text.startswith(
+        "FF-ENC-001 etcd/Secret encryption is not supported for kind ctyun: CTyun CCE offers no KMS "
+        "or secret-encryption API and its control-plane hosts are not reachable. Remove "
+        "EtcdEncryption 'ctyun-one' or set enabled=false"
+    )
 
 
 def test_v34_ctyun_encryption_disabled_is_accepted():
     spec_from_config(config(clusters=[cluster("ctyun", encryption={"enabled": False})]), SOURCE)
 
 
-@pytest.mark.parametrize("key_name", ["projects/p/locations/us-east1/keyRings/r/cryptoKeys/k", "my-key",
-                                      "projects/p/locations/europe-west1-b/keyRings/r/cryptoKeys/k"])
+@pytest.mark.parametrize(
+    "key_name",
+    [
+        "projects/p/locations/us-east1/keyRings/r/cryptoKeys/k",
+        "my-key",
+        "projects/p/locations/europe-west1-b/keyRings/r/cryptoKeys/k",
+    ],
+)
 def test_v38_gke_key_must_be_a_kms_key_in_the_cluster_region(key_name):
     gke = cluster("gke", encryption={"key": {"key_name": key_name}})
     path, text = only_problem(config(clusters=[gke]))
@@ -449,9 +484,11 @@ def test_v39_aks_key_must_be_versioned_and_private_access_needs_the_vault_id():
     key = {"key_id": "https://kv-one.vault.azure.net/keys/etcd", "key_vault_network_access": "Private"}
     found = problems(config(clusters=[cluster("aks", encryption={"key": key})]))
     assert found["fleetform:clusters[0].encryption.key.key_id"][0].startswith(
-        "FF-ENC-006 AKS KMS settings invalid: key_id 'https://kv-one.vault.azure.net/keys/etcd' is not a versioned")
+        "FF-ENC-006 AKS KMS settings invalid: key_id 'https://kv-one.vault.azure.net/keys/etcd' is not a versioned"
+    )
     assert found["fleetform:clusters[0].encryption.key.key_vault_resource_id"][0].startswith(
-        "FF-ENC-006 AKS KMS settings invalid: key_vault_network_access Private needs key_vault_resource_id")
+        "FF-ENC-006 AKS KMS settings invalid: key_vault_network_access Private needs key_vault_resource_id"
+    )
 
 
 def test_cloud_kinds_other_than_eks_need_a_key():
@@ -485,17 +522,21 @@ def perm_problems(*items: dict) -> dict[str, list[str]]:
 
 
 def test_v43_exactly_one_target():
-    path, text = only_problem(config(fleets=[{"name": "fleet-a"}], clusters=[cluster("eks")],
-                                     permissions=[permission(cluster="eks-one")]))
+    path, text = only_problem(
+        config(fleets=[{"name": "fleet-a"}], clusters=[cluster("eks")], permissions=[permission(cluster="eks-one")])
+    )
     assert path == "fleetform:permissions[0]"
     assert text == "FF-PERM-001 permission 'perm-one': set exactly one target, fleet or cluster (got fleet and cluster)"
 
 
 def test_v43_unknown_role():
     found = perm_problems(permission(role="superuser"))
-    assert found == {"fleetform:permissions[0].role": [
-        "FF-PERM-001 permission 'perm-one': unknown role 'superuser' (allowed: admin, operator, developer, restricted, "
-        "custom)"]}
+    assert found == {
+        "fleetform:permissions[0].role": [
+            "FF-PERM-001 permission 'perm-one': unknown role 'superuser' (allowed: admin, operator, developer, restricted, "
+            "custom)"
+        ]
+    }
 
 
 def test_v43_custom_role_verbs():
@@ -503,7 +544,8 @@ def test_v43_custom_role_verbs():
     found = perm_problems(permission(role="custom", rules=rules, extra_verbs=["escalate"]))
     assert list(found) == ["fleetform:permissions[0].rules[0].verbs[2]"]
     assert found["fleetform:permissions[0].rules[0].verbs[2]"][0].startswith(
-        "FF-PERM-001 permission 'perm-one': verb 'frobnicate' is not allowed")
+        "FF-PERM-001 permission 'perm-one': verb 'frobnicate' is not allowed"
+    )
 
 
 def test_v43_custom_needs_rules_and_service_accounts_need_a_namespace():
@@ -513,8 +555,10 @@ def test_v43_custom_needs_rules_and_service_accounts_need_a_namespace():
 
 def test_star_means_everything():
     rules = [{"verbs": ["get"], "resources": "*"}]
-    spec = spec_from_config(config(fleets=[{"name": "fleet-a"}],
-                                   permissions=[permission(role="custom", rules=rules, namespaces="*")]), SOURCE)
+    spec = spec_from_config(
+        config(fleets=[{"name": "fleet-a"}], permissions=[permission(role="custom", rules=rules, namespaces="*")]),
+        SOURCE,
+    )
     granted = spec.permissions[0]
     resource = granted.rules[0].resources[0]
     assert granted.namespaces == ["*"] and (resource.api_group, resource.resource) == ("*", "*")
@@ -526,15 +570,23 @@ def test_star_means_everything():
 def test_all_problems_are_reported_across_sections():
     values = config(
         hub={**HUB, "ocm": "maybe"},
-        clusters=[cluster("eks", region="moon-1"), {"name": "x", "kind": "gke"},
-                  cluster("idc", connection_mode="sideways")],
+        clusters=[
+            cluster("eks", region="moon-1"),
+            {"name": "x", "kind": "gke"},
+            cluster("idc", connection_mode="sideways"),
+        ],
         fleets=[{"name": "fleet-a", "members": ["nobody-here"]}],
         **{"fleetform:clustres": []},
     )
     found = problems(values)
     assert {
-        "fleetform:clustres", "fleetform:hub.ocm", "fleetform:clusters[0].region", "fleetform:clusters[1].name",
-        "fleetform:clusters[1].project", "fleetform:clusters[2].connection_mode", "fleetform:fleets[0].members[0]",
+        "fleetform:clustres",
+        "fleetform:hub.ocm",
+        "fleetform:clusters[0].region",
+        "fleetform:clusters[1].name",
+        "fleetform:clusters[1].project",
+        "fleetform:clusters[2].connection_mode",
+        "fleetform:fleets[0].members[0]",
     } <= set(found)
 
 
@@ -542,23 +594,29 @@ def test_error_renders_one_line_per_problem_prefixed_with_the_source():
     eks = cluster("eks")
     del eks["region"]
     with pytest.raises(StackConfigError) as caught:
-        spec_from_config(config(clusters=[cluster("gke"), cluster("ack"), cluster("tke"), eks, {"name": "A"}]),
-                         "stacks/Pulumi.prod.yaml")
+        spec_from_config(
+            config(clusters=[cluster("gke"), cluster("ack"), cluster("tke"), eks, {"name": "A"}]),
+            "stacks/Pulumi.prod.yaml",
+        )
     assert isinstance(caught.value, pulumi.RunError)
     lines = str(caught.value).splitlines()
     assert len(lines) == len(caught.value.problems) >= 3
     assert all(line.startswith("stacks/Pulumi.prod.yaml: fleetform:") for line in lines)
-    assert 'stacks/Pulumi.prod.yaml: fleetform:clusters[3].region: FF-KIND-002 kind eks requires region, ' \
-           'cluster_name; missing: region (an AWS region, e.g. "eu-west-1")' in lines
+    assert (
+        "stacks/Pulumi.prod.yaml: fleetform:clusters[3].region: FF-KIND-002 kind eks requires region, "
+        'cluster_name; missing: region (an AWS region, e.g. "eu-west-1")' in lines
+    )
 
 
 def test_unknown_keys_are_named_with_the_valid_keys():
     found = problems(config(clusters=[cluster("eks", regoin="eu-west-1")], **{"fleetform:fleet": []}))
     assert found["fleetform:clusters[0].regoin"][0].startswith("unknown key 'regoin' (valid keys: name, ")
     assert "cluster_name" in found["fleetform:clusters[0].regoin"][0]
-    assert found["fleetform:fleet"] == ["unknown key 'fleetform:fleet' (valid keys: fleetform:sandbox, fleetform:hub, "
-                                        "fleetform:clusters, fleetform:fleets, fleetform:federations, "
-                                        "fleetform:permissions)"]
+    assert found["fleetform:fleet"] == [
+        "unknown key 'fleetform:fleet' (valid keys: fleetform:sandbox, fleetform:hub, "
+        "fleetform:clusters, fleetform:fleets, fleetform:federations, "
+        "fleetform:permissions)"
+    ]
 
 
 def test_literal_errors_list_the_allowed_values():
@@ -599,8 +657,9 @@ def test_labels_are_checked_key_by_key():
 
 def test_secrets_never_appear_in_repr_str_or_dump():
     ssh = {"hosts": ["10.0.0.11"], "user": "root", "private_key": SECRET}
-    idc = cluster("idc", kubeconfig=SECRET, bootstrap_kubeconfig=SECRET,
-                  encryption={"idc": {"node_access": "ssh", "ssh": ssh}})
+    idc = cluster(
+        "idc", kubeconfig=SECRET, bootstrap_kubeconfig=SECRET, encryption={"idc": {"node_access": "ssh", "ssh": ssh}}
+    )
     del idc["kubeconfig_env"]
     spec = spec_from_config(config(clusters=[idc]), SOURCE)
     assert spec.clusters[0].read_kubeconfig().get_secret_value() == SECRET
@@ -611,8 +670,10 @@ def test_secrets_never_appear_in_repr_str_or_dump():
 def test_secrets_never_appear_in_error_messages():
     values = config(
         hub={**HUB, "kubeconfig": {"nested": SECRET}},
-        clusters=[cluster("eks", kubeconfig=SECRET, bootstrap_kubeconfig=[SECRET]),
-                  {"name": "idc-one", "kind": "idc", "kubeconfig": SECRET, "kubeconfig_env": SECRET}],
+        clusters=[
+            cluster("eks", kubeconfig=SECRET, bootstrap_kubeconfig=[SECRET]),
+            {"name": "idc-one", "kind": "idc", "kubeconfig": SECRET, "kubeconfig_env": SECRET},
+        ],
         **{"fleetform:kubeconfig": SECRET},
     )
     with pytest.raises(StackConfigError) as caught:
@@ -643,8 +704,10 @@ def test_load_stack_file_needs_a_config_mapping(tmp_path):
 
 def test_load_stack_file_names_the_file_in_problems(tmp_path):
     stack = tmp_path / "Pulumi.x.yaml"
-    stack.write_text("config:\n  fleetform:hub: {name: hub-x, kubeconfig_env: HUB}\n  fleetform:clusters:\n"
-                     "    - {name: eks-one, kind: eks, cluster_name: pay}\n")
+    stack.write_text(
+        "config:\n  fleetform:hub: {name: hub-x, kubeconfig_env: HUB}\n  fleetform:clusters:\n"
+        "    - {name: eks-one, kind: eks, cluster_name: pay}\n"
+    )
     with pytest.raises(StackConfigError) as caught:
         load_stack_file(stack)
     assert str(caught.value).startswith(f"{stack}: fleetform:clusters[0].region: FF-KIND-002")
@@ -680,8 +743,15 @@ def test_read_kubeconfig_from_env_and_file(tmp_path, monkeypatch):
     kubeconfig_file = tmp_path / "idc.yaml"
     kubeconfig_file.write_text("apiVersion: v1\n")
     monkeypatch.setenv("IDC_KUBECONFIG", "from-env")
-    spec = spec_from_config(config(clusters=[cluster("idc"), cluster("idc", "idc-two", kubeconfig_env=None,
-                                                                     kubeconfig_file=str(kubeconfig_file))]), SOURCE)
+    spec = spec_from_config(
+        config(
+            clusters=[
+                cluster("idc"),
+                cluster("idc", "idc-two", kubeconfig_env=None, kubeconfig_file=str(kubeconfig_file)),
+            ]
+        ),
+        SOURCE,
+    )
     assert [c.read_kubeconfig().get_secret_value() for c in spec.clusters] == ["from-env", "apiVersion: v1\n"]
     monkeypatch.delenv("IDC_KUBECONFIG")
     with pytest.raises(LookupError, match="IDC_KUBECONFIG"):

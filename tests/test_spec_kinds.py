@@ -51,8 +51,9 @@ def test_kinds_come_from_the_registry_in_domain_order():
 def test_identity_fields_are_the_required_identifying_inputs(kind):
     """V7 names exactly these inputs when they are missing, so they must be the model's required ones."""
     model = CLUSTER_MODELS[kind]
-    required = tuple(key for key, info in model.model_fields.items()
-                     if info.is_required() and key not in ("name", "kind"))
+    required = tuple(
+        key for key, info in model.model_fields.items() if info.is_required() and key not in ("name", "kind")
+    )
     assert required == model.IDENTITY_FIELDS
 
 
@@ -78,12 +79,17 @@ def test_identity_fields_in_the_cloud_api_order(kind, fields):
 SANDBOX_IDENTITIES = {
     "ctyun-hd-01": {"region_id": "bb9fdb42056f11eda1610242ac110002", "cluster_id": "4f2b9c1de0a84b7f9e3c5a6d7b8c9d0e"},
     "tke-gz-01": {"region": "ap-guangzhou", "cluster_id": "cls-sbx7ph3tw"},
-    "aks-weu-01": {"subscription_id": "00000000-0000-4000-8000-00000000f1ee",
-                   "resource_group": "rg-fleetform-sandbox", "cluster_name": "aks-weu-01"},
+    "aks-weu-01": {
+        "subscription_id": "00000000-0000-4000-8000-00000000f1ee",
+        "resource_group": "rg-fleetform-sandbox",
+        "cluster_name": "aks-weu-01",
+    },
     "ack-hz-01": {"region_id": "cn-hangzhou", "cluster_id": "c8e6987e2961451182edacd74faf1234"},
     "eks-euw1-01": {"region": "eu-west-1", "cluster_name": "sandbox-eks"},
     "gke-euw1-01": {"project": "fleetform-sandbox", "location": "europe-west1", "cluster_name": "sandbox-gke"},
-    "idc-sh-01": {}, "idc-sh-02": {}, "idc-bj-01": {},
+    "idc-sh-01": {},
+    "idc-sh-02": {},
+    "idc-bj-01": {},
 }
 
 
@@ -101,17 +107,26 @@ def test_the_sandbox_seeds_each_cloud_cluster_from_its_identity(cluster):
 
 
 PROD_LOOKUPS = {
-    "ctyun-prod-hd1": {"region_id": "bb9fdb42056f11eda1610242ac110002", "cluster_id": "9e4b2c7d1a3f4e6b8c0d2e4f6a8b0c1d",
-                       "public": False},
+    "ctyun-prod-hd1": {
+        "region_id": "bb9fdb42056f11eda1610242ac110002",
+        "cluster_id": "9e4b2c7d1a3f4e6b8c0d2e4f6a8b0c1d",
+        "public": False,
+    },
     "ack-prod-hz": {"region_id": "cn-hangzhou", "cluster_id": "c82e6987e2961451182edacd74faf1234"},
     "tke-prod-gz": {"region": "ap-guangzhou", "cluster_id": "cls-7ph3twqe"},
     "idc-prod-sh": {},
     "idc-prod-bj": {},
-    "eks-prod-euw1": {"region": "eu-west-1", "cluster_name": "payments-prod",
-                      "assume_role_arn": "arn:aws:iam::111122223333:role/fleetform-prod"},
+    "eks-prod-euw1": {
+        "region": "eu-west-1",
+        "cluster_name": "payments-prod",
+        "assume_role_arn": "arn:aws:iam::111122223333:role/fleetform-prod",
+    },
     "gke-prod-euw1": {"project": "acme-platform-prod", "location": "europe-west1", "cluster_name": "web-prod"},
-    "aks-prod-weu": {"subscription_id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "resource_group": "rg-aks-prod-weu",
-                     "cluster_name": "aks-prod-weu"},
+    "aks-prod-weu": {
+        "subscription_id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+        "resource_group": "rg-aks-prod-weu",
+        "cluster_name": "aks-prod-weu",
+    },
 }
 
 
@@ -120,8 +135,13 @@ def test_identity_and_lookup_options_of_every_prod_cluster():
 
 
 def test_lookup_options_follow_the_inputs():
-    ctyun = {"name": "ctyun-one", "kind": "ctyun", "region_id": "bb9fdb42056f11eda1610242ac110002",
-             "cluster_id": "4f2b9c1de0a84b7f9e3c5a6d7b8c9d0e", "endpoint_preference": "public"}
+    ctyun = {
+        "name": "ctyun-one",
+        "kind": "ctyun",
+        "region_id": "bb9fdb42056f11eda1610242ac110002",
+        "cluster_id": "4f2b9c1de0a84b7f9e3c5a6d7b8c9d0e",
+        "endpoint_preference": "public",
+    }
     eks = {"name": "eks-one", "kind": "eks", "region": "eu-west-1", "cluster_name": "payments"}
     public_ctyun, plain_eks = stack_with(ctyun, eks).clusters
     assert public_ctyun.lookup_options() == {"public": True}
@@ -156,8 +176,15 @@ def test_an_idc_cluster_without_a_region_is_labelled_idc():
 
 @pytest.mark.parametrize(
     ("kind", "cloud"),
-    [("ctyun", "ctyun"), ("idc", "idc"), ("eks", "aws"), ("gke", "gcp"), ("aks", "azure"), ("ack", "alibaba"),
-     ("tke", "tencent")],
+    [
+        ("ctyun", "ctyun"),
+        ("idc", "idc"),
+        ("eks", "aws"),
+        ("gke", "gcp"),
+        ("aks", "azure"),
+        ("ack", "alibaba"),
+        ("tke", "tencent"),
+    ],
 )
 def test_cloud_label_of_each_kind(kind, cloud):
     assert cloud == CLUSTER_MODELS[kind].CLOUD
@@ -195,8 +222,13 @@ def test_storage_defaults_cannot_be_changed():
 
 @pytest.mark.parametrize(
     ("provider", "kinds"),
-    [("nginx", KINDS), ("gateway-api", KINDS), ("none", KINDS), ("cloud-native", ("eks", "gke", "aks")),
-     ("ctyun-plugin", ("ctyun",))],
+    [
+        ("nginx", KINDS),
+        ("gateway-api", KINDS),
+        ("none", KINDS),
+        ("cloud-native", ("eks", "gke", "aks")),
+        ("ctyun-plugin", ("ctyun",)),
+    ],
 )
 def test_ingress_providers_offered_per_kind(provider, kinds):
     assert tuple(kind for kind, model in CLUSTER_MODELS.items() if model.INGRESS.offers(provider)) == kinds
@@ -221,12 +253,21 @@ def test_only_tke_needs_a_subnet_for_an_internal_load_balancer():
 def test_encryption_support_of_each_kind(kind, supported, reversible, key_required, tier):
     support = CLUSTER_MODELS[kind].ENCRYPTION
     assert (support.supported, support.reversible, support.key_required, support.required_tier) == (
-        supported, reversible, key_required, tier)
+        supported,
+        reversible,
+        key_required,
+        tier,
+    )
 
 
 def test_unsupported_encryption_gives_the_reason_in_the_error():
-    ctyun = {"name": "ctyun-one", "kind": "ctyun", "region_id": "bb9fdb42056f11eda1610242ac110002",
-             "cluster_id": "4f2b9c1de0a84b7f9e3c5a6d7b8c9d0e", "encryption": {}}
+    ctyun = {
+        "name": "ctyun-one",
+        "kind": "ctyun",
+        "region_id": "bb9fdb42056f11eda1610242ac110002",
+        "cluster_id": "4f2b9c1de0a84b7f9e3c5a6d7b8c9d0e",
+        "encryption": {},
+    }
     with pytest.raises(StackConfigError) as caught:
         stack_with(ctyun)
     (problem,) = caught.value.problems
@@ -235,14 +276,24 @@ def test_unsupported_encryption_gives_the_reason_in_the_error():
 
 def test_the_shipped_encryption_keys_have_no_issues():
     assert {c.name: c.encryption_issues() for c in PROD.clusters if c.encryption} == {
-        "ack-prod-hz": [], "tke-prod-gz": [], "idc-prod-sh": [], "eks-prod-euw1": [], "gke-prod-euw1": [],
-        "aks-prod-weu": []}
+        "ack-prod-hz": [],
+        "tke-prod-gz": [],
+        "idc-prod-sh": [],
+        "eks-prod-euw1": [],
+        "gke-prod-euw1": [],
+        "aks-prod-weu": [],
+    }
 
 
 def test_an_eks_key_of_another_region_is_an_issue_of_the_cluster():
     key = {"key_arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd"}
-    cluster = EksCluster(name="eks-one", kind="eks", region="eu-west-1", cluster_name="payments",
-                         encryption={"key": key, "allow_irreversible": True})
+    cluster = EksCluster(
+        name="eks-one",
+        kind="eks",
+        region="eu-west-1",
+        cluster_name="payments",
+        encryption={"key": key, "allow_irreversible": True},
+    )
     (issue,) = cluster.encryption_issues()
     assert issue.keys == ("key", "key_arn") and "region eu-west-1" in issue.message and not issue.warning
 
@@ -251,4 +302,5 @@ def test_the_weakest_idc_provider_is_a_warning_not_an_error():
     idc = {"name": "idc-one", "kind": "idc", "kubeconfig_env": "IDC", "encryption": {"idc": {"provider": "aescbc"}}}
     spec = stack_with(idc)
     assert [(w.path, w.message) for w in spec.warnings] == [
-        ("fleetform:clusters[0].encryption.idc.provider", "aescbc is the weakest local provider")]
+        ("fleetform:clusters[0].encryption.idc.provider", "aescbc is the weakest local provider")
+    ]

@@ -18,8 +18,13 @@ from components.spec import (
 PROD_FILE = Path(__file__).resolve().parent.parent / "stacks" / "Pulumi.prod.yaml"
 PROD = load_stack_file(PROD_FILE)
 FLEET_OF_PROD_CLUSTER = {
-    "ctyun-prod-hd1": "fleet-cn", "ack-prod-hz": "fleet-cn", "tke-prod-gz": "fleet-cn", "idc-prod-sh": "fleet-cn",
-    "idc-prod-bj": "fleet-cn", "eks-prod-euw1": "fleet-global", "gke-prod-euw1": "fleet-global",
+    "ctyun-prod-hd1": "fleet-cn",
+    "ack-prod-hz": "fleet-cn",
+    "tke-prod-gz": "fleet-cn",
+    "idc-prod-sh": "fleet-cn",
+    "idc-prod-bj": "fleet-cn",
+    "eks-prod-euw1": "fleet-global",
+    "gke-prod-euw1": "fleet-global",
     "aks-prod-weu": "fleet-global",
 }
 

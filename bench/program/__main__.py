@@ -1,9 +1,8 @@
 """Benchmark graph: `bench:clusters` chains of `bench:depth` resources (each depends on the previous)."""
 
 import pulumi
-from pulumi.dynamic import Resource
-
 from benchprovider import SleepProvider
+from pulumi.dynamic import Resource
 
 
 class Step(Resource, module="bench", name="Step"):

@@ -26,8 +26,9 @@ def identifier(kind: str, key: str, pattern: str, expected: str) -> Any:
 
     def check(value: str) -> str:
         if not regex.fullmatch(value):
-            raise invalid(f"FF-KIND-002 kind {kind} requires a well-formed {key}; got '{value}'",
-                          f"expected {expected}")
+            raise invalid(
+                f"FF-KIND-002 kind {kind} requires a well-formed {key}; got '{value}'", f"expected {expected}"
+            )
         return value
 
     return Annotated[str, AfterValidator(check), Field(description=expected)]

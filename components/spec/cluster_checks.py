@@ -24,11 +24,17 @@ def check_cluster(stack: ParsedStack, i: int, cluster: ClusterBase, report: Repo
 
 def _check_agent_endpoint_present(stack: ParsedStack, cluster: ClusterBase, report: Report) -> None:
     """V14, first half. In a sandbox the program fills in the endpoint of the emulated hub."""
-    if cluster.connection_mode == "agent" and stack.hub is not None and stack.hub.agent_endpoint is None \
-            and not stack.sandbox:
-        report.error(("hub", "agent_endpoint"), f"FF-CONN-001 cluster '{cluster.name}' uses agent mode but hub "
-                     f"'{stack.hub.name}' has no agent_endpoint",
-                     'set it to the hub API URL reachable from members, e.g. "https://hub.example.com:6443"')
+    if (
+        cluster.connection_mode == "agent"
+        and stack.hub is not None
+        and stack.hub.agent_endpoint is None
+        and not stack.sandbox
+    ):
+        report.error(
+            ("hub", "agent_endpoint"),
+            f"FF-CONN-001 cluster '{cluster.name}' uses agent mode but hub '{stack.hub.name}' has no agent_endpoint",
+            'set it to the hub API URL reachable from members, e.g. "https://hub.example.com:6443"',
+        )
 
 
 def _check_network(cluster: ClusterBase, loc: Loc, report: Report) -> None:
@@ -56,33 +62,57 @@ def _check_ingress(cluster: ClusterBase, ingress: IngressSettings, loc: Loc, rep
     kind = cluster.kind
     if not cluster.INGRESS.offers(ingress.provider):
         offering = [other for other, model in CLUSTER_MODELS.items() if model.INGRESS.offers(ingress.provider)]
-        report.error(loc + ("provider",), f"ingress provider {ingress.provider} is not available for kind {kind}",
-                     f"it exists for {', '.join(offering)}; use nginx or gateway-api")
+        report.error(
+            loc + ("provider",),
+            f"ingress provider {ingress.provider} is not available for kind {kind}",
+            f"it exists for {', '.join(offering)}; use nginx or gateway-api",
+        )
     if ingress.provider == "gateway-api" and ingress.gateway_class is None:
-        report.error(loc + ("gateway_class",), "field required", "provider gateway-api needs the GatewayClass, e.g. "
-                     '"gke-l7-rilb"')
+        report.error(
+            loc + ("gateway_class",),
+            "field required",
+            'provider gateway-api needs the GatewayClass, e.g. "gke-l7-rilb"',
+        )
     elif ingress.provider != "gateway-api" and ingress.gateway_class is not None:
         report.error(loc + ("gateway_class",), "gateway_class is only used with provider gateway-api")
-    if cluster.INGRESS.internal_lb_needs_subnet and ingress.exposure == "internal" \
-            and ingress.provider in ("nginx", "gateway-api") and ingress.lb_subnet_id is None:
-        report.error(loc + ("lb_subnet_id",), "field required",
-                     f'an internal {kind.upper()} load balancer needs its subnet, e.g. "subnet-8x3k2p1q"')
+    if (
+        cluster.INGRESS.internal_lb_needs_subnet
+        and ingress.exposure == "internal"
+        and ingress.provider in ("nginx", "gateway-api")
+        and ingress.lb_subnet_id is None
+    ):
+        report.error(
+            loc + ("lb_subnet_id",),
+            "field required",
+            f'an internal {kind.upper()} load balancer needs its subnet, e.g. "subnet-8x3k2p1q"',
+        )
 
 
 def _check_storage(cluster: ClusterBase, storage: StorageSettings, adopt: bool, loc: Loc, report: Report) -> None:
     kind, defaults = cluster.kind, cluster.STORAGE
     provisioner = storage.provisioner or defaults.provisioner
     if provisioner in ZONAL_PROVISIONERS and storage.volume_binding_mode != "WaitForFirstConsumer":
-        report.error(loc + ("volume_binding_mode",), f"FF-STOR-004 provisioner '{provisioner}' creates zonal disks; "
-                     "volume_binding_mode must be WaitForFirstConsumer")
+        report.error(
+            loc + ("volume_binding_mode",),
+            f"FF-STOR-004 provisioner '{provisioner}' creates zonal disks; "
+            "volume_binding_mode must be WaitForFirstConsumer",
+        )
     if adopt or defaults.parameters is not None:
         return
     if defaults.provisioner is None and storage.provisioner is None:
-        report.error(loc + ("provisioner",), "field required", f"with adopt_existing false an {kind} cluster needs "
-                     'the provisioner and parameters of the class to create, e.g. "nfs.csi.k8s.io"')
+        report.error(
+            loc + ("provisioner",),
+            "field required",
+            f"with adopt_existing false an {kind} cluster needs "
+            'the provisioner and parameters of the class to create, e.g. "nfs.csi.k8s.io"',
+        )
     if storage.parameters is None:
-        report.error(loc + ("parameters",), "field required", f"with adopt_existing false kind {kind} creates a "
-                     "StorageClass only from explicit parameters, e.g. {type: SSD}")
+        report.error(
+            loc + ("parameters",),
+            "field required",
+            f"with adopt_existing false kind {kind} creates a "
+            "StorageClass only from explicit parameters, e.g. {type: SSD}",
+        )
 
 
 def _check_encryption(cluster: ClusterBase, loc: Loc, report: Report) -> None:
@@ -91,13 +121,19 @@ def _check_encryption(cluster: ClusterBase, loc: Loc, report: Report) -> None:
     if encryption is None or not encryption.enabled:
         return
     if not support.supported:  # V34: never skipped silently
-        report.error(loc, f"FF-ENC-001 etcd/Secret encryption is not supported for kind {cluster.kind}: "
-                     f"{support.unsupported_reason}. Remove EtcdEncryption '{cluster.name}' or set enabled=false")
+        report.error(
+            loc,
+            f"FF-ENC-001 etcd/Secret encryption is not supported for kind {cluster.kind}: "
+            f"{support.unsupported_reason}. Remove EtcdEncryption '{cluster.name}' or set enabled=false",
+        )
         return
     if support.key_required and encryption.key is None:
         report.error(loc + ("key",), "field required", type(encryption).model_fields["key"].description or "")
         return
     report.issues(loc, cluster.encryption_issues())
     if not support.reversible and getattr(encryption, "key", None) is not None and not encryption.allow_irreversible:
-        report.error(loc + ("allow_irreversible",), f"FF-ENC-014 {cluster.kind.upper()} secrets encryption is "
-                     "irreversible; set allow_irreversible=true to proceed")
+        report.error(
+            loc + ("allow_irreversible",),
+            f"FF-ENC-014 {cluster.kind.upper()} secrets encryption is "
+            "irreversible; set allow_irreversible=true to proceed",
+        )

@@ -31,15 +31,23 @@ class CtyunCluster(ClusterBase):
     INGRESS: ClassVar[IngressSupport] = IngressSupport(vendor_providers=frozenset({"ctyun-plugin"}))
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport(
         unsupported_reason="CTyun CCE offers no KMS or secret-encryption API and its control-plane hosts are not "
-                           "reachable",
+        "reachable",
         key_required=False,
     )
 
     kind: Literal["ctyun"]
-    region_id: identifier("ctyun", "region_id", r"[0-9a-z][0-9a-z-]{2,63}",
-                          'a CTyun resource-pool ID, e.g. "bb9fdb42056f11eda1610242ac110002"')
-    cluster_id: identifier("ctyun", "cluster_id", r"[0-9A-Za-z][0-9A-Za-z-]{3,63}",
-                           'a CCSE cluster ID, e.g. "4f2b9c1de0a84b7f9e3c5a6d7b8c9d0e"')
+    region_id: identifier(
+        "ctyun",
+        "region_id",
+        r"[0-9a-z][0-9a-z-]{2,63}",
+        'a CTyun resource-pool ID, e.g. "bb9fdb42056f11eda1610242ac110002"',
+    )
+    cluster_id: identifier(
+        "ctyun",
+        "cluster_id",
+        r"[0-9A-Za-z][0-9A-Za-z-]{3,63}",
+        'a CCSE cluster ID, e.g. "4f2b9c1de0a84b7f9e3c5a6d7b8c9d0e"',
+    )
     encryption: CtyunEncryption | None = None
 
     def lookup_options(self) -> dict[str, Any]:
@@ -82,18 +90,26 @@ class EksCluster(ClusterBase):
     IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("region", "cluster_name")
     REGION_FIELD: ClassVar[str | None] = "region"
     STORAGE: ClassVar[StorageDefaults] = StorageDefaults(
-        "ebs.csi.aws.com", {"type": "gp3", "csi.storage.k8s.io/fstype": "ext4", "encrypted": "true"})
+        "ebs.csi.aws.com", {"type": "gp3", "csi.storage.k8s.io/fstype": "ext4", "encrypted": "true"}
+    )
     INGRESS: ClassVar[IngressSupport] = IngressSupport(vendor_providers=frozenset({"cloud-native"}))
     # V35/V36: >= 1.28 is encrypted with an AWS-owned key already; a customer key can never be removed.
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport(reversible=False, key_required=False)
 
     kind: Literal["eks"]
     region: identifier("eks", "region", r"[a-z]{2}(?:-[a-z]+)+-\d+", 'an AWS region, e.g. "eu-west-1"')
-    cluster_name: identifier("eks", "cluster_name", r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}",
-                             'an EKS cluster name, e.g. "payments-prod"')
-    assume_role_arn: identifier("eks", "assume_role_arn",
-                                r"arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
-                                'an IAM role ARN, e.g. "arn:aws:iam::111122223333:role/fleetform"') | None = None
+    cluster_name: identifier(
+        "eks", "cluster_name", r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}", 'an EKS cluster name, e.g. "payments-prod"'
+    )
+    assume_role_arn: (
+        identifier(
+            "eks",
+            "assume_role_arn",
+            r"arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+            'an IAM role ARN, e.g. "arn:aws:iam::111122223333:role/fleetform"',
+        )
+        | None
+    ) = None
     encryption: EksEncryption | None = None
 
     def lookup_options(self) -> dict[str, Any]:
@@ -113,10 +129,15 @@ class GkeCluster(ClusterBase):
 
     kind: Literal["gke"]
     project: identifier("gke", "project", r"[a-z][a-z0-9-]{4,28}[a-z0-9]", 'a GCP project ID, e.g. "acme-platform"')
-    location: identifier("gke", "location", r"[a-z]+-[a-z]+\d+(?:-[a-z])?",
-                         'a GCP region or zone, e.g. "europe-west1" or "europe-west1-b"')
-    cluster_name: identifier("gke", "cluster_name", r"[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?",
-                             'a GKE cluster name, e.g. "web-eu"')
+    location: identifier(
+        "gke",
+        "location",
+        r"[a-z]+-[a-z]+\d+(?:-[a-z])?",
+        'a GCP region or zone, e.g. "europe-west1" or "europe-west1-b"',
+    )
+    cluster_name: identifier(
+        "gke", "cluster_name", r"[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?", 'a GKE cluster name, e.g. "web-eu"'
+    )
     encryption: GkeEncryption | None = None
 
     def encryption_issues(self) -> list[Issue]:
@@ -131,12 +152,21 @@ class AksCluster(ClusterBase):
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport()
 
     kind: Literal["aks"]
-    subscription_id: identifier("aks", "subscription_id", r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}",
-                                'an Azure subscription GUID, e.g. "00000000-0000-0000-0000-000000000000"')
-    resource_group: identifier("aks", "resource_group", r"[-\w.()]{0,89}[-\w()]",
-                               'an Azure resource group, e.g. "rg-aks-prod"')
-    cluster_name: identifier("aks", "cluster_name", r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?",
-                             'an AKS cluster name, e.g. "aks-weu-01"')
+    subscription_id: identifier(
+        "aks",
+        "subscription_id",
+        r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}",
+        'an Azure subscription GUID, e.g. "00000000-0000-0000-0000-000000000000"',
+    )
+    resource_group: identifier(
+        "aks", "resource_group", r"[-\w.()]{0,89}[-\w()]", 'an Azure resource group, e.g. "rg-aks-prod"'
+    )
+    cluster_name: identifier(
+        "aks",
+        "cluster_name",
+        r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?",
+        'an AKS cluster name, e.g. "aks-weu-01"',
+    )
     encryption: AksEncryption | None = None
 
     def encryption_issues(self) -> list[Issue]:
@@ -151,10 +181,12 @@ class AckCluster(ClusterBase):
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport(required_tier="ack.pro.small")
 
     kind: Literal["ack"]
-    region_id: identifier("ack", "region_id", r"[a-z]{2}(?:-[a-z]+)+(?:-\d+)?",
-                          'an Alibaba Cloud region, e.g. "cn-hangzhou"')
-    cluster_id: identifier("ack", "cluster_id", r"c[0-9a-z]{8,63}",
-                           'an ACK cluster ID, e.g. "c82e6987e2961451182edacd74faf1234"')
+    region_id: identifier(
+        "ack", "region_id", r"[a-z]{2}(?:-[a-z]+)+(?:-\d+)?", 'an Alibaba Cloud region, e.g. "cn-hangzhou"'
+    )
+    cluster_id: identifier(
+        "ack", "cluster_id", r"c[0-9a-z]{8,63}", 'an ACK cluster ID, e.g. "c82e6987e2961451182edacd74faf1234"'
+    )
     encryption: AckEncryption | None = None
 
 
@@ -167,8 +199,7 @@ class TkeCluster(ClusterBase):
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport()
 
     kind: Literal["tke"]
-    region: identifier("tke", "region", r"[a-z]{2}(?:-[a-z]+)+(?:-\d+)?",
-                       'a Tencent Cloud region, e.g. "ap-guangzhou"')
+    region: identifier("tke", "region", r"[a-z]{2}(?:-[a-z]+)+(?:-\d+)?", 'a Tencent Cloud region, e.g. "ap-guangzhou"')
     cluster_id: identifier("tke", "cluster_id", r"cls-[0-9a-z]{8,16}", 'a TKE cluster ID, e.g. "cls-7ph3twqe"')
     encryption: TkeEncryption | None = None
 
@@ -189,6 +220,7 @@ CLUSTER_MODELS: dict[str, type[ClusterBase]] = {
 }
 KINDS = tuple(CLUSTER_MODELS)
 
-DEFAULT_PROVISIONER = {kind: model.STORAGE.provisioner for kind, model in CLUSTER_MODELS.items()
-                       if model.STORAGE.provisioner is not None}
+DEFAULT_PROVISIONER = {
+    kind: model.STORAGE.provisioner for kind, model in CLUSTER_MODELS.items() if model.STORAGE.provisioner is not None
+}
 ZONAL_PROVISIONERS = frozenset(DEFAULT_PROVISIONER.values())  # every default of §6.3 creates zonal disks (V33)

@@ -61,4 +61,3 @@ class StrictModel(BaseModel):
     """Unknown keys are errors: a misspelt key in a stack file must not be silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
-

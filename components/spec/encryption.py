@@ -29,8 +29,12 @@ class EncryptionSupport:
 _KMS_ARN = re.compile(r"arn:aws(?:-cn|-us-gov)?:kms:([a-z0-9-]+):\d{12}:(?:key|alias)/[A-Za-z0-9/_-]+")
 _GKE_KEY = re.compile(r"projects/[^/]+/locations/([^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
 _VAULT_KEY = re.compile(r"https://[A-Za-z0-9-]+\.vault\.[a-z.]+/keys/[A-Za-z0-9-]+/[A-Za-z0-9]+")
-_VAULT_ID = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/"
-                       r"[^/]+", re.IGNORECASE)
+_VAULT_ID = re.compile(
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/"
+    r"[^/]+",
+    re.IGNORECASE,
+)
+
 
 class EncryptionBase(StrictModel):
     """EtcdEncryption (§2.7) inputs shared by every kind; the key shape is per kind."""
@@ -58,8 +62,13 @@ class EksEncryption(EncryptionBase):
         match = _KMS_ARN.fullmatch(self.key.key_arn)
         if match is not None and match.group(1) == region:
             return []
-        return [Issue(("key", "key_arn"), f"key_arn '{self.key.key_arn}' is not a KMS key ARN in the cluster's region "
-                      f"{region}", f'e.g. "arn:aws:kms:{region}:111122223333:key/<id>"')]
+        return [
+            Issue(
+                ("key", "key_arn"),
+                f"key_arn '{self.key.key_arn}' is not a KMS key ARN in the cluster's region {region}",
+                f'e.g. "arn:aws:kms:{region}:111122223333:key/<id>"',
+            )
+        ]
 
 
 class GkeKey(StrictModel):
@@ -77,9 +86,13 @@ class GkeEncryption(EncryptionBase):
         match = _GKE_KEY.fullmatch(self.key.key_name)
         if match is not None and match.group(1) == region:
             return []
-        return [Issue(("key", "key_name"), f"FF-ENC-005 GKE key '{self.key.key_name}' must be a Cloud KMS key in "
-                      f"location {region}", f'e.g. "projects/{project}/locations/{region}/keyRings/<ring>/cryptoKeys/'
-                      '<key>"')]
+        return [
+            Issue(
+                ("key", "key_name"),
+                f"FF-ENC-005 GKE key '{self.key.key_name}' must be a Cloud KMS key in location {region}",
+                f'e.g. "projects/{project}/locations/{region}/keyRings/<ring>/cryptoKeys/<key>"',
+            )
+        ]
 
 
 class AksKey(StrictModel):
@@ -100,16 +113,30 @@ class AksEncryption(EncryptionBase):
             return issues
         vault_id_hint = AksKey.model_fields["key_vault_resource_id"].description or ""
         if not _VAULT_KEY.fullmatch(key.key_id):
-            issues.append(Issue(("key", "key_id"), f"FF-ENC-006 AKS KMS settings invalid: key_id '{key.key_id}' is not "
-                                "a versioned Key Vault key URI",
-                                'e.g. "https://<vault>.vault.azure.net/keys/<name>/<version>"'))
+            issues.append(
+                Issue(
+                    ("key", "key_id"),
+                    f"FF-ENC-006 AKS KMS settings invalid: key_id '{key.key_id}' is not a versioned Key Vault key URI",
+                    'e.g. "https://<vault>.vault.azure.net/keys/<name>/<version>"',
+                )
+            )
         if key.key_vault_network_access == "Private" and key.key_vault_resource_id is None:
-            issues.append(Issue(("key", "key_vault_resource_id"), "FF-ENC-006 AKS KMS settings invalid: "
-                                "key_vault_network_access Private needs key_vault_resource_id", vault_id_hint))
+            issues.append(
+                Issue(
+                    ("key", "key_vault_resource_id"),
+                    "FF-ENC-006 AKS KMS settings invalid: key_vault_network_access Private needs key_vault_resource_id",
+                    vault_id_hint,
+                )
+            )
         elif key.key_vault_resource_id is not None and not _VAULT_ID.fullmatch(key.key_vault_resource_id):
-            issues.append(Issue(("key", "key_vault_resource_id"), "FF-ENC-006 AKS KMS settings invalid: "
-                                f"key_vault_resource_id '{key.key_vault_resource_id}' is not a Key Vault resource ID",
-                                vault_id_hint))
+            issues.append(
+                Issue(
+                    ("key", "key_vault_resource_id"),
+                    "FF-ENC-006 AKS KMS settings invalid: "
+                    f"key_vault_resource_id '{key.key_vault_resource_id}' is not a Key Vault resource ID",
+                    vault_id_hint,
+                )
+            )
         return issues
 
 
@@ -161,19 +188,30 @@ class IdcEncryption(EncryptionBase):
         """Inputs that only make sense together (kms, ssh), and a warning for the weakest provider."""
         settings, issues = self.idc, []
         if settings.provider == "kms" and settings.kms is None:
-            issues.append(Issue(("idc", "kms"), "field required", "provider kms needs {name, endpoint: unix:///...sock}"))
+            issues.append(
+                Issue(("idc", "kms"), "field required", "provider kms needs {name, endpoint: unix:///...sock}")
+            )
         elif settings.provider != "kms" and settings.kms is not None:
             issues.append(Issue(("idc", "kms"), "kms is only used with provider kms"))
         if settings.kms is not None and not settings.kms.endpoint.startswith("unix:///"):
-            issues.append(Issue(("idc", "kms", "endpoint"), f"'{settings.kms.endpoint}' is not a unix socket",
-                                KmsPlugin.model_fields["endpoint"].description or ""))
+            issues.append(
+                Issue(
+                    ("idc", "kms", "endpoint"),
+                    f"'{settings.kms.endpoint}' is not a unix socket",
+                    KmsPlugin.model_fields["endpoint"].description or "",
+                )
+            )
         if settings.node_access == "ssh" and settings.ssh is None:
             issues.append(Issue(("idc", "ssh"), "field required", "node_access ssh needs {hosts, user, private_key}"))
         elif settings.node_access != "ssh" and settings.ssh is not None:
             issues.append(Issue(("idc", "ssh"), "ssh is only used with node_access ssh"))
         if settings.provider == "aescbc":
-            issues.append(Issue(("idc", "provider"), "aescbc is the weakest local provider", "prefer aesgcm or secretbox",
-                                warning=True))
+            issues.append(
+                Issue(
+                    ("idc", "provider"),
+                    "aescbc is the weakest local provider",
+                    "prefer aesgcm or secretbox",
+                    warning=True,
+                )
+            )
         return issues
-
-

@@ -100,5 +100,3 @@ def _strip_optional(annotation: Any) -> Any:
 
 def _is_union(annotation: Any) -> bool:
     return get_origin(annotation) in (Union, UnionType)
-
-

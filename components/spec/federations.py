@@ -67,14 +67,24 @@ class Federation(StrictModel):
         """Inputs that only make sense together: mode and existing_kubeconfig, ClusterIP and an external URL."""
         found: list[Issue] = []
         if self.mode == "existing" and self.existing_kubeconfig is None:
-            found.append(Issue(("existing_kubeconfig",), "field required", "mode existing adopts the Karmada API "
-                               "server this kubeconfig opens"))
+            found.append(
+                Issue(
+                    ("existing_kubeconfig",),
+                    "field required",
+                    "mode existing adopts the Karmada API server this kubeconfig opens",
+                )
+            )
         elif self.mode == "operator" and self.existing_kubeconfig is not None:
             found.append(Issue(("existing_kubeconfig",), "existing_kubeconfig is only used with mode existing"))
         if self.api_server_service_type == "ClusterIP" and self.api_server_external_url is None:
-            found.append(Issue(("api_server_external_url",), "field required", "api_server_service_type ClusterIP "
-                               'needs the URL that reaches the API server from outside, e.g. "https://karmada.example.com"'))
+            found.append(
+                Issue(
+                    ("api_server_external_url",),
+                    "field required",
+                    "api_server_service_type ClusterIP "
+                    'needs the URL that reaches the API server from outside, e.g. "https://karmada.example.com"',
+                )
+            )
         if self.etcd.local is not None and self.etcd.external is not None:
             found.append(Issue(("etcd",), "etcd.local and etcd.external are both set", "give exactly one of them"))
         return found
-

@@ -44,8 +44,11 @@ def _parse_stack(values: Mapping[str, Any], report: Report) -> ParsedStack:
     sandbox = _parse_sandbox(values.get("sandbox"), report)
     raw_hub = values.get("hub")
     if raw_hub is None:
-        report.error(("hub",), "field required", "every stack declares its hub, e.g. {name: hub-prod, "
-                     "kubeconfig_env: HUB_KUBECONFIG}")
+        report.error(
+            ("hub",),
+            "field required",
+            "every stack declares its hub, e.g. {name: hub-prod, kubeconfig_env: HUB_KUBECONFIG}",
+        )
     hub = None if raw_hub is None else _parse_item(_HUB_ADAPTER, raw_hub, ("hub",), report)
     items, names = {}, {}
     for section, adapter in _LIST_SECTIONS.items():
@@ -88,7 +91,6 @@ def _parse_item(adapter: TypeAdapter[Any], raw: object, loc: tuple[str | int, ..
         return None
 
 
-
 def spec_from_config(config: Mapping[str, Any], source: str) -> FleetSpec:
     """Validate decoded config values keyed ``"fleetform:<key>"``; other namespaces are ignored.
 
@@ -118,8 +120,13 @@ def _fleetform_values(config: Mapping[str, Any], report: Report) -> dict[str, An
         if name in TOP_LEVEL_KEYS:
             values[name] = value
         else:
-            report.errors.append(Problem(key, f"unknown key '{key}'", "valid keys: " + ", ".join(
-                f"{NAMESPACE}:{known}" for known in TOP_LEVEL_KEYS)))
+            report.errors.append(
+                Problem(
+                    key,
+                    f"unknown key '{key}'",
+                    "valid keys: " + ", ".join(f"{NAMESPACE}:{known}" for known in TOP_LEVEL_KEYS),
+                )
+            )
     return values
 
 
@@ -158,8 +165,16 @@ def load_stack_file(path: str | os.PathLike[str]) -> FleetSpec:
         raise StackConfigError(source, [_yaml_problem(exc)]) from None
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
-        raise StackConfigError(source, [Problem("config", "expected a mapping of config keys",
-                                                f"e.g. config: {{{NAMESPACE}:hub: {{name: hub-dev}}}}")])
+        raise StackConfigError(
+            source,
+            [
+                Problem(
+                    "config",
+                    "expected a mapping of config keys",
+                    f"e.g. config: {{{NAMESPACE}:hub: {{name: hub-dev}}}}",
+                )
+            ],
+        )
     return spec_from_config({_namespaced(str(key)): value for key, value in config.items()}, source)
 
 

@@ -55,14 +55,14 @@ class FleetPermission(StrictModel):
             return handler(value)
         except ValidationError:
             name = info.data.get("name", "?")
-            raise invalid(f"FF-PERM-001 permission '{name}': unknown role {value!r}",
-                           f"allowed: {', '.join(ROLES)}") from None
+            raise invalid(
+                f"FF-PERM-001 permission '{name}': unknown role {value!r}", f"allowed: {', '.join(ROLES)}"
+            ) from None
 
     @field_validator("namespaces", mode="before")
     @classmethod
     def _star_is_cluster_wide(cls, value: object) -> object:
         return ["*"] if value == "*" else value
-
 
     def targets(self) -> list[str]:
         """The target keys that are set; V43 wants exactly one of ``fleet`` and ``cluster``."""
@@ -104,8 +104,11 @@ class FleetPermission(StrictModel):
         for r, rule in enumerate(self.rules):
             for v, verb in enumerate(rule.verbs):
                 if verb not in allowed:
-                    fail(("rules", r, "verbs", v), f"verb '{verb}' is not allowed",
-                         f"allowed: {', '.join(allowed)}; add others to extra_verbs")
+                    fail(
+                        ("rules", r, "verbs", v),
+                        f"verb '{verb}' is not allowed",
+                        f"allowed: {', '.join(allowed)}; add others to extra_verbs",
+                    )
 
     def _check_namespaces(self, fail: Any) -> None:
         if "*" in self.namespaces and len(self.namespaces) > 1:

@@ -21,21 +21,34 @@ def _check_names(stack: ParsedStack, report: Report) -> None:
             loc = (section, i, "name")
             _check_name(entity, name, loc, report)
             if name in first_use:
-                report.error(loc, f"FF-NAME-002 name '{name}' is already used by {entity} '{name}' on hub "
-                             f"'{stack.hub_name or '?'}'", f"first used at {config_path(first_use[name])}; rename one")
+                report.error(
+                    loc,
+                    f"FF-NAME-002 name '{name}' is already used by {entity} '{name}' on hub '{stack.hub_name or '?'}'",
+                    f"first used at {config_path(first_use[name])}; rename one",
+                )
             elif section == "clusters" and name == stack.hub_name:
-                report.error(loc, f"FF-NAME-002 name '{name}' is already used by hub '{name}' on hub "
-                             f"'{stack.hub_name}'", "a cluster name must differ from the hub name")
+                report.error(
+                    loc,
+                    f"FF-NAME-002 name '{name}' is already used by hub '{name}' on hub '{stack.hub_name}'",
+                    "a cluster name must differ from the hub name",
+                )
             first_use.setdefault(name, loc)
 
 
 def _check_name(entity: str, name: str, loc: Loc, report: Report) -> None:
     if not NAME_PATTERN.fullmatch(name):
-        report.error(loc, f"FF-NAME-001 {entity} name '{name}' is invalid: use 4-40 characters, start with a lowercase "
-                     "letter, use only a-z, 0-9 and '-', end with a letter or digit", 'e.g. "edge-sh-01"')
+        report.error(
+            loc,
+            f"FF-NAME-001 {entity} name '{name}' is invalid: use 4-40 characters, start with a lowercase "
+            "letter, use only a-z, 0-9 and '-', end with a letter or digit",
+            'e.g. "edge-sh-01"',
+        )
     if name in RESERVED_NAMES or name.startswith(RESERVED_NAME_PREFIXES):
-        report.error(loc, f"FF-NAME-003 name '{name}' is reserved", "default, global and names starting with "
-                     f"{', '.join(RESERVED_NAME_PREFIXES)} are reserved")
+        report.error(
+            loc,
+            f"FF-NAME-003 name '{name}' is reserved",
+            f"default, global and names starting with {', '.join(RESERVED_NAME_PREFIXES)} are reserved",
+        )
 
 
 def _check_hub(stack: ParsedStack, report: Report) -> None:
@@ -60,8 +73,11 @@ def _check_fleets(stack: ParsedStack, report: Report) -> None:
             elif fleet_of_cluster.get(member) == fleet.name:
                 report.error(loc, f"cluster '{member}' is listed twice in fleet '{fleet.name}'")
             elif member in fleet_of_cluster:
-                report.error(loc, f"FF-FLEET-001 cluster '{member}' already belongs to fleet "
-                             f"'{fleet_of_cluster[member]}'; remove it from that fleet first")
+                report.error(
+                    loc,
+                    f"FF-FLEET-001 cluster '{member}' already belongs to fleet "
+                    f"'{fleet_of_cluster[member]}'; remove it from that fleet first",
+                )
             else:
                 fleet_of_cluster[member] = fleet.name
         if fleet.federation is None:
@@ -70,14 +86,16 @@ def _check_fleets(stack: ParsedStack, report: Report) -> None:
         if fleet.federation not in stack.declared("federations"):
             _report_unresolved(report, loc, "federation", fleet.federation, stack.declared("federations"))
         elif fleet.federation in fleet_of_federation:
-            report.error(loc, f"FF-FED-001 federation '{fleet.federation}' is already bound to fleet "
-                         f"'{fleet_of_federation[fleet.federation]}'; a federation serves one fleet")
+            report.error(
+                loc,
+                f"FF-FED-001 federation '{fleet.federation}' is already bound to fleet "
+                f"'{fleet_of_federation[fleet.federation]}'; a federation serves one fleet",
+            )
         else:
             fleet_of_federation[fleet.federation] = fleet.name
 
 
-def _report_unresolved(report: Report, loc: Loc, entity: str, name: str,
-                       declared: list[str]) -> None:
+def _report_unresolved(report: Report, loc: Loc, entity: str, name: str, declared: list[str]) -> None:
     section = f"{NAMESPACE}:{entity}s"
     hint = f"declared: {', '.join(declared)}" if declared else f"declare it in {section}"
     report.error(loc, f"{entity} '{name}' is not declared in {section}", hint)

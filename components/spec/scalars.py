@@ -135,8 +135,9 @@ def _check_label_key(key: str) -> str:
 
 def _check_label_value(value: str) -> str:
     if not _LABEL_VALUE.fullmatch(value):
-        raise invalid(f"label value '{value}' is invalid",
-                       "up to 63 of A-Z a-z 0-9 - _ . starting and ending alphanumeric")
+        raise invalid(
+            f"label value '{value}' is invalid", "up to 63 of A-Z a-z 0-9 - _ . starting and ending alphanumeric"
+        )
     return value
 
 
@@ -151,4 +152,3 @@ DnsSubdomain = matching(_DNS_SUBDOMAIN, "DNS subdomain", "fleetform-disk")
 SemVer = matching(r"v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?", "semantic version", "1.14.1")
 EnvVarName = matching(r"[A-Za-z_][A-Za-z0-9_]*", "environment variable name", "HUB_KUBECONFIG", echo=False)
 Quantity = matching(r"\d+(?:\.\d+)?(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?", "Kubernetes quantity", "3Gi")
-

@@ -32,8 +32,9 @@ def source_for(kind: str, identity: dict, endpoint: str | None = None) -> Cluste
     try:
         return _module(kind).source(identity, endpoint or None)
     except KeyError as exc:  # the stack model validates identities; this guards direct callers
-        raise CloudError("invalid", f"kind {kind} requires {exc.args[0]}; missing: {exc.args[0]}",
-                         ErrorCode.KIND_IDENTITY_MISSING) from exc
+        raise CloudError(
+            "invalid", f"kind {kind} requires {exc.args[0]}; missing: {exc.args[0]}", ErrorCode.KIND_IDENTITY_MISSING
+        ) from exc
 
 
 def kind_problems(kind: str, description: ClusterDescription, name: str) -> list[Problem]:

@@ -45,8 +45,10 @@ KIND = "ack"
 # is issued; describe() only reads the CA from one, so it asks for the shortest validity ACK allows.
 BOOTSTRAP_MINUTES = 60
 DESCRIBE_MINUTES = 15
-_CREDENTIAL_HINT = ("set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to a valid AccessKey pair "
-                    "(or configure an Alibaba Cloud profile or RAM role)")
+_CREDENTIAL_HINT = (
+    "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to a valid AccessKey pair "
+    "(or configure an Alibaba Cloud profile or RAM role)"
+)
 
 
 @dataclass(frozen=True)
@@ -101,16 +103,18 @@ class AckSource:
         """UpdateKMSEncryption with ``key["kms_key_id"]``. ACK answers with a status code only; the
         cluster goes ``updating`` and back to ``running`` when done (poll :meth:`encryption_status`)."""
         request = UpdateKMSEncryptionRequest(kms_key_id=key["kms_key_id"], disable_encryption=False)
-        response = self._call("update KMS encryption of",
-                              lambda client: client.update_kmsencryption(self.cluster_id, request))
+        response = self._call(
+            "update KMS encryption of", lambda client: client.update_kmsencryption(self.cluster_id, request)
+        )
         return {"enabled": True, "key": key["kms_key_id"], "status_code": response.status_code}
 
     # --- SDK plumbing ---------------------------------------------------------------------------
 
     def _kubeconfig(self, minutes: int) -> str:
         request = DescribeClusterUserKubeconfigRequest(private_ip_address=False, temporary_duration_minutes=minutes)
-        response = self._call("get a kubeconfig for",
-                              lambda client: client.describe_cluster_user_kubeconfig(self.cluster_id, request))
+        response = self._call(
+            "get a kubeconfig for", lambda client: client.describe_cluster_user_kubeconfig(self.cluster_id, request)
+        )
         return response.body.config
 
     def _client(self) -> Client:
@@ -136,38 +140,60 @@ class AckSource:
         HTTP status."""
         inner = getattr(exc, "inner_exception", None)
         if isinstance(exc, CredentialException) or isinstance(inner, CredentialException):
-            return CloudError("unauthorized", f"no Alibaba Cloud credentials found ({inner or exc}): "
-                                              f"{_CREDENTIAL_HINT}")
+            return CloudError(
+                "unauthorized", f"no Alibaba Cloud credentials found ({inner or exc}): {_CREDENTIAL_HINT}"
+            )
         if isinstance(exc, UnretryableException):
-            return CloudError("unavailable", f"cannot reach the ACK API at {self.endpoint or 'its regional endpoint'} "
-                                             f"to {operation} cluster {self.cluster_id} ({inner or exc}); retry later")
+            return CloudError(
+                "unavailable",
+                f"cannot reach the ACK API at {self.endpoint or 'its regional endpoint'} "
+                f"to {operation} cluster {self.cluster_id} ({inner or exc}); retry later",
+            )
         code = str(getattr(exc, "code", "") or "")
         status = getattr(exc, "status_code", None)
         detail = f"{code}: {getattr(exc, 'message', '')}"
         cluster = f"ACK cluster {self.cluster_id} in {self.region_id}"
         if code.startswith("InvalidAccessKeyId") or code == "InvalidCredentials":
-            return CloudError("unauthorized", f"Alibaba Cloud does not accept the AccessKey ID ({detail}): "
-                                              f"{_CREDENTIAL_HINT}")
+            return CloudError(
+                "unauthorized", f"Alibaba Cloud does not accept the AccessKey ID ({detail}): {_CREDENTIAL_HINT}"
+            )
         if code.startswith("SignatureDoesNotMatch"):
-            return CloudError("unauthorized", f"Alibaba Cloud rejected the request signature ({detail}): check that "
-                                              "ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID")
+            return CloudError(
+                "unauthorized",
+                f"Alibaba Cloud rejected the request signature ({detail}): check that "
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID",
+            )
         if "Expired" in code:
-            return CloudError("expired", f"the Alibaba Cloud credential has expired ({detail}): refresh "
-                                         "ALIBABA_CLOUD_SECURITY_TOKEN or use a long-lived AccessKey")
+            return CloudError(
+                "expired",
+                f"the Alibaba Cloud credential has expired ({detail}): refresh "
+                "ALIBABA_CLOUD_SECURITY_TOKEN or use a long-lived AccessKey",
+            )
         if code == "ForbiddenUpdateKMSState":
-            return CloudError("forbidden", f"ForbiddenUpdateKMSState: caller lacks cluster admin/ops RBAC "
-                                           f"on '{self.cluster_id}'", ErrorCode.ENC_ACK_RBAC)
+            return CloudError(
+                "forbidden",
+                f"ForbiddenUpdateKMSState: caller lacks cluster admin/ops RBAC on '{self.cluster_id}'",
+                ErrorCode.ENC_ACK_RBAC,
+            )
         if code == "ErrorClusterNotFound" or status == 404:
             return self._not_found()
         if _throttled(exc):
-            return CloudError("throttled", f"Alibaba Cloud kept throttling the requests to {operation} {cluster} "
-                                           f"({detail}); retry later")
+            return CloudError(
+                "throttled",
+                f"Alibaba Cloud kept throttling the requests to {operation} {cluster} ({detail}); retry later",
+            )
         if status == 403 or code.startswith("Forbidden") or code == "ErrorCheckAcl":
-            return CloudError("forbidden", f"the RAM identity may not {operation} {cluster} ({detail}): grant it "
-                                           "AliyunCSFullAccess or a policy allowing cs:* on the cluster")
+            return CloudError(
+                "forbidden",
+                f"the RAM identity may not {operation} {cluster} ({detail}): grant it "
+                "AliyunCSFullAccess or a policy allowing cs:* on the cluster",
+            )
         if status == 409:
-            return CloudError("unavailable", "ACK rejected the change (409): wait 5 minutes after the "
-                                             "previous KMS update", ErrorCode.ENC_UPDATE_IN_PROGRESS)
+            return CloudError(
+                "unavailable",
+                "ACK rejected the change (409): wait 5 minutes after the previous KMS update",
+                ErrorCode.ENC_UPDATE_IN_PROGRESS,
+            )
         if status is not None and 400 <= status < 500:
             return CloudError("invalid", f"ACK refused to {operation} {cluster}: {detail}")
         return CloudError("unavailable", f"ACK could not {operation} {cluster} ({detail}); retry later")
@@ -175,8 +201,11 @@ class AckSource:
 
 def _throttled(exc: Exception) -> bool:
     code = str(getattr(exc, "code", "") or "")
-    return isinstance(exc, ThrottlingException) or getattr(exc, "status_code", None) == 429 \
+    return (
+        isinstance(exc, ThrottlingException)
+        or getattr(exc, "status_code", None) == 429
         or code.startswith("Throttling")
+    )
 
 
 def _retryable(exc: Exception) -> bool:
@@ -189,8 +218,11 @@ def _credential_options() -> dict:
     access_key_id = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
     access_key_secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
     if access_key_id and access_key_secret:
-        return {"access_key_id": access_key_id, "access_key_secret": access_key_secret,
-                "security_token": os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None}
+        return {
+            "access_key_id": access_key_id,
+            "access_key_secret": access_key_secret,
+            "security_token": os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None,
+        }
     return {"credential": CredentialClient()}
 
 
@@ -205,6 +237,7 @@ def _endpoints(master_url: str | None) -> dict:
 
 # --- kind rules -----------------------------------------------------------------------------------
 
+
 def check(description: ClusterDescription, name: str) -> list[Problem]:
     """No ACK-specific rule applies at registration (V37 is checked for EtcdEncryption)."""
     return []
@@ -216,7 +249,12 @@ def check_encryption(description: ClusterDescription, name: str) -> list[Problem
     if spec.startswith("ack.pro."):
         return []
     shown = spec or description.flags.get("cluster_type") or "not ACK Pro"
-    return [Problem(ErrorCode.ENC_NEEDS_ACK_PRO, f"ACK cluster '{name}' is {shown}; Secret encryption needs ACK Pro (ack.pro.small)")]
+    return [
+        Problem(
+            ErrorCode.ENC_NEEDS_ACK_PRO,
+            f"ACK cluster '{name}' is {shown}; Secret encryption needs ACK Pro (ack.pro.small)",
+        )
+    ]
 
 
 def source(identity: dict, endpoint: str | None = None) -> AckSource:

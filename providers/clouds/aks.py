@@ -53,6 +53,7 @@ class AksSource:
     def describe(self) -> ClusterDescription:
         """The managed cluster plus, for the API server URL and CA (the resource has no CA), the
         user kubeconfig: unlike the admin one it is issued with local accounts disabled too."""
+
         def lookup(client: ContainerServiceClient) -> tuple[ManagedCluster, str]:
             cluster = client.managed_clusters.get(self.resource_group, self.cluster_name)
             user = client.managed_clusters.list_cluster_user_credentials(self.resource_group, self.cluster_name)
@@ -80,13 +81,18 @@ class AksSource:
 
     def credentials(self) -> str:
         """The admin kubeconfig (listClusterAdminCredential); the SDK has already decoded it."""
-        result = self._call("list admin credentials of", lambda client: (
-            client.managed_clusters.list_cluster_admin_credentials(self.resource_group, self.cluster_name)))
+        result = self._call(
+            "list admin credentials of",
+            lambda client: client.managed_clusters.list_cluster_admin_credentials(
+                self.resource_group, self.cluster_name
+            ),
+        )
         return result.kubeconfigs[0].value.decode()
 
     def encryption_status(self) -> dict:
-        cluster = self._call("look up", lambda client: (
-            client.managed_clusters.get(self.resource_group, self.cluster_name)))
+        cluster = self._call(
+            "look up", lambda client: client.managed_clusters.get(self.resource_group, self.cluster_name)
+        )
         return _encryption(cluster)
 
     def enable_encryption(self, key: dict) -> dict:
@@ -100,15 +106,18 @@ class AksSource:
             cluster = client.managed_clusters.get(self.resource_group, self.cluster_name)
             profile = cluster.security_profile or ManagedClusterSecurityProfile()
             profile.azure_key_vault_kms = AzureKeyVaultKms(
-                enabled=True, key_id=key["key_id"],
+                enabled=True,
+                key_id=key["key_id"],
                 key_vault_network_access=key.get("key_vault_network_access") or "Public",
-                key_vault_resource_id=key.get("key_vault_resource_id"))
+                key_vault_resource_id=key.get("key_vault_resource_id"),
+            )
             cluster.security_profile = profile
             condition = {}
             if cluster.e_tag:
                 condition = {"etag": cluster.e_tag, "match_condition": MatchConditions.IfNotModified}
             poller = client.managed_clusters.begin_create_or_update(
-                self.resource_group, self.cluster_name, cluster, **condition)
+                self.resource_group, self.cluster_name, cluster, **condition
+            )
             return poller.result()
 
         return _encryption(self._call("enable KMS encryption on", update))
@@ -124,8 +133,10 @@ class AksSource:
             base_url = self.endpoint.rstrip("/")
             options.update(base_url=base_url, credential_scopes=[f"{base_url}/.default"])
             credential_options["disable_instance_discovery"] = True
-        with DefaultAzureCredential(**credential_options) as credential, \
-                ContainerServiceClient(credential, self.subscription_id, **options) as client:
+        with (
+            DefaultAzureCredential(**credential_options) as credential,
+            ContainerServiceClient(credential, self.subscription_id, **options) as client,
+        ):
             yield client
 
     def _call(self, operation: str, call: Callable[[ContainerServiceClient], T]) -> T:
@@ -150,26 +161,35 @@ class AksSource:
         cluster = f"AKS cluster {self.cluster_name} in {self._where}"
         if isinstance(exc, ClientAuthenticationError):
             if code == "ExpiredAuthenticationToken":
-                return CloudError("expired", f"Azure says the access token has expired ({detail}); "
-                                             f"{_CREDENTIAL_HINT} again")
+                return CloudError(
+                    "expired", f"Azure says the access token has expired ({detail}); {_CREDENTIAL_HINT} again"
+                )
             return CloudError("unauthorized", f"Azure rejected the credential ({detail}): {_CREDENTIAL_HINT}")
         if status == 404:
             return not_found(KIND, self.cluster_name, self._where)
         if status == 403:
-            return CloudError("forbidden", f"the Azure identity may not {operation} {cluster} ({detail}): grant it "
-                                           "'Azure Kubernetes Service Cluster Admin Role' on the cluster")
+            return CloudError(
+                "forbidden",
+                f"the Azure identity may not {operation} {cluster} ({detail}): grant it "
+                "'Azure Kubernetes Service Cluster Admin Role' on the cluster",
+            )
         if status == 429:
-            return CloudError("throttled", f"Azure kept throttling the requests to {operation} {cluster} "
-                                           f"({detail}); retry later")
+            return CloudError(
+                "throttled", f"Azure kept throttling the requests to {operation} {cluster} ({detail}); retry later"
+            )
         if status == 409:
-            return CloudError("unavailable", f"Azure refused to {operation} {cluster} while another operation runs "
-                                             f"({detail}); retry when it has finished")
+            return CloudError(
+                "unavailable",
+                f"Azure refused to {operation} {cluster} while another operation runs "
+                f"({detail}); retry when it has finished",
+            )
         if status == 412:
             return CloudError("invalid", f"{cluster} changed while fleetform was updating it ({detail}); run again")
         if status is not None and 400 <= status < 500:
             return CloudError("invalid", f"Azure refused to {operation} {cluster}: {detail}")
-        return CloudError("unavailable", f"Azure Resource Manager could not {operation} {cluster} "
-                                         f"({detail}); retry later")
+        return CloudError(
+            "unavailable", f"Azure Resource Manager could not {operation} {cluster} ({detail}); retry later"
+        )
 
 
 def _retryable(exc: Exception) -> bool:
@@ -194,26 +214,38 @@ def _kms(cluster: ManagedCluster) -> dict | None:
     kms = cluster.security_profile.azure_key_vault_kms if cluster.security_profile else None
     if kms is None:
         return None
-    return {"enabled": bool(kms.enabled), "key_id": kms.key_id,
-            "key_vault_network_access": _text(kms.key_vault_network_access) or None,
-            "key_vault_resource_id": kms.key_vault_resource_id}
+    return {
+        "enabled": bool(kms.enabled),
+        "key_id": kms.key_id,
+        "key_vault_network_access": _text(kms.key_vault_network_access) or None,
+        "key_vault_resource_id": kms.key_vault_resource_id,
+    }
 
 
 def _encryption(cluster: ManagedCluster) -> dict:
     kms = _kms(cluster) or {"enabled": False, "key_id": None}
-    return {"enabled": kms["enabled"], "key": kms["key_id"], "settings": kms,
-            "provisioning_state": _text(cluster.provisioning_state)}
+    return {
+        "enabled": kms["enabled"],
+        "key": kms["key_id"],
+        "settings": kms,
+        "provisioning_state": _text(cluster.provisioning_state),
+    }
 
 
 # --- kind rules -----------------------------------------------------------------------------------
+
 
 def check(description: ClusterDescription, name: str) -> list[Problem]:
     """V12. The rule holds only when the user supplies no ``bootstrap_kubeconfig``; the caller
     knows whether they did, this function does not."""
     if description.flags.get("disable_local_accounts"):
-        return [Problem(ErrorCode.KIND_LOCAL_ACCOUNTS_DISABLED,
-                        f"AKS cluster '{name}' disables local accounts; supply bootstrap_kubeconfig "
-                        "with an Entra identity that is cluster-admin")]
+        return [
+            Problem(
+                ErrorCode.KIND_LOCAL_ACCOUNTS_DISABLED,
+                f"AKS cluster '{name}' disables local accounts; supply bootstrap_kubeconfig "
+                "with an Entra identity that is cluster-admin",
+            )
+        ]
     return []
 
 
@@ -222,8 +254,10 @@ def check_encryption_key(key: dict) -> list[Problem]:
     problems = []
     key_id = key.get("key_id") or ""
     if not _VERSIONED_KEY.match(key_id):
-        problems.append(f"key_id '{key_id}' is not a versioned Key Vault key URI "
-                        "(https://<vault>.vault.azure.net/keys/<name>/<version>)")
+        problems.append(
+            f"key_id '{key_id}' is not a versioned Key Vault key URI "
+            "(https://<vault>.vault.azure.net/keys/<name>/<version>)"
+        )
     access = key.get("key_vault_network_access") or "Public"
     if access not in ("Public", "Private"):
         problems.append(f"key_vault_network_access must be Public or Private, not '{access}'")
@@ -233,5 +267,6 @@ def check_encryption_key(key: dict) -> list[Problem]:
 
 
 def source(identity: dict, endpoint: str | None = None) -> AksSource:
-    return AksSource(identity["subscription_id"], identity["resource_group"], identity["cluster_name"],
-                     endpoint or None)
+    return AksSource(
+        identity["subscription_id"], identity["resource_group"], identity["cluster_name"], endpoint or None
+    )

@@ -86,8 +86,10 @@ def kubeconfig_context(text: str, what: str) -> Context:
 
 def no_public_endpoint(name: str) -> Problem:
     """V15, for kinds whose clusters may lack a public API endpoint."""
-    return Problem(ErrorCode.CONN_NO_PUBLIC_ENDPOINT,
-                   f"cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private")
+    return Problem(
+        ErrorCode.CONN_NO_PUBLIC_ENDPOINT,
+        f"cluster '{name}' has no public API endpoint; bind an EIP/public access first or use private",
+    )
 
 
 def split_endpoint(endpoint: str) -> tuple[str, str]:
@@ -111,8 +113,15 @@ class ClusterSource(Protocol):
         ...
 
 
-def with_retries(call: Callable[[], T], *, retryable: Callable[[Exception], bool], attempts: int = 5,
-                 base_delay: float = 0.2, max_delay: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> T:
+def with_retries(
+    call: Callable[[], T],
+    *,
+    retryable: Callable[[Exception], bool],
+    attempts: int = 5,
+    base_delay: float = 0.2,
+    max_delay: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
     """Run ``call``; on an exception ``retryable`` accepts, wait (exponential backoff with jitter)
     and try again, up to ``attempts`` times. The last exception propagates."""
     delay = base_delay

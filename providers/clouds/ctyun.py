@@ -41,10 +41,25 @@ SUCCESS = "800"
 RUNNING = 1
 GONE = (4, 18)  # unsubscribed, unsubscribing: the Terraform provider treats both as deleted
 BIZ_STATES = {
-    1: "running", 2: "stopped", 3: "deregistered", 4: "unsubscribed", 5: "scaling out", 6: "provisioning",
-    7: "cancelled", 9: "restarting", 10: "resetting nodes", 11: "upgrading", 13: "scaling in",
-    14: "expired or frozen", 15: "changing node flavour", 17: "create failed", 18: "unsubscribing",
-    19: "resizing control plane", 20: "hibernating", 21: "waking", 22: "changing billing mode",
+    1: "running",
+    2: "stopped",
+    3: "deregistered",
+    4: "unsubscribed",
+    5: "scaling out",
+    6: "provisioning",
+    7: "cancelled",
+    9: "restarting",
+    10: "resetting nodes",
+    11: "upgrading",
+    13: "scaling in",
+    14: "expired or frozen",
+    15: "changing node flavour",
+    17: "create failed",
+    18: "unsubscribing",
+    19: "resizing control plane",
+    20: "hibernating",
+    21: "waking",
+    22: "changing billing mode",
 }
 SERIES_BY_TYPE = {0: "cce.standard", 2: "cce.managed", 4: "cce.icce"}
 RETRYABLE_STATUS = (0, *base.RETRYABLE_STATUS)  # 0: no HTTP answer at all
@@ -107,8 +122,12 @@ def _unwrap(status: int, raw: bytes) -> dict:
 
 
 def source(identity: dict, endpoint: str | None = None) -> CtyunSource:
-    return CtyunSource(region_id=identity["region_id"], cluster_id=identity["cluster_id"],
-                        public=bool(identity.get("public", False)), endpoint=endpoint)
+    return CtyunSource(
+        region_id=identity["region_id"],
+        cluster_id=identity["cluster_id"],
+        public=bool(identity.get("public", False)),
+        endpoint=endpoint,
+    )
 
 
 @dataclass(frozen=True)
@@ -126,12 +145,21 @@ class CtyunSource:
         biz_state = int(detail.get("bizState") or 0)
         host = _public_host(detail) if self.public else _private_host(detail)
         # The detail carries no CA; it arrives with the kubeconfig, fetched only when one can be issued.
-        ca_data = kubeconfig_context(self._kubeconfig(client), "CTyun kubeconfig").ca_data if biz_state == RUNNING and host else ""
+        ca_data = (
+            kubeconfig_context(self._kubeconfig(client), "CTyun kubeconfig").ca_data
+            if biz_state == RUNNING and host
+            else ""
+        )
         return ClusterDescription(
-            kind=KIND, native_id=self.cluster_id, region=self.region_id,
-            state=BIZ_STATES.get(biz_state, f"bizState {biz_state}"), running=biz_state == RUNNING,
+            kind=KIND,
+            native_id=self.cluster_id,
+            region=self.region_id,
+            state=BIZ_STATES.get(biz_state, f"bizState {biz_state}"),
+            running=biz_state == RUNNING,
             kubernetes_version=str(detail.get("clusterVersion") or ""),
-            endpoint=_url(host, detail.get("securePort")), ca_data=ca_data, flags=_flags(detail, self.public),
+            endpoint=_url(host, detail.get("securePort")),
+            ca_data=ca_data,
+            flags=_flags(detail, self.public),
         )
 
     def credentials(self) -> str:
@@ -156,8 +184,11 @@ class CtyunSource:
     def _client(self) -> CcseClient:
         access_key, secret_key = os.environ.get(ENV_ACCESS_KEY, ""), os.environ.get(ENV_SECRET_KEY, "")
         if not access_key or not secret_key:
-            raise CloudError("unauthorized", f"no CTyun credentials: set {ENV_ACCESS_KEY} and {ENV_SECRET_KEY} to an "
-                                             f"AccessKey pair of the account that owns cluster {self.cluster_id}")
+            raise CloudError(
+                "unauthorized",
+                f"no CTyun credentials: set {ENV_ACCESS_KEY} and {ENV_SECRET_KEY} to an "
+                f"AccessKey pair of the account that owns cluster {self.cluster_id}",
+            )
         return CcseClient(self.endpoint or BASE_URL, access_key, secret_key, self.region_id)
 
     def _detail(self, client: CcseClient) -> dict:
@@ -175,8 +206,11 @@ class CtyunSource:
 
     def _call(self, request):
         try:
-            return with_retries(request, attempts=ATTEMPTS,
-                                retryable=lambda exc: isinstance(exc, CcseApiError) and exc.status in RETRYABLE_STATUS)
+            return with_retries(
+                request,
+                attempts=ATTEMPTS,
+                retryable=lambda exc: isinstance(exc, CcseApiError) and exc.status in RETRYABLE_STATUS,
+            )
         except CcseApiError as exc:
             raise self._error(exc) from exc
 
@@ -191,20 +225,30 @@ class CtyunSource:
         detail = f"{exc.code}: {exc.message}"
         api = self.endpoint or BASE_URL
         if exc.status == 401:
-            return CloudError("unauthorized", f"CTyun rejected the request signature ({detail}); set {ENV_ACCESS_KEY} "
-                                              f"and {ENV_SECRET_KEY} to a valid AccessKey pair and check this host's clock")
+            return CloudError(
+                "unauthorized",
+                f"CTyun rejected the request signature ({detail}); set {ENV_ACCESS_KEY} "
+                f"and {ENV_SECRET_KEY} to a valid AccessKey pair and check this host's clock",
+            )
         if exc.status == 403 or exc.code.upper().startswith("CTIAM"):
-            return CloudError("forbidden", f"the CTyun user may not read CCSE cluster {self.cluster_id} ({detail}); "
-                                           "grant it CCSE read access (cluster detail and kubeconfig) in IAM")
+            return CloudError(
+                "forbidden",
+                f"the CTyun user may not read CCSE cluster {self.cluster_id} ({detail}); "
+                "grant it CCSE read access (cluster detail and kubeconfig) in IAM",
+            )
         if exc.status == 429:
             return CloudError("throttled", f"CTyun throttled the requests ({detail}); retry later or lower --parallel")
         if exc.status in RETRYABLE_STATUS:
-            return CloudError("unavailable", f"the CTyun CCSE API at {api} is unavailable ({detail}); "
-                                             "retry later, or check the network and the endpoint")
+            return CloudError(
+                "unavailable",
+                f"the CTyun CCSE API at {api} is unavailable ({detail}); "
+                "retry later, or check the network and the endpoint",
+            )
         if _says_not_found(exc):
             return self._not_found()
-        return CloudError("invalid", f"CTyun CCSE refused the request for cluster {self.cluster_id} in "
-                                     f"{self.region_id} ({detail})")
+        return CloudError(
+            "invalid", f"CTyun CCSE refused the request for cluster {self.cluster_id} in {self.region_id} ({detail})"
+        )
 
 
 def _says_not_found(exc: CcseApiError) -> bool:
@@ -260,16 +304,24 @@ def check(description: ClusterDescription, name: str) -> list[Problem]:
     return []
 
 
-def bootstrap_checks(description: ClusterDescription, name: str, ingress_service_type: str | None = None) -> list[Problem]:
+def bootstrap_checks(
+    description: ClusterDescription, name: str, ingress_service_type: str | None = None
+) -> list[Problem]:
     """Rules for ingress/storage bootstrap on CTyun: V49 (no bootstrap on SCE) and V29 (calico has no
     LoadBalancer Services)."""
     problems = []
     if description.flags.get("serverless"):
-        problems.append(Problem(ErrorCode.BOOT_UNSUPPORTED, "ingress/storage bootstrap is not supported on CTyun SCE clusters"))
+        problems.append(
+            Problem(ErrorCode.BOOT_UNSUPPORTED, "ingress/storage bootstrap is not supported on CTyun SCE clusters")
+        )
     if ingress_service_type == "LoadBalancer" and description.flags.get("network_plugin") == "calico":
-        problems.append(Problem(ErrorCode.ING_NO_LOAD_BALANCER,
-                                f"CTyun cluster '{name}' uses calico, which has no LoadBalancer Services; "
-                                "set ingress.service_type=HostPort"))
+        problems.append(
+            Problem(
+                ErrorCode.ING_NO_LOAD_BALANCER,
+                f"CTyun cluster '{name}' uses calico, which has no LoadBalancer Services; "
+                "set ingress.service_type=HostPort",
+            )
+        )
     return problems
 
 

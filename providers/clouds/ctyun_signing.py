@@ -33,11 +33,7 @@ def canonical_query(params: dict | None) -> str:
 
 
 def string_to_sign(request_id: str, date: str, query: str, body: bytes) -> str:
-    return (f"ctyun-eop-request-id:{request_id}\n"
-            f"eop-date:{date}\n"
-            "\n"
-            f"{query}\n"
-            f"{hashlib.sha256(body).hexdigest()}")
+    return f"ctyun-eop-request-id:{request_id}\neop-date:{date}\n\n{query}\n{hashlib.sha256(body).hexdigest()}"
 
 
 def derive_keys(secret_key: str, access_key: str, date: str) -> tuple[bytes, bytes, bytes]:
@@ -59,15 +55,24 @@ def authorization(access_key: str, signature_b64: str) -> str:
     return f"{access_key} Headers={SIGNED_HEADERS} Signature={signature_b64}"
 
 
-def signed_headers(access_key: str, secret_key: str, query: str, body: bytes = b"", *,
-                   request_id: str | None = None, date: str | None = None) -> dict[str, str]:
+def signed_headers(
+    access_key: str,
+    secret_key: str,
+    query: str,
+    body: bytes = b"",
+    *,
+    request_id: str | None = None,
+    date: str | None = None,
+) -> dict[str, str]:
     """The headers that authenticate one request (the caller adds ``regionId``, which is not signed)."""
     request_id = request_id or str(uuid.uuid4())
     date = date or eop_date()
     return {
         "ctyun-eop-request-id": request_id,
         "Eop-date": date,
-        "Eop-Authorization": authorization(access_key, signature(access_key, secret_key, request_id, date, query, body)),
+        "Eop-Authorization": authorization(
+            access_key, signature(access_key, secret_key, request_id, date, query, body)
+        ),
         "Content-Type": "application/json",
     }
 

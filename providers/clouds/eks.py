@@ -44,10 +44,24 @@ CLUSTER_ID_HEADER = "x-k8s-aws-id"
 PROVIDER_DEFAULT_ENCRYPTION = (1, 28)  # from 1.28 EKS encrypts all API data with an AWS-owned key (V35)
 # botocore's own retries are off: with_retries is the one retry loop, so attempts and backoff are ours.
 _CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=30)
-_THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-              "RequestThrottled", "RequestThrottledException", "SlowDown"}
-_UNAUTHORIZED = {"UnrecognizedClientException", "InvalidSignatureException", "InvalidClientTokenId",
-                 "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken", "AuthFailure"}
+_THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+}
+_UNAUTHORIZED = {
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "AuthFailure",
+}
 _EXPIRED = {"ExpiredTokenException", "ExpiredToken", "RequestExpired"}
 _FORBIDDEN = {"AccessDeniedException", "AccessDenied"}
 _NOT_FOUND = {"ResourceNotFoundException", "NotFoundException"}
@@ -122,18 +136,28 @@ class EksSource:
         if not key_arn:
             if parse_version(description.kubernetes_version) >= PROVIDER_DEFAULT_ENCRYPTION:
                 return {"operation": None, "status": "provider-default", "key": None}
-            raise CloudError("invalid", f"EKS {description.kubernetes_version} needs key_arn to enable "
-                             "secrets encryption", ErrorCode.ENC_KEY_REQUIRED)
+            raise CloudError(
+                "invalid",
+                f"EKS {description.kubernetes_version} needs key_arn to enable secrets encryption",
+                ErrorCode.ENC_KEY_REQUIRED,
+            )
         current = description.flags["encryption_key_arn"]
         if current == key_arn:
             return {"operation": None, "status": "Successful", "key": key_arn}
         if current:
-            raise CloudError("invalid", f"EKS secrets encryption on '{self.cluster_name}' cannot be "
-                             "disabled or re-keyed once associated", ErrorCode.ENC_IRREVERSIBLE)
+            raise CloudError(
+                "invalid",
+                f"EKS secrets encryption on '{self.cluster_name}' cannot be disabled or re-keyed once associated",
+                ErrorCode.ENC_IRREVERSIBLE,
+            )
         request_token = str(uuid.uuid4())  # one per intent, so that a retried call cannot start a second update
-        update = self._call(lambda: self._eks().associate_encryption_config(
-            clusterName=self.cluster_name, clientRequestToken=request_token,
-            encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key_arn}}]))["update"]
+        update = self._call(
+            lambda: self._eks().associate_encryption_config(
+                clusterName=self.cluster_name,
+                clientRequestToken=request_token,
+                encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key_arn}}],
+            )
+        )["update"]
         return {"operation": update["id"], "status": update["status"], "key": key_arn}
 
     # --- SDK plumbing ---------------------------------------------------------------------------
@@ -143,19 +167,26 @@ class EksSource:
 
     def _latest_association(self) -> dict | None:
         """The newest AssociateEncryptionConfig update (ListUpdates + DescribeUpdate), or None."""
+
         def call() -> dict | None:
             eks = self._eks()
             pages = eks.get_paginator("list_updates").paginate(name=self.cluster_name)
-            updates = [eks.describe_update(name=self.cluster_name, updateId=update_id)["update"]
-                       for page in pages for update_id in page.get("updateIds", [])]
+            updates = [
+                eks.describe_update(name=self.cluster_name, updateId=update_id)["update"]
+                for page in pages
+                for update_id in page.get("updateIds", [])
+            ]
             associations = [u for u in updates if u.get("type") == "AssociateEncryptionConfig"]
             return max(associations, key=lambda u: u["createdAt"], default=None)
 
         latest = self._call(call)
         if latest is None:
             return None
-        return {"id": latest["id"], "status": latest["status"],
-                "errors": [f"{e.get('errorCode')}: {e.get('errorMessage')}" for e in latest.get("errors", [])]}
+        return {
+            "id": latest["id"],
+            "status": latest["status"],
+            "errors": [f"{e.get('errorCode')}: {e.get('errorMessage')}" for e in latest.get("errors", [])],
+        }
 
     def _session(self) -> boto3.session.Session:
         """A session on the standard credential chain, or on the role assumed through it."""
@@ -164,8 +195,12 @@ class EksSource:
             return session
         sts = session.client("sts", endpoint_url=self.endpoint, config=_CONFIG)
         keys = sts.assume_role(RoleArn=self.assume_role_arn, RoleSessionName="fleetform")["Credentials"]
-        return boto3.session.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
-                                     aws_session_token=keys["SessionToken"], region_name=self.region)
+        return boto3.session.Session(
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+            region_name=self.region,
+        )
 
     def _eks(self):
         return self._session().client("eks", endpoint_url=self.endpoint, config=_CONFIG)
@@ -181,8 +216,11 @@ class EksSource:
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ProfileNotFound)):
             return api_error("unauthorized", f"eks: no usable AWS credentials ({exc}): {_CREDENTIALS_HINT}")
         if not isinstance(exc, ClientError):
-            return api_error("unavailable", f"eks: AWS could not be reached in {self.region} ({exc}); "
-                              "check the network, proxy and endpoint, then retry")
+            return api_error(
+                "unavailable",
+                f"eks: AWS could not be reached in {self.region} ({exc}); "
+                "check the network, proxy and endpoint, then retry",
+            )
         error, operation = exc.response.get("Error", {}), exc.operation_name
         code, status = error.get("Code", ""), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         failed = f"eks API call {operation} failed: {code} ({error.get('Message', '')})"
@@ -194,8 +232,11 @@ class EksSource:
         if code in _UNAUTHORIZED:
             return api_error("unauthorized", f"{failed}. AWS rejected the credentials: {_CREDENTIALS_HINT}")
         if code in _EXPIRED:
-            return api_error("expired", f"{failed}. The AWS credentials have expired: renew them "
-                              "(aws sso login, or fresh AWS_SESSION_TOKEN keys)")
+            return api_error(
+                "expired",
+                f"{failed}. The AWS credentials have expired: renew them "
+                "(aws sso login, or fresh AWS_SESSION_TOKEN keys)",
+            )
         if code in _FORBIDDEN or status == 403:
             return api_error("forbidden", f"{failed}. The caller may not do this: allow {action} in its IAM policy")
         if status >= 500:

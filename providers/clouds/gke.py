@@ -33,8 +33,9 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 TIMEOUT = 30.0  # seconds per API call
 _KEY_NAME = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+$")
 _ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+\d+)-[a-z]$")
-_LOGIN_HINT = ("set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, "
-               "or run gcloud auth application-default login")
+_LOGIN_HINT = (
+    "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run gcloud auth application-default login"
+)
 
 T = TypeVar("T")
 
@@ -48,8 +49,12 @@ def check(description: ClusterDescription, name: str) -> list[Problem]:
     The message names the GKE cluster; ``name`` (the RegisteredCluster) is in the caller's context."""
     if description.flags.get("autopilot"):
         cluster = description.native_id.rsplit("/", 1)[-1]
-        return [Problem(ErrorCode.KIND_AUTOPILOT,
-                        f"GKE cluster '{cluster}' is an Autopilot cluster; only Standard clusters are supported")]
+        return [
+            Problem(
+                ErrorCode.KIND_AUTOPILOT,
+                f"GKE cluster '{cluster}' is an Autopilot cluster; only Standard clusters are supported",
+            )
+        ]
     return []
 
 
@@ -60,7 +65,9 @@ def check_key(key_name: str, location: str) -> list[Problem]:
     match = _KEY_NAME.match(key_name or "")
     if match and match["location"] == region:
         return []
-    return [Problem(ErrorCode.ENC_GKE_KEY_LOCATION, f"GKE key '{key_name}' must be a Cloud KMS key in location {region}")]
+    return [
+        Problem(ErrorCode.ENC_GKE_KEY_LOCATION, f"GKE key '{key_name}' must be a Cloud KMS key in location {region}")
+    ]
 
 
 @dataclass(frozen=True)
@@ -124,25 +131,40 @@ class GkeSource:
         current = self.encryption_status()
         if current["enabled"] and current["key"] == key_name:
             return {"operation": None, "status": "DONE", "key": key_name}
-        update = {"desired_database_encryption": {"state": container_v1.DatabaseEncryption.State.ENCRYPTED,
-                                                  "key_name": key_name}}
-        operation = self._call("UpdateCluster", lambda: self._with_client(
-            lambda client: client.update_cluster(name=self.resource_name, update=update, retry=None, timeout=TIMEOUT)))
+        update = {
+            "desired_database_encryption": {
+                "state": container_v1.DatabaseEncryption.State.ENCRYPTED,
+                "key_name": key_name,
+            }
+        }
+        operation = self._call(
+            "UpdateCluster",
+            lambda: self._with_client(
+                lambda client: client.update_cluster(
+                    name=self.resource_name, update=update, retry=None, timeout=TIMEOUT
+                )
+            ),
+        )
         return {"operation": operation.name, "status": operation.status.name, "key": key_name}
 
     # --- SDK plumbing ---------------------------------------------------------------------------
 
     def _get_cluster(self) -> container_v1.Cluster:
-        return self._call("GetCluster", lambda: self._with_client(
-            lambda client: client.get_cluster(name=self.resource_name, retry=None, timeout=TIMEOUT)))
+        return self._call(
+            "GetCluster",
+            lambda: self._with_client(
+                lambda client: client.get_cluster(name=self.resource_name, retry=None, timeout=TIMEOUT)
+            ),
+        )
 
     def _with_client(self, call: Callable[[container_v1.ClusterManagerClient], T]) -> T:
         """Run ``call`` with a fresh client (REST transport; the library's own retries are off, so
         :func:`with_retries` is the only retry loop)."""
         credentials, _ = google.auth.default(scopes=SCOPES)
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-        with container_v1.ClusterManagerClient(credentials=credentials, transport="rest",
-                                               client_options=options) as client:
+        with container_v1.ClusterManagerClient(
+            credentials=credentials, transport="rest", client_options=options
+        ) as client:
             return call(client)
 
     @staticmethod
@@ -164,24 +186,35 @@ class GkeSource:
             return api_error("unauthorized", f"{failed}: no Google credentials found: {_LOGIN_HINT}")
         if isinstance(exc, auth.RefreshError):
             if any(word in str(exc).lower() for word in ("expired", "revoked")):
-                return api_error("expired", f"{failed}: GKE credentials expired ({exc.args[0]}): "
-                                  "run gcloud auth application-default login, or renew the service-account key")
+                return api_error(
+                    "expired",
+                    f"{failed}: GKE credentials expired ({exc.args[0]}): "
+                    "run gcloud auth application-default login, or renew the service-account key",
+                )
             return api_error("unauthorized", f"{failed}: Google refused the credentials ({exc.args[0]}): {_LOGIN_HINT}")
         if isinstance(exc, (auth.TransportError, requests.RequestException)):
-            return api_error("unavailable", f"{failed}: the Google API could not be reached ({exc}); "
-                              "check the network, proxy and endpoint, then retry")
+            return api_error(
+                "unavailable",
+                f"{failed}: the Google API could not be reached ({exc}); "
+                "check the network, proxy and endpoint, then retry",
+            )
         detail = f"{exc.code} {type(exc).__name__} ({exc.message})"
         if isinstance(exc, api.NotFound):
             return not_found(KIND, self.cluster_name, self._where)
         if isinstance(exc, api.Unauthorized):
             return api_error("unauthorized", f"{failed}: {detail}. GKE rejected the credentials: {_LOGIN_HINT}")
         if isinstance(exc, api.Forbidden):
-            return api_error("forbidden", f"{failed}: {detail}. The cluster {self.cluster_name} in {self._where} "
-                              "does not exist, or the caller lacks container.clusters.get/update there: check the "
-                              "name, or grant roles/container.admin (or roles/container.viewer to look it up)")
+            return api_error(
+                "forbidden",
+                f"{failed}: {detail}. The cluster {self.cluster_name} in {self._where} "
+                "does not exist, or the caller lacks container.clusters.get/update there: check the "
+                "name, or grant roles/container.admin (or roles/container.viewer to look it up)",
+            )
         if isinstance(exc, api.TooManyRequests):
-            return api_error("throttled", f"{failed}: {detail}. Still throttled after retries; "
-                              "retry later or raise the project's quota")
+            return api_error(
+                "throttled",
+                f"{failed}: {detail}. Still throttled after retries; retry later or raise the project's quota",
+            )
         if isinstance(exc, api.ClientError):
             return api_error("invalid", f"{failed}: {detail}")
         return api_error("unavailable", f"{failed}: {detail}. Google's side failed repeatedly; retry later")
@@ -189,5 +222,6 @@ class GkeSource:
 
 def _transient(exc: Exception) -> bool:
     """Throttling, server-side faults and network errors are worth another try."""
-    return isinstance(exc, (api.TooManyRequests, api.ServerError, auth.TransportError,
-                            requests.ConnectionError, requests.Timeout))
+    return isinstance(
+        exc, (api.TooManyRequests, api.ServerError, auth.TransportError, requests.ConnectionError, requests.Timeout)
+    )

@@ -38,13 +38,19 @@ RUNNING = "Running"
 ENDPOINT_CREATED = "Created"
 ENCRYPTION_OPENED = "Opened"
 TRANSIENT_CODES = ("ClientNetworkError", "ServerNetworkError", "InternalError")
-CREDENTIAL_HINT = ("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or ~/.tencentcloud/credentials) "
-                   "to a valid, enabled API key pair")
+CREDENTIAL_HINT = (
+    "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or ~/.tencentcloud/credentials) "
+    "to a valid, enabled API key pair"
+)
 
 
 def source(identity: dict, endpoint: str | None = None) -> TkeSource:
-    return TkeSource(region=identity["region"], cluster_id=identity["cluster_id"],
-                      public=bool(identity.get("public", False)), endpoint=endpoint)
+    return TkeSource(
+        region=identity["region"],
+        cluster_id=identity["cluster_id"],
+        public=bool(identity.get("public", False)),
+        endpoint=endpoint,
+    )
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,11 @@ class TkeSource:
         endpoints = self._call(client, "DescribeClusterEndpoints", ClusterId=self.cluster_id)
         external, intranet = endpoints.ClusterExternalEndpoint or "", endpoints.ClusterIntranetEndpoint or ""
         return ClusterDescription(
-            kind=KIND, native_id=self.cluster_id, region=self.region,
-            state=cluster.ClusterStatus or "", running=cluster.ClusterStatus == RUNNING,
+            kind=KIND,
+            native_id=self.cluster_id,
+            region=self.region,
+            state=cluster.ClusterStatus or "",
+            running=cluster.ClusterStatus == RUNNING,
             kubernetes_version=cluster.ClusterVersion or "",
             endpoint=_url(external if self.public else intranet),
             ca_data=_ca_data(endpoints.CertificationAuthority or ""),
@@ -96,7 +105,11 @@ class TkeSource:
         """``{"enabled", "state", "error"}``; state is Opening, Opened, Closing or Closed. TKE does not
         report the key id here."""
         answer = self._call(self._client(), "DescribeEncryptionStatus", ClusterId=self.cluster_id)
-        return {"enabled": answer.Status == ENCRYPTION_OPENED, "state": answer.Status or "", "error": answer.ErrorMsg or ""}
+        return {
+            "enabled": answer.Status == ENCRYPTION_OPENED,
+            "state": answer.Status or "",
+            "error": answer.ErrorMsg or "",
+        }
 
     def enable_encryption(self, key: dict) -> dict:
         """Submit EnableEncryptionProtection (``key``: optional ``key_id``, ``kms_region``; without a key
@@ -110,8 +123,11 @@ class TkeSource:
         except TencentCloudSDKException as exc:
             error = self._error(action, exc)
             if error.reason in ("invalid", "forbidden"):  # V40: KMS not enabled or not authorised for TKE
-                error = CloudError(error.reason, f"TKE refused {action}: {exc.get_code()}: {exc.get_message()}",
-                                   ErrorCode.ENC_TKE_REFUSED)
+                error = CloudError(
+                    error.reason,
+                    f"TKE refused {action}: {exc.get_code()}: {exc.get_message()}",
+                    ErrorCode.ENC_TKE_REFUSED,
+                )
             raise error from exc
         return {"submitted": True, "request_id": answer.RequestId}
 
@@ -152,17 +168,25 @@ class TkeSource:
         if code.startswith("RequestLimitExceeded"):
             return CloudError("throttled", f"TKE throttled {action} ({detail}); retry later or lower --parallel")
         if code in ("AuthFailure.SignatureExpire", "AuthFailure.TokenFailure"):
-            return CloudError("expired", f"TKE rejected the request as expired ({detail}); check this host's clock "
-                                         "and refresh temporary credentials")
+            return CloudError(
+                "expired",
+                f"TKE rejected the request as expired ({detail}); check this host's clock "
+                "and refresh temporary credentials",
+            )
         if code.startswith(("UnauthorizedOperation", "AuthFailure.UnauthorizedOperation")):
-            return CloudError("forbidden", f"the Tencent Cloud identity may not call tke:{action} on cluster "
-                                           f"{self.cluster_id} ({detail}); grant it a CAM policy that allows it")
+            return CloudError(
+                "forbidden",
+                f"the Tencent Cloud identity may not call tke:{action} on cluster "
+                f"{self.cluster_id} ({detail}); grant it a CAM policy that allows it",
+            )
         if code.startswith("AuthFailure"):
             return CloudError("unauthorized", f"Tencent Cloud rejected the API key ({detail}); {CREDENTIAL_HINT}")
         if code in TRANSIENT_CODES:
             where = self.endpoint or "tke.tencentcloudapi.com"
-            return CloudError("unavailable", f"the TKE API at {where} is unavailable ({detail}); retry later, "
-                                             "or check the network and the endpoint")
+            return CloudError(
+                "unavailable",
+                f"the TKE API at {where} is unavailable ({detail}); retry later, or check the network and the endpoint",
+            )
         return CloudError("invalid", f"TKE refused {action} for cluster {self.cluster_id} in {self.region} ({detail})")
 
 
@@ -197,8 +221,10 @@ def _ca_data(certificate_authority: str) -> str:
 def _endpoint_missing(name: str, public: bool) -> Problem:
     if public:
         return no_public_endpoint(name)
-    return Problem(None, f"cluster '{name}' has no private API endpoint; enable intranet access on the TKE cluster "
-                         "first or use public")
+    return Problem(
+        None,
+        f"cluster '{name}' has no private API endpoint; enable intranet access on the TKE cluster first or use public",
+    )
 
 
 # --- preview rules -------------------------------------------------------------------------------------

@@ -75,12 +75,20 @@ class ClusterLookupProvider(ResourceProvider):
         description = self._source(inputs).describe()
         problems: list[Problem] = []
         if not description.running:
-            problems.append(Problem(ErrorCode.REG_NOT_RUNNING, f"{inputs.kind} cluster {description.native_id} is in "
-                                                               f"state '{description.state}'; it must be running"))
-        too_old = kube.version_problem(description.kubernetes_version, inputs.cluster, inputs.min_version, inputs.federated)
+            problems.append(
+                Problem(
+                    ErrorCode.REG_NOT_RUNNING,
+                    f"{inputs.kind} cluster {description.native_id} is in "
+                    f"state '{description.state}'; it must be running",
+                )
+            )
+        too_old = kube.version_problem(
+            description.kubernetes_version, inputs.cluster, inputs.min_version, inputs.federated
+        )
         problems += [too_old] if too_old else []
         problems += [
-            p for p in kind_problems(inputs.kind, description, inputs.cluster)
+            p
+            for p in kind_problems(inputs.kind, description, inputs.cluster)
             # V12: a supplied bootstrap_kubeconfig is the fix FF-KIND-011 asks for
             if not (inputs.kubeconfig and p.code is ErrorCode.KIND_LOCAL_ACCOUNTS_DISABLED)
         ]
@@ -92,8 +100,14 @@ class ClusterLookupProvider(ResourceProvider):
     def _bootstrap_kubeconfig(inputs: ClusterLookupInputs, description: ClusterDescription) -> str:
         if inputs.kubeconfig:  # idc, or a cloud cluster given an explicit bootstrap_kubeconfig
             return inputs.kubeconfig
-        return exec_kubeconfig(f"fleetform-{inputs.cluster}", inputs.kind, inputs.identity,
-                               inputs.cloud_endpoint or None, description.endpoint, description.ca_data)
+        return exec_kubeconfig(
+            f"fleetform-{inputs.cluster}",
+            inputs.kind,
+            inputs.identity,
+            inputs.cloud_endpoint or None,
+            description.endpoint,
+            description.ca_data,
+        )
 
     @staticmethod
     def _registration_conflicts(inputs: ClusterLookupInputs, cluster_uid: str) -> list[Problem]:
@@ -103,7 +117,11 @@ class ClusterLookupProvider(ResourceProvider):
             return []
         name, what = inputs.cluster, f"hub of {inputs.cluster}"
         if kube.probe(inputs.hub_kubeconfig, what).kube_system_uid == cluster_uid:
-            return [Problem(ErrorCode.REG_HUB_ITSELF, f"cluster '{name}' is the hub cluster itself and cannot be registered")]
+            return [
+                Problem(
+                    ErrorCode.REG_HUB_ITSELF, f"cluster '{name}' is the hub cluster itself and cannot be registered"
+                )
+            ]
         status, listing = kube.request_json(kube.api_client(inputs.hub_kubeconfig, what), "GET", MANAGED_CLUSTERS)
         others = [
             item["metadata"]["name"]
@@ -111,8 +129,13 @@ class ClusterLookupProvider(ResourceProvider):
             if (item["metadata"].get("annotations") or {}).get(CLUSTER_UID_ANNOTATION) == cluster_uid
             and item["metadata"]["name"] != name
         ]
-        return [Problem(ErrorCode.REG_ALREADY_REGISTERED,
-                        f"cluster uid {cluster_uid} is already registered as '{other}' on the hub") for other in others]
+        return [
+            Problem(
+                ErrorCode.REG_ALREADY_REGISTERED,
+                f"cluster uid {cluster_uid} is already registered as '{other}' on the hub",
+            )
+            for other in others
+        ]
 
     def _outputs(self, inputs: ClusterLookupInputs, check_registration: bool = True) -> dict:
         description = self._describe(inputs)
@@ -126,9 +149,15 @@ class ClusterLookupProvider(ResourceProvider):
         if conflicts:
             raise ClusterAccessError.of(conflicts)
         outputs = ClusterLookupOutputs(
-            kubernetes_version=version, cluster_uid=cluster_uid, endpoint=description.endpoint,
-            ca_bundle=description.ca_data, native_id=description.native_id, region=description.region,
-            cloud_state=description.state, bootstrap_kubeconfig=bootstrap, reachable=True,
+            kubernetes_version=version,
+            cluster_uid=cluster_uid,
+            endpoint=description.endpoint,
+            ca_bundle=description.ca_data,
+            native_id=description.native_id,
+            region=description.region,
+            cloud_state=description.state,
+            bootstrap_kubeconfig=bootstrap,
+            reachable=True,
         )
         return {**inputs.to_props(), **outputs.to_props()}
 
@@ -186,10 +215,21 @@ class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
     region: pulumi.Output[str]
     bootstrap_kubeconfig: pulumi.Output[str]
 
-    def __init__(self, name: str, *, cluster: str, kind: str, min_version: str, federated: bool = False,
-                 identity: dict | None = None, kubeconfig: pulumi.Input[str] | None = None, context: str | None = None,
-                 cloud_endpoint: str | None = None, hub_kubeconfig: pulumi.Input[str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster: str,
+        kind: str,
+        min_version: str,
+        federated: bool = False,
+        identity: dict | None = None,
+        kubeconfig: pulumi.Input[str] | None = None,
+        context: str | None = None,
+        cloud_endpoint: str | None = None,
+        hub_kubeconfig: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         props = {
             "cluster": cluster,
             "kind": kind,

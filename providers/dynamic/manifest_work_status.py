@@ -54,7 +54,9 @@ def observe(inputs: ManifestWorkStatusInputs) -> ManifestWorkStatusOutputs:
     hub = kube.api_client(inputs.hub_kubeconfig, f"hub of {inputs.cluster}")
     status, work = kube.request_json(hub, "GET", inputs.path)
     if status == 404:
-        return _outputs(False, False, "pending", f"ManifestWork {inputs.work} is not on the hub in namespace {inputs.cluster}")
+        return _outputs(
+            False, False, "pending", f"ManifestWork {inputs.work} is not on the hub in namespace {inputs.cluster}"
+        )
     if status != 200:
         return _outputs(False, False, "pending", f"the hub answered HTTP {status}")
     conditions = {c.get("type"): c for c in (work.get("status") or {}).get("conditions") or []}
@@ -63,15 +65,18 @@ def observe(inputs: ManifestWorkStatusInputs) -> ManifestWorkStatusOutputs:
     summary = ", ".join(f"{name}={value}" for name, value in seen.items())
     false = [name for name in CONDITIONS if seen[name] == "False"]
     if false:
-        reasons = "; ".join(f"{n}: {conditions[n].get('reason', '')} {conditions[n].get('message', '')}".strip() for n in false)
+        reasons = "; ".join(
+            f"{n}: {conditions[n].get('reason', '')} {conditions[n].get('message', '')}".strip() for n in false
+        )
         return _outputs(applied, available, "degraded", f"{summary} ({reasons})")
     state = "available" if applied and available else "applied" if applied else "pending"
     return _outputs(applied, available, state, summary)
 
 
 def _outputs(applied: bool, available: bool, state: str, reason: str) -> ManifestWorkStatusOutputs:
-    return ManifestWorkStatusOutputs(applied=applied, available=available, state=state, state_reason=reason,
-                                     observed_at=now())
+    return ManifestWorkStatusOutputs(
+        applied=applied, available=available, state=state, state_reason=reason, observed_at=now()
+    )
 
 
 class ManifestWorkStatusProvider(ResourceProvider):
@@ -89,9 +94,11 @@ class ManifestWorkStatusProvider(ResourceProvider):
             if outputs.state == "available" or not inputs.wait:
                 return {**inputs.to_props(), **outputs.to_props()}
             if time.monotonic() >= deadline:
-                raise ClusterAccessError(ErrorCode.DLV_WORK_NOT_AVAILABLE,
+                raise ClusterAccessError(
+                    ErrorCode.DLV_WORK_NOT_AVAILABLE,
                     f"ManifestWork {inputs.work} for cluster '{inputs.cluster}' was not applied and available "
-                    f"within {inputs.timeout_seconds}s (state {outputs.state}: {outputs.state_reason})")
+                    f"within {inputs.timeout_seconds}s (state {outputs.state}: {outputs.state_reason})",
+                )
             time.sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())))
 
     def create(self, props: dict) -> CreateResult:
@@ -118,8 +125,18 @@ class ManifestWorkStatus(Resource, module="fleetform", name="ManifestWorkStatus"
     state_reason: pulumi.Output[str]
     observed_at: pulumi.Output[str]
 
-    def __init__(self, name: str, *, cluster: str, work: str, hub_kubeconfig: pulumi.Input[str], manifests_hash: str,
-                 timeout_seconds: int, wait: bool = True, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster: str,
+        work: str,
+        hub_kubeconfig: pulumi.Input[str],
+        manifests_hash: str,
+        timeout_seconds: int,
+        wait: bool = True,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         props = {
             "cluster": cluster,
             "work": work,

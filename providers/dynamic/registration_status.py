@@ -79,9 +79,10 @@ class RegistrationStatusProvider(ResourceProvider):
             if time.monotonic() >= deadline:
                 if inputs.mode == "direct":
                     raise ClusterAccessError(None, f"cluster '{inputs.cluster}' is {state}: {reason}")
-                raise ClusterAccessError(ErrorCode.CONN_AGENT_TIMEOUT,
+                raise ClusterAccessError(
+                    ErrorCode.CONN_AGENT_TIMEOUT,
                     f"cluster '{inputs.cluster}' did not connect within {timeout:.0f}s "
-                    f"(state access-timeout: {reason}); re-run to issue a new agent manifest"
+                    f"(state access-timeout: {reason}); re-run to issue a new agent manifest",
                 )
             time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
 
@@ -106,9 +107,19 @@ class RegistrationStatus(Resource, module="fleetform", name="RegistrationStatus"
     state: pulumi.Output[str]
     state_reason: pulumi.Output[str]
 
-    def __init__(self, name: str, *, cluster: str, mode: str, hub_kubeconfig: pulumi.Input[str],
-                 member_kubeconfig: pulumi.Input[str] | None, timeout_seconds: int, wait: bool = True,
-                 generation: int = 1, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster: str,
+        mode: str,
+        hub_kubeconfig: pulumi.Input[str],
+        member_kubeconfig: pulumi.Input[str] | None,
+        timeout_seconds: int,
+        wait: bool = True,
+        generation: int = 1,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         props = {
             "cluster": cluster,
             "mode": mode,

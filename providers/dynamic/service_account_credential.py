@@ -52,19 +52,25 @@ class ServiceAccountCredentialProvider(ResourceProvider):
     TOKEN_WAIT_SECONDS = 60.0
 
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
-        changed = ServiceAccountCredentialInputs.from_props(news).changed(ServiceAccountCredentialInputs.from_props(olds))
+        changed = ServiceAccountCredentialInputs.from_props(news).changed(
+            ServiceAccountCredentialInputs.from_props(olds)
+        )
         return DiffResult(changes=bool(changed), replaces=changed)
 
     def create(self, props: dict) -> CreateResult:
         inputs = ServiceAccountCredentialInputs.from_props(props)
         client = kube.api_client(inputs.kubeconfig, inputs.cluster)
-        token, expires = self._request_token(client, inputs) if inputs.token_request else self._secret_token(client, inputs)
+        token, expires = (
+            self._request_token(client, inputs) if inputs.token_request else self._secret_token(client, inputs)
+        )
         config = render_token_kubeconfig(f"fleetform-{inputs.cluster}", inputs.server, inputs.ca_bundle, token)
         if not inputs.token_request:
             kube.probe(config, inputs.cluster)  # the new credential really opens the cluster
         outputs = ServiceAccountCredentialOutputs(kubeconfig_out=config, token=token, token_expires_at=expires)
-        return CreateResult(id_=f"{inputs.cluster}/{inputs.namespace}/{inputs.service_account}",
-                            outs={**inputs.to_props(), **outputs.to_props()})
+        return CreateResult(
+            id_=f"{inputs.cluster}/{inputs.namespace}/{inputs.service_account}",
+            outs={**inputs.to_props(), **outputs.to_props()},
+        )
 
     def _secret_token(self, client, inputs: ServiceAccountCredentialInputs) -> tuple[str, str | None]:
         path = f"/api/v1/namespaces/{inputs.namespace}/secrets/{inputs.secret_name}"
@@ -77,26 +83,33 @@ class ServiceAccountCredentialProvider(ResourceProvider):
         try:
             value = kube.wait_for(token, self.TOKEN_WAIT_SECONDS, what=f"token of Secret {inputs.secret_name}")
         except TimeoutError as exc:
-            raise ClusterAccessError(None,
+            raise ClusterAccessError(
+                None,
                 f"cluster '{inputs.cluster}': Secret {inputs.namespace}/{inputs.secret_name} got no token "
-                f"within {self.TOKEN_WAIT_SECONDS:.0f}s; is the token controller running?"
+                f"within {self.TOKEN_WAIT_SECONDS:.0f}s; is the token controller running?",
             ) from exc
         expiry = kube.jwt_expiry(value)
         if expiry is not None:
             when = datetime.fromtimestamp(expiry, UTC).isoformat()
-            raise ClusterAccessError(ErrorCode.CRED_EXPIRING_TOKEN,
-                f"the token for '{inputs.cluster}' expires at {when}; fleetform needs a non-expiring ServiceAccount token"
+            raise ClusterAccessError(
+                ErrorCode.CRED_EXPIRING_TOKEN,
+                f"the token for '{inputs.cluster}' expires at {when}; fleetform needs a non-expiring ServiceAccount token",
             )
         return value, None
 
     @staticmethod
     def _request_token(client, inputs: ServiceAccountCredentialInputs) -> tuple[str, str | None]:
         path = f"/api/v1/namespaces/{inputs.namespace}/serviceaccounts/{inputs.service_account}/token"
-        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                "spec": {"expirationSeconds": int(inputs.ttl_seconds or 86400)}}
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": int(inputs.ttl_seconds or 86400)},
+        }
         status, response = kube.request_json(client, "POST", path, body)
         if status not in (200, 201):
-            raise ClusterAccessError(None, f"cluster '{inputs.cluster}': TokenRequest failed (HTTP {status}: {response})")
+            raise ClusterAccessError(
+                None, f"cluster '{inputs.cluster}': TokenRequest failed (HTTP {status}: {response})"
+            )
         return response["status"]["token"], response["status"].get("expirationTimestamp")
 
     def read(self, id_: str, props: dict) -> ReadResult:
@@ -104,7 +117,9 @@ class ServiceAccountCredentialProvider(ResourceProvider):
         if inputs.token_request:
             return ReadResult(id_, props)
         client = kube.api_client(inputs.kubeconfig, inputs.cluster)
-        status, _ = kube.request_json(client, "GET", f"/api/v1/namespaces/{inputs.namespace}/secrets/{inputs.secret_name}")
+        status, _ = kube.request_json(
+            client, "GET", f"/api/v1/namespaces/{inputs.namespace}/secrets/{inputs.secret_name}"
+        )
         return ReadResult(id_ if status == 200 else None, props if status == 200 else {})
 
     def delete(self, _id: str, _props: dict) -> None:
@@ -117,10 +132,22 @@ class ServiceAccountCredential(Resource, module="fleetform", name="ServiceAccoun
     kubeconfig_out: pulumi.Output[str]
     token: pulumi.Output[str]
 
-    def __init__(self, name: str, *, cluster: str, kubeconfig: pulumi.Input[str], namespace: str,
-                 service_account: str, server: pulumi.Input[str], ca_bundle: pulumi.Input[str],
-                 secret_name: str = "", source: str = "secret", ttl_seconds: int = 0, generation: int = 1,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster: str,
+        kubeconfig: pulumi.Input[str],
+        namespace: str,
+        service_account: str,
+        server: pulumi.Input[str],
+        ca_bundle: pulumi.Input[str],
+        secret_name: str = "",
+        source: str = "secret",
+        ttl_seconds: int = 0,
+        generation: int = 1,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         props = {
             "cluster": cluster,
             "kubeconfig": pulumi.Output.secret(kubeconfig),
@@ -135,4 +162,6 @@ class ServiceAccountCredential(Resource, module="fleetform", name="ServiceAccoun
             **ServiceAccountCredentialOutputs.placeholders(),
         }
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig_out", "token"])
-        super().__init__(ServiceAccountCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
+        super().__init__(
+            ServiceAccountCredentialProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs)
+        )

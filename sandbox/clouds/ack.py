@@ -39,7 +39,7 @@ import re
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,16 +53,22 @@ from .loopback import Request, Response
 _DETAIL = re.compile(r"^/clusters/(?P<id>[^/]+)$")
 _KMS = re.compile(r"^/clusters/(?P<id>[^/]+)/kms$")
 _USER_CONFIG = re.compile(r"^/k8s/(?P<id>[^/]+)/user_config$")
-_AUTHORIZATION = re.compile(r"^ACS3-HMAC-SHA256 Credential=(?P<key>[^,]+),SignedHeaders=(?P<signed>[^,]*),"
-                            r"Signature=(?P<signature>[0-9a-f]+)$")
+_AUTHORIZATION = re.compile(
+    r"^ACS3-HMAC-SHA256 Credential=(?P<key>[^,]+),SignedHeaders=(?P<signed>[^,]*),"
+    r"Signature=(?P<signature>[0-9a-f]+)$"
+)
 _DEFAULT_KUBECONFIG_MINUTES = 3 * 365 * 24 * 60
 _CONTENT_TYPE = "application/json;charset=utf-8"
 
 
 def _error(status: int, code: str, message: str) -> Response:
     request_id = str(uuid.uuid4()).upper()
-    return Response.json(status, {"code": code, "message": message, "requestId": request_id},
-                         {"x-acs-request-id": request_id}, content_type=_CONTENT_TYPE)
+    return Response.json(
+        status,
+        {"code": code, "message": message, "requestId": request_id},
+        {"x-acs-request-id": request_id},
+        content_type=_CONTENT_TYPE,
+    )
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -73,10 +79,19 @@ def signature(request: Request, signed_headers: list[str], secret: str) -> str:
     """The ACS3-HMAC-SHA256 signature of ``request`` over ``signed_headers``, as the gateway
     computes it: HMAC-SHA256(secret, algorithm + hex SHA-256 of the canonical request)."""
     query = "&".join(f"{k}={quote(v, safe='~')}" for k, v in sorted(request.query.items()))
-    headers = "".join(f"{name}:{','.join(sorted(v.strip() for v in request.headers.get_all(name, [])))}\n"
-                      for name in signed_headers)
-    canonical = "\n".join([request.method, request.raw_path or "/", query, headers, ";".join(signed_headers),
-                           request.header("x-acs-content-sha256")])
+    headers = "".join(
+        f"{name}:{','.join(sorted(v.strip() for v in request.headers.get_all(name, [])))}\n" for name in signed_headers
+    )
+    canonical = "\n".join(
+        [
+            request.method,
+            request.raw_path or "/",
+            query,
+            headers,
+            ";".join(signed_headers),
+            request.header("x-acs-content-sha256"),
+        ]
+    )
     to_sign = "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
     return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
 
@@ -87,6 +102,7 @@ def aliyun_version(version: str) -> str:
 
 
 # --- the emulator -------------------------------------------------------------------------------
+
 
 class AckEmulator(CloudEmulator):
     """ACK's ROA API over HTTP on 127.0.0.1 (see the module docstring).
@@ -99,8 +115,14 @@ class AckEmulator(CloudEmulator):
     methods = ("GET", "POST", "PUT", "DELETE")
     keep_alive = True
 
-    def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None, *, update_seconds: float = 0.2,
-                 kms_cooldown: float = 300.0):
+    def __init__(
+        self,
+        kube: KubeApiEmulator,
+        data_dir: Path | None = None,
+        *,
+        update_seconds: float = 0.2,
+        kms_cooldown: float = 300.0,
+    ):
         super().__init__(kube, data_dir)
         self.update_seconds = update_seconds
         self.kms_cooldown = kms_cooldown
@@ -109,21 +131,42 @@ class AckEmulator(CloudEmulator):
 
     def environment(self) -> dict[str, str]:
         """The AccessKey pair, as the Alibaba Cloud credential chain reads it from the environment."""
-        return {"ALIBABA_CLOUD_ACCESS_KEY_ID": self._state["access_key_id"],
-                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self._state["access_key_secret"]}
+        return {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": self._state["access_key_id"],
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self._state["access_key_secret"],
+        }
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, region_id: str, cluster_id: str, *, version: str = "1.29.4", state: str = "running",
-                    name: str | None = None, cluster_type: str = "ManagedKubernetes",
-                    cluster_spec: str = "ack.pro.small", profile: str = "Default") -> dict:
+    def add_cluster(
+        self,
+        region_id: str,
+        cluster_id: str,
+        *,
+        version: str = "1.29.4",
+        state: str = "running",
+        name: str | None = None,
+        cluster_type: str = "ManagedKubernetes",
+        cluster_spec: str = "ack.pro.small",
+        profile: str = "Default",
+    ) -> dict:
         """Add (or replace) a cluster and its backing virtual cluster; returns the detail as
         DescribeClusterDetail does. Dedicated clusters: ``cluster_type="Kubernetes", cluster_spec=""``.
         Clusters are keyed by id alone (ROA calls carry no region)."""
-        record = {"cluster_id": cluster_id, "region_id": region_id, "name": name or cluster_id, "state": state,
-                  "version": aliyun_version(version), "cluster_type": cluster_type, "cluster_spec": cluster_spec,
-                  "profile": profile, "created": _rfc3339(datetime.now(timezone.utc)),
-                  "kms": None, "kms_updated_at": None, "update_done_at": None}
+        record = {
+            "cluster_id": cluster_id,
+            "region_id": region_id,
+            "name": name or cluster_id,
+            "state": state,
+            "version": aliyun_version(version),
+            "cluster_type": cluster_type,
+            "cluster_spec": cluster_spec,
+            "profile": profile,
+            "created": _rfc3339(datetime.now(UTC)),
+            "kms": None,
+            "kms_updated_at": None,
+            "update_done_at": None,
+        }
         self._backing(record)
         with self._lock:
             self._state["clusters"][cluster_id] = record
@@ -169,9 +212,13 @@ class AckEmulator(CloudEmulator):
     # --- state ----------------------------------------------------------------------------------
 
     def _new_state(self) -> dict:
-        return {"format": 1, "access_key_id": "LTAI" + secrets.token_hex(10),
-                "access_key_secret": secrets.token_urlsafe(22), "ram_user_id": str(secrets.randbelow(10**16)),
-                "clusters": {}}
+        return {
+            "format": 1,
+            "access_key_id": "LTAI" + secrets.token_hex(10),
+            "access_key_secret": secrets.token_urlsafe(22),
+            "ram_user_id": str(secrets.randbelow(10**16)),
+            "clusters": {},
+        }
 
     def _snapshot(self) -> dict:
         return self._state
@@ -183,8 +230,11 @@ class AckEmulator(CloudEmulator):
             return _fault(*fault)
         if refused := self._authenticate(request):
             return refused
-        routes = (("GET", _DETAIL, self._describe), ("GET", _USER_CONFIG, self._user_config),
-                  ("PUT", _KMS, self._update_kms))
+        routes = (
+            ("GET", _DETAIL, self._describe),
+            ("GET", _USER_CONFIG, self._user_config),
+            ("PUT", _KMS, self._update_kms),
+        )
         with self._lock:
             for method, pattern, handler in routes:
                 if request.method == method and (match := pattern.match(request.path)):
@@ -220,14 +270,25 @@ class AckEmulator(CloudEmulator):
     def _detail(self, record: dict) -> dict:
         url = self._backing(record).url
         return {
-            "cluster_id": record["cluster_id"], "name": record["name"], "region_id": record["region_id"],
-            "state": record["state"], "cluster_type": record["cluster_type"], "cluster_spec": record["cluster_spec"],
-            "profile": record["profile"], "current_version": record["version"], "init_version": record["version"],
-            "next_version": "", "created": record["created"], "updated": record["created"],
+            "cluster_id": record["cluster_id"],
+            "name": record["name"],
+            "region_id": record["region_id"],
+            "state": record["state"],
+            "cluster_type": record["cluster_type"],
+            "cluster_spec": record["cluster_spec"],
+            "profile": record["profile"],
+            "current_version": record["version"],
+            "init_version": record["version"],
+            "next_version": "",
+            "created": record["created"],
+            "updated": record["created"],
             "master_url": json.dumps({"api_server_endpoint": url, "intranet_api_server_endpoint": url}),
-            "deletion_protection": False, "network_mode": "vpc", "resource_group_id": "",
+            "deletion_protection": False,
+            "network_mode": "vpc",
+            "resource_group_id": "",
             "vpc_id": "vpc-" + hashlib.sha256(record["cluster_id"].encode()).hexdigest()[:20],
-            "meta_data": json.dumps({"KubernetesVersion": record["version"].split("-")[0]}), "tags": [],
+            "meta_data": json.dumps({"KubernetesVersion": record["version"].split("-")[0]}),
+            "tags": [],
         }
 
     def _backing(self, record: dict) -> VirtualCluster:
@@ -240,9 +301,12 @@ class AckEmulator(CloudEmulator):
         cluster = self._backing(record)
         cert, key = cluster.client_certificate(self._state["ram_user_id"], ("system:masters",))
         config = cluster.kubeconfig_dict(self._state["ram_user_id"], client_certificate=(cert, key))
-        expiration = datetime.now(timezone.utc) + timedelta(minutes=int(minutes or _DEFAULT_KUBECONFIG_MINUTES))
-        return Response.json(200, {"config": yaml.safe_dump(config, sort_keys=False),
-                                   "expiration": _rfc3339(expiration)}, content_type=_CONTENT_TYPE)
+        expiration = datetime.now(UTC) + timedelta(minutes=int(minutes or _DEFAULT_KUBECONFIG_MINUTES))
+        return Response.json(
+            200,
+            {"config": yaml.safe_dump(config, sort_keys=False), "expiration": _rfc3339(expiration)},
+            content_type=_CONTENT_TYPE,
+        )
 
     def _update_kms(self, request: Request, record: dict) -> Response:
         try:
@@ -255,11 +319,16 @@ class AckEmulator(CloudEmulator):
         if record["state"] != "running":
             return _error(400, "ErrorClusterState", f"cluster {record['cluster_id']} is {record['state']}, not running")
         if record["kms_updated_at"] and time.time() - record["kms_updated_at"] < self.kms_cooldown:
-            return _error(409, "Conflict",
-                          "the KMS encryption settings of this cluster changed less than 5 minutes ago")
+            return _error(
+                409, "Conflict", "the KMS encryption settings of this cluster changed less than 5 minutes ago"
+            )
         now = time.time()
-        record.update(kms={"kms_key_id": body.get("kms_key_id"), "disable_encryption": disable},
-                      kms_updated_at=now, state="updating", update_done_at=now + self.update_seconds)
+        record.update(
+            kms={"kms_key_id": body.get("kms_key_id"), "disable_encryption": disable},
+            kms_updated_at=now,
+            state="updating",
+            update_done_at=now + self.update_seconds,
+        )
         self._save()
         return Response(200)
 

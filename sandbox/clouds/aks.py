@@ -46,7 +46,7 @@ import ssl
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -61,11 +61,14 @@ from .loopback import Request, Response
 
 _PROVIDER = "/providers/Microsoft.ContainerService"
 _CLUSTER = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)" + _PROVIDER
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    + _PROVIDER
     + r"/managedClusters/(?P<name>[^/]+)(?:/(?P<action>listClusterAdminCredential|listClusterUserCredential))?$",
-    re.IGNORECASE)
-_OPERATION = re.compile(r"^/subscriptions/[^/]+" + _PROVIDER + r"/locations/[^/]+/operations/(?P<op>[^/]+)$",
-                        re.IGNORECASE)
+    re.IGNORECASE,
+)
+_OPERATION = re.compile(
+    r"^/subscriptions/[^/]+" + _PROVIDER + r"/locations/[^/]+/operations/(?P<op>[^/]+)$", re.IGNORECASE
+)
 _OIDC = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
 _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
 _KEY_ID = re.compile(r"^https://[^/]+/keys/[^/]+/[^/]+$")
@@ -81,12 +84,13 @@ def _arm_error(status: int, code: str, message: str, headers: dict | None = None
 
 
 def _entra_error(status: int, error: str, aadsts: int, description: str) -> Response:
-    return Response.json(status, {"error": error, "error_description": f"AADSTS{aadsts}: {description}",
-                                  "error_codes": [aadsts]})
+    return Response.json(
+        status, {"error": error, "error_description": f"AADSTS{aadsts}: {description}", "error_codes": [aadsts]}
+    )
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _key(subscription_id: str, resource_group: str, cluster_name: str) -> str:
@@ -95,6 +99,7 @@ def _key(subscription_id: str, resource_group: str, cluster_name: str) -> str:
 
 
 # --- the emulator -------------------------------------------------------------------------------
+
 
 class AksEmulator(CloudEmulator):
     """AKS's ARM API and an Entra token endpoint over HTTPS on 127.0.0.1 (see the module docstring).
@@ -144,19 +149,38 @@ class AksEmulator(CloudEmulator):
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, subscription_id: str, resource_group: str, cluster_name: str, *, version: str = "1.29.4",
-                    state: str = "Succeeded", power_state: str = "Running", location: str = "eastus",
-                    disable_local_accounts: bool = False, azure_key_vault_kms: dict | None = None,
-                    sku_tier: str = "Free") -> dict:
+    def add_cluster(
+        self,
+        subscription_id: str,
+        resource_group: str,
+        cluster_name: str,
+        *,
+        version: str = "1.29.4",
+        state: str = "Succeeded",
+        power_state: str = "Running",
+        location: str = "eastus",
+        disable_local_accounts: bool = False,
+        azure_key_vault_kms: dict | None = None,
+        sku_tier: str = "Free",
+    ) -> dict:
         """Add (or replace) a managed cluster; ``state`` is its ``provisioningState``,
         ``azure_key_vault_kms`` is in ARM's spelling (``{"enabled", "keyId", ...}``). Creates the
         backing virtual cluster running ``version``. Returns the resource as ARM's GET does."""
         self._backing_cluster(cluster_name, version)
         record = {
-            "subscription_id": subscription_id, "resource_group": resource_group, "cluster_name": cluster_name,
-            "location": location, "version": version, "provisioning_state": state, "power_state": power_state,
-            "disable_local_accounts": disable_local_accounts, "kms": azure_key_vault_kms, "sku_tier": sku_tier,
-            "tags": {}, "etag": str(uuid.uuid4()), "operation": None,
+            "subscription_id": subscription_id,
+            "resource_group": resource_group,
+            "cluster_name": cluster_name,
+            "location": location,
+            "version": version,
+            "provisioning_state": state,
+            "power_state": power_state,
+            "disable_local_accounts": disable_local_accounts,
+            "kms": azure_key_vault_kms,
+            "sku_tier": sku_tier,
+            "tags": {},
+            "etag": str(uuid.uuid4()),
+            "operation": None,
         }
         with self._lock:
             self._state["clusters"][_key(subscription_id, resource_group, cluster_name)] = record
@@ -199,10 +223,16 @@ class AksEmulator(CloudEmulator):
     # --- state ----------------------------------------------------------------------------------
 
     def _new_state(self) -> dict:
-        return {"format": 1, "pki": ClusterPki.generate("aks-emulator").dump(),
-                "tenant_id": str(uuid.uuid4()), "client_id": str(uuid.uuid4()),
-                "client_secret": secrets.token_urlsafe(24), "resource_groups": [], "clusters": {},
-                "operations": {}}
+        return {
+            "format": 1,
+            "pki": ClusterPki.generate("aks-emulator").dump(),
+            "tenant_id": str(uuid.uuid4()),
+            "client_id": str(uuid.uuid4()),
+            "client_secret": secrets.token_urlsafe(24),
+            "resource_groups": [],
+            "clusters": {},
+            "operations": {},
+        }
 
     def _snapshot(self) -> dict:
         return self._state
@@ -229,8 +259,11 @@ class AksEmulator(CloudEmulator):
         if (match := _TOKEN.match(request.path)) and request.method == "POST":
             return self._issue_token(match["tenant"], request.body)
         if "api-version" not in request.query:
-            return _arm_error(400, "MissingApiVersionParameter",
-                              "The api-version query parameter (?api-version=) is required for all requests.")
+            return _arm_error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
         if fault := self._faults.take():
             return self._fault(*fault)
         if denied := self._authenticate(request.header("authorization")):
@@ -255,14 +288,17 @@ class AksEmulator(CloudEmulator):
         if tenant != self._state["tenant_id"]:
             return _entra_error(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found.")
         base = f"{self.endpoint}/{tenant}"
-        return Response.json(200, {
-            "issuer": f"{base}/v2.0",
-            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-            "token_endpoint": f"{base}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post"],
-            "response_types_supported": ["code", "id_token", "token"],
-            "tenant_region_scope": "EM",
-        })
+        return Response.json(
+            200,
+            {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                "response_types_supported": ["code", "id_token", "token"],
+                "tenant_region_scope": "EM",
+            },
+        )
 
     def _issue_token(self, tenant: str, body: bytes) -> Response:
         form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
@@ -272,24 +308,37 @@ class AksEmulator(CloudEmulator):
         if form.get("grant_type") != "client_credentials":
             return _entra_error(400, "unsupported_grant_type", 70003, "The emulator supports client credentials only.")
         if form.get("client_id") != self._state["client_id"]:
-            return _entra_error(400, "unauthorized_client", 700016, f"Application with identifier "
-                                f"'{form.get('client_id')}' was not found in the directory.")
+            return _entra_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{form.get('client_id')}' was not found in the directory.",
+            )
         if form.get("client_secret") != self._state["client_secret"]:
             return _entra_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
         resources = [s[: -len("/.default")] for s in scope if s.endswith("/.default")]
         if len(resources) != 1:
-            return _entra_error(400, "invalid_scope", 1002012,
-                                "Client credentials need exactly one '<resource>/.default' scope.")
+            return _entra_error(
+                400, "invalid_scope", 1002012, "Client credentials need exactly one '<resource>/.default' scope."
+            )
         token = secrets.token_urlsafe(32)
         self._tokens[token] = {"aud": resources[0].rstrip("/"), "exp": time.time() + _TOKEN_SECONDS}
-        return Response.json(200, {"token_type": "Bearer", "expires_in": _TOKEN_SECONDS - 1,
-                                   "ext_expires_in": _TOKEN_SECONDS - 1, "access_token": token})
+        return Response.json(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": _TOKEN_SECONDS - 1,
+                "ext_expires_in": _TOKEN_SECONDS - 1,
+                "access_token": token,
+            },
+        )
 
     def _authenticate(self, authorization: str) -> Response | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return self._unauthorized("AuthenticationFailed",
-                                      "Authentication failed. The 'Authorization' header is missing.")
+            return self._unauthorized(
+                "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+            )
         claims = self._tokens.get(token.strip())
         if claims is None:
             return self._unauthorized("InvalidAuthenticationToken", "The access token is invalid.")
@@ -299,12 +348,15 @@ class AksEmulator(CloudEmulator):
             return self._unauthorized(
                 "InvalidAuthenticationTokenAudience",
                 f"The access token has been obtained for wrong audience or resource '{claims['aud']}'. "
-                f"It should exactly match one of the allowed audiences '{self.endpoint}'.")
+                f"It should exactly match one of the allowed audiences '{self.endpoint}'.",
+            )
         return None
 
     def _unauthorized(self, code: str, message: str) -> Response:
-        challenge = (f'Bearer authorization_uri="{self.endpoint}/{self._state["tenant_id"]}", '
-                     f'error="invalid_token", error_description="{message}"')
+        challenge = (
+            f'Bearer authorization_uri="{self.endpoint}/{self._state["tenant_id"]}", '
+            f'error="invalid_token", error_description="{message}"'
+        )
         return _arm_error(401, code, message, {"WWW-Authenticate": challenge})
 
     # --- ARM ------------------------------------------------------------------------------------
@@ -331,8 +383,12 @@ class AksEmulator(CloudEmulator):
     def _not_found(self, sub: str, rg: str, name: str) -> Response:
         if _key(sub, rg, "") not in self._state["resource_groups"]:
             return _arm_error(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-        return _arm_error(404, "ResourceNotFound", f"The Resource 'Microsoft.ContainerService/managedClusters/{name}' "
-                                                   f"under resource group '{rg}' was not found.")
+        return _arm_error(
+            404,
+            "ResourceNotFound",
+            f"The Resource 'Microsoft.ContainerService/managedClusters/{name}' "
+            f"under resource group '{rg}' was not found.",
+        )
 
     def _resource(self, record: dict) -> dict:
         sub, rg, name, location = (record[k] for k in ("subscription_id", "resource_group", "cluster_name", "location"))
@@ -369,11 +425,18 @@ class AksEmulator(CloudEmulator):
         """A full PUT of an existing cluster: KMS settings and tags change, the rest is kept."""
         if_match = request.header("if-match")
         if if_match and if_match not in ("*", record["etag"], f'"{record["etag"]}"'):
-            return _arm_error(412, "PreconditionFailed",
-                              f"The eTag '{if_match}' does not match the resource's current eTag '{record['etag']}'.")
+            return _arm_error(
+                412,
+                "PreconditionFailed",
+                f"The eTag '{if_match}' does not match the resource's current eTag '{record['etag']}'.",
+            )
         if record["operation"] is not None:
-            return _arm_error(409, "OperationNotAllowed", "Operation is not allowed because there's an in progress "
-                                                          "update managed cluster operation on the cluster.")
+            return _arm_error(
+                409,
+                "OperationNotAllowed",
+                "Operation is not allowed because there's an in progress "
+                "update managed cluster operation on the cluster.",
+            )
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
@@ -382,14 +445,24 @@ class AksEmulator(CloudEmulator):
         if problem := _kms_problem(kms):
             return _arm_error(400, "InvalidParameter", problem)
         operation = str(uuid.uuid4())
-        record.update(kms=kms, tags=body.get("tags") or {}, provisioning_state="Updating",
-                      etag=str(uuid.uuid4()), operation=operation)
+        record.update(
+            kms=kms,
+            tags=body.get("tags") or {},
+            provisioning_state="Updating",
+            etag=str(uuid.uuid4()),
+            operation=operation,
+        )
         self._state["operations"][operation] = {
             "cluster": _key(record["subscription_id"], record["resource_group"], record["cluster_name"]),
-            "startTime": _now(), "done_at": time.time() + self.operation_seconds, "status": "InProgress"}
+            "startTime": _now(),
+            "done_at": time.time() + self.operation_seconds,
+            "status": "InProgress",
+        }
         self._save()
-        status_url = (f"{self.endpoint}/subscriptions/{record['subscription_id']}{_PROVIDER}/locations/"
-                      f"{record['location']}/operations/{operation}?api-version={request.query['api-version']}")
+        status_url = (
+            f"{self.endpoint}/subscriptions/{record['subscription_id']}{_PROVIDER}/locations/"
+            f"{record['location']}/operations/{operation}?api-version={request.query['api-version']}"
+        )
         return Response.json(200, self._resource(record), {"Azure-AsyncOperation": status_url, "Retry-After": "1"})
 
     def _settle(self, record: dict) -> None:
@@ -421,8 +494,11 @@ class AksEmulator(CloudEmulator):
 
     def _admin_credentials(self, record: dict) -> Response:
         if record["disable_local_accounts"]:
-            return _arm_error(400, "BadRequest", "Getting static credential is not allowed because this cluster "
-                                                 "is set to disable local accounts.")
+            return _arm_error(
+                400,
+                "BadRequest",
+                "Getting static credential is not allowed because this cluster is set to disable local accounts.",
+            )
         cluster = self._backing(record)
         cert, key = cluster.client_certificate("masterclient", ("system:masters",))
         user = {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
@@ -431,12 +507,27 @@ class AksEmulator(CloudEmulator):
     def _user_credentials(self, record: dict) -> Response:
         cluster = self._backing(record)
         if record["disable_local_accounts"]:
-            user = {"exec": {
-                "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
-                "args": ["get-token", "--environment", "AzurePublicCloud", "--server-id", _AKS_SERVER_APP,
-                         "--client-id", _AZURE_CLI_APP, "--tenant-id", self._state["tenant_id"],
-                         "--login", "devicecode"],
-                "interactiveMode": "IfAvailable", "provideClusterInfo": False}}
+            user = {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                    "command": "kubelogin",
+                    "args": [
+                        "get-token",
+                        "--environment",
+                        "AzurePublicCloud",
+                        "--server-id",
+                        _AKS_SERVER_APP,
+                        "--client-id",
+                        _AZURE_CLI_APP,
+                        "--tenant-id",
+                        self._state["tenant_id"],
+                        "--login",
+                        "devicecode",
+                    ],
+                    "interactiveMode": "IfAvailable",
+                    "provideClusterInfo": False,
+                }
+            }
         else:
             cert, key = cluster.client_certificate("clusterUser", ("system:masters",))
             user = {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
@@ -461,12 +552,17 @@ def _kubeconfig(cluster: VirtualCluster, record: dict, role: str, user: dict) ->
     name = record["cluster_name"]
     user_name = f"{role}_{record['resource_group']}_{name}"
     context = f"{name}-admin" if role == "clusterAdmin" else name
-    return {"apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": name, "cluster": {"server": cluster.url,
-                                                    "certificate-authority-data": _b64(cluster.ca_pem)}}],
-            "users": [{"name": user_name, "user": user}],
-            "contexts": [{"name": context, "context": {"cluster": name, "user": user_name}}],
-            "current-context": context}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [
+            {"name": name, "cluster": {"server": cluster.url, "certificate-authority-data": _b64(cluster.ca_pem)}}
+        ],
+        "users": [{"name": user_name, "user": user}],
+        "contexts": [{"name": context, "context": {"cluster": name, "user": user_name}}],
+        "current-context": context,
+    }
 
 
 def _credential_results(name: str, kubeconfig: dict) -> Response:

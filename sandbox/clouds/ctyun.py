@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -80,19 +80,35 @@ class CtyunEmulator(CloudEmulator):
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, region_id: str, cluster_id: str, *, version: str = "1.29.4", state: int = 1,
-                    name: str | None = None, cluster_series: str = "cce.standard", network_plugin: str = "calico",
-                    public_endpoint: bool = False) -> dict:
+    def add_cluster(
+        self,
+        region_id: str,
+        cluster_id: str,
+        *,
+        version: str = "1.29.4",
+        state: int = 1,
+        name: str | None = None,
+        cluster_series: str = "cce.standard",
+        network_plugin: str = "calico",
+        public_endpoint: bool = False,
+    ) -> dict:
         """Add a cluster (``state`` is the bizState number, 1 = running; ``public_endpoint`` binds an
         EIP to the API server). An existing one is returned unchanged. Cluster ids name the backing
         virtual cluster, so keep them unique across resource pools."""
         with self._lock:
             key = (region_id, cluster_id)
             if key not in self._clusters:
-                record = {"region_id": region_id, "cluster_id": cluster_id, "name": name or cluster_id,
-                          "version": version, "state": state, "cluster_series": cluster_series,
-                          "network_plugin": network_plugin, "public_endpoint": public_endpoint,
-                          "created": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S")}
+                record = {
+                    "region_id": region_id,
+                    "cluster_id": cluster_id,
+                    "name": name or cluster_id,
+                    "version": version,
+                    "state": state,
+                    "cluster_series": cluster_series,
+                    "network_plugin": network_plugin,
+                    "public_endpoint": public_endpoint,
+                    "created": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                }
                 self._backing(record)
                 self._clusters[key] = record
                 self._save()
@@ -130,8 +146,7 @@ class CtyunEmulator(CloudEmulator):
             self._authenticate(url.query, request.headers, request.body)
             if fault := self._faults.take():
                 raise fault
-            return 200, {"statusCode": SUCCESS, "message": "success",
-                         "returnObj": self._dispatch(url, request.headers)}
+            return 200, {"statusCode": SUCCESS, "message": "success", "returnObj": self._dispatch(url, request.headers)}
         except CcseApiError as exc:
             return exc.http_status, {"statusCode": FAILURE, "message": exc.message, "error": exc.code}
         except Exception as exc:  # a bug here must still answer with an envelope
@@ -161,8 +176,14 @@ class CtyunEmulator(CloudEmulator):
         date = headers.get("Eop-date") or ""
         if not _fresh(date):
             raise CcseApiError(401, "EOP_DATE_EXPIRED", f"Eop-date {date!r} is too far from now")
-        expected = eop_signature(self.access_key, self.secret_key, headers.get("ctyun-eop-request-id") or "",
-                                 date, _canonical_query(query), body)
+        expected = eop_signature(
+            self.access_key,
+            self.secret_key,
+            headers.get("ctyun-eop-request-id") or "",
+            date,
+            _canonical_query(query),
+            body,
+        )
         if not hmac.compare_digest(expected, match["signature"]):
             raise CcseApiError(401, "EOP_SIGNATURE_INVALID", "签名校验失败 (the signature does not match)")
 
@@ -173,14 +194,28 @@ class CtyunEmulator(CloudEmulator):
         running = record["state"] == 1
         eip = "127.0.0.1" if record["public_endpoint"] else ""
         return {
-            "clusterId": record["cluster_id"], "clusterName": record["name"], "clusterAlias": record["name"],
-            "clusterDesc": "", "clusterType": CLUSTER_TYPE_BY_SERIES.get(record["cluster_series"], 2),
-            "clusterSeries": record["cluster_series"], "clusterVersion": record["version"].lstrip("v"),
-            "clusterStatus": "normal" if running else "suspend", "bizState": record["state"],
-            "resPoolId": record["region_id"], "eip": eip, "masterExtraVip": eip, "masterIntraVip": "127.0.0.1",
-            "masterSlbIp": "127.0.0.1", "securePort": cluster.port, "nonSecurePort": 0,
-            "networkPlugin": record["network_plugin"], "kubeProxyPattern": "iptables", "containerRuntime": "containerd",
-            "serviceCidr": "10.96.0.0/16", "podCidr": "172.16.0.0/16", "createdTime": record["created"],
+            "clusterId": record["cluster_id"],
+            "clusterName": record["name"],
+            "clusterAlias": record["name"],
+            "clusterDesc": "",
+            "clusterType": CLUSTER_TYPE_BY_SERIES.get(record["cluster_series"], 2),
+            "clusterSeries": record["cluster_series"],
+            "clusterVersion": record["version"].lstrip("v"),
+            "clusterStatus": "normal" if running else "suspend",
+            "bizState": record["state"],
+            "resPoolId": record["region_id"],
+            "eip": eip,
+            "masterExtraVip": eip,
+            "masterIntraVip": "127.0.0.1",
+            "masterSlbIp": "127.0.0.1",
+            "securePort": cluster.port,
+            "nonSecurePort": 0,
+            "networkPlugin": record["network_plugin"],
+            "kubeProxyPattern": "iptables",
+            "containerRuntime": "containerd",
+            "serviceCidr": "10.96.0.0/16",
+            "podCidr": "172.16.0.0/16",
+            "createdTime": record["created"],
         }
 
     def _kubeconfig(self, record: dict, is_public: str) -> dict:
@@ -203,8 +238,12 @@ class CtyunEmulator(CloudEmulator):
         return self.kube.cluster(backing_name(self.kind, record["cluster_id"]))
 
     def _snapshot(self) -> dict:
-        return {"format": 1, "access_key": self.access_key, "secret_key": self.secret_key,
-                "clusters": list(self._clusters.values())}
+        return {
+            "format": 1,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "clusters": list(self._clusters.values()),
+        }
 
 
 def eop_signature(access_key: str, secret_key: str, request_id: str, date: str, query: str, body: bytes) -> str:
@@ -213,8 +252,7 @@ def eop_signature(access_key: str, secret_key: str, request_id: str, date: str, 
     key = secret_key.encode()
     for part in (date, access_key, date[:8]):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    to_sign = (f"ctyun-eop-request-id:{request_id}\neop-date:{date}\n\n{query}\n"
-               f"{hashlib.sha256(body).hexdigest()}")
+    to_sign = f"ctyun-eop-request-id:{request_id}\neop-date:{date}\n\n{query}\n{hashlib.sha256(body).hexdigest()}"
     return base64.b64encode(hmac.new(key, to_sign.encode(), hashlib.sha256).digest()).decode()
 
 
@@ -229,6 +267,6 @@ def _fresh(date: str) -> bool:
         stamp = datetime.strptime(date, "%Y%m%dT%H%M%SZ")
     except ValueError:
         return False
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     wall_clocks = (now.replace(tzinfo=None), now.astimezone(BEIJING).replace(tzinfo=None))
     return any(abs(stamp - clock) <= MAX_SKEW for clock in wall_clocks)

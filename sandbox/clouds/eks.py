@@ -50,7 +50,7 @@ import time
 import uuid
 import weakref
 import xml.etree.ElementTree as ElementTree
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -71,10 +71,19 @@ CLUSTER_STATES = ("CREATING", "ACTIVE", "DELETING", "FAILED", "UPDATING", "PENDI
 TOKEN_PREFIX = "k8s-aws-v1."
 TOKEN_WINDOW = 15 * 60  # seconds a presigned GetCallerIdentity URL is accepted, as STS does
 DEFAULT_REGION = "us-east-1"
-_ERROR_STATUS = {"InvalidParameterException": 400, "InvalidRequestException": 400, "ClientException": 400,
-                 "AccessDeniedException": 403, "UnrecognizedClientException": 403, "ExpiredTokenException": 403,
-                 "ResourceNotFoundException": 404, "ResourceInUseException": 409, "ThrottlingException": 429,
-                 "ServerException": 500, "ServiceUnavailableException": 503}
+_ERROR_STATUS = {
+    "InvalidParameterException": 400,
+    "InvalidRequestException": 400,
+    "ClientException": 400,
+    "AccessDeniedException": 403,
+    "UnrecognizedClientException": 403,
+    "ExpiredTokenException": 403,
+    "ResourceNotFoundException": 404,
+    "ResourceInUseException": 409,
+    "ThrottlingException": 429,
+    "ServerException": 500,
+    "ServiceUnavailableException": 503,
+}
 _CLUSTER = re.compile(r"^/clusters/(?P<name>[^/]+)$")
 _ASSOCIATE = re.compile(r"^/clusters/(?P<name>[^/]+)/encryption-config/associate$")
 _UPDATES = re.compile(r"^/clusters/(?P<name>[^/]+)/updates(?:/(?P<update>[^/]+))?$")
@@ -141,13 +150,24 @@ class EksEmulator(CloudEmulator):
 
     def environment(self) -> dict[str, str]:
         """What botocore's credential chain needs to use this emulator (no instance-metadata probe)."""
-        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
-                "AWS_DEFAULT_REGION": DEFAULT_REGION, "AWS_EC2_METADATA_DISABLED": "true"}
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, region: str, cluster_name: str, *, version: str = "1.29.4", state: str = "ACTIVE",
-                    encryption_key_arn: str | None = None) -> dict:
+    def add_cluster(
+        self,
+        region: str,
+        cluster_name: str,
+        *,
+        version: str = "1.29.4",
+        state: str = "ACTIVE",
+        encryption_key_arn: str | None = None,
+    ) -> dict:
         """Create a cluster (or set the state and encryption of an existing one, which keeps its
         version); returns the fields DescribeCluster shows for it. ``encryption_key_arn`` makes it
         created with a customer-managed key for Secrets."""
@@ -155,9 +175,14 @@ class EksEmulator(CloudEmulator):
             raise ValueError(f"state must be one of {CLUSTER_STATES}")
         with self._lock:
             record = self._clusters.get((region, cluster_name)) or {
-                "region": region, "cluster_name": cluster_name, "version": version, "updates": []}
-            record.update(state=state, encryptionConfig=_encryption_config(encryption_key_arn) if encryption_key_arn
-                          else [])
+                "region": region,
+                "cluster_name": cluster_name,
+                "version": version,
+                "updates": [],
+            }
+            record.update(
+                state=state, encryptionConfig=_encryption_config(encryption_key_arn) if encryption_key_arn else []
+            )
             self._clusters[_key(record)] = record
             self._backing(record)
             if self._moto is not None:
@@ -193,8 +218,9 @@ class EksEmulator(CloudEmulator):
 
     def deny_next(self, count: int = 1) -> None:
         """The next ``count`` EKS calls answer 403 UnrecognizedClientException (unknown credentials)."""
-        self._faults.add(count, EksApiError("UnrecognizedClientException",
-                                            "The security token included in the request is invalid."))
+        self._faults.add(
+            count, EksApiError("UnrecognizedClientException", "The security token included in the request is invalid.")
+        )
 
     # --- proxy ----------------------------------------------------------------------------------
 
@@ -257,10 +283,13 @@ class EksEmulator(CloudEmulator):
     def _overlay_fields(self, record: dict) -> dict:
         backing = self._backing(record)
         updating = record["state"] == "ACTIVE" and any(u["status"] == "InProgress" for u in record["updates"])
-        fields = {"status": "UPDATING" if updating else record["state"], "version": _major_minor(record["version"]),
-                  "endpoint": backing.url,
-                  "certificateAuthority": {"data": base64.b64encode(backing.ca_pem.encode()).decode()},
-                  "accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"}}
+        fields = {
+            "status": "UPDATING" if updating else record["state"],
+            "version": _major_minor(record["version"]),
+            "endpoint": backing.url,
+            "certificateAuthority": {"data": base64.b64encode(backing.ca_pem.encode()).decode()},
+            "accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"},
+        }
         if record["encryptionConfig"]:
             fields["encryptionConfig"] = record["encryptionConfig"]
         return fields
@@ -284,9 +313,16 @@ class EksEmulator(CloudEmulator):
         if record["encryptionConfig"]:
             raise EksApiError("InvalidRequestException", "Encryption is already enabled on the cluster.")
         _validate_encryption_config(config)
-        update = {"id": str(uuid.uuid4()), "status": "InProgress", "type": "AssociateEncryptionConfig",
-                  "params": [{"type": "EncryptionConfig", "value": json.dumps(config)}],
-                  "createdAt": time.time(), "errors": [], "clientRequestToken": token, "config": config}
+        update = {
+            "id": str(uuid.uuid4()),
+            "status": "InProgress",
+            "type": "AssociateEncryptionConfig",
+            "params": [{"type": "EncryptionConfig", "value": json.dumps(config)}],
+            "createdAt": time.time(),
+            "errors": [],
+            "clientRequestToken": token,
+            "config": config,
+        }
         record["updates"].append(update)
         self._save()
         return _public(update)
@@ -314,9 +350,11 @@ class EksEmulator(CloudEmulator):
     def _create_in_moto(self, record: dict) -> None:
         try:
             self._moto_client(record["region"]).create_cluster(
-                name=record["cluster_name"], version=_major_minor(record["version"]),
+                name=record["cluster_name"],
+                version=_major_minor(record["version"]),
                 roleArn=f"arn:aws:iam::{self.account_id}:role/eks-cluster-role",
-                resourcesVpcConfig={"subnetIds": ["subnet-0sandbox"]})
+                resourcesVpcConfig={"subnetIds": ["subnet-0sandbox"]},
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceInUseException":  # already there: fine
                 raise
@@ -325,8 +363,13 @@ class EksEmulator(CloudEmulator):
         """An EKS client straight to moto (no faults), pinned to this emulator's account."""
         if region not in self._moto_clients:
             host, port = self._moto.get_host_and_port()
-            client = boto3.client("eks", region_name=region, endpoint_url=f"http://{host}:{port}",
-                                  aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key)
+            client = boto3.client(
+                "eks",
+                region_name=region,
+                endpoint_url=f"http://{host}:{port}",
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+            )
             client.meta.events.register("before-send.eks.*", self._pin_account)
             self._moto_clients[region] = client
         return self._moto_clients[region]
@@ -356,22 +399,26 @@ class EksEmulator(CloudEmulator):
         if not token.startswith(TOKEN_PREFIX) or self._server is None:
             return None
         try:
-            url = _unb64(token[len(TOKEN_PREFIX):]).decode()
+            url = _unb64(token[len(TOKEN_PREFIX) :]).decode()
         except ValueError:
             return None
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if (parts.netloc != f"127.0.0.1:{self._port}" or parts.path not in ("", "/")
-                or query.get("Action") != "GetCallerIdentity"
-                or "x-k8s-aws-id" not in query.get("X-Amz-SignedHeaders", "").split(";")
-                or not _fresh(query.get("X-Amz-Date", ""))):
+        if (
+            parts.netloc != f"127.0.0.1:{self._port}"
+            or parts.path not in ("", "/")
+            or query.get("Action") != "GetCallerIdentity"
+            or "x-k8s-aws-id" not in query.get("X-Amz-SignedHeaders", "").split(";")
+            or not _fresh(query.get("X-Amz-Date", ""))
+        ):
             return None
         known = self._secret_for(query.get("X-Amz-Credential", "").split("/")[0])
         if known is None:
             return None
         secret, caller = known
-        expected = presigned_signature(secret, "GET", parts.path or "/", query,
-                                       {"host": parts.netloc, "x-k8s-aws-id": cluster_name})
+        expected = presigned_signature(
+            secret, "GET", parts.path or "/", query, {"host": parts.netloc, "x-k8s-aws-id": cluster_name}
+        )
         return caller if hmac.compare_digest(expected, query.get("X-Amz-Signature", "")) else None
 
     def _secret_for(self, access_key: str) -> tuple[str, str] | None:
@@ -388,23 +435,28 @@ class EksEmulator(CloudEmulator):
                 self._temporary_keys[fields["AccessKeyId"]] = (fields["SecretAccessKey"], fields.get("Arn", ""))
 
     def _snapshot(self) -> dict:
-        return {"account_id": self.account_id, "access_key": self.access_key, "secret_key": self.secret_key,
-                "clusters": list(self._clusters.values())}
+        return {
+            "account_id": self.account_id,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "clusters": list(self._clusters.values()),
+        }
 
 
-def presigned_signature(secret_key: str, method: str, path: str, query: dict[str, str],
-                        headers: dict[str, str]) -> str:
+def presigned_signature(secret_key: str, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> str:
     """The AWS SigV4 signature of a presigned (query-string) request, for the headers it signed."""
     credential = query["X-Amz-Credential"].split("/")
     date, region, service = credential[1], credential[2], credential[3]
     canonical_query = "&".join(f"{_uri(k)}={_uri(v)}" for k, v in sorted(query.items()) if k != "X-Amz-Signature")
     signed = query["X-Amz-SignedHeaders"].split(";")
     canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed)
-    canonical_request = "\n".join([method, path, canonical_query, canonical_headers, ";".join(signed),
-                                   hashlib.sha256(b"").hexdigest()])
+    canonical_request = "\n".join(
+        [method, path, canonical_query, canonical_headers, ";".join(signed), hashlib.sha256(b"").hexdigest()]
+    )
     scope = f"{date}/{region}/{service}/aws4_request"
-    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", query["X-Amz-Date"], scope,
-                                hashlib.sha256(canonical_request.encode()).hexdigest()])
+    string_to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", query["X-Amz-Date"], scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+    )
     key = f"AWS4{secret_key}".encode()
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -425,10 +477,15 @@ def _encryption_config(key_arn: str) -> list[dict]:
 
 
 def _validate_encryption_config(config: list) -> None:
-    if (len(config) != 1 or config[0].get("resources") != ["secrets"]
-            or not str((config[0].get("provider") or {}).get("keyArn", "")).startswith("arn:aws:kms:")):
-        raise EksApiError("InvalidParameterException", "encryptionConfig must hold one item with resources "
-                          "['secrets'] and provider.keyArn set to a KMS key ARN.")
+    if (
+        len(config) != 1
+        or config[0].get("resources") != ["secrets"]
+        or not str((config[0].get("provider") or {}).get("keyArn", "")).startswith("arn:aws:kms:")
+    ):
+        raise EksApiError(
+            "InvalidParameterException",
+            "encryptionConfig must hold one item with resources ['secrets'] and provider.keyArn set to a KMS key ARN.",
+        )
 
 
 def _public(update: dict) -> dict:
@@ -454,7 +511,7 @@ def _request_region(authorization: str) -> str:
 
 def _fresh(amz_date: str) -> bool:
     try:
-        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return False
     return -60 <= time.time() - signed_at <= TOKEN_WINDOW

@@ -76,8 +76,14 @@ class CloudEmulator(abc.ABC):
     def start(self) -> Self:
         with self._lock:
             if self._server is None:
-                self._server = LoopbackServer.serve(self._port, self._handle, name=self.kind, methods=self.methods,
-                                                    keep_alive=self.keep_alive, tls=self._tls())
+                self._server = LoopbackServer.serve(
+                    self._port,
+                    self._handle,
+                    name=self.kind,
+                    methods=self.methods,
+                    keep_alive=self.keep_alive,
+                    tls=self._tls(),
+                )
                 self._port = self._server.port
                 self._save()
         return self

@@ -36,7 +36,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 from urllib.parse import parse_qs
@@ -57,10 +57,22 @@ TOKEN_TTL = 3600  # seconds, as Google's token endpoint answers for service acco
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # google-auth's assertion audience, whatever token_uri says
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _DATABASE_STATES = ("UNKNOWN", "ENCRYPTED", "DECRYPTED")  # by enum number; 3 (all objects) is refused
-_HTTP_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "UNAUTHENTICATED": 401,
-                "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ABORTED": 409, "ALREADY_EXISTS": 409,
-                "RESOURCE_EXHAUSTED": 429, "INTERNAL": 500, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504}
-_CLUSTERS = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/clusters(?:/(?P<name>[^/:]+))?$")
+_HTTP_STATUS = {
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ABORTED": 409,
+    "ALREADY_EXISTS": 409,
+    "RESOURCE_EXHAUSTED": 429,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
+_CLUSTERS = re.compile(
+    r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/clusters(?:/(?P<name>[^/:]+))?$"
+)
 _OPERATION = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/operations/(?P<name>[^/:]+)$")
 
 
@@ -127,9 +139,18 @@ class GkeEmulator(CloudEmulator):
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, project: str, location: str, cluster_name: str, *, version: str = "1.29.4",
-                    state: str = "RUNNING", autopilot: bool = False, private_endpoint: bool = False,
-                    database_encryption_key: str | None = None) -> dict:
+    def add_cluster(
+        self,
+        project: str,
+        location: str,
+        cluster_name: str,
+        *,
+        version: str = "1.29.4",
+        state: str = "RUNNING",
+        autopilot: bool = False,
+        private_endpoint: bool = False,
+        database_encryption_key: str | None = None,
+    ) -> dict:
         """Create a cluster (or set the state and flags of an existing one, which keeps its version)
         and return it as GetCluster shows it. ``database_encryption_key`` (a Cloud KMS key name)
         makes Secrets encrypted from the start."""
@@ -137,10 +158,19 @@ class GkeEmulator(CloudEmulator):
             raise ValueError(f"state must be one of {CLUSTER_STATES}")
         with self._lock:
             record = self._clusters.get((project, location, cluster_name)) or {
-                "project": project, "location": location, "cluster_name": cluster_name, "version": version,
-                "id": secrets.token_hex(16), "created": _now_rfc3339()}
-            record.update(state=state, autopilot=autopilot, private_endpoint=private_endpoint,
-                          database_encryption=_encryption(database_encryption_key))
+                "project": project,
+                "location": location,
+                "cluster_name": cluster_name,
+                "version": version,
+                "id": secrets.token_hex(16),
+                "created": _now_rfc3339(),
+            }
+            record.update(
+                state=state,
+                autopilot=autopilot,
+                private_endpoint=private_endpoint,
+                database_encryption=_encryption(database_encryption_key),
+            )
             self._clusters[_key(record)] = record
             self._backing(record)
             self._save()
@@ -158,8 +188,13 @@ class GkeEmulator(CloudEmulator):
 
     def throttle_next(self, count: int = 1) -> None:
         """The next ``count`` API calls answer 429 RESOURCE_EXHAUSTED."""
-        self._faults.add(count, GkeApiError("RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Requests' "
-                                            "of service 'container.googleapis.com' (sandbox throttle)."))
+        self._faults.add(
+            count,
+            GkeApiError(
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for quota metric 'Requests' of service 'container.googleapis.com' (sandbox throttle).",
+            ),
+        )
 
     def fail_next(self, count: int = 1, code: str = "UNAVAILABLE") -> None:
         """The next ``count`` API calls fail with the canonical status ``code`` (e.g. ``INTERNAL``)."""
@@ -233,15 +268,27 @@ class GkeEmulator(CloudEmulator):
             raise GkeApiError("INVALID_ARGUMENT", f"{desired[0]} is not supported by the sandbox emulator.")
         wanted = _database_encryption_request(update["desiredDatabaseEncryption"])
         if record.get("operation"):
-            raise GkeApiError("FAILED_PRECONDITION", f"Cluster is running incompatible operation {record['operation']}.")
+            raise GkeApiError(
+                "FAILED_PRECONDITION", f"Cluster is running incompatible operation {record['operation']}."
+            )
         name = f"operation-{int(time.time() * 1000)}-{secrets.token_hex(4)}"
         parent = f"https://container.googleapis.com/v1/projects/{record['project']}/locations/{record['location']}"
-        operation = {"name": name, "zone": record["location"], "location": record["location"],
-                     "operationType": "UPDATE_CLUSTER", "status": "RUNNING", "startTime": _now_rfc3339(),
-                     "selfLink": f"{parent}/operations/{name}",
-                     "targetLink": f"https://container.googleapis.com/v1/{_resource(record)}"}
-        self._operations[name] = {"operation": operation, "cluster": list(_key(record)), "wanted": wanted,
-                                  "started": time.time()}
+        operation = {
+            "name": name,
+            "zone": record["location"],
+            "location": record["location"],
+            "operationType": "UPDATE_CLUSTER",
+            "status": "RUNNING",
+            "startTime": _now_rfc3339(),
+            "selfLink": f"{parent}/operations/{name}",
+            "targetLink": f"https://container.googleapis.com/v1/{_resource(record)}",
+        }
+        self._operations[name] = {
+            "operation": operation,
+            "cluster": list(_key(record)),
+            "wanted": wanted,
+            "started": time.time(),
+        }
         record["operation"] = name
         pending = "ENCRYPTION" if wanted["state"] == "ENCRYPTED" else "DECRYPTION"
         record["database_encryption"]["currentState"] = f"CURRENT_STATE_{pending}_PENDING"
@@ -256,8 +303,11 @@ class GkeEmulator(CloudEmulator):
 
     def _progress(self) -> None:
         """Finish the operations that have run for :attr:`operation_seconds`."""
-        due = [entry for entry in self._operations.values() if entry["operation"]["status"] == "RUNNING"
-               and time.time() - entry["started"] >= self.operation_seconds]
+        due = [
+            entry
+            for entry in self._operations.values()
+            if entry["operation"]["status"] == "RUNNING" and time.time() - entry["started"] >= self.operation_seconds
+        ]
         for entry in due:
             self._finish(entry)
         if due:
@@ -270,8 +320,11 @@ class GkeEmulator(CloudEmulator):
             return
         record.pop("operation", None)
         wanted = entry["wanted"]
-        record["database_encryption"] = {**record["database_encryption"], **wanted,
-                                         "currentState": f"CURRENT_STATE_{wanted['state']}"}
+        record["database_encryption"] = {
+            **record["database_encryption"],
+            **wanted,
+            "currentState": f"CURRENT_STATE_{wanted['state']}",
+        }
 
     # --- cluster shape --------------------------------------------------------------------------
 
@@ -294,8 +347,12 @@ class GkeEmulator(CloudEmulator):
             "endpoint": host,
             "masterAuth": {"clusterCaCertificate": base64.b64encode(backing.ca_pem.encode()).decode()},
             "autopilot": {"enabled": record["autopilot"]},
-            "privateClusterConfig": {"enablePrivateNodes": private, "enablePrivateEndpoint": private,
-                                     "privateEndpoint": host, "publicEndpoint": "" if private else host},
+            "privateClusterConfig": {
+                "enablePrivateNodes": private,
+                "enablePrivateEndpoint": private,
+                "privateEndpoint": host,
+                "publicEndpoint": "" if private else host,
+            },
             "databaseEncryption": dict(record["database_encryption"]),
             "releaseChannel": {"channel": "REGULAR"},
         }
@@ -315,7 +372,10 @@ class GkeEmulator(CloudEmulator):
         if self._revoked:
             return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
         if form.get("grant_type") != _JWT_GRANT:
-            return 400, {"error": "unsupported_grant_type", "error_description": "Only the JWT-bearer grant is emulated."}
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "Only the JWT-bearer grant is emulated.",
+            }
         claims = self._verified_claims(form.get("assertion", ""))
         if claims is None or claims.get("aud") not in (GOOGLE_TOKEN_URI, f"{self.endpoint}/token"):
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
@@ -356,8 +416,9 @@ class GkeEmulator(CloudEmulator):
             header, claims = json.loads(_unb64(parts[0])), json.loads(_unb64(parts[1]))
             if header.get("alg") != "RS256":
                 return None
-            self._public_key.verify(_unb64(parts[2]), f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(),
-                                    hashes.SHA256())
+            self._public_key.verify(
+                _unb64(parts[2]), f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
         except (ValueError, InvalidSignature):
             return None
         if claims.get("iss") != self.service_account_email or claims.get("exp", 0) < time.time():
@@ -369,15 +430,26 @@ class GkeEmulator(CloudEmulator):
         return self._dir / "gke-service-account.json"
 
     def _write_key_file(self) -> None:
-        key = {"type": "service_account", "project_id": "fleetform-sandbox", "private_key_id": self._key_id,
-               "private_key": self._private_key_pem, "client_email": self.service_account_email,
-               "client_id": "100000000000000000001", "token_uri": f"{self.endpoint}/token"}
+        key = {
+            "type": "service_account",
+            "project_id": "fleetform-sandbox",
+            "private_key_id": self._key_id,
+            "private_key": self._private_key_pem,
+            "client_email": self.service_account_email,
+            "client_id": "100000000000000000001",
+            "token_uri": f"{self.endpoint}/token",
+        }
         self._dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self._key_file, json.dumps(key, indent=2))
 
     def _snapshot(self) -> dict:
-        return {"private_key": self._private_key_pem, "private_key_id": self._key_id,
-                "clusters": list(self._clusters.values()), "operations": self._operations, "tokens": self._tokens}
+        return {
+            "private_key": self._private_key_pem,
+            "private_key_id": self._key_id,
+            "clusters": list(self._clusters.values()),
+            "operations": self._operations,
+            "tokens": self._tokens,
+        }
 
 
 def _key(record: dict) -> tuple[str, str, str]:
@@ -402,16 +474,23 @@ def _database_encryption_request(spec: dict) -> dict:
     if state not in ("ENCRYPTED", "DECRYPTED"):
         raise GkeApiError("INVALID_ARGUMENT", f"desiredDatabaseEncryption.state {state} is not supported.")
     key_name = spec.get("keyName", "")
-    if state == "ENCRYPTED" and not re.fullmatch(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
-                                                 key_name):
-        raise GkeApiError("INVALID_ARGUMENT", f"desiredDatabaseEncryption.keyName '{key_name}' is not a Cloud KMS "
-                          "key name (projects/*/locations/*/keyRings/*/cryptoKeys/*).")
+    if state == "ENCRYPTED" and not re.fullmatch(
+        r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+", key_name
+    ):
+        raise GkeApiError(
+            "INVALID_ARGUMENT",
+            f"desiredDatabaseEncryption.keyName '{key_name}' is not a Cloud KMS "
+            "key name (projects/*/locations/*/keyRings/*/cryptoKeys/*).",
+        )
     return {"state": state, "keyName": key_name} if key_name else {"state": state}
 
 
 def _unauthenticated() -> GkeApiError:
-    return GkeApiError("UNAUTHENTICATED", "Request had invalid authentication credentials. Expected an OAuth 2 "
-                       "access token or another valid authentication credential.")
+    return GkeApiError(
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected an OAuth 2 "
+        "access token or another valid authentication credential.",
+    )
 
 
 def _json(body: bytes) -> dict:
@@ -426,8 +505,9 @@ def _json(body: bytes) -> dict:
 
 def _new_private_key() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def _unb64(text: str) -> bytes:
@@ -435,4 +515,4 @@ def _unb64(text: str) -> bytes:
 
 
 def _now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

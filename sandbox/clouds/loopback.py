@@ -62,11 +62,13 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, document, headers: dict | None = None, *,
-             content_type: str = "application/json") -> Response:
+    def json(
+        cls, status: int, document, headers: dict | None = None, *, content_type: str = "application/json"
+    ) -> Response:
         """``document`` as UTF-8 JSON; ``content_type`` as the cloud spells it (some SDKs compare it)."""
-        return cls(status, json.dumps(document, ensure_ascii=False).encode(),
-                   {"Content-Type": content_type, **(headers or {})})
+        return cls(
+            status, json.dumps(document, ensure_ascii=False).encode(), {"Content-Type": content_type, **(headers or {})}
+        )
 
 
 App = Callable[[Request], Response]
@@ -108,8 +110,9 @@ class LoopbackServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int, app: App, *, name: str, methods: tuple[str, ...], keep_alive: bool,
-                 tls: ssl.SSLContext | None):
+    def __init__(
+        self, port: int, app: App, *, name: str, methods: tuple[str, ...], keep_alive: bool, tls: ssl.SSLContext | None
+    ):
         self.app, self.name, self.methods, self.tls = app, name, methods, tls
         self.protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
         self._thread: threading.Thread | None = None
@@ -126,8 +129,9 @@ class LoopbackServer(ThreadingHTTPServer):
                 raise
             log.warning("%s emulator: port %s is taken; using a new port", options["name"], port)
             server = cls(0, app, **options)
-        server._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                          name=f"{server.name}-emulator", daemon=True)
+        server._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=f"{server.name}-emulator", daemon=True
+        )
         server._thread.start()
         return server
 

@@ -28,7 +28,7 @@ import re
 import secrets
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,8 +43,10 @@ VERSION = "2018-05-25"
 SERVICE = "tke"
 ACCOUNT_UIN = "100000000001"  # the sub-account the kubeconfigs are issued to
 MAX_SKEW = 300  # seconds; TKE refuses older signatures with AuthFailure.SignatureExpire
-_AUTHORIZATION = re.compile(r"TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/]+)"
-                            r"/tc3_request, SignedHeaders=(?P<headers>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})")
+_AUTHORIZATION = re.compile(
+    r"TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/]+)"
+    r"/tc3_request, SignedHeaders=(?P<headers>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})"
+)
 
 
 class TkeApiError(Exception):
@@ -82,20 +84,37 @@ class TkeEmulator(CloudEmulator):
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, region: str, cluster_id: str, *, version: str = "1.29.4", state: str = "Running",
-                    name: str | None = None, cluster_type: str = "MANAGED_CLUSTER", cluster_level: str = "L5",
-                    public_endpoint: bool = False, private_endpoint: bool = True,
-                    kms_authorized: bool = True) -> dict:
+    def add_cluster(
+        self,
+        region: str,
+        cluster_id: str,
+        *,
+        version: str = "1.29.4",
+        state: str = "Running",
+        name: str | None = None,
+        cluster_type: str = "MANAGED_CLUSTER",
+        cluster_level: str = "L5",
+        public_endpoint: bool = False,
+        private_endpoint: bool = True,
+        kms_authorized: bool = True,
+    ) -> dict:
         """Add a cluster (``state`` is a ClusterStatus word). An existing one is returned unchanged.
         Cluster ids name the backing virtual cluster, so keep them unique across regions."""
         with self._lock:
             key = (region, cluster_id)
             if key not in self._clusters:
                 record = {
-                    "region": region, "cluster_id": cluster_id, "name": name or cluster_id, "version": version,
-                    "state": state, "cluster_type": cluster_type, "cluster_level": cluster_level,
-                    "public_endpoint": public_endpoint, "private_endpoint": private_endpoint,
-                    "kms_authorized": kms_authorized, "created": _now_iso(),
+                    "region": region,
+                    "cluster_id": cluster_id,
+                    "name": name or cluster_id,
+                    "version": version,
+                    "state": state,
+                    "cluster_type": cluster_type,
+                    "cluster_level": cluster_level,
+                    "public_endpoint": public_endpoint,
+                    "private_endpoint": private_endpoint,
+                    "kms_authorized": kms_authorized,
+                    "created": _now_iso(),
                     "encryption": {"status": "Closed", "key_id": "", "kms_region": "", "ready_at": 0.0},
                 }
                 self._backing(record)
@@ -119,8 +138,9 @@ class TkeEmulator(CloudEmulator):
         self._faults.add(count, TkeApiError(code, "emulated failure"))
 
     def deny_next(self, count: int = 1) -> None:
-        self._faults.add(count, TkeApiError("UnauthorizedOperation.CamNoAuth",
-                                            "the CAM policy denies this action (emulated)"))
+        self._faults.add(
+            count, TkeApiError("UnauthorizedOperation.CamNoAuth", "the CAM policy denies this action (emulated)")
+        )
 
     # --- request handling -----------------------------------------------------------------------
 
@@ -139,7 +159,10 @@ class TkeEmulator(CloudEmulator):
         except TkeApiError as exc:
             return {"Error": {"Code": exc.code, "Message": exc.message}, "RequestId": request_id}
         except Exception as exc:  # a bug here must still look like an API answer to the SDK
-            return {"Error": {"Code": "InternalError", "Message": f"{type(exc).__name__}: {exc}"}, "RequestId": request_id}
+            return {
+                "Error": {"Code": "InternalError", "Message": f"{type(exc).__name__}: {exc}"},
+                "RequestId": request_id,
+            }
         return {**result, "RequestId": request_id}
 
     def _dispatch(self, headers, body: bytes) -> dict:
@@ -165,10 +188,11 @@ class TkeEmulator(CloudEmulator):
         timestamp = int(headers.get("X-TC-Timestamp") or 0)
         if abs(time.time() - timestamp) > MAX_SKEW:
             raise TkeApiError("AuthFailure.SignatureExpire", "the signature is older than 5 minutes or from the future")
-        if match["date"] != datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d"):
+        if match["date"] != datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d"):
             raise TkeApiError("AuthFailure.SignatureFailure", "the credential scope date does not match X-TC-Timestamp")
-        expected = tc3_signature(self.secret_key, match["service"], timestamp, method, path,
-                                 match["headers"].split(";"), headers, body)
+        expected = tc3_signature(
+            self.secret_key, match["service"], timestamp, method, path, match["headers"].split(";"), headers, body
+        )
         if not hmac.compare_digest(expected, match["signature"]):
             raise TkeApiError("AuthFailure.SignatureFailure", "the request signature does not match")
 
@@ -176,9 +200,11 @@ class TkeEmulator(CloudEmulator):
 
     def _action_DescribeClusters(self, region: str, params: dict) -> dict:
         wanted = params.get("ClusterIds")
-        records = [r for (reg, cid), r in sorted(self._clusters.items()) if reg == region and (not wanted or cid in wanted)]
+        records = [
+            r for (reg, cid), r in sorted(self._clusters.items()) if reg == region and (not wanted or cid in wanted)
+        ]
         offset, limit = int(params.get("Offset") or 0), min(int(params.get("Limit") or 20), 100)
-        return {"TotalCount": len(records), "Clusters": [_cluster_shape(r) for r in records[offset:offset + limit]]}
+        return {"TotalCount": len(records), "Clusters": [_cluster_shape(r) for r in records[offset : offset + limit]]}
 
     def _action_DescribeClusterEndpoints(self, region: str, params: dict) -> dict:
         record = self._record(region, params)
@@ -188,7 +214,10 @@ class TkeEmulator(CloudEmulator):
             "ClusterExternalEndpoint": address if record["public_endpoint"] else "",
             "ClusterIntranetEndpoint": address if record["private_endpoint"] else "",
             "ClusterDomain": _default_domain(record),
-            "ClusterExternalDomain": "", "ClusterIntranetDomain": "", "ClusterExternalACL": [], "SecurityGroup": "",
+            "ClusterExternalDomain": "",
+            "ClusterIntranetDomain": "",
+            "ClusterExternalACL": [],
+            "SecurityGroup": "",
         }
 
     def _action_DescribeClusterEndpointStatus(self, region: str, params: dict) -> dict:
@@ -199,8 +228,9 @@ class TkeEmulator(CloudEmulator):
     def _action_DescribeClusterKubeconfig(self, region: str, params: dict) -> dict:
         record = self._record(region, params)
         cluster = self._virtual(record)
-        config = cluster.kubeconfig_dict(ACCOUNT_UIN, client_certificate=cluster.client_certificate(
-            ACCOUNT_UIN, ("system:masters",)))
+        config = cluster.kubeconfig_dict(
+            ACCOUNT_UIN, client_certificate=cluster.client_certificate(ACCOUNT_UIN, ("system:masters",))
+        )
         enabled = record["public_endpoint"] if params.get("IsExtranet") else record["private_endpoint"]
         if not enabled:
             config["clusters"][0]["cluster"]["server"] = f"https://{_default_domain(record)}"
@@ -217,8 +247,12 @@ class TkeEmulator(CloudEmulator):
         if encryption["status"] in ("Opening", "Closing"):
             raise TkeApiError("FailedOperation", f"an encryption change is in progress ({encryption['status']})")
         kms = params.get("KMSConfiguration") or {}
-        encryption.update(status="Opening", key_id=kms.get("KeyId") or "TKE-KMS",
-                          kms_region=kms.get("KmsRegion") or region, ready_at=time.time() + self.encryption_delay)
+        encryption.update(
+            status="Opening",
+            key_id=kms.get("KeyId") or "TKE-KMS",
+            kms_region=kms.get("KmsRegion") or region,
+            ready_at=time.time() + self.encryption_delay,
+        )
         self._save()
         return {}
 
@@ -253,23 +287,49 @@ class TkeEmulator(CloudEmulator):
         return self.kube.cluster(backing_name(self.kind, record["cluster_id"]))
 
     def _snapshot(self) -> dict:
-        return {"format": 1, "secret_id": self.secret_id, "secret_key": self.secret_key,
-                "clusters": list(self._clusters.values())}
+        return {
+            "format": 1,
+            "secret_id": self.secret_id,
+            "secret_key": self.secret_key,
+            "clusters": list(self._clusters.values()),
+        }
 
 
-def tc3_signature(secret_key: str, service: str, timestamp: int, method: str, path: str,
-                  signed_headers: list[str], headers, body: bytes) -> str:
+def tc3_signature(
+    secret_key: str,
+    service: str,
+    timestamp: int,
+    method: str,
+    path: str,
+    signed_headers: list[str],
+    headers,
+    body: bytes,
+) -> str:
     """TC3-HMAC-SHA256 over the request as received: canonical request (method, path, query, the
     signed headers lower-cased, their names, the body's SHA-256), then the string to sign (algorithm,
     timestamp, scope, hash of the canonical request), signed with a key derived from ``"TC3" + key``
     through the date, the service and ``tc3_request``."""
     url = urlsplit(path)
     canonical_headers = "".join(f"{name}:{(headers.get(name) or '').strip().lower()}\n" for name in signed_headers)
-    canonical_request = "\n".join([method, url.path or "/", url.query, canonical_headers, ";".join(signed_headers),
-                                   hashlib.sha256(body).hexdigest()])
-    date = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
-    to_sign = "\n".join(["TC3-HMAC-SHA256", str(timestamp), f"{date}/{service}/tc3_request",
-                         hashlib.sha256(canonical_request.encode()).hexdigest()])
+    canonical_request = "\n".join(
+        [
+            method,
+            url.path or "/",
+            url.query,
+            canonical_headers,
+            ";".join(signed_headers),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    to_sign = "\n".join(
+        [
+            "TC3-HMAC-SHA256",
+            str(timestamp),
+            f"{date}/{service}/tc3_request",
+            hashlib.sha256(canonical_request.encode()).hexdigest(),
+        ]
+    )
     key = ("TC3" + secret_key).encode()
     for part in (date, service, "tc3_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -278,12 +338,23 @@ def tc3_signature(secret_key: str, service: str, timestamp: int, method: str, pa
 
 def _cluster_shape(record: dict) -> dict:
     return {
-        "ClusterId": record["cluster_id"], "ClusterName": record["name"], "ClusterDescription": "",
-        "ClusterVersion": record["version"].lstrip("v"), "ClusterOs": "tlinux3.1x86_64",
-        "ClusterType": record["cluster_type"], "ClusterStatus": record["state"], "ClusterLevel": record["cluster_level"],
-        "ClusterCategory": "tke", "ContainerRuntime": "containerd", "RuntimeVersion": "1.6.9",
-        "ClusterNodeNum": 1, "ClusterMaterNodeNum": 0, "DeletionProtection": False, "ProjectId": 0,
-        "Property": json.dumps({"NodeNameType": "lan-ip"}), "CreatedTime": record["created"],
+        "ClusterId": record["cluster_id"],
+        "ClusterName": record["name"],
+        "ClusterDescription": "",
+        "ClusterVersion": record["version"].lstrip("v"),
+        "ClusterOs": "tlinux3.1x86_64",
+        "ClusterType": record["cluster_type"],
+        "ClusterStatus": record["state"],
+        "ClusterLevel": record["cluster_level"],
+        "ClusterCategory": "tke",
+        "ContainerRuntime": "containerd",
+        "RuntimeVersion": "1.6.9",
+        "ClusterNodeNum": 1,
+        "ClusterMaterNodeNum": 0,
+        "DeletionProtection": False,
+        "ProjectId": 0,
+        "Property": json.dumps({"NodeNameType": "lan-ip"}),
+        "CreatedTime": record["created"],
     }
 
 
@@ -292,4 +363,4 @@ def _default_domain(record: dict) -> str:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

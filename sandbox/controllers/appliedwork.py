@@ -18,14 +18,27 @@ from ..kubeapi import ApiError, VirtualCluster
 WORK_API = "work.open-cluster-management.io/v1"
 KIND = "AppliedManifestWork"
 CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
     "metadata": {"name": "appliedmanifestworks.work.open-cluster-management.io"},
     "spec": {
-        "group": "work.open-cluster-management.io", "scope": "Cluster",
-        "names": {"kind": KIND, "listKind": "AppliedManifestWorkList", "plural": "appliedmanifestworks",
-                  "singular": "appliedmanifestwork"},
-        "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+        "group": "work.open-cluster-management.io",
+        "scope": "Cluster",
+        "names": {
+            "kind": KIND,
+            "listKind": "AppliedManifestWorkList",
+            "plural": "appliedmanifestworks",
+            "singular": "appliedmanifestwork",
+        },
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        ],
     },
 }
 
@@ -55,8 +68,14 @@ def ensure(member: VirtualCluster, hub: VirtualCluster, cluster: str, work_name:
     except ApiError:
         member.objects.create(CRD)
     hub_hash = name[: -len(work_name) - 1]
-    return member.objects.create({"apiVersion": WORK_API, "kind": KIND, "metadata": {"name": name},
-                                  "spec": {"hubHash": hub_hash, "agentID": cluster, "manifestWorkName": work_name}})
+    return member.objects.create(
+        {
+            "apiVersion": WORK_API,
+            "kind": KIND,
+            "metadata": {"name": name},
+            "spec": {"hubHash": hub_hash, "agentID": cluster, "manifestWorkName": work_name},
+        }
+    )
 
 
 def resources(record: dict) -> list[dict]:
@@ -65,8 +84,9 @@ def resources(record: dict) -> list[dict]:
 
 def set_resources(member: VirtualCluster, record: dict, applied: list[dict]) -> None:
     if applied != resources(record):
-        member.objects.patch(WORK_API, KIND, record["metadata"]["name"], {"status": {"appliedResources": applied}},
-                             subresource="status")
+        member.objects.patch(
+            WORK_API, KIND, record["metadata"]["name"], {"status": {"appliedResources": applied}}, subresource="status"
+        )
 
 
 def delete(member: VirtualCluster, record: dict) -> None:

@@ -12,5 +12,11 @@ def assign_addresses(cluster: VirtualCluster) -> None:
         if ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
             continue
         meta = service["metadata"]
-        cluster.objects.patch("v1", "Service", meta["name"], {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}},
-                              meta["namespace"], subresource="status")
+        cluster.objects.patch(
+            "v1",
+            "Service",
+            meta["name"],
+            {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}},
+            meta["namespace"],
+            subresource="status",
+        )

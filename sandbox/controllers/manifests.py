@@ -18,10 +18,11 @@ FIELD_MANAGER = "work-agent"
 @dataclass(frozen=True)
 class Outcome:
     """What applying manifest ``resource_meta["ordinal"]`` gave: the object's uid, or the error."""
-    resource_meta: dict      # ManifestResourceMeta: ordinal, group, version, kind, resource, namespace, name
+
+    resource_meta: dict  # ManifestResourceMeta: ordinal, group, version, kind, resource, namespace, name
     uid: str | None
     error: str | None
-    available: str           # "True" (exists), "False" (absent) or "Unknown" (cannot tell)
+    available: str  # "True" (exists), "False" (absent) or "Unknown" (cannot tell)
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
@@ -29,12 +30,19 @@ class Outcome:
 
     def applied_resource(self) -> dict:
         """The AppliedManifestWork entry for this manifest (only meaningful when it applied)."""
-        return {k: self.resource_meta[k] for k in ("group", "version", "resource", "namespace", "name")} | {"uid": self.uid}
+        return {k: self.resource_meta[k] for k in ("group", "version", "resource", "namespace", "name")} | {
+            "uid": self.uid
+        }
 
 
 def identity(resource: dict) -> tuple[str, str, str, str]:
     """What names one object across versions: group, resource, namespace, name."""
-    return resource.get("group", ""), resource.get("resource", ""), resource.get("namespace", ""), resource.get("name", "")
+    return (
+        resource.get("group", ""),
+        resource.get("resource", ""),
+        resource.get("namespace", ""),
+        resource.get("name", ""),
+    )
 
 
 def describe(resource_meta: dict) -> str:
@@ -67,8 +75,15 @@ def apply(member: VirtualCluster, ordinal: int, manifest) -> Outcome:
 def _resource_meta(ordinal: int, manifest: dict) -> dict:
     group, _, version = str(manifest.get("apiVersion") or "").rpartition("/")
     metadata = manifest.get("metadata") if isinstance(manifest.get("metadata"), dict) else {}
-    return {"ordinal": ordinal, "group": group, "version": version, "kind": str(manifest.get("kind") or ""),
-            "resource": "", "namespace": str(metadata.get("namespace") or ""), "name": str(metadata.get("name") or "")}
+    return {
+        "ordinal": ordinal,
+        "group": group,
+        "version": version,
+        "kind": str(manifest.get("kind") or ""),
+        "resource": "",
+        "namespace": str(metadata.get("namespace") or ""),
+        "name": str(metadata.get("name") or ""),
+    }
 
 
 def _exists(member: VirtualCluster, api_version: str, kind: str, resource_meta: dict) -> str:
@@ -83,14 +98,16 @@ def delete_applied(member: VirtualCluster, resource: dict) -> bool:
     """Start deleting (foreground) the object an AppliedManifestWork entry names, unless it is gone
     or was replaced by another object of the same name (another uid). True while it still exists."""
     try:
-        rt = member.objects.resource_type_of(resource.get("group", ""), resource.get("version", ""),
-                                             resource.get("resource", ""))
+        rt = member.objects.resource_type_of(
+            resource.get("group", ""), resource.get("version", ""), resource.get("resource", "")
+        )
         live = member.objects.get(rt.api_version, rt.kind, resource["name"], resource.get("namespace", ""))
         if resource.get("uid") and live["metadata"]["uid"] != resource["uid"]:
             return False
         if not live["metadata"].get("deletionTimestamp"):
-            live = member.objects.delete(rt.api_version, rt.kind, resource["name"], resource.get("namespace", ""),
-                                         propagation="Foreground")
+            live = member.objects.delete(
+                rt.api_version, rt.kind, resource["name"], resource.get("namespace", ""), propagation="Foreground"
+            )
     except ApiError as err:
         if err.code == 404:
             return False  # gone, or its kind is no longer served (which removed its objects too)

@@ -32,13 +32,21 @@ OCM_API = klusterlet.OCM_API
 CREDENTIAL_NAMESPACE = "fleetform-system"
 
 
-def _https(url: str, token: str, ca_pem: str, method: str = "GET", body: dict | None = None,
-           content_type: str = "application/merge-patch+json", timeout: float = 3.0) -> tuple[int, dict | None]:
+def _https(
+    url: str,
+    token: str,
+    ca_pem: str,
+    method: str = "GET",
+    body: dict | None = None,
+    content_type: str = "application/merge-patch+json",
+    timeout: float = 3.0,
+) -> tuple[int, dict | None]:
     """One HTTPS request with a bearer token, verifying the server against ``ca_pem``."""
     context = ssl.create_default_context(cadata=ca_pem)
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    )
     try:
         with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
             raw = response.read()
@@ -48,6 +56,7 @@ def _https(url: str, token: str, ca_pem: str, method: str = "GET", body: dict | 
 
 
 # -- hub side, direct members ----------------------------------------------------------------------
+
 
 def sync_direct_members(hub: VirtualCluster) -> None:
     try:
@@ -61,15 +70,24 @@ def sync_direct_members(hub: VirtualCluster) -> None:
         reachable, reason = _probe_member(hub, managed["metadata"]["name"])
         wanted = [condition("HubAcceptedManagedCluster", "True", "HubClusterAdminAccepted", "accepted by the hub")]
         if reachable:
-            wanted += [condition("ManagedClusterJoined", "True", "ManagedClusterJoined", "the hub reaches the member"),
-                       condition("ManagedClusterConditionAvailable", "True", "ManagedClusterAvailable", reason)]
+            wanted += [
+                condition("ManagedClusterJoined", "True", "ManagedClusterJoined", "the hub reaches the member"),
+                condition("ManagedClusterConditionAvailable", "True", "ManagedClusterAvailable", reason),
+            ]
         else:
-            wanted += [condition("ManagedClusterConditionAvailable", "Unknown", "ManagedClusterLeaseUpdateStopped", reason)]
+            wanted += [
+                condition("ManagedClusterConditionAvailable", "Unknown", "ManagedClusterLeaseUpdateStopped", reason)
+            ]
         current = (managed.get("status") or {}).get("conditions") or []
         conditions = merged(current, wanted)
         if conditions != current:
-            hub.objects.patch(OCM_API, "ManagedCluster", managed["metadata"]["name"], {"status": {"conditions": conditions}},
-                              subresource="status")
+            hub.objects.patch(
+                OCM_API,
+                "ManagedCluster",
+                managed["metadata"]["name"],
+                {"status": {"conditions": conditions}},
+                subresource="status",
+            )
 
 
 def _probe_member(hub: VirtualCluster, name: str) -> tuple[bool, str]:
@@ -87,6 +105,7 @@ def _probe_member(hub: VirtualCluster, name: str) -> tuple[bool, str]:
 
 
 # -- klusterlet side, agent members ----------------------------------------------------------------
+
 
 def join(member: VirtualCluster) -> None:
     """The member's klusterlet (if one runs) reports its cluster joined and available to the hub."""
@@ -110,9 +129,13 @@ def join(member: VirtualCluster) -> None:
         if status != 200 or managed is None:
             return
         current = (managed.get("status") or {}).get("conditions") or []
-        conditions = merged(current, [
-            condition("ManagedClusterJoined", "True", "ManagedClusterJoined", "the klusterlet joined"),
-            condition("ManagedClusterConditionAvailable", "True", "ManagedClusterAvailable", "lease renewed")])
+        conditions = merged(
+            current,
+            [
+                condition("ManagedClusterJoined", "True", "ManagedClusterJoined", "the klusterlet joined"),
+                condition("ManagedClusterConditionAvailable", "True", "ManagedClusterAvailable", "lease renewed"),
+            ],
+        )
         if conditions != current:
             _https(url + "/status", token, ca_pem, "PATCH", {"status": {"conditions": conditions}})
     except (OSError, ssl.SSLError) as exc:

@@ -78,7 +78,9 @@ class WorkAgent:
         _forget_dropped(member, work, record, outcomes)
         status = work_status(work, outcomes)
         if status != work.get("status"):
-            hub.objects.patch(WORK_API, KIND, work["metadata"]["name"], {"status": status}, cluster, subresource="status")
+            hub.objects.patch(
+                WORK_API, KIND, work["metadata"]["name"], {"status": status}, cluster, subresource="status"
+            )
 
 
 def _works(hub: VirtualCluster, cluster: str) -> list[dict]:
@@ -90,9 +92,13 @@ def _works(hub: VirtualCluster, cluster: str) -> list[dict]:
 
 def _set_finalizers(hub: VirtualCluster, work: dict, finalizers: list[str]) -> dict:
     m = work["metadata"]
-    return hub.objects.patch(WORK_API, KIND, m["name"],
-                             {"metadata": {"finalizers": finalizers or None, "resourceVersion": m["resourceVersion"]}},
-                             m["namespace"])
+    return hub.objects.patch(
+        WORK_API,
+        KIND,
+        m["name"],
+        {"metadata": {"finalizers": finalizers or None, "resourceVersion": m["resourceVersion"]}},
+        m["namespace"],
+    )
 
 
 def _orphaned(work: dict, resource: dict) -> bool:
@@ -114,8 +120,11 @@ def _forget_dropped(member: VirtualCluster, work: dict, record: dict, outcomes: 
     object it applied before."""
     previous = {manifests.identity(r): r for r in appliedwork.resources(record)}
     current = {o.identity for o in outcomes}
-    applied = [o.applied_resource() if o.error is None else previous[o.identity]
-               for o in outcomes if o.error is None or o.identity in previous]
+    applied = [
+        o.applied_resource() if o.error is None else previous[o.identity]
+        for o in outcomes
+        if o.error is None or o.identity in previous
+    ]
     for key, resource in previous.items():
         if key not in current and not _orphaned(work, resource):
             manifests.delete_applied(member, resource)
@@ -126,8 +135,9 @@ def _clean_up(hub: VirtualCluster, member: VirtualCluster, work: dict) -> None:
     """A deleted work: delete what it applied (unless orphaned), then release it once all is gone."""
     record = appliedwork.get(member, appliedwork.record_name(hub, work["metadata"]["name"]))
     if record is not None:
-        remaining = [r for r in appliedwork.resources(record)
-                     if not _orphaned(work, r) and manifests.delete_applied(member, r)]
+        remaining = [
+            r for r in appliedwork.resources(record) if not _orphaned(work, r) and manifests.delete_applied(member, r)
+        ]
         if remaining:
             return  # the member's control plane finishes the deletions; a later pass sees them gone
         appliedwork.delete(member, record)

@@ -28,5 +28,14 @@ from .faults import FaultSettings
 from .objectapi import Event, EventStream, ObjectApi, Subscription
 from .users import UserInfo
 
-__all__ = ["KubeApiEmulator", "VirtualCluster", "ObjectApi", "Event", "EventStream", "Subscription",
-           "ApiError", "FaultSettings", "UserInfo"]
+__all__ = [
+    "KubeApiEmulator",
+    "VirtualCluster",
+    "ObjectApi",
+    "Event",
+    "EventStream",
+    "Subscription",
+    "ApiError",
+    "FaultSettings",
+    "UserInfo",
+]

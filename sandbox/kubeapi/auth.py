@@ -15,8 +15,8 @@ not emulated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -61,6 +61,7 @@ class Authenticator:
 @dataclass(frozen=True)
 class Attributes:
     """What a request wants to do, in RBAC terms."""
+
     verb: str
     namespace: str = ""
     group: str = ""
@@ -75,14 +76,17 @@ def _rule_allows(rule: dict, a: Attributes) -> bool:
     if "*" not in verbs and a.verb not in verbs:
         return False
     if not a.resource:
-        return any(u == "*" or u == a.path or (u.endswith("*") and a.path.startswith(u[:-1]))
-                   for u in rule.get("nonResourceURLs") or [])
+        return any(
+            u == "*" or u == a.path or (u.endswith("*") and a.path.startswith(u[:-1]))
+            for u in rule.get("nonResourceURLs") or []
+        )
     groups = rule.get("apiGroups") or []
     if "*" not in groups and a.group not in groups:
         return False
     combined = f"{a.resource}/{a.subresource}" if a.subresource else a.resource
-    if not any(r in ("*", combined) or (a.subresource and r == f"*/{a.subresource}")
-               for r in rule.get("resources") or []):
+    if not any(
+        r in ("*", combined) or (a.subresource and r == f"*/{a.subresource}") for r in rule.get("resources") or []
+    ):
         return False
     names = rule.get("resourceNames") or []
     return not names or a.name in names
@@ -138,6 +142,10 @@ def forbidden(user: UserInfo, a: Attributes) -> errors.ApiError:
     combined = f"{a.resource}/{a.subresource}" if a.subresource else a.resource
     target = errors.qualified(a.resource, a.group) + (f' "{a.name}"' if a.name else "")
     scope = f'in the namespace "{a.namespace}"' if a.namespace else "at the cluster scope"
-    return errors.forbidden(f'{target} is forbidden: User "{user.name}" cannot {a.verb} resource '
-                            f'"{combined}" in API group "{a.group}" {scope}',
-                            resource=a.resource, group=a.group, name=a.name or None)
+    return errors.forbidden(
+        f'{target} is forbidden: User "{user.name}" cannot {a.verb} resource '
+        f'"{combined}" in API group "{a.group}" {scope}',
+        resource=a.resource,
+        group=a.group,
+        name=a.name or None,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import yaml
 
@@ -38,9 +38,20 @@ class VirtualCluster:
     :meth:`kubeconfig` for clients, :meth:`set_faults` / :meth:`set_reachable` for fault tests.
     """
 
-    def __init__(self, name: str, version: str, *, port: int = 0, pki: ClusterPki | None = None,
-                 users: StaticUsers | None = None, nodes: int = 1, simulate_workloads: bool = True,
-                 seed: int = 0, state: dict | None = None, reachable: bool = True):
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        *,
+        port: int = 0,
+        pki: ClusterPki | None = None,
+        users: StaticUsers | None = None,
+        nodes: int = 1,
+        simulate_workloads: bool = True,
+        seed: int = 0,
+        state: dict | None = None,
+        reachable: bool = True,
+    ):
         if not _CLUSTER_NAME.match(name):
             raise ValueError(f"cluster name {name!r} must be a DNS label of at most 42 characters")
         self.name = name
@@ -80,8 +91,14 @@ class VirtualCluster:
             ns = obj["metadata"].get("namespace", "")
             created = self.ops.create(rt, ns, obj, manager=bootstrap.MANAGER)
             if rt.status and "status" in obj:
-                self.ops.replace(rt, ns, created["metadata"]["name"], {**created, "status": obj["status"]},
-                                 subresource="status", manager=bootstrap.MANAGER)
+                self.ops.replace(
+                    rt,
+                    ns,
+                    created["metadata"]["name"],
+                    {**created, "status": obj["status"]},
+                    subresource="status",
+                    manager=bootstrap.MANAGER,
+                )
 
     # --- identity -------------------------------------------------------------------------------
 
@@ -129,25 +146,40 @@ class VirtualCluster:
         """``(cert_pem, key_pem)`` for a client certificate that authenticates as user/groups."""
         return self.pki.client_certificate(user, groups)
 
-    def kubeconfig_dict(self, user: str = "admin", *, token: str | None = None,
-                        client_certificate: tuple[str, str] | None = None,
-                        namespace: str | None = None) -> dict:
+    def kubeconfig_dict(
+        self,
+        user: str = "admin",
+        *,
+        token: str | None = None,
+        client_certificate: tuple[str, str] | None = None,
+        namespace: str | None = None,
+    ) -> dict:
         """A kubeconfig for this cluster with the CA embedded. Credentials: the static token of
         ``user`` by default, or the given bearer ``token``, or a ``(cert, key)`` pair."""
         if client_certificate:
-            credentials = {"client-certificate-data": _b64(client_certificate[0]),
-                           "client-key-data": _b64(client_certificate[1])}
+            credentials = {
+                "client-certificate-data": _b64(client_certificate[0]),
+                "client-key-data": _b64(client_certificate[1]),
+            }
         else:
             credentials = {"token": token or self.token(user)}
         context = {"cluster": self.name, "user": f"{self.name}-{user}"}
         if namespace:
             context["namespace"] = namespace
-        return {"apiVersion": "v1", "kind": "Config", "preferences": {},
-                "clusters": [{"name": self.name, "cluster": {
-                    "server": self.url, "certificate-authority-data": _b64(self.pki.ca_cert)}}],
-                "users": [{"name": f"{self.name}-{user}", "user": credentials}],
-                "contexts": [{"name": self.name, "context": context}],
-                "current-context": self.name}
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": [
+                {
+                    "name": self.name,
+                    "cluster": {"server": self.url, "certificate-authority-data": _b64(self.pki.ca_cert)},
+                }
+            ],
+            "users": [{"name": f"{self.name}-{user}", "user": credentials}],
+            "contexts": [{"name": self.name, "context": context}],
+            "current-context": self.name,
+        }
 
     def kubeconfig(self, user: str = "admin", **kwargs) -> str:
         return yaml.safe_dump(self.kubeconfig_dict(user, **kwargs), sort_keys=False)
@@ -192,16 +224,30 @@ class VirtualCluster:
         self.control_plane.stop()
 
     def state(self) -> dict:
-        return {"format": 1, "name": self.name, "version": self.version, "port": self.port,
-                "nodes": self.nodes, "simulate_workloads": self.control_plane.simulate_workloads,
-                "reachable": self._reachable, "pki": self.pki.dump(), "users": self.users.dump(),
-                "store": self.store.dump()}
+        return {
+            "format": 1,
+            "name": self.name,
+            "version": self.version,
+            "port": self.port,
+            "nodes": self.nodes,
+            "simulate_workloads": self.control_plane.simulate_workloads,
+            "reachable": self._reachable,
+            "pki": self.pki.dump(),
+            "users": self.users.dump(),
+            "store": self.store.dump(),
+        }
 
     @classmethod
-    def from_state(cls, state: dict, seed: int = 0) -> "VirtualCluster":
-        kwargs = dict(pki=ClusterPki(**state["pki"]), users=StaticUsers(state["users"]), nodes=state["nodes"],
-                      simulate_workloads=state["simulate_workloads"], seed=seed, state=state["store"],
-                      reachable=state.get("reachable", True))  # absent from files written before it was kept
+    def from_state(cls, state: dict, seed: int = 0) -> VirtualCluster:
+        kwargs = dict(
+            pki=ClusterPki(**state["pki"]),
+            users=StaticUsers(state["users"]),
+            nodes=state["nodes"],
+            simulate_workloads=state["simulate_workloads"],
+            seed=seed,
+            state=state["store"],
+            reachable=state.get("reachable", True),
+        )  # absent from files written before it was kept
         try:
             return cls(state["name"], state["version"], port=state["port"], **kwargs)
         except OSError as exc:

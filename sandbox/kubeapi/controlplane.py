@@ -78,14 +78,14 @@ class ControlPlane:
             while self._timers and self._timers[0][0] <= time.monotonic():
                 self._guard(heapq.heappop(self._timers)[2])
             if change is not None:
-                self._guard(lambda: self._handle(change))
+                self._guard(self._handle, change)
             elif self._watcher.closed:
                 return
 
     @staticmethod
-    def _guard(action) -> None:
+    def _guard(action, *args) -> None:
         try:
-            action()
+            action(*args)
         except errors.ApiError as err:  # conflicts and races are retried by later events
             log.debug("controller action skipped: %s", err.message)
         except Exception:
@@ -135,9 +135,9 @@ class ControlPlane:
     def _type(self, key):
         return self.c.registry.storage_type(key)
 
-    def _ignore_missing(self, action) -> None:
+    def _ignore_missing(self, action, *args) -> None:
         try:
-            action()
+            action(*args)
         except errors.ApiError as err:
             if err.code not in (404, 409):
                 raise
@@ -146,11 +146,17 @@ class ControlPlane:
 
     def _namespace_defaults(self, namespace: str) -> None:
         ops = self.c.ops
-        self._ignore_missing(lambda: ops.create(self._type(_SA), namespace, {
-            "metadata": {"name": "default"}}, manager=MANAGER))
-        self._ignore_missing(lambda: ops.create(self._type(_CM), namespace, {
-            "metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": self.c.pki.ca_cert}},
-            manager=MANAGER))
+        self._ignore_missing(
+            lambda: ops.create(self._type(_SA), namespace, {"metadata": {"name": "default"}}, manager=MANAGER)
+        )
+        self._ignore_missing(
+            lambda: ops.create(
+                self._type(_CM),
+                namespace,
+                {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": self.c.pki.ca_cert}},
+                manager=MANAGER,
+            )
+        )
 
     def _clean_namespace(self, namespace: str) -> None:
         ns = self.c.store.get(_NS, "", namespace)
@@ -160,13 +166,18 @@ class ControlPlane:
         for rt in namespaced:
             for obj in self.c.store.objects(rt.key, namespace):
                 if not meta.is_deleting(obj):
-                    self._ignore_missing(lambda: self.c.ops.delete(rt, namespace, obj["metadata"]["name"]))
+                    self._ignore_missing(self.c.ops.delete, rt, namespace, obj["metadata"]["name"])
         if any(self.c.store.objects(rt.key, namespace) for rt in namespaced):
             return
         remaining = [f for f in (ns.get("spec") or {}).get("finalizers") or [] if f != NAMESPACE_FINALIZER]
-        self.c.ops.replace(self._type(_NS), "", namespace, {"metadata": {"name": namespace},
-                                                            "spec": {"finalizers": remaining}},
-                           subresource="finalize", manager=MANAGER)
+        self.c.ops.replace(
+            self._type(_NS),
+            "",
+            namespace,
+            {"metadata": {"name": namespace}, "spec": {"finalizers": remaining}},
+            subresource="finalize",
+            manager=MANAGER,
+        )
 
     # --- CRDs -----------------------------------------------------------------------------------
 
@@ -177,8 +188,9 @@ class ControlPlane:
         objects = self.c.store.objects(key)
         for obj in objects:
             if rt is not None and not meta.is_deleting(obj):
-                self._ignore_missing(lambda: self.c.ops.delete(
-                    rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+                self._ignore_missing(
+                    self.c.ops.delete, rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+                )
         if not self.c.store.objects(key):
             self._drop_finalizer(_CRD, definition, crd.CLEANUP_FINALIZER)
 
@@ -187,10 +199,16 @@ class ControlPlane:
             return
         rest = [f for f in meta.finalizers(obj) if f != finalizer]
         m = obj["metadata"]
-        self._ignore_missing(lambda: self.c.ops.patch(
-            self._type(key), m.get("namespace", ""), m["name"],
-            {"metadata": {"finalizers": rest or None, "resourceVersion": m["resourceVersion"]}}, MERGE,
-            manager=MANAGER))
+        self._ignore_missing(
+            lambda: self.c.ops.patch(
+                self._type(key),
+                m.get("namespace", ""),
+                m["name"],
+                {"metadata": {"finalizers": rest or None, "resourceVersion": m["resourceVersion"]}},
+                MERGE,
+                manager=MANAGER,
+            )
+        )
 
     # --- service-account tokens -----------------------------------------------------------------
 
@@ -209,8 +227,9 @@ class ControlPlane:
         filled = copy.deepcopy(secret)
         filled.setdefault("data", {}).update(self.c.sa_tokens.secret_data(secret, account))
         filled["metadata"].setdefault("annotations", {})[SA_UID_ANNOTATION] = account["metadata"]["uid"]
-        self._ignore_missing(lambda: self.c.ops.replace(self._type(_SECRETS), m["namespace"], m["name"],
-                                                        filled, manager=MANAGER))
+        self._ignore_missing(
+            lambda: self.c.ops.replace(self._type(_SECRETS), m["namespace"], m["name"], filled, manager=MANAGER)
+        )
 
     def _expire_token_secret(self, namespace: str, name: str, uid: str) -> None:
         secret = self.c.store.get(_SECRETS, namespace, name)
@@ -225,8 +244,9 @@ class ControlPlane:
         for secret in self.c.store.objects(_SECRETS, m["namespace"]):
             uid = (secret["metadata"].get("annotations") or {}).get(SA_UID_ANNOTATION, m["uid"])
             if _token_secret_for(secret, m["name"]) and uid == m["uid"]:
-                self._ignore_missing(lambda: self.c.ops.delete(self._type(_SECRETS), m["namespace"],
-                                                               secret["metadata"]["name"]))
+                self._ignore_missing(
+                    self.c.ops.delete, self._type(_SECRETS), m["namespace"], secret["metadata"]["name"]
+                )
 
     # --- garbage collection ---------------------------------------------------------------------
 
@@ -244,7 +264,7 @@ class ControlPlane:
             if rest:
                 self._set_owners(rt, obj, rest)
             elif not meta.is_deleting(obj):
-                self._ignore_missing(lambda: self.c.ops.delete(rt, m.get("namespace", ""), m["name"]))
+                self._ignore_missing(self.c.ops.delete, rt, m.get("namespace", ""), m["name"])
 
     def _owner(self, dependent: dict, ref: dict):
         """``(type, owner)`` named by an owner reference; owner None when absent or replaced."""
@@ -264,10 +284,16 @@ class ControlPlane:
 
     def _set_owners(self, rt, obj: dict, owners: list) -> None:
         m = obj["metadata"]
-        self._ignore_missing(lambda: self.c.ops.patch(
-            rt, m.get("namespace", ""), m["name"],
-            {"metadata": {"ownerReferences": owners or None, "resourceVersion": m["resourceVersion"]}},
-            MERGE, manager=MANAGER))
+        self._ignore_missing(
+            lambda: self.c.ops.patch(
+                rt,
+                m.get("namespace", ""),
+                m["name"],
+                {"metadata": {"ownerReferences": owners or None, "resourceVersion": m["resourceVersion"]}},
+                MERGE,
+                manager=MANAGER,
+            )
+        )
 
     def _settle_dependents(self, key, owner: dict) -> None:
         """Deletion with ``orphan`` or ``foregroundDeletion`` finalizers."""
@@ -280,8 +306,9 @@ class ControlPlane:
         elif FOREGROUND_FINALIZER in finalizers:
             for rt, obj in list(self._dependents(uid)):
                 if not meta.is_deleting(obj):
-                    self._ignore_missing(lambda: self.c.ops.delete(
-                        rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+                    self._ignore_missing(
+                        self.c.ops.delete, rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+                    )
             if any(True for _ in self._dependents(uid)):
                 return
             done = FOREGROUND_FINALIZER
@@ -305,18 +332,38 @@ class ControlPlane:
             return
         if key == ("apps", "deployments"):
             n = spec.get("replicas", 1)
-            status = {"observedGeneration": m.get("generation"), "replicas": n, "updatedReplicas": n,
-                      "readyReplicas": n, "availableReplicas": n, "conditions": [
-                          _condition("Available", "MinimumReplicasAvailable", "Deployment has minimum availability."),
-                          _condition("Progressing", "NewReplicaSetAvailable", "ReplicaSet has successfully progressed.")]}
+            status = {
+                "observedGeneration": m.get("generation"),
+                "replicas": n,
+                "updatedReplicas": n,
+                "readyReplicas": n,
+                "availableReplicas": n,
+                "conditions": [
+                    _condition("Available", "MinimumReplicasAvailable", "Deployment has minimum availability."),
+                    _condition("Progressing", "NewReplicaSetAvailable", "ReplicaSet has successfully progressed."),
+                ],
+            }
         else:
             n = len(self.c.store.objects(("", "nodes")))
-            status = {"observedGeneration": m.get("generation"), "currentNumberScheduled": n,
-                      "desiredNumberScheduled": n, "numberAvailable": n, "numberMisscheduled": 0,
-                      "numberReady": n, "updatedNumberScheduled": n}
-        self._ignore_missing(lambda: self.c.ops.replace(
-            self._type(key), m["namespace"], m["name"], {**obj, "status": status}, subresource="status",
-            manager=MANAGER))
+            status = {
+                "observedGeneration": m.get("generation"),
+                "currentNumberScheduled": n,
+                "desiredNumberScheduled": n,
+                "numberAvailable": n,
+                "numberMisscheduled": 0,
+                "numberReady": n,
+                "updatedNumberScheduled": n,
+            }
+        self._ignore_missing(
+            lambda: self.c.ops.replace(
+                self._type(key),
+                m["namespace"],
+                m["name"],
+                {**obj, "status": status},
+                subresource="status",
+                manager=MANAGER,
+            )
+        )
 
 
 def _token_secret_for(secret: dict, account: str) -> bool:
@@ -326,5 +373,11 @@ def _token_secret_for(secret: dict, account: str) -> bool:
 
 def _condition(ctype: str, reason: str, message: str) -> dict:
     now = meta.now()
-    return {"type": ctype, "status": "True", "lastUpdateTime": now, "lastTransitionTime": now,
-            "reason": reason, "message": message}
+    return {
+        "type": ctype,
+        "status": "True",
+        "lastUpdateTime": now,
+        "lastTransitionTime": now,
+        "reason": reason,
+        "message": message,
+    }

@@ -39,22 +39,21 @@ def causes(crd: dict, old: dict | None) -> list[dict]:
     if not kind:
         found.append(errors.field_required("spec.names.kind"))
     if names.get("singular") and meta.name_problems("label", names["singular"]):
-        found.append(errors.field_invalid("spec.names.singular", names["singular"],
-                                          "must be a DNS-1123 label"))
+        found.append(errors.field_invalid("spec.names.singular", names["singular"], "must be a DNS-1123 label"))
     if spec.get("scope") not in ("Namespaced", "Cluster"):
         found.append(errors.field_not_supported("spec.scope", spec.get("scope"), ["Cluster", "Namespaced"]))
     name = crd.get("metadata", {}).get("name")
     if group and plural and name != f"{plural}.{group}":
-        found.append(errors.field_invalid("metadata.name", name,
-                                          'must be spec.names.plural+"."+spec.group'))
+        found.append(errors.field_invalid("metadata.name", name, 'must be spec.names.plural+"."+spec.group'))
     found += _version_causes(spec.get("versions"))
     if old is not None:
         old_spec = old.get("spec") or {}
         for path, new_value, old_value in (
-                ("spec.group", group, old_spec.get("group")),
-                ("spec.scope", spec.get("scope"), old_spec.get("scope")),
-                ("spec.names.plural", plural, (old_spec.get("names") or {}).get("plural")),
-                ("spec.names.kind", kind, (old_spec.get("names") or {}).get("kind"))):
+            ("spec.group", group, old_spec.get("group")),
+            ("spec.scope", spec.get("scope"), old_spec.get("scope")),
+            ("spec.names.plural", plural, (old_spec.get("names") or {}).get("plural")),
+            ("spec.names.kind", kind, (old_spec.get("names") or {}).get("kind")),
+        ):
             if new_value != old_value:
                 found.append(errors.field_invalid(path, new_value, "field is immutable"))
     return found
@@ -72,11 +71,13 @@ def _version_causes(versions) -> list[dict]:
         if meta.name_problems("dns1035", vname):
             found.append(errors.field_invalid(f"spec.versions[{n}].name", vname, "must be a DNS-1035 label"))
         if not isinstance((version.get("schema") or {}).get("openAPIV3Schema"), dict):
-            found.append(errors.field_required(f"spec.versions[{n}].schema.openAPIV3Schema",
-                                               "schemas are required"))
+            found.append(errors.field_required(f"spec.versions[{n}].schema.openAPIV3Schema", "schemas are required"))
     if sum(1 for v in versions if v.get("storage")) != 1:
-        found.append(errors.field_invalid("spec.versions", len(versions),
-                                          "must have exactly one version marked as storage version"))
+        found.append(
+            errors.field_invalid(
+                "spec.versions", len(versions), "must have exactly one version marked as storage version"
+            )
+        )
     return found
 
 
@@ -86,8 +87,7 @@ def _condition(crd: dict, ctype: str, status: str, reason: str, message: str) ->
     if current and current.get("status") == status:
         current.update(reason=reason, message=message)
         return
-    fresh = {"type": ctype, "status": status, "lastTransitionTime": meta.now(), "reason": reason,
-             "message": message}
+    fresh = {"type": ctype, "status": status, "lastTransitionTime": meta.now(), "reason": reason, "message": message}
     if current:
         conditions[conditions.index(current)] = fresh
     else:
@@ -110,18 +110,30 @@ def prepare(crd: dict) -> None:
 
 
 def mark_terminating(crd: dict) -> None:
-    _condition(crd, "Terminating", "True", "InstanceDeletionInProgress",
-               "CustomResource deletion is in progress")
+    _condition(crd, "Terminating", "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress")
 
 
 def served_types(crd: dict) -> list[ResourceType]:
     spec = crd["spec"]
     names = _accepted_names(spec)
-    return [ResourceType(
-        group=spec["group"], version=v["name"], kind=names["kind"], plural=names["plural"],
-        namespaced=spec["scope"] == "Namespaced", singular=names["singular"],
-        short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
-        status="status" in (v.get("subresources") or {}), generation=True, custom=True,
-        list_kind=names["listKind"], schema=(v.get("schema") or {}).get("openAPIV3Schema"),
-        storage_version=bool(v.get("storage")), terminating=meta.is_deleting(crd),
-    ) for v in spec["versions"] if v.get("served", True)]
+    return [
+        ResourceType(
+            group=spec["group"],
+            version=v["name"],
+            kind=names["kind"],
+            plural=names["plural"],
+            namespaced=spec["scope"] == "Namespaced",
+            singular=names["singular"],
+            short_names=tuple(names.get("shortNames") or ()),
+            categories=tuple(names.get("categories") or ()),
+            status="status" in (v.get("subresources") or {}),
+            generation=True,
+            custom=True,
+            list_kind=names["listKind"],
+            schema=(v.get("schema") or {}).get("openAPIV3Schema"),
+            storage_version=bool(v.get("storage")),
+            terminating=meta.is_deleting(crd),
+        )
+        for v in spec["versions"]
+        if v.get("served", True)
+    ]

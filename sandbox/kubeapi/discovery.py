@@ -39,8 +39,11 @@ def version_info(version: str) -> dict:
 
 
 def core_versions(address: str) -> dict:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}],
+    }
 
 
 def _group_version(group: str, version: str) -> dict:
@@ -48,13 +51,19 @@ def _group_version(group: str, version: str) -> dict:
 
 
 def _group(group: str, versions: list[str]) -> dict:
-    return {"name": group, "versions": [_group_version(group, v) for v in versions],
-            "preferredVersion": _group_version(group, versions[0])}
+    return {
+        "name": group,
+        "versions": [_group_version(group, v) for v in versions],
+        "preferredVersion": _group_version(group, versions[0]),
+    }
 
 
 def group_list(registry: Registry) -> dict:
-    return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group(g, versions) for g, versions in registry.groups()]}
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [_group(g, versions) for g, versions in registry.groups()],
+    }
 
 
 def group(registry: Registry, name: str) -> dict | None:
@@ -65,16 +74,26 @@ def group(registry: Registry, name: str) -> dict | None:
 
 
 def _entries(t: ResourceType) -> list[dict]:
-    entry = {"name": t.plural, "singularName": t.singular_name, "namespaced": t.namespaced,
-             "kind": t.kind, "verbs": list(t.verbs)}
+    entry = {
+        "name": t.plural,
+        "singularName": t.singular_name,
+        "namespaced": t.namespaced,
+        "kind": t.kind,
+        "verbs": list(t.verbs),
+    }
     if t.short_names:
         entry["shortNames"] = list(t.short_names)
     if t.categories:
         entry["categories"] = list(t.categories)
     entries = [entry]
     for sub in t.subresources():
-        sub_entry = {"name": f"{t.plural}/{sub.name}", "singularName": "", "namespaced": t.namespaced,
-                     "kind": sub.kind or t.kind, "verbs": list(sub.verbs)}
+        sub_entry = {
+            "name": f"{t.plural}/{sub.name}",
+            "singularName": "",
+            "namespaced": t.namespaced,
+            "kind": sub.kind or t.kind,
+            "verbs": list(sub.verbs),
+        }
         if sub.group is not None:
             sub_entry.update(group=sub.group, version=sub.version)
         entries.append(sub_entry)
@@ -85,6 +104,9 @@ def resource_list(registry: Registry, group_name: str, version: str) -> dict | N
     types = registry.in_group_version(group_name, version)
     if not types:
         return None
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": f"{group_name}/{version}" if group_name else version,
-            "resources": [e for t in types for e in _entries(t)]}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group_name}/{version}" if group_name else version,
+        "resources": [e for t in types for e in _entries(t)],
+    }

@@ -45,8 +45,15 @@ class KubeApiEmulator:
 
     # --- clusters -------------------------------------------------------------------------------
 
-    def add_cluster(self, name: str, version: str = "1.29.4", *, nodes: int = 1,
-                    simulate_workloads: bool = True, exist_ok: bool = False) -> VirtualCluster:
+    def add_cluster(
+        self,
+        name: str,
+        version: str = "1.29.4",
+        *,
+        nodes: int = 1,
+        simulate_workloads: bool = True,
+        exist_ok: bool = False,
+    ) -> VirtualCluster:
         """Create a cluster (``version`` like ``"1.28.3"`` or ``"v1.29.4-eks-1a2b3c"``). With
         ``exist_ok`` an existing cluster of that name (e.g. loaded from disk) is returned as is."""
         with self._lock:
@@ -54,8 +61,9 @@ class KubeApiEmulator:
                 if exist_ok:
                     return self._clusters[name]
                 raise ValueError(f"cluster {name!r} already exists")
-            cluster = VirtualCluster(name, version, nodes=nodes, simulate_workloads=simulate_workloads,
-                                     seed=self._seed_for(name))
+            cluster = VirtualCluster(
+                name, version, nodes=nodes, simulate_workloads=simulate_workloads, seed=self._seed_for(name)
+            )
             self._track(cluster)
             if self._running:
                 cluster.start()
@@ -83,7 +91,7 @@ class KubeApiEmulator:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> "KubeApiEmulator":
+    def start(self) -> KubeApiEmulator:
         with self._lock:
             self._running = True
             for cluster in self._clusters.values():
@@ -104,7 +112,7 @@ class KubeApiEmulator:
         if self._persister:
             self._persister.flush()
 
-    def __enter__(self) -> "KubeApiEmulator":
+    def __enter__(self) -> KubeApiEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

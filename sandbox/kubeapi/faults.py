@@ -17,10 +17,10 @@ from . import errors
 
 @dataclass
 class FaultSettings:
-    latency: float = 0.0          # seconds added to every request
-    error_rate: float = 0.0       # fraction of requests answered 500/503
-    throttle_rate: float = 0.0    # fraction of requests answered 429
-    retry_after: int = 1          # seconds, in the 429 Retry-After header
+    latency: float = 0.0  # seconds added to every request
+    error_rate: float = 0.0  # fraction of requests answered 500/503
+    throttle_rate: float = 0.0  # fraction of requests answered 429
+    retry_after: int = 1  # seconds, in the 429 Retry-After header
     error_codes: tuple[int, ...] = (500, 503)
 
 
@@ -68,6 +68,5 @@ def _error(code: int, retry_after: int) -> errors.ApiError:
     if code == 429:
         return errors.too_many_requests(retry_after)
     if code == 503:
-        return errors.service_unavailable("injected fault: the server is currently unable to handle "
-                                          "the request")
+        return errors.service_unavailable("injected fault: the server is currently unable to handle the request")
     return errors.ApiError(code, "InternalError", "Internal error occurred: injected fault")

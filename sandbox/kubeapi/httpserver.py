@@ -8,6 +8,7 @@ the listener *and* every open connection, then reopen on the same port later.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import select
@@ -15,9 +16,9 @@ import socket
 import socketserver
 import ssl
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Callable, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 log = logging.getLogger("sandbox.kubeapi.http")
@@ -28,10 +29,10 @@ class HttpRequest:
     method: str
     path: str
     query: dict[str, str]
-    headers: dict[str, str]       # lower-case names
+    headers: dict[str, str]  # lower-case names
     body: bytes = b""
     client_cert: bytes | None = None
-    disconnected: Callable[[], bool] = lambda: False  # noqa: E731 - has the client gone away?
+    disconnected: Callable[[], bool] = lambda: False
 
 
 @dataclass
@@ -41,11 +42,11 @@ class HttpResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, obj, headers: dict | None = None) -> "HttpResponse":
+    def json(cls, status: int, obj, headers: dict | None = None) -> HttpResponse:
         return cls(status, json.dumps(obj).encode(), {"Content-Type": "application/json", **(headers or {})})
 
     @classmethod
-    def text(cls, status: int, text: str) -> "HttpResponse":
+    def text(cls, status: int, text: str) -> HttpResponse:
         return cls(status, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})
 
 
@@ -87,10 +88,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         url = urlsplit(self.path)
         request = HttpRequest(
-            method=self.command, path=unquote(url.path),
+            method=self.command,
+            path=unquote(url.path),
             query={k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()},
-            headers={k.lower(): v for k, v in self.headers.items()}, body=self._read_body(),
-            client_cert=self.request.getpeercert(binary_form=True), disconnected=self._peer_gone)
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=self._read_body(),
+            client_cert=self.request.getpeercert(binary_form=True),
+            disconnected=self._peer_gone,
+        )
         self._send(self.server.app(request))
 
     def _peer_gone(self) -> bool:
@@ -124,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             response.body.close()
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args) -> None:
         log.debug("%s " + format, self.server.name, *args)
 
 
@@ -159,10 +164,8 @@ class _TcpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         with self._open_lock:
             conns, self._open = list(self._open), set()
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
 
 
@@ -187,8 +190,12 @@ class HttpServer:
     def serve(self) -> None:
         self.bind()
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"kubeapi-{self._name}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"kubeapi-{self._name}",
+                daemon=True,
+            )
             self._thread.start()
 
     def close(self) -> None:

@@ -23,14 +23,18 @@ def _unb64(text: str) -> bytes:
 class Signer:
     def __init__(self, key: ec.EllipticCurvePrivateKey):
         self._key = key
-        public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+        public = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         self.key_id = _b64(hashlib.sha256(public).digest())
 
     def sign(self, claims: dict) -> str:
         header = {"alg": "ES256", "kid": self.key_id}
-        signing_input = (_b64(json.dumps(header, separators=(",", ":")).encode()) + "." +
-                         _b64(json.dumps(claims, separators=(",", ":")).encode()))
+        signing_input = (
+            _b64(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + _b64(json.dumps(claims, separators=(",", ":")).encode())
+        )
         r, s = decode_dss_signature(self._key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
         return signing_input + "." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
@@ -45,8 +49,7 @@ class Signer:
             if header.get("alg") != "ES256" or header.get("kid") != self.key_id or len(raw) != 64:
                 return None
             signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-            self._key.public_key().verify(signature, f"{parts[0]}.{parts[1]}".encode(),
-                                          ec.ECDSA(hashes.SHA256()))
+            self._key.public_key().verify(signature, f"{parts[0]}.{parts[1]}".encode(), ec.ECDSA(hashes.SHA256()))
             claims = json.loads(_unb64(parts[1]))
         except (ValueError, InvalidSignature):
             return None

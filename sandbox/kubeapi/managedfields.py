@@ -44,14 +44,21 @@ class Entry:
         return (self.manager, self.operation, self.subresource)
 
     def render(self) -> dict:
-        out = {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version,
-               "time": self.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(self.fields)}
+        out = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+            "time": self.time,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(self.fields),
+        }
         if self.subresource:
             out["subresource"] = self.subresource
         return out
 
 
 # --- paths --------------------------------------------------------------------------------------
+
 
 def _item_element(item: dict, keys: tuple[str, ...]) -> str:
     return "k:" + json.dumps({k: item[k] for k in keys}, separators=(",", ":"))
@@ -77,8 +84,7 @@ def _child(node, element: str):
     if not isinstance(node, list):
         return _MISSING
     ident = json.loads(element[2:])
-    return next((i for i in node if isinstance(i, dict)
-                 and all(i.get(k) == v for k, v in ident.items())), _MISSING)
+    return next((i for i in node if isinstance(i, dict) and all(i.get(k) == v for k, v in ident.items())), _MISSING)
 
 
 def value_at(obj, path: Path):
@@ -162,21 +168,28 @@ def render_path(path: Path) -> str:
         if element.startswith("f:"):
             text += "." + element[2:]
         else:
-            text += "[" + ",".join(f"{k}={json.dumps(v)}"
-                                   for k, v in json.loads(element[2:]).items()) + "]"
+            text += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in json.loads(element[2:]).items()) + "]"
     return text
 
 
 # --- entries ------------------------------------------------------------------------------------
+
 
 def read(obj: dict) -> list[Entry]:
     entries = []
     for raw in obj.get("metadata", {}).get("managedFields") or []:
         if not isinstance(raw, dict) or not raw.get("manager"):
             continue
-        entries.append(Entry(raw["manager"], raw.get("operation", "Update"),
-                             raw.get("subresource", ""), raw.get("apiVersion", ""),
-                             raw.get("time", ""), from_fields_v1(raw.get("fieldsV1") or {})))
+        entries.append(
+            Entry(
+                raw["manager"],
+                raw.get("operation", "Update"),
+                raw.get("subresource", ""),
+                raw.get("apiVersion", ""),
+                raw.get("time", ""),
+                from_fields_v1(raw.get("fieldsV1") or {}),
+            )
+        )
     return entries
 
 
@@ -193,8 +206,11 @@ def trackable(obj: dict | None, rtype: ResourceType, subresource: str) -> dict:
     obj = obj or {}
     if subresource == "status":
         return {"status": obj["status"]} if "status" in obj else {}
-    out = {k: v for k, v in obj.items()
-           if k not in ("apiVersion", "kind", "metadata") and not (rtype.status and k == "status")}
+    out = {
+        k: v
+        for k, v in obj.items()
+        if k not in ("apiVersion", "kind", "metadata") and not (rtype.status and k == "status")
+    }
     tracked_meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in _UNTRACKED_META}
     if tracked_meta:
         out["metadata"] = tracked_meta
@@ -205,8 +221,7 @@ def _find(entries: list[Entry], key) -> Entry | None:
     return next((e for e in entries if e.key == key), None)
 
 
-def record_write(old: dict | None, new: dict, rtype: ResourceType, manager: str,
-                 subresource: str = "") -> None:
+def record_write(old: dict | None, new: dict, rtype: ResourceType, manager: str, subresource: str = "") -> None:
     """Update ``new``'s managedFields for a create (``old`` None) or non-apply write."""
     shape = root_shape(rtype)
     old_t, new_t = trackable(old, rtype, subresource), trackable(new, rtype, subresource)
@@ -253,11 +268,12 @@ def _merge(live, intent, shape):
 
 
 def _owned_elsewhere(path: Path, others: set[Path]) -> bool:
-    return any(p[:len(path)] == path or path[:len(p)] == p for p in others)
+    return any(p[: len(path)] == path or path[: len(p)] == p for p in others)
 
 
-def apply(live: dict | None, intent: dict, rtype: ResourceType, manager: str, force: bool,
-          subresource: str = "") -> dict:
+def apply(
+    live: dict | None, intent: dict, rtype: ResourceType, manager: str, force: bool, subresource: str = ""
+) -> dict:
     """Server-side apply of ``intent`` onto ``live`` (None: creation). Returns the new object
     with its managedFields set; raises a 409 Conflict listing fields owned by other managers."""
     shape = root_shape(rtype)
@@ -268,8 +284,15 @@ def apply(live: dict | None, intent: dict, rtype: ResourceType, manager: str, fo
     entries = read(live) if live else []
     key = (manager, "Apply", subresource)
 
-    conflicts = sorted({(e.manager, p) for e in entries if e.key != key for p in e.fields & applied
-                        if value_at(live_t, p) != value_at(intent_t, p)})
+    conflicts = sorted(
+        {
+            (e.manager, p)
+            for e in entries
+            if e.key != key
+            for p in e.fields & applied
+            if value_at(live_t, p) != value_at(intent_t, p)
+        }
+    )
     if conflicts and not force:
         raise _conflict_error(conflicts, rtype, intent)
     for entry in entries:
@@ -303,8 +326,16 @@ def _conflict_error(conflicts, rtype: ResourceType, intent: dict) -> errors.ApiE
     name = intent.get("metadata", {}).get("name", "")
     lines = [f'conflict with "{m}": {render_path(p)}' for m, p in conflicts]
     noun = "conflict" if len(conflicts) == 1 else "conflicts"
-    causes = [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"',
-               "field": render_path(p)} for m, p in conflicts]
-    return errors.ApiError(409, "Conflict", f"Apply failed with {len(conflicts)} {noun}: "
-                           + "\n".join(lines), name=name, group=rtype.group, kind=rtype.plural,
-                           causes=causes)
+    causes = [
+        {"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": render_path(p)}
+        for m, p in conflicts
+    ]
+    return errors.ApiError(
+        409,
+        "Conflict",
+        f"Apply failed with {len(conflicts)} {noun}: " + "\n".join(lines),
+        name=name,
+        group=rtype.group,
+        kind=rtype.plural,
+        causes=causes,
+    )

@@ -11,9 +11,18 @@ import uuid
 from . import errors
 
 # Fields of ``metadata`` owned by the server: clients may send them but never set them.
-SYSTEM_FIELDS = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
-                 "deletionGracePeriodSeconds", "generation", "managedFields", "resourceVersion",
-                 "selfLink")
+SYSTEM_FIELDS = (
+    "name",
+    "namespace",
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "managedFields",
+    "resourceVersion",
+    "selfLink",
+)
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -25,7 +34,7 @@ _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 def now() -> str:
     """RFC 3339 UTC timestamp at second precision, as metav1.Time serialises."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_uid() -> str:
@@ -48,12 +57,23 @@ def name_problems(rule: str, name: str) -> list[str]:
             return [f"may not be '{name}'"]
         return [f"may not contain '{c}'" for c in "/%" if c in name]
     limit, pattern, what = {
-        "subdomain": (253, _SUBDOMAIN, "a lowercase RFC 1123 subdomain of lower case alphanumerics, "
-                                       "'-' and '.', starting and ending with an alphanumeric"),
-        "label": (63, _LABEL, "a lowercase RFC 1123 label of lower case alphanumerics and '-', "
-                              "starting and ending with an alphanumeric"),
-        "dns1035": (63, _DNS1035, "a DNS-1035 label of lower case alphanumerics and '-', starting "
-                                  "with a letter and ending with an alphanumeric"),
+        "subdomain": (
+            253,
+            _SUBDOMAIN,
+            "a lowercase RFC 1123 subdomain of lower case alphanumerics, "
+            "'-' and '.', starting and ending with an alphanumeric",
+        ),
+        "label": (
+            63,
+            _LABEL,
+            "a lowercase RFC 1123 label of lower case alphanumerics and '-', starting and ending with an alphanumeric",
+        ),
+        "dns1035": (
+            63,
+            _DNS1035,
+            "a DNS-1035 label of lower case alphanumerics and '-', starting "
+            "with a letter and ending with an alphanumeric",
+        ),
     }[rule]
     problems = []
     if len(name) > limit:
@@ -66,8 +86,7 @@ def name_problems(rule: str, name: str) -> list[str]:
 def check_name(rule: str, kind: str, group: str, name: str) -> None:
     problems = name_problems(rule, name)
     if problems:
-        raise errors.invalid(kind, group, name, [
-            errors.field_invalid("metadata.name", name, p) for p in problems])
+        raise errors.invalid(kind, group, name, [errors.field_invalid("metadata.name", name, p) for p in problems])
 
 
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -87,16 +106,30 @@ def label_causes(meta: dict) -> list[dict]:
     causes = []
     for key, value in (meta.get("labels") or {}).items():
         if not _key_ok(key):
-            causes.append(errors.field_invalid("metadata.labels", key, "name part must consist of "
-                                               "alphanumerics, '-', '_' or '.', at most 63 characters"))
+            causes.append(
+                errors.field_invalid(
+                    "metadata.labels",
+                    key,
+                    "name part must consist of alphanumerics, '-', '_' or '.', at most 63 characters",
+                )
+            )
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.append(errors.field_invalid("metadata.labels", value, "a valid label value must "
-                                               "be at most 63 alphanumerics, '-', '_' or '.', "
-                                               "starting and ending with an alphanumeric"))
+            causes.append(
+                errors.field_invalid(
+                    "metadata.labels",
+                    value,
+                    "a valid label value must "
+                    "be at most 63 alphanumerics, '-', '_' or '.', "
+                    "starting and ending with an alphanumeric",
+                )
+            )
     for key, value in (meta.get("annotations") or {}).items():
         if not _key_ok(key):
-            causes.append(errors.field_invalid("metadata.annotations", key, "name part must consist "
-                                               "of alphanumerics, '-', '_' or '.'"))
+            causes.append(
+                errors.field_invalid(
+                    "metadata.annotations", key, "name part must consist of alphanumerics, '-', '_' or '.'"
+                )
+            )
         if not isinstance(value, str):
             causes.append(errors.field_invalid(f"metadata.annotations[{key}]", value, "must be a string"))
     return causes

@@ -24,7 +24,7 @@ log = logging.getLogger("sandbox.kubeapi.objects")
 
 @dataclass(frozen=True)
 class Event:
-    type: str            # ADDED, MODIFIED or DELETED
+    type: str  # ADDED, MODIFIED or DELETED
     object: dict
     old: dict | None
 
@@ -62,8 +62,7 @@ class Subscription:
             try:
                 self._callback(event)
             except Exception:
-                log.exception("subscriber failed on %s %s", event.type,
-                              event.object.get("metadata", {}).get("name"))
+                log.exception("subscriber failed on %s %s", event.type, event.object.get("metadata", {}).get("name"))
 
     def close(self) -> None:
         self._stream.close()
@@ -79,16 +78,18 @@ class ObjectApi:
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
         rt = self._registry.for_kind(api_version, kind)
         if rt is None:
-            raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource "
-                                                   f"(no {kind} in {api_version})")
+            raise errors.ApiError(
+                404, "NotFound", f"the server could not find the requested resource (no {kind} in {api_version})"
+            )
         return rt
 
     def resource_type_of(self, group: str, version: str, plural: str) -> ResourceType:
         """The served type named by its plural, as REST paths and OCM's resource identifiers name it."""
         rt = self._registry.lookup(group, version, plural)
         if rt is None:
-            raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource "
-                                                   f"(no {plural} in {group}/{version})")
+            raise errors.ApiError(
+                404, "NotFound", f"the server could not find the requested resource (no {plural} in {group}/{version})"
+            )
         return rt
 
     @property
@@ -107,10 +108,21 @@ class ObjectApi:
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict:
         return self._ops.get(self.resource_type(api_version, kind), namespace, name)
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
-             label_selector: str = "", field_selector: str = "") -> list[dict]:
-        return self._ops.list(self.resource_type(api_version, kind), namespace,
-                              label_selector=label_selector, field_selector=field_selector)["items"]
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+    ) -> list[dict]:
+        return self._ops.list(
+            self.resource_type(api_version, kind),
+            namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        )["items"]
 
     # --- writes ---------------------------------------------------------------------------------
 
@@ -127,31 +139,61 @@ class ObjectApi:
         rt, namespace = self._of(obj)
         if not rt.status:
             raise errors.ApiError(404, "NotFound", f"{rt.kind} has no status subresource")
-        return self._ops.replace(rt, namespace, obj["metadata"]["name"], obj, subresource="status",
-                                 manager=self.manager)
+        return self._ops.replace(
+            rt, namespace, obj["metadata"]["name"], obj, subresource="status", manager=self.manager
+        )
 
-    def patch(self, api_version: str, kind: str, name: str, patch, namespace: str = "", *,
-              patch_type: str = MERGE, subresource: str = "") -> dict:
-        return self._ops.patch(self.resource_type(api_version, kind), namespace, name, patch, patch_type,
-                               subresource=subresource, manager=self.manager)[0]
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        patch,
+        namespace: str = "",
+        *,
+        patch_type: str = MERGE,
+        subresource: str = "",
+    ) -> dict:
+        return self._ops.patch(
+            self.resource_type(api_version, kind),
+            namespace,
+            name,
+            patch,
+            patch_type,
+            subresource=subresource,
+            manager=self.manager,
+        )[0]
 
-    def apply(self, obj: dict, *, field_manager: str | None = None, force: bool = False,
-              subresource: str = "") -> dict:
+    def apply(self, obj: dict, *, field_manager: str | None = None, force: bool = False, subresource: str = "") -> dict:
         """Server-side apply of ``obj`` (creates it when absent)."""
         rt, namespace = self._of(obj)
-        return self._ops.patch(rt, namespace, obj["metadata"]["name"], obj, APPLY, subresource=subresource,
-                               manager=field_manager or self.manager, force=force)[0]
+        return self._ops.patch(
+            rt,
+            namespace,
+            obj["metadata"]["name"],
+            obj,
+            APPLY,
+            subresource=subresource,
+            manager=field_manager or self.manager,
+            force=force,
+        )[0]
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str = "", *,
-               propagation: str | None = None) -> dict:
+    def delete(
+        self, api_version: str, kind: str, name: str, namespace: str = "", *, propagation: str | None = None
+    ) -> dict:
         """Delete; returns the object (with a deletionTimestamp if finalizers still hold it)."""
-        return self._ops.delete(self.resource_type(api_version, kind), namespace, name,
-                                propagation=propagation)[0]
+        return self._ops.delete(self.resource_type(api_version, kind), namespace, name, propagation=propagation)[0]
 
     # --- changes --------------------------------------------------------------------------------
 
-    def watch(self, api_version: str | None = None, kind: str | None = None,
-              namespace: str | None = None, *, include_existing: bool = False) -> EventStream:
+    def watch(
+        self,
+        api_version: str | None = None,
+        kind: str | None = None,
+        namespace: str | None = None,
+        *,
+        include_existing: bool = False,
+    ) -> EventStream:
         """Changes to objects of one kind (or all kinds when ``kind`` is None), optionally starting
         with an ADDED event for every existing object."""
         rt = self.resource_type(api_version, kind) if kind else None
@@ -176,8 +218,14 @@ class ObjectApi:
                 existing = [(t.key, o) for t in types for o in self._store.objects(t.key) if wanted(o)]
             return EventStream(self._store.watch(predicate, existing=existing), present)
 
-    def subscribe(self, callback: Callable[[Event], None], api_version: str | None = None,
-                  kind: str | None = None, namespace: str | None = None, *,
-                  include_existing: bool = True) -> Subscription:
+    def subscribe(
+        self,
+        callback: Callable[[Event], None],
+        api_version: str | None = None,
+        kind: str | None = None,
+        namespace: str | None = None,
+        *,
+        include_existing: bool = True,
+    ) -> Subscription:
         stream = self.watch(api_version, kind, namespace, include_existing=include_existing)
         return Subscription(stream, callback, f"subscriber-{kind or 'all'}")

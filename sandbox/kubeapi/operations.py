@@ -14,8 +14,7 @@ import json
 import random
 
 from . import errors, managedfields, meta
-from .patch import APPLY, JSON_PATCH, MERGE, PATCH_TYPES, STRATEGIC, json_patch, merge_patch, \
-    strategic_merge_patch
+from .patch import APPLY, JSON_PATCH, MERGE, PATCH_TYPES, STRATEGIC, json_patch, merge_patch, strategic_merge_patch
 from .resources import ResourceType
 from .rules import KindRules
 from .selectors import field_matcher, label_matcher
@@ -54,24 +53,29 @@ class Operations:
             raise errors.bad_request("the body of the request must be a JSON object")
         obj = copy.deepcopy(body)
         if obj.get("apiVersion") and obj["apiVersion"] != rt.api_version:
-            raise errors.bad_request(f"the API version in the data ({obj['apiVersion']}) does not "
-                                     f"match the expected API version ({rt.api_version})")
+            raise errors.bad_request(
+                f"the API version in the data ({obj['apiVersion']}) does not "
+                f"match the expected API version ({rt.api_version})"
+            )
         if obj.get("kind") and obj["kind"] != rt.kind:
-            raise errors.bad_request(f"the kind in the data ({obj['kind']}) does not match the "
-                                     f"expected kind ({rt.kind})")
+            raise errors.bad_request(
+                f"the kind in the data ({obj['kind']}) does not match the expected kind ({rt.kind})"
+            )
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         m = meta.metadata(obj)
         if rt.namespaced:
             if m.get("namespace") and m["namespace"] != namespace:
-                raise errors.bad_request("the namespace of the provided object does not match the "
-                                         "namespace sent on the request")
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             m["namespace"] = namespace
         else:
             m.pop("namespace", None)
         if name is not None:
             if m.get("name") and m["name"] != name:
-                raise errors.bad_request(f"the name of the object ({m['name']}) does not match the "
-                                         f"name on the URL ({name})")
+                raise errors.bad_request(
+                    f"the name of the object ({m['name']}) does not match the name on the URL ({name})"
+                )
             m["name"] = name
         return obj
 
@@ -92,8 +96,12 @@ class Operations:
         name = live["metadata"]["name"]
         if not rv:
             if required:
-                raise errors.invalid(rt.kind, rt.group, name, [errors.field_invalid(
-                    "metadata.resourceVersion", 0, "must be specified for an update")])
+                raise errors.invalid(
+                    rt.kind,
+                    rt.group,
+                    name,
+                    [errors.field_invalid("metadata.resourceVersion", 0, "must be specified for an update")],
+                )
             return
         if rv != live["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.plural, rt.group, name)
@@ -104,13 +112,22 @@ class Operations:
         with self.store.lock:
             return self.present(rt, self._live(rt, namespace, name))
 
-    def list(self, rt: ResourceType, namespace: str | None = None, *, label_selector: str = "",
-             field_selector: str = "", limit: int = 0, continue_token: str = "") -> dict:
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> dict:
         labels, fields = label_matcher(label_selector), field_matcher(field_selector)
         with self.store.lock:
             rv = self.store.resource_version
-            items = [o for o in self.store.objects(rt.key, namespace if rt.namespaced else None)
-                     if labels(o) and fields(o)]
+            items = [
+                o for o in self.store.objects(rt.key, namespace if rt.namespaced else None) if labels(o) and fields(o)
+            ]
         list_meta: dict = {}
         if continue_token:
             rv, start = _decode_continue(continue_token)
@@ -119,28 +136,30 @@ class Operations:
             items = items[:limit]
             list_meta["continue"] = _encode_continue(rv, _position(items[-1]))
         list_meta["resourceVersion"] = str(rv)
-        return {"kind": rt.list_kind_name, "apiVersion": rt.api_version, "metadata": list_meta,
-                "items": [self.present(rt, o) for o in items]}
+        return {
+            "kind": rt.list_kind_name,
+            "apiVersion": rt.api_version,
+            "metadata": list_meta,
+            "items": [self.present(rt, o) for o in items],
+        }
 
     # --- create ---------------------------------------------------------------------------------
 
-    def create(self, rt: ResourceType, namespace: str, body: dict, *, manager: str = "",
-               dry_run: bool = False) -> dict:
+    def create(self, rt: ResourceType, namespace: str, body: dict, *, manager: str = "", dry_run: bool = False) -> dict:
         obj = self._check_body(rt, body, namespace)
         self._strip_system(obj)
         with self.store.lock:
             return self._create_locked(rt, namespace, obj, dry_run, manager)
 
-    def _create_locked(self, rt: ResourceType, namespace: str, obj: dict, dry_run: bool,
-                       manager: str | None) -> dict:
+    def _create_locked(self, rt: ResourceType, namespace: str, obj: dict, dry_run: bool, manager: str | None) -> dict:
         m = obj["metadata"]
         if rt.terminating:
-            raise errors.method_not_allowed("create not allowed while custom resource definition "
-                                            "is terminating")
+            raise errors.method_not_allowed("create not allowed while custom resource definition is terminating")
         if not m.get("name"):
             if not m.get("generateName"):
-                raise errors.invalid(rt.kind, rt.group, "", [errors.field_required(
-                    "metadata.name", "name or generateName is required")])
+                raise errors.invalid(
+                    rt.kind, rt.group, "", [errors.field_required("metadata.name", "name or generateName is required")]
+                )
             m["name"] = self._unique_name(rt, namespace, m["generateName"])
         meta.check_name(rt.name_rule, rt.kind, rt.group, m["name"])
         if rt.namespaced:
@@ -177,12 +196,24 @@ class Operations:
             raise errors.forbidden(
                 f'{errors.qualified(rt.plural, rt.group)} "{name}" is forbidden: unable to create '
                 f"new content in namespace {namespace} because it is being terminated",
-                resource=rt.plural, group=rt.group, name=name)
+                resource=rt.plural,
+                group=rt.group,
+                name=name,
+            )
 
     # --- update: replace, patch, apply ----------------------------------------------------------
 
-    def replace(self, rt: ResourceType, namespace: str, name: str, body: dict, *,
-                subresource: str = "", manager: str = "", dry_run: bool = False) -> dict:
+    def replace(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: dict,
+        *,
+        subresource: str = "",
+        manager: str = "",
+        dry_run: bool = False,
+    ) -> dict:
         obj = self._check_body(rt, body, namespace, name)
         with self.store.lock:
             live = self._live(rt, namespace, name)
@@ -190,17 +221,28 @@ class Operations:
             new = self._merge_for_write(rt, live, obj, subresource)
             return self._update_locked(rt, live, new, subresource, dry_run, manager)
 
-    def patch(self, rt: ResourceType, namespace: str, name: str, doc, patch_type: str, *,
-              subresource: str = "", manager: str = "", force: bool = False,
-              dry_run: bool = False) -> tuple[dict, bool]:
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        doc,
+        patch_type: str,
+        *,
+        subresource: str = "",
+        manager: str = "",
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> tuple[dict, bool]:
         """Apply a patch document; returns ``(object, created)`` (only apply creates)."""
         if patch_type not in PATCH_TYPES:
             raise errors.unsupported_media_type(list(PATCH_TYPES))
         if patch_type == STRATEGIC and rt.custom:
             raise errors.unsupported_media_type([JSON_PATCH, MERGE, APPLY])
         if patch_type == APPLY:
-            return self.apply(rt, namespace, name, doc, subresource=subresource, manager=manager,
-                              force=force, dry_run=dry_run)
+            return self.apply(
+                rt, namespace, name, doc, subresource=subresource, manager=manager, force=force, dry_run=dry_run
+            )
         if force:
             raise errors.bad_request("force may only be set for apply patches")
         with self.store.lock:
@@ -219,8 +261,18 @@ class Operations:
             new = self._merge_for_write(rt, live, obj, subresource)
             return self._update_locked(rt, live, new, subresource, dry_run, manager), False
 
-    def apply(self, rt: ResourceType, namespace: str, name: str, intent, *, subresource: str = "",
-              manager: str = "", force: bool = False, dry_run: bool = False) -> tuple[dict, bool]:
+    def apply(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        intent,
+        *,
+        subresource: str = "",
+        manager: str = "",
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> tuple[dict, bool]:
         if not manager:
             raise errors.bad_request("PATCH requests with an apply patch require a fieldManager")
         if not isinstance(intent, dict) or not intent.get("apiVersion") or not intent.get("kind"):
@@ -271,14 +323,24 @@ class Operations:
                 new.pop("status", None)
         return new
 
-    def _update_locked(self, rt: ResourceType, live: dict, new: dict, subresource: str,
-                       dry_run: bool, manager: str | None) -> dict:
+    def _update_locked(
+        self, rt: ResourceType, live: dict, new: dict, subresource: str, dry_run: bool, manager: str | None
+    ) -> dict:
         if meta.is_deleting(live):
             added = [f for f in meta.finalizers(new) if f not in meta.finalizers(live)]
             if added:
-                raise errors.invalid(rt.kind, rt.group, live["metadata"]["name"], [errors.field_forbidden(
-                    "metadata.finalizers", f"no new finalizers can be added if the object is being "
-                                           f"deleted, found new finalizers {added}")])
+                raise errors.invalid(
+                    rt.kind,
+                    rt.group,
+                    live["metadata"]["name"],
+                    [
+                        errors.field_forbidden(
+                            "metadata.finalizers",
+                            f"no new finalizers can be added if the object is being "
+                            f"deleted, found new finalizers {added}",
+                        )
+                    ],
+                )
         self.rules.prepare(rt, new, live, subresource)
         self._validate(rt, new, live)
         if rt.generation and _desired_state(rt, new) != _desired_state(rt, live):
@@ -297,8 +359,16 @@ class Operations:
 
     # --- delete ---------------------------------------------------------------------------------
 
-    def delete(self, rt: ResourceType, namespace: str, name: str, *, preconditions: dict | None = None,
-               propagation: str | None = None, dry_run: bool = False) -> tuple[dict, bool]:
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        *,
+        preconditions: dict | None = None,
+        propagation: str | None = None,
+        dry_run: bool = False,
+    ) -> tuple[dict, bool]:
         """Delete or start deleting; returns ``(object, gone)``. Objects with finalizers (and
         namespaces, whose ``spec.finalizers`` hold them) get a deletionTimestamp and stay."""
         with self.store.lock:
@@ -329,17 +399,28 @@ class Operations:
         m = live["metadata"]
         for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
             if pre.get(field) and pre[field] != m.get(field):
-                raise errors.conflict(rt.plural, rt.group, m["name"],
-                                      f"Precondition failed: {label} in precondition: {pre[field]}, "
-                                      f"{label} in object meta: {m.get(field)}")
+                raise errors.conflict(
+                    rt.plural,
+                    rt.group,
+                    m["name"],
+                    f"Precondition failed: {label} in precondition: {pre[field]}, "
+                    f"{label} in object meta: {m.get(field)}",
+                )
 
     def _remove(self, rt: ResourceType, obj: dict) -> dict:
         gone = self.store.remove(rt.key, obj)
         self.rules.committed(rt, gone, removed=True)
         return gone
 
-    def delete_collection(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
-                          field_selector: str = "", dry_run: bool = False) -> None:
+    def delete_collection(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        dry_run: bool = False,
+    ) -> None:
         with self.store.lock:
             listed = self.list(rt, namespace, label_selector=label_selector, field_selector=field_selector)
             for item in listed["items"]:

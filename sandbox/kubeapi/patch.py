@@ -68,8 +68,7 @@ def _merge_list(current, patch: list, shape) -> list:
         result = list(current)
         for item in patch:
             ident = tuple(item.get(k) for k in keys)
-            index = next((n for n, old in enumerate(result)
-                          if tuple(old.get(k) for k in keys) == ident), None)
+            index = next((n for n, old in enumerate(result) if tuple(old.get(k) for k in keys) == ident), None)
             if item.get("$patch") == "delete":
                 if index is not None:
                     result.pop(index)
@@ -85,6 +84,7 @@ def _merge_list(current, patch: list, shape) -> list:
 
 # --- RFC 6902 -----------------------------------------------------------------------------------
 
+
 def _pointer(path: str) -> list[str]:
     if path == "":
         return []
@@ -94,8 +94,7 @@ def _pointer(path: str) -> list[str]:
 
 
 def _patch_error(message: str) -> errors.ApiError:
-    return errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in "
-                                           f"our request: {message}")
+    return errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {message}")
 
 
 def _index(container: list, token: str, *, for_insert: bool) -> int:

@@ -16,8 +16,8 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger("sandbox.kubeapi.persistence")
 

@@ -18,6 +18,7 @@ NO_COLLECTION_DELETE = tuple(v for v in ALL_VERBS if v != "deletecollection")
 @dataclass(frozen=True)
 class Subresource:
     """A discovery entry ``<plural>/<name>``; ``kind``/``group``/``version`` when it differs."""
+
     name: str
     verbs: tuple[str, ...]
     kind: str = ""
@@ -35,18 +36,18 @@ class ResourceType:
     singular: str = ""
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
-    status: bool = False            # has the /status subresource
-    generation: bool = False        # server maintains metadata.generation (as upstream: workloads,
-                                    # ingresses, CRDs and custom resources)
-    name_rule: str = "subdomain"    # see meta.name_problems
+    status: bool = False  # has the /status subresource
+    generation: bool = False  # server maintains metadata.generation (as upstream: workloads,
+    # ingresses, CRDs and custom resources)
+    name_rule: str = "subdomain"  # see meta.name_problems
     verbs: tuple[str, ...] = ALL_VERBS
     extra_subresources: tuple[Subresource, ...] = ()
     since: tuple[int, int] = (1, 0)  # first Kubernetes minor version serving it
-    virtual: bool = False           # create-only review objects, never stored
-    custom: bool = False            # served because a CRD says so
+    virtual: bool = False  # create-only review objects, never stored
+    custom: bool = False  # served because a CRD says so
     list_kind: str = ""
-    terminating: bool = False       # its CRD is being deleted: no new objects
-    storage_version: bool = True    # the version objects are stored in (CRDs: exactly one)
+    terminating: bool = False  # its CRD is being deleted: no new objects
+    storage_version: bool = True  # the version objects are stored in (CRDs: exactly one)
     schema: dict | None = field(default=None, compare=False, hash=False)
 
     @property
@@ -77,39 +78,105 @@ def _t(group, version, kind, plural, namespaced, **kw) -> ResourceType:
 
 _RBAC = "rbac.authorization.k8s.io"
 BUILTIN_TYPES: tuple[ResourceType, ...] = (
-    _t("", "v1", "Namespace", "namespaces", False, short_names=("ns",), status=True,
-       name_rule="label", verbs=NO_COLLECTION_DELETE,
-       extra_subresources=(Subresource("finalize", ("update",)),)),
-    _t("", "v1", "ServiceAccount", "serviceaccounts", True, short_names=("sa",),
-       extra_subresources=(Subresource("token", ("create",), "TokenRequest",
-                                       "authentication.k8s.io", "v1"),)),
+    _t(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        short_names=("ns",),
+        status=True,
+        name_rule="label",
+        verbs=NO_COLLECTION_DELETE,
+        extra_subresources=(Subresource("finalize", ("update",)),),
+    ),
+    _t(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        True,
+        short_names=("sa",),
+        extra_subresources=(Subresource("token", ("create",), "TokenRequest", "authentication.k8s.io", "v1"),),
+    ),
     _t("", "v1", "Secret", "secrets", True),
     _t("", "v1", "ConfigMap", "configmaps", True, short_names=("cm",)),
-    _t("", "v1", "Service", "services", True, short_names=("svc",), categories=("all",),
-       status=True, name_rule="dns1035"),
+    _t(
+        "",
+        "v1",
+        "Service",
+        "services",
+        True,
+        short_names=("svc",),
+        categories=("all",),
+        status=True,
+        name_rule="dns1035",
+    ),
     _t("", "v1", "Pod", "pods", True, short_names=("po",), categories=("all",), status=True),
     _t("", "v1", "Node", "nodes", False, short_names=("no",), status=True),
     _t("", "v1", "Endpoints", "endpoints", True, short_names=("ep",)),
-    _t("apps", "v1", "Deployment", "deployments", True, short_names=("deploy",),
-       categories=("all",), status=True, generation=True),
-    _t("apps", "v1", "DaemonSet", "daemonsets", True, short_names=("ds",), categories=("all",),
-       status=True, generation=True),
+    _t(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        True,
+        short_names=("deploy",),
+        categories=("all",),
+        status=True,
+        generation=True,
+    ),
+    _t(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        True,
+        short_names=("ds",),
+        categories=("all",),
+        status=True,
+        generation=True,
+    ),
     _t(_RBAC, "v1", "ClusterRole", "clusterroles", False, name_rule="path"),
     _t(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", False, name_rule="path"),
     _t(_RBAC, "v1", "Role", "roles", True, name_rule="path"),
     _t(_RBAC, "v1", "RoleBinding", "rolebindings", True, name_rule="path"),
     _t("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, short_names=("sc",)),
     _t("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False, since=(1, 18)),
-    _t("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False, generation=True,
-       since=(1, 19)),
-    _t("networking.k8s.io", "v1", "Ingress", "ingresses", True, short_names=("ing",),
-       status=True, generation=True, since=(1, 19)),
-    _t("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
-       False, short_names=("crd", "crds"), categories=("api-extensions",), status=True,
-       generation=True, since=(1, 16)),
+    _t("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False, generation=True, since=(1, 19)),
+    _t(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        True,
+        short_names=("ing",),
+        status=True,
+        generation=True,
+        since=(1, 19),
+    ),
+    _t(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        short_names=("crd", "crds"),
+        categories=("api-extensions",),
+        status=True,
+        generation=True,
+        since=(1, 16),
+    ),
     _t("coordination.k8s.io", "v1", "Lease", "leases", True, since=(1, 14)),
-    _t("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
-       verbs=("create",), virtual=True),
+    _t(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        False,
+        verbs=("create",),
+        virtual=True,
+    ),
 )
 
 _VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
@@ -180,8 +247,11 @@ class Registry:
                 order.setdefault(t.group, set()).add(t.version)
         builtin_groups = list(dict.fromkeys(t.group for t in self._builtin if t.group))
         custom_groups = sorted(g for g in order if g not in builtin_groups)
-        return [(g, sorted(order[g], key=version_priority, reverse=True))
-                for g in builtin_groups + custom_groups if g in order]
+        return [
+            (g, sorted(order[g], key=version_priority, reverse=True))
+            for g in builtin_groups + custom_groups
+            if g in order
+        ]
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
         return [t for t in self.all() if t.group == group and t.version == version]

@@ -120,22 +120,23 @@ class RestApi:
             raise errors.page_not_found()
         watch = watch or query_flag(req.query, "watch")
         verb = (_ITEM_VERBS if name else _COLLECTION_VERBS).get(req.method)
-        if verb == "get" and watch:
-            verb = "watch"
-        elif verb == "list" and watch:
+        if verb == "get" and watch or verb == "list" and watch:
             verb = "watch"
         allowed = next((s.verbs for s in rt.subresources() if s.name == sub), None) if sub else rt.verbs
         if verb is None or verb not in allowed or (verb == "create" and name and sub != "token"):
             raise errors.method_not_allowed()
         return Target(rt, namespace, name, sub, verb)
 
-    def _resource(self, req: HttpRequest, user: UserInfo, group: str, version: str,
-                  rest: list[str]) -> HttpResponse:
+    def _resource(self, req: HttpRequest, user: UserInfo, group: str, version: str, rest: list[str]) -> HttpResponse:
         t = self._target(req, group, version, rest)
-        name_for_rbac = t.name or (name_from_field_selector(req.query.get("fieldSelector"))
-                                   if t.verb in ("list", "watch") else "") or ""
-        self.cluster.authorizer.check(user, Attributes(t.verb, t.namespace, t.rt.group, t.rt.plural,
-                                                       t.subresource, name_for_rbac))
+        name_for_rbac = (
+            t.name
+            or (name_from_field_selector(req.query.get("fieldSelector")) if t.verb in ("list", "watch") else "")
+            or ""
+        )
+        self.cluster.authorizer.check(
+            user, Attributes(t.verb, t.namespace, t.rt.group, t.rt.plural, t.subresource, name_for_rbac)
+        )
         if t.rt.virtual:
             return self._review(req, user, t)
         if t.subresource == "token":
@@ -145,63 +146,92 @@ class RestApi:
 
     def _list(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         q = req.query
-        return HttpResponse.json(200, self.cluster.ops.list(
-            t.rt, t.namespace or None, label_selector=q.get("labelSelector", ""),
-            field_selector=q.get("fieldSelector", ""), limit=_int(q.get("limit")),
-            continue_token=q.get("continue", "")))
+        return HttpResponse.json(
+            200,
+            self.cluster.ops.list(
+                t.rt,
+                t.namespace or None,
+                label_selector=q.get("labelSelector", ""),
+                field_selector=q.get("fieldSelector", ""),
+                limit=_int(q.get("limit")),
+                continue_token=q.get("continue", ""),
+            ),
+        )
 
     def _watch(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         query = dict(req.query)
         if t.name:
-            query["fieldSelector"] = ",".join(filter(None, [query.get("fieldSelector"),
-                                                            f"metadata.name={t.name}"]))
-        events = watchstream.stream(self.cluster.store, t.rt, t.namespace, query, self.cluster.ops.present,
-                                    req.disconnected)
+            query["fieldSelector"] = ",".join(filter(None, [query.get("fieldSelector"), f"metadata.name={t.name}"]))
+        events = watchstream.stream(
+            self.cluster.store, t.rt, t.namespace, query, self.cluster.ops.present, req.disconnected
+        )
         return HttpResponse(200, events, {"Content-Type": "application/json"})
 
     def _get(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         return HttpResponse.json(200, self.cluster.ops.get(t.rt, t.namespace, t.name))
 
     def _create(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        created = self.cluster.ops.create(t.rt, t.namespace, _body(req), manager=_manager(req),
-                                          dry_run=_dry_run(req))
+        created = self.cluster.ops.create(t.rt, t.namespace, _body(req), manager=_manager(req), dry_run=_dry_run(req))
         return HttpResponse.json(201, created)
 
     def _update(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        return HttpResponse.json(200, self.cluster.ops.replace(
-            t.rt, t.namespace, t.name, _body(req), subresource=t.subresource, manager=_manager(req),
-            dry_run=_dry_run(req)))
+        return HttpResponse.json(
+            200,
+            self.cluster.ops.replace(
+                t.rt,
+                t.namespace,
+                t.name,
+                _body(req),
+                subresource=t.subresource,
+                manager=_manager(req),
+                dry_run=_dry_run(req),
+            ),
+        )
 
     def _patch(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         patch_type = req.headers.get("content-type", "").split(";")[0].strip().lower()
         manager = req.query.get("fieldManager", "") if patch_type == APPLY else _manager(req)
         if patch_type == APPLY and not self.cluster.store.get(t.rt.key, t.namespace, t.name):
             # an apply that creates needs the create permission too
-            self.cluster.authorizer.check(user, Attributes("create", t.namespace, t.rt.group,
-                                                           t.rt.plural, "", t.name))
+            self.cluster.authorizer.check(user, Attributes("create", t.namespace, t.rt.group, t.rt.plural, "", t.name))
         obj, created = self.cluster.ops.patch(
-            t.rt, t.namespace, t.name, _body(req, yaml_ok=patch_type == APPLY), patch_type,
-            subresource=t.subresource, manager=manager, force=query_flag(req.query, "force"),
-            dry_run=_dry_run(req))
+            t.rt,
+            t.namespace,
+            t.name,
+            _body(req, yaml_ok=patch_type == APPLY),
+            patch_type,
+            subresource=t.subresource,
+            manager=manager,
+            force=query_flag(req.query, "force"),
+            dry_run=_dry_run(req),
+        )
         return HttpResponse.json(201 if created else 200, obj)
 
     def _delete(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         options = _body(req) if req.body else {}
         propagation = req.query.get("propagationPolicy") or options.get("propagationPolicy")
         dry_run = _dry_run(req) or options.get("dryRun") == ["All"]
-        obj, gone = self.cluster.ops.delete(t.rt, t.namespace, t.name, preconditions=options.get("preconditions"),
-                                            propagation=propagation, dry_run=dry_run)
+        obj, gone = self.cluster.ops.delete(
+            t.rt,
+            t.namespace,
+            t.name,
+            preconditions=options.get("preconditions"),
+            propagation=propagation,
+            dry_run=dry_run,
+        )
         if gone and not t.rt.custom:
             return HttpResponse.json(200, _success(t, obj))
         return HttpResponse.json(200, obj)
 
     def _deletecollection(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        self.cluster.ops.delete_collection(t.rt, t.namespace or None,
-                                           label_selector=req.query.get("labelSelector", ""),
-                                           field_selector=req.query.get("fieldSelector", ""),
-                                           dry_run=_dry_run(req))
-        return HttpResponse.json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                                       "status": "Success"})
+        self.cluster.ops.delete_collection(
+            t.rt,
+            t.namespace or None,
+            label_selector=req.query.get("labelSelector", ""),
+            field_selector=req.query.get("fieldSelector", ""),
+            dry_run=_dry_run(req),
+        )
+        return HttpResponse.json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
 
     # --- special endpoints ----------------------------------------------------------------------
 
@@ -215,21 +245,43 @@ class RestApi:
         spec = body.get("spec") or {}
         res, non_res = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
         if res:
-            attrs = Attributes(res.get("verb", ""), res.get("namespace", ""), res.get("group", ""),
-                               res.get("resource", ""), res.get("subresource", ""), res.get("name", ""))
+            attrs = Attributes(
+                res.get("verb", ""),
+                res.get("namespace", ""),
+                res.get("group", ""),
+                res.get("resource", ""),
+                res.get("subresource", ""),
+                res.get("name", ""),
+            )
         elif non_res:
             attrs = Attributes(non_res.get("verb", ""), path=non_res.get("path", ""))
         else:
-            raise errors.invalid(t.rt.kind, t.rt.group, "", [errors.field_required(
-                "spec.resourceAttributes", "exactly one of nonResourceAttributes or resourceAttributes "
-                                           "must be specified")])
+            raise errors.invalid(
+                t.rt.kind,
+                t.rt.group,
+                "",
+                [
+                    errors.field_required(
+                        "spec.resourceAttributes",
+                        "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+                    )
+                ],
+            )
         allowed = self.cluster.authorizer.allowed(user, attrs)
-        return HttpResponse.json(201, {"kind": t.rt.kind, "apiVersion": t.rt.api_version,
-                                       "metadata": {"creationTimestamp": None}, "spec": spec,
-                                       "status": {"allowed": allowed}})
+        return HttpResponse.json(
+            201,
+            {
+                "kind": t.rt.kind,
+                "apiVersion": t.rt.api_version,
+                "metadata": {"creationTimestamp": None},
+                "spec": spec,
+                "status": {"allowed": allowed},
+            },
+        )
 
 
 # --- request helpers ----------------------------------------------------------------------------
+
 
 def _body(req: HttpRequest, yaml_ok: bool = False):
     content_type = req.headers.get("content-type", "")
@@ -268,6 +320,10 @@ def _int(text: str | None) -> int:
 
 
 def _success(t: Target, obj: dict) -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "details": {"name": t.name, "group": t.rt.group, "kind": t.rt.plural,
-                        "uid": obj["metadata"].get("uid")}}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {"name": t.name, "group": t.rt.group, "kind": t.rt.plural, "uid": obj["metadata"].get("uid")},
+    }

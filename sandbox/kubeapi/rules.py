@@ -144,8 +144,7 @@ class KindRules:
         raise errors.internal_error("the service IP range is full")
 
     def _free_node_port(self) -> int:
-        used = {p.get("nodePort") for s in self._services()
-                for p in (s.get("spec") or {}).get("ports") or []}
+        used = {p.get("nodePort") for s in self._services() for p in (s.get("spec") or {}).get("ports") or []}
         for port in _NODE_PORTS:
             if port not in used:
                 return port
@@ -154,21 +153,25 @@ class KindRules:
 
 # --- per-kind validation ------------------------------------------------------------------------
 
+
 def _data_causes(kind: str, obj: dict, old: dict | None) -> list[dict]:
     found = []
     for field in ("data", "binaryData"):
         for key, value in (obj.get(field) or {}).items():
             if not _DATA_KEY.match(key):
-                found.append(errors.field_invalid(f"{field}[{key}]", key, "a valid key must consist of "
-                                                  "alphanumerics, '-', '_' or '.'"))
+                found.append(
+                    errors.field_invalid(
+                        f"{field}[{key}]", key, "a valid key must consist of alphanumerics, '-', '_' or '.'"
+                    )
+                )
             if kind == "Secret" or field == "binaryData":
                 try:
                     base64.b64decode(value, validate=True)
                 except (binascii.Error, TypeError, ValueError):
                     found.append(errors.field_invalid(f"{field}[{key}]", "<value>", "illegal base64 data"))
-    if kind == "Secret" and obj.get("type") == SA_TOKEN_TYPE:
-        if not (obj["metadata"].get("annotations") or {}).get(SA_NAME_ANNOTATION):
-            found.append(errors.field_required(f"metadata.annotations[{SA_NAME_ANNOTATION}]"))
+    token_secret = kind == "Secret" and obj.get("type") == SA_TOKEN_TYPE
+    if token_secret and not (obj["metadata"].get("annotations") or {}).get(SA_NAME_ANNOTATION):
+        found.append(errors.field_required(f"metadata.annotations[{SA_NAME_ANNOTATION}]"))
     if old is not None:
         if kind == "Secret" and obj.get("type") != old.get("type"):
             found.append(errors.field_invalid("type", obj.get("type"), "field is immutable"))
@@ -187,8 +190,9 @@ def _workload_causes(obj: dict, old: dict | None) -> list[dict]:
     found = []
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        found.append(errors.field_invalid("spec.template.metadata.labels", labels,
-                                          "`selector` does not match template `labels`"))
+        found.append(
+            errors.field_invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`")
+        )
     if old is not None and selector != (old.get("spec") or {}).get("selector"):
         found.append(errors.field_invalid("spec.selector", selector, "field is immutable"))
     return found
@@ -213,6 +217,5 @@ def _service_causes(obj: dict, old: dict | None) -> list[dict]:
         found.append(errors.field_required("spec.ports"))
     old_ip = ((old or {}).get("spec") or {}).get("clusterIP")
     if old_ip and spec.get("clusterIP") != old_ip:
-        found.append(errors.field_invalid("spec.clusterIPs[0]", spec.get("clusterIP"),
-                                          "may not change once set"))
+        found.append(errors.field_invalid("spec.clusterIPs[0]", spec.get("clusterIP"), "may not change once set"))
     return found

@@ -29,8 +29,11 @@ def _b64(text: str) -> str:
 
 
 def _user(namespace: str, name: str, uid: str) -> UserInfo:
-    return UserInfo(f"system:serviceaccount:{namespace}:{name}",
-                    ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", AUTHENTICATED), uid)
+    return UserInfo(
+        f"system:serviceaccount:{namespace}:{name}",
+        ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", AUTHENTICATED),
+        uid,
+    )
 
 
 class ServiceAccountTokens:
@@ -42,14 +45,16 @@ class ServiceAccountTokens:
     def secret_data(self, secret: dict, account: dict) -> dict:
         """The ``data`` the token controller writes into a service-account token Secret."""
         ns, name = secret["metadata"]["namespace"], secret["metadata"]["name"]
-        token = self._signer.sign({
-            "iss": LEGACY_ISSUER,
-            _PREFIX + "namespace": ns,
-            _PREFIX + "secret.name": name,
-            _PREFIX + "service-account.name": account["metadata"]["name"],
-            _PREFIX + "service-account.uid": account["metadata"]["uid"],
-            "sub": f"system:serviceaccount:{ns}:{account['metadata']['name']}",
-        })
+        token = self._signer.sign(
+            {
+                "iss": LEGACY_ISSUER,
+                _PREFIX + "namespace": ns,
+                _PREFIX + "secret.name": name,
+                _PREFIX + "service-account.name": account["metadata"]["name"],
+                _PREFIX + "service-account.uid": account["metadata"]["uid"],
+                "sub": f"system:serviceaccount:{ns}:{account['metadata']['name']}",
+            }
+        )
         return {"token": _b64(token), "ca.crt": _b64(self._ca_pem), "namespace": _b64(ns)}
 
     def token_request(self, account: dict, body: dict) -> dict:
@@ -58,22 +63,40 @@ class ServiceAccountTokens:
         seconds = spec.get("expirationSeconds") or 3600
         name = account["metadata"]["name"]
         if not isinstance(seconds, int) or seconds < 600:
-            raise errors.invalid("TokenRequest", "authentication.k8s.io", name, [errors.field_invalid(
-                "spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes")])
+            raise errors.invalid(
+                "TokenRequest",
+                "authentication.k8s.io",
+                name,
+                [
+                    errors.field_invalid(
+                        "spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes"
+                    )
+                ],
+            )
         spec["expirationSeconds"] = seconds
         spec["audiences"] = spec.get("audiences") or [ISSUER]
         now = int(time.time())
         ns = account["metadata"]["namespace"]
-        token = self._signer.sign({
-            "aud": spec["audiences"], "exp": now + seconds, "iat": now, "nbf": now, "iss": ISSUER,
-            "jti": str(uuid.uuid4()), "sub": f"system:serviceaccount:{ns}:{name}",
-            "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name,
-                                                                  "uid": account["metadata"]["uid"]}},
-        })
-        expires = dt.datetime.fromtimestamp(now + seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-                "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
-                "spec": spec, "status": {"token": token, "expirationTimestamp": expires}}
+        token = self._signer.sign(
+            {
+                "aud": spec["audiences"],
+                "exp": now + seconds,
+                "iat": now,
+                "nbf": now,
+                "iss": ISSUER,
+                "jti": str(uuid.uuid4()),
+                "sub": f"system:serviceaccount:{ns}:{name}",
+                "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": account["metadata"]["uid"]}},
+            }
+        )
+        expires = dt.datetime.fromtimestamp(now + seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": expires},
+        }
 
     def authenticate(self, token: str) -> UserInfo | None:
         claims = self._signer.verify(token)

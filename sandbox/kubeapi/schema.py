@@ -19,8 +19,7 @@ _ROOT_FIELDS = ("apiVersion", "kind", "metadata")
 
 
 def _allows_unknown(schema: dict) -> bool:
-    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or \
-        schema.get("additionalProperties") is True
+    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or schema.get("additionalProperties") is True
 
 
 def prune(value, schema: dict) -> None:
@@ -69,8 +68,7 @@ _TYPES = {
 def validate(value, schema: dict, path: str) -> list[dict]:
     if value is None:
         ok = schema.get("nullable") or not schema.get("type")
-        return [] if ok else [errors.field_invalid(path, value, f"{path} in body must be of type "
-                                                                f"{schema['type']}")]
+        return [] if ok else [errors.field_invalid(path, value, f"{path} in body must be of type {schema['type']}")]
     if schema.get("x-kubernetes-int-or-string"):
         if not (_TYPES["integer"](value) or isinstance(value, str)):
             return [errors.field_invalid(path, value, "must be an integer or a string")]
@@ -83,11 +81,9 @@ def validate(value, schema: dict, path: str) -> list[dict]:
         causes += _string_causes(value, schema, path)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
-            causes.append(errors.field_invalid(path, value, f"should be greater than or equal to "
-                                                            f"{schema['minimum']}"))
+            causes.append(errors.field_invalid(path, value, f"should be greater than or equal to {schema['minimum']}"))
         if "maximum" in schema and value > schema["maximum"]:
-            causes.append(errors.field_invalid(path, value, f"should be less than or equal to "
-                                                            f"{schema['maximum']}"))
+            causes.append(errors.field_invalid(path, value, f"should be less than or equal to {schema['maximum']}"))
     elif isinstance(value, list):
         causes += _array_causes(value, schema, path)
     elif isinstance(value, dict):
@@ -100,8 +96,7 @@ def _string_causes(value: str, schema: dict, path: str) -> list[dict]:
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         causes.append(errors.field_invalid(path, value, f"may not be longer than {schema['maxLength']}"))
     if "minLength" in schema and len(value) < schema["minLength"]:
-        causes.append(errors.field_invalid(path, value, f"should be at least {schema['minLength']} "
-                                                        f"chars long"))
+        causes.append(errors.field_invalid(path, value, f"should be at least {schema['minLength']} chars long"))
     if "pattern" in schema and not re.search(schema["pattern"], value):
         causes.append(errors.field_invalid(path, value, f"should match '{schema['pattern']}'"))
     return causes
@@ -112,8 +107,7 @@ def _array_causes(value: list, schema: dict, path: str) -> list[dict]:
     if "maxItems" in schema and len(value) > schema["maxItems"]:
         causes.append(errors.field_invalid(path, len(value), f"must have at most {schema['maxItems']} items"))
     if "minItems" in schema and len(value) < schema["minItems"]:
-        causes.append(errors.field_invalid(path, len(value), f"should have at least "
-                                                             f"{schema['minItems']} items"))
+        causes.append(errors.field_invalid(path, len(value), f"should have at least {schema['minItems']} items"))
     if isinstance(schema.get("items"), dict):
         for n, item in enumerate(value):
             causes += validate(item, schema["items"], f"{path}[{n}]")

@@ -8,7 +8,7 @@ Label requirements (comma-separated, ANDed): ``k=v``, ``k==v``, ``k!=v``, ``k in
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from . import errors
 
@@ -72,14 +72,17 @@ def field_matcher(selector: str | None) -> Matcher:
         m = re.match(r"^\s*([^!=\s]+)\s*(==|=|!=)\s*(.*?)\s*$", part)
         if not m or m.group(1) not in _FIELDS:
             field = m.group(1) if m else part
-            raise errors.bad_request(f'field label not supported: {field}')
+            raise errors.bad_request(f"field label not supported: {field}")
         attr, op, value = _FIELDS[m.group(1)], m.group(2), m.group(3)
         checks.append((attr, op == "!=", value))
 
     def match(obj: dict) -> bool:
         meta = obj.get("metadata", {})
-        return all((meta.get(attr) or "") != value if negate else (meta.get(attr) or "") == value
-                   for attr, negate, value in checks)
+        return all(
+            (meta.get(attr) or "") != value if negate else (meta.get(attr) or "") == value
+            for attr, negate, value in checks
+        )
+
     return match
 
 
@@ -90,4 +93,3 @@ def name_from_field_selector(selector: str | None) -> str | None:
         if m:
             return m.group(2)
     return None
-

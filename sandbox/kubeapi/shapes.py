@@ -16,10 +16,17 @@ from __future__ import annotations
 from .resources import ResourceType
 
 _BUILTIN_LIST_KEYS = {
-    "containers": ("name",), "initContainers": ("name",), "ephemeralContainers": ("name",),
-    "env": ("name",), "volumes": ("name",), "volumeMounts": ("mountPath",),
-    "volumeDevices": ("devicePath",), "imagePullSecrets": ("name",), "hostAliases": ("ip",),
-    "conditions": ("type",), "ownerReferences": ("uid",),
+    "containers": ("name",),
+    "initContainers": ("name",),
+    "ephemeralContainers": ("name",),
+    "env": ("name",),
+    "volumes": ("name",),
+    "volumeMounts": ("mountPath",),
+    "volumeDevices": ("devicePath",),
+    "imagePullSecrets": ("name",),
+    "hostAliases": ("ip",),
+    "conditions": ("type",),
+    "ownerReferences": ("uid",),
 }
 
 
@@ -33,10 +40,10 @@ class BuiltinShape:
     def __init__(self, name: str = ""):
         self.name = name
 
-    def field(self, name: str) -> "BuiltinShape":
+    def field(self, name: str) -> BuiltinShape:
         return BuiltinShape(name)
 
-    def item(self) -> "BuiltinShape":
+    def item(self) -> BuiltinShape:
         return BuiltinShape()
 
     def list_keys(self, items: list) -> tuple[str, ...] | None:
@@ -65,7 +72,7 @@ class SchemaShape:
         extra = self.schema.get("additionalProperties")
         return SchemaShape(extra if isinstance(extra, dict) else None)
 
-    def item(self) -> "SchemaShape":
+    def item(self) -> SchemaShape:
         return SchemaShape(self.schema.get("items"))
 
     def list_keys(self, items: list) -> tuple[str, ...] | None:

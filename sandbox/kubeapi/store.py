@@ -14,8 +14,8 @@ from __future__ import annotations
 import collections
 import queue
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from . import errors
 
@@ -24,9 +24,9 @@ Key = tuple[str, str]  # (group, plural)
 
 @dataclass(frozen=True)
 class Change:
-    type: str          # ADDED, MODIFIED or DELETED
+    type: str  # ADDED, MODIFIED or DELETED
     key: Key
-    object: dict       # the new state; for DELETED the last state, stamped with the deletion's rv
+    object: dict  # the new state; for DELETED the last state, stamped with the deletion's rv
     old: dict | None
 
     @property
@@ -40,7 +40,7 @@ _CLOSED = object()
 class Watcher:
     """Changes accepted by ``predicate``, queued for one consumer thread."""
 
-    def __init__(self, store: "Store", predicate: Callable[[Change], bool]):
+    def __init__(self, store: Store, predicate: Callable[[Change], bool]):
         self._store = store
         self._predicate = predicate
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -89,8 +89,7 @@ class Store:
 
     def objects(self, key: Key, namespace: str | None = None) -> list[dict]:
         with self.lock:
-            found = [obj for (ns, _), obj in self._objects.get(key, {}).items()
-                     if namespace is None or ns == namespace]
+            found = [obj for (ns, _), obj in self._objects.get(key, {}).items() if namespace is None or ns == namespace]
         return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def keys(self) -> list[Key]:
@@ -133,8 +132,9 @@ class Store:
 
     # --- watches --------------------------------------------------------------------------------
 
-    def watch(self, predicate: Callable[[Change], bool], since: int | None = None,
-              existing: Iterable[tuple[Key, dict]] = ()) -> Watcher:
+    def watch(
+        self, predicate: Callable[[Change], bool], since: int | None = None, existing: Iterable[tuple[Key, dict]] = ()
+    ) -> Watcher:
         """Start a watcher: first synthetic ADDED changes for ``existing`` objects, then the
         recorded changes after resourceVersion ``since`` (410 if compacted), then live ones."""
         with self.lock:
@@ -158,9 +158,14 @@ class Store:
 
     def dump(self) -> dict:
         with self.lock:
-            return {"resourceVersion": self._rv,
-                    "objects": [{"group": k[0], "resource": k[1], "object": obj}
-                                for k, objs in self._objects.items() for obj in objs.values()]}
+            return {
+                "resourceVersion": self._rv,
+                "objects": [
+                    {"group": k[0], "resource": k[1], "object": obj}
+                    for k, objs in self._objects.items()
+                    for obj in objs.values()
+                ],
+            }
 
     def load(self, data: dict) -> None:
         with self.lock:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from . import errors
 from .httpserver import query_flag
@@ -26,13 +26,23 @@ def _line(event_type: str, obj: dict) -> bytes:
     return json.dumps({"type": event_type, "object": obj}).encode() + b"\n"
 
 
-def stream(store: Store, rt: ResourceType, namespace: str, query: dict[str, str],
-           present: Callable[[ResourceType, dict], dict], disconnected: Callable[[], bool]) -> Iterator[bytes]:
+def stream(
+    store: Store,
+    rt: ResourceType,
+    namespace: str,
+    query: dict[str, str],
+    present: Callable[[ResourceType, dict], dict],
+    disconnected: Callable[[], bool],
+) -> Iterator[bytes]:
     labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
 
     def in_scope(obj: dict | None) -> bool:
-        return obj is not None and (not namespace or obj["metadata"].get("namespace") == namespace) \
-            and labels(obj) and fields(obj)
+        return (
+            obj is not None
+            and (not namespace or obj["metadata"].get("namespace") == namespace)
+            and labels(obj)
+            and fields(obj)
+        )
 
     def relevant(change: Change) -> bool:
         return change.key == rt.key and (in_scope(change.object) or in_scope(change.old))
@@ -42,8 +52,11 @@ def stream(store: Store, rt: ResourceType, namespace: str, query: dict[str, str]
         raise errors.bad_request(f"invalid resourceVersion {start!r}")
     try:
         with store.lock:
-            existing = [] if start not in ("", "0") else [
-                (rt.key, o) for o in store.objects(rt.key, namespace or None) if in_scope(o)]
+            existing = (
+                []
+                if start not in ("", "0")
+                else [(rt.key, o) for o in store.objects(rt.key, namespace or None) if in_scope(o)]
+            )
             watcher = store.watch(relevant, None if start in ("", "0") else int(start), existing)
     except errors.ApiError as err:
         return _once(_line("ERROR", err.status()))
@@ -67,14 +80,17 @@ def _events(store, rt, watcher, in_scope, present, disconnected, timeout, bookma
                     return
                 if bookmarks and time.monotonic() - idle_since > _BOOKMARK_IDLE:
                     idle_since = time.monotonic()
-                    yield _line("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version,
-                                             "metadata": {"resourceVersion": str(store.resource_version)}})
+                    yield _line(
+                        "BOOKMARK",
+                        {
+                            "kind": rt.kind,
+                            "apiVersion": rt.api_version,
+                            "metadata": {"resourceVersion": str(store.resource_version)},
+                        },
+                    )
                 continue
             was, now = in_scope(change.old), in_scope(change.object)
-            if change.type == "DELETED" or not now:
-                event_type = "DELETED"
-            else:
-                event_type = "MODIFIED" if was else "ADDED"
+            event_type = "DELETED" if change.type == "DELETED" or not now else "MODIFIED" if was else "ADDED"
             idle_since = time.monotonic()
             yield _line(event_type, present(rt, change.object))
     finally:

@@ -27,6 +27,7 @@ def fresh_kube_api():
 def cloud_env(monkeypatch):
     """``cloud_env(emulator)`` puts the emulator's credentials-chain environment in place for this
     test only, and returns the emulator."""
+
     def export(emulator):
         for name, value in emulator.environment().items():
             monkeypatch.setenv(name, value)

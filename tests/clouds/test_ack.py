@@ -33,18 +33,33 @@ def source(cloud: AckEmulator, cluster_id: str = CLUSTER, region: str = REGION) 
 
 def raw_client(cloud: AckEmulator) -> Client:
     environment = cloud.environment()
-    return Client(Config(access_key_id=environment["ALIBABA_CLOUD_ACCESS_KEY_ID"],
-                         access_key_secret=environment["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], region_id=REGION,
-                         endpoint=cloud.endpoint.removeprefix("http://"), protocol="HTTP"))
+    return Client(
+        Config(
+            access_key_id=environment["ALIBABA_CLOUD_ACCESS_KEY_ID"],
+            access_key_secret=environment["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+            region_id=REGION,
+            endpoint=cloud.endpoint.removeprefix("http://"),
+            protocol="HTTP",
+        )
+    )
 
 
 def description(**flags) -> ClusterDescription:
-    return ClusterDescription(kind="ack", native_id=CLUSTER, region=REGION, state="running", running=True,
-                              kubernetes_version="1.29.4-aliyun.1", endpoint="https://127.0.0.1:1", ca_data="",
-                              flags=flags)
+    return ClusterDescription(
+        kind="ack",
+        native_id=CLUSTER,
+        region=REGION,
+        state="running",
+        running=True,
+        kubernetes_version="1.29.4-aliyun.1",
+        endpoint="https://127.0.0.1:1",
+        ca_data="",
+        flags=flags,
+    )
 
 
 # --- lookup -----------------------------------------------------------------------------------------
+
 
 def test_describe_reports_state_version_endpoint_and_ca(cloud, fresh_kube_api):
     cloud.add_cluster(REGION, CLUSTER, version="1.29.4")
@@ -102,8 +117,10 @@ def test_a_cluster_removed_in_the_cloud_is_gone_with_its_backing_cluster(cloud, 
 
 # --- error mapping ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("inject", [lambda c: c.throttle_next(2), lambda c: c.fail_next(2, 503)],
-                         ids=["throttled", "unavailable"])
+
+@pytest.mark.parametrize(
+    "inject", [lambda c: c.throttle_next(2), lambda c: c.fail_next(2, 503)], ids=["throttled", "unavailable"]
+)
 def test_throttling_and_transient_faults_are_retried(cloud, inject):
     cloud.add_cluster(REGION, CLUSTER)
     inject(cloud)
@@ -141,6 +158,7 @@ def test_a_wrong_secret_fails_the_signature_check(cloud, monkeypatch):
 
 # --- the emulator follows the ROA API, checked with the raw SDK -------------------------------------
 
+
 def test_raw_sdk_reads_detail_kubeconfig_and_errors(cloud):
     cloud.add_cluster(REGION, CLUSTER, name="prod", cluster_spec="ack.standard")
     client = raw_client(cloud)
@@ -153,7 +171,8 @@ def test_raw_sdk_reads_detail_kubeconfig_and_errors(cloud):
     assert kubeconfig.config.startswith("apiVersion: v1") and kubeconfig.expiration.endswith("Z")
     with pytest.raises(ClientException) as caught:
         client.describe_cluster_user_kubeconfig(
-            CLUSTER, DescribeClusterUserKubeconfigRequest(temporary_duration_minutes=5))
+            CLUSTER, DescribeClusterUserKubeconfigRequest(temporary_duration_minutes=5)
+        )
     assert (caught.value.status_code, caught.value.code) == (400, "InvalidParameter")
     with pytest.raises(ClientException) as caught:
         client.describe_cluster_detail("c0000000000000000000000000000dead")
@@ -163,11 +182,15 @@ def test_raw_sdk_reads_detail_kubeconfig_and_errors(cloud):
 
 # --- encryption -------------------------------------------------------------------------------------
 
+
 def test_enable_encryption_updates_then_returns_to_running(cloud):
     cloud.add_cluster(REGION, CLUSTER)
     src = source(cloud)
-    assert src.enable_encryption({"kms_key_id": "key-hzz1234"}) == {"enabled": True, "key": "key-hzz1234",
-                                                                    "status_code": 200}
+    assert src.enable_encryption({"kms_key_id": "key-hzz1234"}) == {
+        "enabled": True,
+        "key": "key-hzz1234",
+        "status_code": 200,
+    }
     assert cloud.kms(CLUSTER) == {"kms_key_id": "key-hzz1234", "disable_encryption": False}
     assert src.encryption_status() == {"enabled": None, "key": None, "state": "updating"}
     time.sleep(0.1)
@@ -182,7 +205,9 @@ def test_a_second_kms_change_within_five_minutes_is_refused(cloud):
     with pytest.raises(CloudError) as caught:
         src.enable_encryption({"kms_key_id": "key-hzz5678"})
     assert (caught.value.reason, str(caught.value)) == (
-        "unavailable", "FF-ENC-004 ACK rejected the change (409): wait 5 minutes after the previous KMS update")
+        "unavailable",
+        "FF-ENC-004 ACK rejected the change (409): wait 5 minutes after the previous KMS update",
+    )
 
 
 def test_raw_sdk_kms_update_has_no_body_and_needs_a_running_cluster(cloud):
@@ -196,18 +221,23 @@ def test_raw_sdk_kms_update_has_no_body_and_needs_a_running_cluster(cloud):
     assert cloud.kms(CLUSTER) == {"kms_key_id": "key-1", "disable_encryption": False}
 
 
-@pytest.mark.parametrize(("flags", "shown"), [
-    ({"cluster_type": "ManagedKubernetes", "cluster_spec": "ack.standard"}, "ack.standard"),
-    ({"cluster_type": "Kubernetes", "cluster_spec": ""}, "Kubernetes"),
-])
+@pytest.mark.parametrize(
+    ("flags", "shown"),
+    [
+        ({"cluster_type": "ManagedKubernetes", "cluster_spec": "ack.standard"}, "ack.standard"),
+        ({"cluster_type": "Kubernetes", "cluster_spec": ""}, "Kubernetes"),
+    ],
+)
 def test_secret_encryption_needs_ack_pro(flags, shown):
     assert list(map(str, ack.check_encryption(description(**flags), "prod"))) == [
-        f"FF-ENC-003 ACK cluster 'prod' is {shown}; Secret encryption needs ACK Pro (ack.pro.small)"]
+        f"FF-ENC-003 ACK cluster 'prod' is {shown}; Secret encryption needs ACK Pro (ack.pro.small)"
+    ]
     pro = description(cluster_type="ManagedKubernetes", cluster_spec="ack.pro.small")
     assert ack.check_encryption(pro, "prod") == []
 
 
 # --- plumbing ---------------------------------------------------------------------------------------
+
 
 def test_the_source_pickles():
     src = ack.source({"region_id": REGION, "cluster_id": CLUSTER}, "http://127.0.0.1:1")

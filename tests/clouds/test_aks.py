@@ -39,11 +39,18 @@ def raw_client(cloud: AksEmulator, **options) -> ContainerServiceClient:
 
 
 def lookup_props(cloud: AksEmulator, **extra) -> dict:
-    return {"cluster": "entra", "kind": "aks", "min_version": "1.19", "cloud_endpoint": cloud.endpoint,
-            "identity": {"subscription_id": SUBSCRIPTION, "resource_group": GROUP, "cluster_name": "entra"}, **extra}
+    return {
+        "cluster": "entra",
+        "kind": "aks",
+        "min_version": "1.19",
+        "cloud_endpoint": cloud.endpoint,
+        "identity": {"subscription_id": SUBSCRIPTION, "resource_group": GROUP, "cluster_name": "entra"},
+        **extra,
+    }
 
 
 # --- lookup -----------------------------------------------------------------------------------------
+
 
 def test_describe_reports_state_version_endpoint_and_ca(cloud, fresh_kube_api):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod", version="1.29.4", location="westeurope")
@@ -55,8 +62,10 @@ def test_describe_reports_state_version_endpoint_and_ca(cloud, fresh_kube_api):
     assert description.region == "westeurope"
     assert description.endpoint == backing.url
     assert base64.b64decode(description.ca_data).decode() == backing.ca_pem
-    assert description.native_id == (f"/subscriptions/{SUBSCRIPTION}/resourcegroups/{GROUP}/providers/"
-                                     "Microsoft.ContainerService/managedClusters/prod")
+    assert description.native_id == (
+        f"/subscriptions/{SUBSCRIPTION}/resourcegroups/{GROUP}/providers/"
+        "Microsoft.ContainerService/managedClusters/prod"
+    )
     assert description.flags == {"disable_local_accounts": False, "azure_key_vault_kms": None, "sku_tier": "Free"}
     assert aks.check(description, "prod") == []
 
@@ -68,11 +77,14 @@ def test_admin_credentials_open_the_backing_cluster(cloud, fresh_kube_api):
     assert info.kube_system_uid == fresh_kube_api.cluster("aks-prod").kube_system_uid
 
 
-@pytest.mark.parametrize(("provisioning", "power", "state"), [
-    ("Succeeded", "Stopped", "Stopped"),
-    ("Updating", "Running", "Updating"),
-    ("Failed", "Running", "Failed"),
-])
+@pytest.mark.parametrize(
+    ("provisioning", "power", "state"),
+    [
+        ("Succeeded", "Stopped", "Stopped"),
+        ("Updating", "Running", "Updating"),
+        ("Failed", "Running", "Failed"),
+    ],
+)
 def test_a_cluster_that_is_not_running_says_why(cloud, provisioning, power, state):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod", state=provisioning, power_state=power)
     description = source(cloud).describe()
@@ -85,8 +97,9 @@ def test_not_found_names_the_cluster_and_its_resource_group(cloud, group):
     with pytest.raises(CloudError) as caught:
         source(cloud, "staging", group).describe()
     assert caught.value.reason == "not-found"
-    assert str(caught.value) == (f"FF-REG-003 aks cluster staging not found in resource group {group} "
-                                 f"(subscription {SUBSCRIPTION})")
+    assert str(caught.value) == (
+        f"FF-REG-003 aks cluster staging not found in resource group {group} (subscription {SUBSCRIPTION})"
+    )
 
 
 def test_local_accounts_disabled_needs_a_bootstrap_kubeconfig(cloud):
@@ -96,7 +109,8 @@ def test_local_accounts_disabled_needs_a_bootstrap_kubeconfig(cloud):
     assert description.running and description.ca_data
     assert list(map(str, aks.check(description, "entra"))) == [
         "FF-KIND-011 AKS cluster 'entra' disables local accounts; supply bootstrap_kubeconfig with an Entra "
-        "identity that is cluster-admin"]
+        "identity that is cluster-admin"
+    ]
     with pytest.raises(CloudError) as caught:
         src.credentials()
     assert caught.value.reason == "invalid"
@@ -105,8 +119,10 @@ def test_local_accounts_disabled_needs_a_bootstrap_kubeconfig(cloud):
 
 # --- error mapping ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("inject", [lambda c: c.throttle_next(2), lambda c: c.fail_next(2, 503)],
-                         ids=["throttled", "unavailable"])
+
+@pytest.mark.parametrize(
+    "inject", [lambda c: c.throttle_next(2), lambda c: c.fail_next(2, 503)], ids=["throttled", "unavailable"]
+)
 def test_throttling_and_transient_faults_are_retried(cloud, inject):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod")
     inject(cloud)
@@ -135,6 +151,7 @@ def test_a_wrong_client_secret_is_reported_with_the_entra_error(cloud, monkeypat
 
 # --- the emulator follows ARM, checked with the raw SDK ---------------------------------------------
 
+
 def test_raw_sdk_reads_the_resource_credentials_and_errors(cloud):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod", version="1.30.2", sku_tier="Standard")
     with raw_client(cloud, credential_scopes=[f"{cloud.endpoint}/.default"]) as client:
@@ -160,6 +177,7 @@ def test_a_token_for_another_audience_is_refused(cloud):
 
 # --- encryption -------------------------------------------------------------------------------------
 
+
 def test_enable_encryption_puts_the_kms_settings_and_waits(cloud):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod")
     src = source(cloud)
@@ -171,10 +189,13 @@ def test_enable_encryption_puts_the_kms_settings_and_waits(cloud):
     assert src.describe().flags["azure_key_vault_kms"]["key_id"] == KEY_ID
 
 
-@pytest.mark.parametrize(("key", "problem"), [
-    ({"key_id": "https://fleet-kv.vault.azure.net/keys/etcd"}, "is not a versioned Key Vault key URI"),
-    ({"key_id": KEY_ID, "key_vault_network_access": "Private"}, "Private needs key_vault_resource_id"),
-])
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ({"key_id": "https://fleet-kv.vault.azure.net/keys/etcd"}, "is not a versioned Key Vault key URI"),
+        ({"key_id": KEY_ID, "key_vault_network_access": "Private"}, "Private needs key_vault_resource_id"),
+    ],
+)
 def test_invalid_kms_settings_fail_before_any_call(cloud, key, problem):
     cloud.add_cluster(SUBSCRIPTION, GROUP, "prod")
     [message] = map(str, aks.check_encryption_key(key))
@@ -187,9 +208,11 @@ def test_invalid_kms_settings_fail_before_any_call(cloud, key, problem):
 
 # --- plumbing ---------------------------------------------------------------------------------------
 
+
 def test_the_source_pickles():
-    src = aks.source({"subscription_id": SUBSCRIPTION, "resource_group": GROUP, "cluster_name": "prod"},
-                     "https://127.0.0.1:1")
+    src = aks.source(
+        {"subscription_id": SUBSCRIPTION, "resource_group": GROUP, "cluster_name": "prod"}, "https://127.0.0.1:1"
+    )
     assert pickle.loads(pickle.dumps(src)) == src
 
 
@@ -217,4 +240,5 @@ def test_local_accounts_disabled_is_waived_by_a_bootstrap_kubeconfig(cloud, fres
     assert ClusterLookupProvider().check({}, lookup_props(cloud, kubeconfig=bootstrap)).failures == []
     too_new = lookup_props(cloud, kubeconfig=bootstrap, min_version="1.99")
     assert [f.reason for f in ClusterLookupProvider().check({}, too_new).failures] == [
-        "FF-VER-001 cluster 'entra' runs Kubernetes 1.29.4; fleetform requires >= 1.99"]
+        "FF-VER-001 cluster 'entra' runs Kubernetes 1.29.4; fleetform requires >= 1.99"
+    ]

@@ -58,8 +58,13 @@ def source(cloud, cluster_id, region_id=POOL, **identity):
 
 
 def lookup_props(cloud, cluster_id, name="shop", **identity) -> dict:
-    return {"cluster": name, "kind": "ctyun", "identity": {"region_id": POOL, "cluster_id": cluster_id, **identity},
-            "cloud_endpoint": cloud.endpoint, "min_version": "1.19"}
+    return {
+        "cluster": name,
+        "kind": "ctyun",
+        "identity": {"region_id": POOL, "cluster_id": cluster_id, **identity},
+        "cloud_endpoint": cloud.endpoint,
+        "min_version": "1.19",
+    }
 
 
 def lookup_problems(cloud, cluster_id, name="shop", **identity) -> list[str]:
@@ -76,8 +81,9 @@ def client(cloud, access_key=None, secret_key=None, region_id=POOL) -> CcseClien
 
 
 def test_describe_running_cluster(cloud, kube_api, env, cluster_id):
-    cloud.add_cluster(POOL, cluster_id, version="1.29.3", name="shop", cluster_series="cce.managed",
-                      network_plugin="cubecni")
+    cloud.add_cluster(
+        POOL, cluster_id, version="1.29.3", name="shop", cluster_series="cce.managed", network_plugin="cubecni"
+    )
     backing = kube_api.cluster(f"ctyun-{cluster_id}")
 
     description = source(cloud, cluster_id).describe()
@@ -86,9 +92,15 @@ def test_describe_running_cluster(cloud, kube_api, env, cluster_id):
     assert (description.state, description.running, description.kubernetes_version) == ("running", True, "1.29.3")
     assert description.endpoint == backing.url
     assert base64.b64decode(description.ca_data).decode() == backing.ca_pem
-    assert description.flags == {"cluster_name": "shop", "cluster_series": "cce.managed", "serverless": False,
-                                 "network_plugin": "cubecni", "cluster_type": 2, "public_endpoint": False,
-                                 "endpoint_preference": "private"}
+    assert description.flags == {
+        "cluster_name": "shop",
+        "cluster_series": "cce.managed",
+        "serverless": False,
+        "network_plugin": "cubecni",
+        "cluster_type": 2,
+        "public_endpoint": False,
+        "endpoint_preference": "private",
+    }
     assert ctyun.check(description, "shop") == []
     assert ctyun.bootstrap_checks(description, "shop", "LoadBalancer") == []
 
@@ -117,13 +129,15 @@ def test_cluster_not_running_fails_the_lookup(cloud, env, cluster_id):
     description = source(cloud, cluster_id).describe()
     assert (description.state, description.running, description.ca_data) == ("stopped", False, "")
     assert lookup_problems(cloud, cluster_id) == [
-        f"FF-REG-004 ctyun cluster {cluster_id} is in state 'stopped'; it must be running"]
+        f"FF-REG-004 ctyun cluster {cluster_id} is in state 'stopped'; it must be running"
+    ]
 
 
 def test_old_kubernetes_fails_the_lookup(cloud, env, cluster_id):
     cloud.add_cluster(POOL, cluster_id, version="1.18.4")
     assert lookup_problems(cloud, cluster_id, name="legacy") == [
-        "FF-VER-001 cluster 'legacy' runs Kubernetes 1.18.4; fleetform requires >= 1.19"]
+        "FF-VER-001 cluster 'legacy' runs Kubernetes 1.18.4; fleetform requires >= 1.19"
+    ]
 
 
 def test_not_found_fails_the_lookup(cloud, env, cluster_id):
@@ -146,7 +160,8 @@ def test_public_preference_without_eip(cloud, env, cluster_id):
     description = public.describe()
     assert description.endpoint == "" and not description.flags["public_endpoint"]
     assert list(map(str, ctyun.check(description, "shop"))) == [
-        "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"]
+        "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"
+    ]
     assert lookup_problems(cloud, cluster_id, public=True) == list(map(str, ctyun.check(description, "shop")))
     with pytest.raises(CloudError) as caught:
         public.credentials()
@@ -164,7 +179,8 @@ def test_serverless_and_calico_bootstrap_rules(cloud, env, cluster_id):
         "set ingress.service_type=HostPort",
     ]
     assert list(map(str, ctyun.bootstrap_checks(description, "edge", "HostPort"))) == [
-        "FF-BOOT-001 ingress/storage bootstrap is not supported on CTyun SCE clusters"]
+        "FF-BOOT-001 ingress/storage bootstrap is not supported on CTyun SCE clusters"
+    ]
 
 
 def test_encryption_is_refused_with_v34(cloud, env, cluster_id):

@@ -49,7 +49,7 @@ def test_get_with_query_and_empty_body():
         "ctyun-eop-request-id": REQUEST_ID,
         "Eop-date": DATE,
         "Eop-Authorization": "AK_EXAMPLE Headers=ctyun-eop-request-id;eop-date "
-                             "Signature=Ugl3coVTge1z8tmBUfiH8VEFYZkbp5Z04wbnVt1HaMg=",
+        "Signature=Ugl3coVTge1z8tmBUfiH8VEFYZkbp5Z04wbnVt1HaMg=",
         "Content-Type": "application/json",
     }
 
@@ -72,13 +72,16 @@ def test_empty_body_hash_is_the_sha256_of_nothing():
     assert eop.string_to_sign(REQUEST_ID, DATE, "", b"").endswith(EMPTY_BODY_SHA256)
 
 
-@pytest.mark.parametrize("params, query", [
-    (None, ""),
-    ({}, ""),
-    ({"pageSize": 10, "pageNow": 1}, "pageNow=1&pageSize=10"),  # sorted by key
-    ({"clusterName": "a b", "isPublic": False}, "clusterName=a%20b&isPublic=false"),  # %20, lower-case booleans
-    ({"name": "集群/1"}, "name=%E9%9B%86%E7%BE%A4%2F1"),
-])
+@pytest.mark.parametrize(
+    "params, query",
+    [
+        (None, ""),
+        ({}, ""),
+        ({"pageSize": 10, "pageNow": 1}, "pageNow=1&pageSize=10"),  # sorted by key
+        ({"clusterName": "a b", "isPublic": False}, "clusterName=a%20b&isPublic=false"),  # %20, lower-case booleans
+        ({"name": "集群/1"}, "name=%E9%9B%86%E7%BE%A4%2F1"),
+    ],
+)
 def test_canonical_query(params, query):
     assert eop.canonical_query(params) == query
 

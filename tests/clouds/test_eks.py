@@ -65,6 +65,7 @@ def token_of(kubeconfig: str) -> str:
 
 # --- lookup -------------------------------------------------------------------------------------
 
+
 def test_describe_reports_state_version_endpoint_and_ca(cloud, kube_api, identity):
     description = eks.source(identity, cloud.endpoint).describe()
 
@@ -127,6 +128,7 @@ def test_cluster_that_is_not_running_says_so(env):
 
 # --- error mapping ------------------------------------------------------------------------------
 
+
 def test_throttling_is_retried_until_the_call_succeeds(env, identity):
     env.throttle_next(2)
 
@@ -183,6 +185,7 @@ def test_access_denied_names_the_permission(env, identity):
 
 # --- encryption ---------------------------------------------------------------------------------
 
+
 def test_enable_encryption_runs_an_update_until_secrets_are_encrypted(env, identity, monkeypatch):
     source = eks.source(identity, env.endpoint)
     monkeypatch.setattr(env, "update_seconds", 60)
@@ -190,8 +193,11 @@ def test_enable_encryption_runs_an_update_until_secrets_are_encrypted(env, ident
     started = source.enable_encryption({"key_arn": KEY_ARN})
     assert started["status"] == "InProgress" and started["operation"]
     assert source.describe().state == "UPDATING"
-    assert source.encryption_status() == {"enabled": False, "key": None, "operation": {
-        "id": started["operation"], "status": "InProgress", "errors": []}}
+    assert source.encryption_status() == {
+        "enabled": False,
+        "key": None,
+        "operation": {"id": started["operation"], "status": "InProgress", "errors": []},
+    }
 
     env.update_seconds = 0
     kube.wait_for(lambda: source.encryption_status()["enabled"], timeout=5, interval=0.1, what="encryption")
@@ -212,6 +218,7 @@ def test_without_a_key_new_versions_use_the_provider_default(env):
 
 # --- the emulator through the raw SDK -----------------------------------------------------------
 
+
 def test_raw_client_sees_eks_shapes(env, identity, monkeypatch):
     client, name = eks_client(env), identity["cluster_name"]
     monkeypatch.setattr(env, "update_seconds", 60)
@@ -231,8 +238,12 @@ def test_raw_client_sees_eks_shapes(env, identity, monkeypatch):
     assert busy.value.response["Error"]["Code"] == "ResourceInUseException"
 
     env.update_seconds = 0
-    kube.wait_for(lambda: client.describe_update(name=name, updateId=update["id"])["update"]["status"] == "Successful",
-                  timeout=5, interval=0.1, what="update")
+    kube.wait_for(
+        lambda: client.describe_update(name=name, updateId=update["id"])["update"]["status"] == "Successful",
+        timeout=5,
+        interval=0.1,
+        what="update",
+    )
     assert client.describe_cluster(name=name)["cluster"]["encryptionConfig"] == config
     with pytest.raises(ClientError) as again:
         client.associate_encryption_config(clusterName=name, encryptionConfig=config)

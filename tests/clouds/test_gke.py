@@ -60,8 +60,9 @@ def identity(env):
 
 def sdk_client(cloud: GkeEmulator) -> container_v1.ClusterManagerClient:
     credentials, _ = google.auth.default(scopes=gke.SCOPES)
-    return container_v1.ClusterManagerClient(credentials=credentials, transport="rest",
-                                             client_options=ClientOptions(api_endpoint=cloud.endpoint))
+    return container_v1.ClusterManagerClient(
+        credentials=credentials, transport="rest", client_options=ClientOptions(api_endpoint=cloud.endpoint)
+    )
 
 
 def resource_name(identity: dict) -> str:
@@ -78,6 +79,7 @@ def wait_until_done(client: container_v1.ClusterManagerClient, name: str) -> con
 
 # --- lookup -------------------------------------------------------------------------------------
 
+
 def test_describe_reports_state_version_endpoint_and_ca(cloud, kube_api, identity):
     description = gke.source(identity, cloud.endpoint).describe()
 
@@ -87,8 +89,11 @@ def test_describe_reports_state_version_endpoint_and_ca(cloud, kube_api, identit
     assert description.endpoint == backing.url
     assert base64.b64decode(description.ca_data).decode() == backing.ca_pem
     assert description.native_id == resource_name(identity)
-    assert description.flags == {"autopilot": False, "private_endpoint": False,
-                                 "database_encryption": "CURRENT_STATE_DECRYPTED"}
+    assert description.flags == {
+        "autopilot": False,
+        "private_endpoint": False,
+        "database_encryption": "CURRENT_STATE_DECRYPTED",
+    }
 
 
 def test_credentials_open_the_backing_cluster_with_an_oauth_token(cloud, identity):
@@ -128,8 +133,10 @@ def test_autopilot_cluster_is_refused_by_check(env, identity):
     autopilot = add_cluster(env, autopilot=True)
 
     refused = list(map(str, gke.check(gke.source(autopilot, env.endpoint).describe(), "member")))
-    assert refused == [f"FF-KIND-010 GKE cluster '{autopilot['cluster_name']}' is an Autopilot cluster; "
-                       "only Standard clusters are supported"]
+    assert refused == [
+        f"FF-KIND-010 GKE cluster '{autopilot['cluster_name']}' is an Autopilot cluster; "
+        "only Standard clusters are supported"
+    ]
     assert gke.check(gke.source(identity, env.endpoint).describe(), "member") == []
 
 
@@ -142,6 +149,7 @@ def test_private_endpoint_and_encryption_flags(env):
 
 
 # --- error mapping ------------------------------------------------------------------------------
+
 
 def test_throttling_is_retried_until_the_call_succeeds(env, identity):
     env.throttle_next(2)
@@ -191,6 +199,7 @@ def test_expired_credentials_say_how_to_log_in_again(env, identity):
 
 # --- encryption ---------------------------------------------------------------------------------
 
+
 def test_enable_encryption_runs_an_operation_until_secrets_are_encrypted(env, identity, monkeypatch):
     source = gke.source(identity, env.endpoint)
     monkeypatch.setattr(env, "operation_seconds", 60)
@@ -201,11 +210,15 @@ def test_enable_encryption_runs_an_operation_until_secrets_are_encrypted(env, id
     assert source.encryption_status()["pending"] is True
 
     env.operation_seconds = 0
-    done = kube.wait_for(lambda: source.encryption_status()["enabled"], timeout=5, interval=0.1,
-                         what="encryption")
+    done = kube.wait_for(lambda: source.encryption_status()["enabled"], timeout=5, interval=0.1, what="encryption")
     assert done is True
-    assert source.encryption_status() == {"enabled": True, "key": KEY, "state": "CURRENT_STATE_ENCRYPTED",
-                                          "pending": False, "errors": []}
+    assert source.encryption_status() == {
+        "enabled": True,
+        "key": KEY,
+        "state": "CURRENT_STATE_ENCRYPTED",
+        "pending": False,
+        "errors": [],
+    }
     assert source.describe().state == "RUNNING"
     assert source.enable_encryption({"key_name": KEY})["operation"] is None  # already so: no call
 
@@ -213,32 +226,46 @@ def test_enable_encryption_runs_an_operation_until_secrets_are_encrypted(env, id
 def test_key_outside_the_cluster_region_is_refused(env, identity):
     with pytest.raises(CloudError, match="FF-ENC-005") as raised:
         gke.source(identity, env.endpoint).enable_encryption(
-            {"key_name": "projects/p/locations/us-east1/keyRings/r/cryptoKeys/k"})
+            {"key_name": "projects/p/locations/us-east1/keyRings/r/cryptoKeys/k"}
+        )
     assert raised.value.reason == "invalid"
 
 
-@pytest.mark.parametrize("key_name, location, ok", [
-    (KEY, LOCATION, True),
-    (KEY, f"{LOCATION}-b", True),  # a zonal cluster uses its region's keys
-    (KEY, "us-east1", False),
-    ("not-a-key", LOCATION, False),
-])
+@pytest.mark.parametrize(
+    "key_name, location, ok",
+    [
+        (KEY, LOCATION, True),
+        (KEY, f"{LOCATION}-b", True),  # a zonal cluster uses its region's keys
+        (KEY, "us-east1", False),
+        ("not-a-key", LOCATION, False),
+    ],
+)
 def test_check_key(key_name, location, ok):
     assert (gke.check_key(key_name, location) == []) is ok
 
 
 # --- the emulator through the raw SDK -----------------------------------------------------------
 
+
 def test_raw_client_sees_gke_shapes(env, identity, monkeypatch):
     monkeypatch.setattr(env, "operation_seconds", 60)
     with sdk_client(env) as client:
         cluster = client.get_cluster(name=resource_name(identity))
         listed = client.list_clusters(parent=f"projects/{PROJECT}/locations/{LOCATION}")
-        operation = client.update_cluster(name=resource_name(identity), update={
-            "desired_database_encryption": {"state": container_v1.DatabaseEncryption.State.ENCRYPTED, "key_name": KEY}})
+        operation = client.update_cluster(
+            name=resource_name(identity),
+            update={
+                "desired_database_encryption": {
+                    "state": container_v1.DatabaseEncryption.State.ENCRYPTED,
+                    "key_name": KEY,
+                }
+            },
+        )
         with pytest.raises(api.BadRequest, match="incompatible operation"):
-            client.update_cluster(name=resource_name(identity), update={
-                "desired_database_encryption": {"state": container_v1.DatabaseEncryption.State.DECRYPTED}})
+            client.update_cluster(
+                name=resource_name(identity),
+                update={"desired_database_encryption": {"state": container_v1.DatabaseEncryption.State.DECRYPTED}},
+            )
         env.operation_seconds = 0
         finished = wait_until_done(client, operation.name)
         encrypted = client.get_cluster(name=resource_name(identity)).database_encryption
@@ -269,8 +296,11 @@ def test_errors_use_googles_envelope(env):
     with pytest.raises(urllib.error.HTTPError) as not_found:
         urllib.request.urlopen(request, timeout=5)
     error = json.loads(not_found.value.read())["error"]
-    assert error == {"code": 404, "status": "NOT_FOUND",
-                     "message": f"Not found: projects/{PROJECT}/locations/{LOCATION}/clusters/absent."}
+    assert error == {
+        "code": 404,
+        "status": "NOT_FOUND",
+        "message": f"Not found: projects/{PROJECT}/locations/{LOCATION}/clusters/absent.",
+    }
 
 
 def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, cloud_env):

@@ -60,8 +60,13 @@ def source(cloud, cluster_id, region=REGION, **identity):
 
 
 def lookup_props(cloud, cluster_id, name="shop", **identity) -> dict:
-    return {"cluster": name, "kind": "tke", "identity": {"region": REGION, "cluster_id": cluster_id, **identity},
-            "cloud_endpoint": cloud.endpoint, "min_version": "1.19"}
+    return {
+        "cluster": name,
+        "kind": "tke",
+        "identity": {"region": REGION, "cluster_id": cluster_id, **identity},
+        "cloud_endpoint": cloud.endpoint,
+        "min_version": "1.19",
+    }
 
 
 def lookup_problems(cloud, cluster_id, name="shop", **identity) -> list[str]:
@@ -74,7 +79,9 @@ def raw_client(cloud, secret_id=None, secret_key=None, region=REGION) -> tke_cli
     """The official SDK client on loopback, as CLOUD-APIS §6.1 shows."""
     cred = credential.Credential(secret_id or cloud.secret_id, secret_key or cloud.secret_key)
     endpoint = cloud.endpoint.removeprefix("http://")
-    return tke_client.TkeClient(cred, region, ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, protocol="http")))
+    return tke_client.TkeClient(
+        cred, region, ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, protocol="http"))
+    )
 
 
 # --- describe and check ------------------------------------------------------------------------------
@@ -90,8 +97,14 @@ def test_describe_running_cluster(cloud, kube_api, env, cluster_id):
     assert (description.state, description.running, description.kubernetes_version) == ("Running", True, "1.28.3")
     assert description.endpoint == backing.url
     assert base64.b64decode(description.ca_data).decode() == backing.ca_pem
-    assert description.flags == {"cluster_name": "shop", "cluster_type": "INDEPENDENT_CLUSTER", "cluster_level": "L5",
-                                 "public_endpoint": False, "private_endpoint": True, "endpoint_preference": "private"}
+    assert description.flags == {
+        "cluster_name": "shop",
+        "cluster_type": "INDEPENDENT_CLUSTER",
+        "cluster_level": "L5",
+        "public_endpoint": False,
+        "private_endpoint": True,
+        "endpoint_preference": "private",
+    }
     assert tke.check(description, "shop") == []
 
 
@@ -117,13 +130,15 @@ def test_cluster_not_running_fails_the_lookup(cloud, env, cluster_id):
     description = source(cloud, cluster_id).describe()
     assert (description.state, description.running) == ("Isolated", False)
     assert lookup_problems(cloud, cluster_id) == [
-        f"FF-REG-004 tke cluster {cluster_id} is in state 'Isolated'; it must be running"]
+        f"FF-REG-004 tke cluster {cluster_id} is in state 'Isolated'; it must be running"
+    ]
 
 
 def test_old_kubernetes_fails_the_lookup(cloud, env, cluster_id):
     cloud.add_cluster(REGION, cluster_id, version="1.18.4")
     assert lookup_problems(cloud, cluster_id, name="legacy") == [
-        "FF-VER-001 cluster 'legacy' runs Kubernetes 1.18.4; fleetform requires >= 1.19"]
+        "FF-VER-001 cluster 'legacy' runs Kubernetes 1.18.4; fleetform requires >= 1.19"
+    ]
 
 
 def test_not_found_fails_the_lookup(cloud, env, cluster_id):
@@ -146,7 +161,8 @@ def test_public_preference_without_public_endpoint(cloud, env, cluster_id):
     description = public.describe()
     assert description.endpoint == ""
     assert list(map(str, tke.check(description, "shop"))) == [
-        "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"]
+        "FF-CONN-003 cluster 'shop' has no public API endpoint; bind an EIP/public access first or use private"
+    ]
     assert lookup_problems(cloud, cluster_id, public=True) == list(map(str, tke.check(description, "shop")))
     with pytest.raises(CloudError) as caught:
         public.credentials()
@@ -158,7 +174,8 @@ def test_private_preference_without_intranet_endpoint(cloud, env, cluster_id):
     cloud.add_cluster(REGION, cluster_id, public_endpoint=True, private_endpoint=False)
     description = source(cloud, cluster_id).describe()
     assert list(map(str, tke.check(description, "shop"))) == [
-        "cluster 'shop' has no private API endpoint; enable intranet access on the TKE cluster first or use public"]
+        "cluster 'shop' has no private API endpoint; enable intranet access on the TKE cluster first or use public"
+    ]
 
 
 # --- credentials -------------------------------------------------------------------------------------
@@ -221,10 +238,13 @@ def test_other_failures_are_not_retried(cloud, env, cluster_id):
     assert source(cloud, cluster_id).describe().running  # the one fault was used up by one call
 
 
-@pytest.mark.parametrize("variable, code", [
-    ("TENCENTCLOUD_SECRET_KEY", "AuthFailure.SignatureFailure"),
-    ("TENCENTCLOUD_SECRET_ID", "AuthFailure.SecretIdNotFound"),
-])
+@pytest.mark.parametrize(
+    "variable, code",
+    [
+        ("TENCENTCLOUD_SECRET_KEY", "AuthFailure.SignatureFailure"),
+        ("TENCENTCLOUD_SECRET_ID", "AuthFailure.SecretIdNotFound"),
+    ],
+)
 def test_wrong_api_key_says_what_to_set(cloud, env, cluster_id, monkeypatch, variable, code):
     cloud.add_cluster(REGION, cluster_id)
     monkeypatch.setenv(variable, "AKIDnotthekey")
@@ -236,8 +256,14 @@ def test_wrong_api_key_says_what_to_set(cloud, env, cluster_id, monkeypatch, var
 
 
 def test_no_credentials_at_all(cloud, cluster_id, monkeypatch, tmp_path):
-    for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TKE_REGION", "TKE_PROVIDER_ID",
-                 "TKE_WEB_IDENTITY_TOKEN_FILE", "TKE_ROLE_ARN"):
+    for name in (
+        "TENCENTCLOUD_SECRET_ID",
+        "TENCENTCLOUD_SECRET_KEY",
+        "TKE_REGION",
+        "TKE_PROVIDER_ID",
+        "TKE_WEB_IDENTITY_TOKEN_FILE",
+        "TKE_ROLE_ARN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.tencentcloud/credentials
     with pytest.raises(CloudError) as caught:
@@ -304,7 +330,11 @@ def test_raw_sdk_describe_clusters(cloud, cluster_id):
     assert answer.TotalCount == 1 and answer.RequestId
     (cluster,) = answer.Clusters
     assert (cluster.ClusterId, cluster.ClusterVersion, cluster.ClusterStatus, cluster.ClusterType) == (
-        cluster_id, "1.30.0", "Running", "MANAGED_CLUSTER")
+        cluster_id,
+        "1.30.0",
+        "Running",
+        "MANAGED_CLUSTER",
+    )
 
 
 def test_raw_sdk_error_shape_and_unknown_id(cloud, cluster_id):
@@ -332,13 +362,21 @@ def test_raw_kubeconfig_of_a_disabled_endpoint_points_at_the_default_domain(clou
 
 def test_raw_http_with_a_forged_signature(cloud):
     body = b"{}"
-    request = urllib.request.Request(cloud.endpoint + "/", data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-TC-Action": "DescribeClusters", "X-TC-Version": "2018-05-25",
-        "X-TC-Region": REGION, "X-TC-Timestamp": str(int(time.time())),
-        "Authorization": f"TC3-HMAC-SHA256 Credential={cloud.secret_id}/"
-                         f"{time.strftime('%Y-%m-%d', time.gmtime())}/tke/tc3_request, "
-                         f"SignedHeaders=content-type;host, Signature={'0' * 64}",
-    })
+    request = urllib.request.Request(
+        cloud.endpoint + "/",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-TC-Action": "DescribeClusters",
+            "X-TC-Version": "2018-05-25",
+            "X-TC-Region": REGION,
+            "X-TC-Timestamp": str(int(time.time())),
+            "Authorization": f"TC3-HMAC-SHA256 Credential={cloud.secret_id}/"
+            f"{time.strftime('%Y-%m-%d', time.gmtime())}/tke/tc3_request, "
+            f"SignedHeaders=content-type;host, Signature={'0' * 64}",
+        },
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
         answer = json.loads(response.read())["Response"]

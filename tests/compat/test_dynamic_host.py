@@ -32,7 +32,8 @@ def struct(values: dict) -> struct_pb2.Struct:
 def host():
     proc = subprocess.Popen(
         [sys.executable, "-m", "pulumi.dynamic"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT), "PULUMI_PROJECT": "fleetform"},
     )
     port = int(proc.stdout.readline().decode().strip())
@@ -54,8 +55,16 @@ def clusters():
 def test_cluster_lookup_through_the_sdk_host(host, clusters):
     member, legacy = clusters
     pickled = serialize_provider(ClusterLookupProvider())
-    news = {"__provider": pickled, "cluster": "member", "kind": "idc", "identity": {}, "cloud_endpoint": "",
-            "kubeconfig": member.kubeconfig(), "context": "", "min_version": "1.19"}
+    news = {
+        "__provider": pickled,
+        "cluster": "member",
+        "kind": "idc",
+        "identity": {},
+        "cloud_endpoint": "",
+        "kubeconfig": member.kubeconfig(),
+        "context": "",
+        "min_version": "1.19",
+    }
 
     check = host.Check(provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct(news)), timeout=60)
     assert list(check.failures) == []
@@ -66,14 +75,20 @@ def test_cluster_lookup_through_the_sdk_host(host, clusters):
     assert outputs["kubernetes_version"] == "v1.28.3"
     assert outputs["endpoint"] == member.url
 
-    same = host.Diff(provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=check.inputs), timeout=60)
+    same = host.Diff(
+        provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=check.inputs), timeout=60
+    )
     assert same.changes == provider_pb2.DiffResponse.DIFF_NONE
 
     moved = dict(news, kubeconfig=legacy.kubeconfig(), min_version="1.10")
-    diff = host.Diff(provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=struct(moved)), timeout=60)
+    diff = host.Diff(
+        provider_pb2.DiffRequest(id=created.id, urn=URN, olds=created.properties, news=struct(moved)), timeout=60
+    )
     assert diff.changes == provider_pb2.DiffResponse.DIFF_SOME
     assert list(diff.replaces) == []
-    updated = host.Update(provider_pb2.UpdateRequest(id=created.id, urn=URN, olds=created.properties, news=struct(moved)), timeout=60)
+    updated = host.Update(
+        provider_pb2.UpdateRequest(id=created.id, urn=URN, olds=created.properties, news=struct(moved)), timeout=60
+    )
     assert dict(updated.properties)["kubernetes_version"] == "v1.18.9"
 
     read = host.Read(provider_pb2.ReadRequest(id=created.id, urn=URN, properties=updated.properties), timeout=60)
@@ -84,8 +99,16 @@ def test_cluster_lookup_through_the_sdk_host(host, clusters):
 
 def test_check_reports_a_too_old_cluster_by_name(host, clusters):
     _member, legacy = clusters
-    news = {"__provider": serialize_provider(ClusterLookupProvider()), "cluster": "legacy", "kind": "idc",
-            "identity": {}, "cloud_endpoint": "", "kubeconfig": legacy.kubeconfig(), "context": "", "min_version": "1.19"}
+    news = {
+        "__provider": serialize_provider(ClusterLookupProvider()),
+        "cluster": "legacy",
+        "kind": "idc",
+        "identity": {},
+        "cloud_endpoint": "",
+        "kubeconfig": legacy.kubeconfig(),
+        "context": "",
+        "min_version": "1.19",
+    }
     check = host.Check(provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct(news)), timeout=60)
     (failure,) = check.failures
     assert failure.property == "kubeconfig"

@@ -32,9 +32,16 @@ class FleetformMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = dict(args.inputs)
         if args.typ.endswith("fleetform:ClusterLookup"):
-            outputs.update(kubernetes_version="v1.29.4", cluster_uid=f"uid-{args.name}", native_id=f"uid-{args.name}",
-                           endpoint="https://10.0.0.1:6443", ca_bundle="Q0E=", reachable=True, region="mocked",
-                           bootstrap_kubeconfig=KUBECONFIG)
+            outputs.update(
+                kubernetes_version="v1.29.4",
+                cluster_uid=f"uid-{args.name}",
+                native_id=f"uid-{args.name}",
+                endpoint="https://10.0.0.1:6443",
+                ca_bundle="Q0E=",
+                reachable=True,
+                region="mocked",
+                bootstrap_kubeconfig=KUBECONFIG,
+            )
         if args.typ.endswith("fleetform:ServiceAccountCredential"):
             outputs.update(kubeconfig_out=KUBECONFIG, token="token")
         if args.typ.endswith("fleetform:RegistrationStatus"):
@@ -78,19 +85,30 @@ def stack_config(monkeypatch):
     for var in ("HUB_KUBECONFIG", "SH_KUBECONFIG", "BJ_KUBECONFIG"):
         monkeypatch.setenv(var, KUBECONFIG)
     return {
-        "fleetform:hub": {"name": "hub-prod", "kubeconfig_env": "HUB_KUBECONFIG", "ocm": "install",
-                          "agent_endpoint": "https://hub.example.com:6443"},
+        "fleetform:hub": {
+            "name": "hub-prod",
+            "kubeconfig_env": "HUB_KUBECONFIG",
+            "ocm": "install",
+            "agent_endpoint": "https://hub.example.com:6443",
+        },
         "fleetform:clusters": [
-            {"name": "idc-sh-01", "kind": "idc", "connection_mode": "direct", "kubeconfig_env": "SH_KUBECONFIG",
-             "region": "dc-shanghai"},
+            {
+                "name": "idc-sh-01",
+                "kind": "idc",
+                "connection_mode": "direct",
+                "kubeconfig_env": "SH_KUBECONFIG",
+                "region": "dc-shanghai",
+            },
             {"name": "idc-bj-01", "kind": "idc", "connection_mode": "agent", "kubeconfig_env": "BJ_KUBECONFIG"},
         ],
     }
 
 
 def by_name(resources) -> dict[str, dict]:
-    return {urn.rsplit("::", 1)[-1]: {"type": urn.split("::")[2].rsplit("$", 1)[-1], **reg.state}
-            for urn, reg in resources.items()}
+    return {
+        urn.rsplit("::", 1)[-1]: {"type": urn.split("::")[2].rsplit("$", 1)[-1], **reg.state}
+        for urn, reg in resources.items()
+    }
 
 
 def test_the_program_declares_the_registration_recipe(stack_config):
@@ -178,8 +196,11 @@ def test_the_cluster_set_label_follows_the_stack_fleets_and_has_one_writer(stack
     resources = by_name(run_program(stack_config))
     assert clusterset(resources, "idc-sh-01") == "fleet-prod"
     assert clusterset(resources, "idc-bj-01") == "default"
-    managers = {name: r["metadata"].get("annotations", {}).get("pulumi.com/patchFieldManager")
-                for name, r in resources.items() if r["type"].startswith("kubernetes:") and "metadata" in r}
+    managers = {
+        name: r["metadata"].get("annotations", {}).get("pulumi.com/patchFieldManager")
+        for name, r in resources.items()
+        if r["type"].startswith("kubernetes:") and "metadata" in r
+    }
     assert managers["idc-sh-01-managedcluster"] == "fleetform-registration"
     assert managers["idc-bj-01-agent"] == "fleetform-agent"
     assert managers["hub-prod-ns-fleetform-system"] == "fleetform-hub"
@@ -203,7 +224,9 @@ def test_a_manually_installed_agent_gets_the_same_objects_as_an_installed_one(st
     suffixes = ("agent-ns", "agent-sa", "agent-binding", "agent-bootstrap", "agent")
     resource_objects = []
     for suffix in suffixes:
-        declared = {k: v for k, v in installed[f"idc-bj-01-{suffix}"].items() if k not in ("type", "apiVersion", "kind")}
+        declared = {
+            k: v for k, v in installed[f"idc-bj-01-{suffix}"].items() if k not in ("type", "apiVersion", "kind")
+        }
         declared["metadata"] = {k: v for k, v in declared["metadata"].items() if k != "annotations"}
         resource_objects.append(unsecret(declared))
     work = manual["idc-bj-01-registration-work"]
@@ -214,5 +237,7 @@ def test_a_manually_installed_agent_gets_the_same_objects_as_an_installed_one(st
 
     from components.agent import agent_objects
 
-    documents = list(agent_objects("idc-bj-01", KUBECONFIG, installed["idc-bj-01-agent"]["metadata"]["labels"]).values())
+    documents = list(
+        agent_objects("idc-bj-01", KUBECONFIG, installed["idc-bj-01-agent"]["metadata"]["labels"]).values()
+    )
     assert [as_resource(d) for d in documents] == resource_objects

@@ -59,7 +59,10 @@ class SandboxProject:
     def cli(self, *args: str, timeout: float = 300) -> Run:
         proc = subprocess.run(
             [sys.executable, "-m", "engine.cli", *args, "-s", "sandbox", "--cwd", str(self.dir)],
-            capture_output=True, text=True, env=self.env, timeout=timeout,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)
 

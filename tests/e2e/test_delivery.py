@@ -54,7 +54,13 @@ def test_objects_reach_a_manually_installed_agent_member_through_a_manifest_work
 
     outputs = sandbox_project.cli("stack", "output", "--json", "--show-secrets").json()
     documents = list(yaml.safe_load_all(outputs["agentManifests"][MANUAL]))
-    assert [d["kind"] for d in documents] == ["Namespace", "ServiceAccount", "ClusterRoleBinding", "Secret", "Deployment"]
+    assert [d["kind"] for d in documents] == [
+        "Namespace",
+        "ServiceAccount",
+        "ClusterRoleBinding",
+        "Secret",
+        "Deployment",
+    ]
 
     def install_agent(emulator):  # what the user does: kubectl apply -f agent-manifest.yaml in the member
         for document in documents:
@@ -74,7 +80,10 @@ def test_objects_reach_a_manually_installed_agent_member_through_a_manifest_work
     applied = with_emulator(sandbox_project, marker)
     assert applied is not None and applied["data"]["cluster"] == MANUAL
     status = with_emulator(sandbox_project, hub_work)["status"]
-    assert {c["type"]: c["status"] for c in status["conditions"]}.items() >= {"Applied": "True", "Available": "True"}.items()
+    assert {c["type"]: c["status"] for c in status["conditions"]}.items() >= {
+        "Applied": "True",
+        "Available": "True",
+    }.items()
 
     destroy = sandbox_project.cli("destroy", "--yes")
     assert destroy.code == 0, destroy.out + destroy.err

@@ -3,15 +3,22 @@ and a cluster that cannot be registered failing alone."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
 OCM = "cluster.open-cluster-management.io/v1"
 KINDS = [
-    ("v1", "Namespace"), ("v1", "ServiceAccount"), ("v1", "Secret"), ("v1", "ConfigMap"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("apps/v1", "Deployment"), ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("v1", "Namespace"),
+    ("v1", "ServiceAccount"),
+    ("v1", "Secret"),
+    ("v1", "ConfigMap"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("apps/v1", "Deployment"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 ]
 
 
@@ -24,10 +31,8 @@ def fleetform_objects(world_dir) -> dict[str, set[tuple[str, str]]]:
         for api_version, kind in KINDS:
             for obj in cluster.objects.list(api_version, kind, label_selector="app.kubernetes.io/managed-by=fleetform"):
                 objects.add((kind, obj["metadata"]["name"]))
-        try:
+        with contextlib.suppress(ApiError, LookupError):
             objects |= {("ManagedCluster", o["metadata"]["name"]) for o in cluster.objects.list(OCM, "ManagedCluster")}
-        except (ApiError, LookupError):
-            pass
         found[name] = objects
     emulator.stop()
     return found
@@ -73,7 +78,8 @@ def test_sandbox_lifecycle(sandbox_project):
     up_again = sandbox_project.cli("up", "--yes", "--json")
     assert up_again.code == 0 and up_again.json()["summary"]["same"] > 0
     assert {k: v for k, v in up_again.json()["summary"].items() if k != "same"} == dict.fromkeys(
-        ("create", "update", "replace", "delete", "failed", "skipped"), 0)
+        ("create", "update", "replace", "delete", "failed", "skipped"), 0
+    )
 
     destroy = sandbox_project.cli("destroy", "--yes")
     assert destroy.code == 0, destroy.out + destroy.err
@@ -88,10 +94,13 @@ def _unreachable(emulator):
     emulator.add_cluster("idc-bj-01").set_reachable(False)
 
 
-@pytest.mark.parametrize("break_cluster, message", [
-    (_too_old, "FF-VER-001 cluster 'idc-bj-01' runs Kubernetes v1.18.20; fleetform requires >= 1.19"),
-    (_unreachable, "FF-CONN-002 API server https://127.0.0.1:"),
-])
+@pytest.mark.parametrize(
+    "break_cluster, message",
+    [
+        (_too_old, "FF-VER-001 cluster 'idc-bj-01' runs Kubernetes v1.18.20; fleetform requires >= 1.19"),
+        (_unreachable, "FF-CONN-002 API server https://127.0.0.1:"),
+    ],
+)
 def test_a_cluster_that_cannot_be_registered_fails_alone(sandbox_project, break_cluster, message):
     sandbox_project.keep_clusters(lambda cluster: cluster["kind"] == "idc")  # quicker; the kind does not matter
     emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")

@@ -52,7 +52,9 @@ def test_the_terminal_view_nests_children_under_their_parent():
     parent = "urn:pulumi:dev::p::test:index:Group::g"
     with reporter:
         reporter.on_step(Step(Op.CREATE, parent, "test:index:Group", status=Status.DONE))
-        child = Step(Op.CREATE, "urn:pulumi:dev::p::test:index:Group$x:y:Z::c", "x:y:Z", parent=parent, status=Status.RUNNING)
+        child = Step(
+            Op.CREATE, "urn:pulumi:dev::p::test:index:Group$x:y:Z::c", "x:y:Z", parent=parent, status=Status.RUNNING
+        )
         reporter.on_step(child)
         child.status = Status.DONE
         reporter.on_step(child)
@@ -64,7 +66,9 @@ def test_the_terminal_view_nests_children_under_their_parent():
 
 
 def test_graph_prints_dependencies_parents_and_providers(files_project):
-    files_project.declare({"name": "a", "content": "1", "group": "g"}, {"name": "b", "content": "2", "depends_on": ["a"]})
+    files_project.declare(
+        {"name": "a", "content": "1", "group": "g"}, {"name": "b", "content": "2", "depends_on": ["a"]}
+    )
     files_project.cli("up", "--yes")
     dot = files_project.cli("graph").out
     file_type = "pulumi-python:dynamic/files:File"

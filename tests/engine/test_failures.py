@@ -46,7 +46,10 @@ def test_a_failure_fails_its_dependents_only_and_a_rerun_converges(files_project
     fixed = files_project.cli("up", "--yes", "--json")
     assert fixed.code == EXIT_OK
     assert {k: s["op"] for k, s in by_name(fixed.json()).items()} == {
-        "bad": "create", "child": "create", "grandchild": "create", "free": "same",
+        "bad": "create",
+        "child": "create",
+        "grandchild": "create",
+        "free": "same",
     }
     assert files_project.content("grandchild.txt") == "y+y"
     assert files_project.cli("preview", "--expect-no-changes").code == EXIT_OK

@@ -109,12 +109,19 @@ def test_waits_for_readiness_and_times_out_with_a_reason(kube):
     deployment = {
         "replicas": 2,
         "selector": {"matchLabels": {"app": "web"}},
-        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+        },
     }
     kube.declare(
         {"kind": "Deployment", "name": "web", "metadata": {"name": "web"}, "spec": deployment},
-        {"kind": "Service", "name": "lb", "metadata": {"name": "lb", "annotations": {"pulumi.com/timeoutSeconds": "1"}},
-         "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}},
+        {
+            "kind": "Service",
+            "name": "lb",
+            "metadata": {"name": "lb", "annotations": {"pulumi.com/timeoutSeconds": "1"}},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+        },
     )
     code, up = kube.run_json("up", "--yes")
     assert code == 1
@@ -129,13 +136,25 @@ def test_a_crd_and_its_custom_resource_in_one_run(kube):
         "group": "example.com",
         "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
         "scope": "Namespaced",
-        "versions": [{"name": "v1", "served": True, "storage": True,
-                      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        ],
     }
     kube.declare(
         {"kind": "CustomResourceDefinition", "name": "crd", "metadata": {"name": "widgets.example.com"}, "spec": crd},
-        {"kind": "Widget", "api_version": "example.com/v1", "name": "w", "metadata": {"name": "w1"},
-         "spec": {"size": 3}, "depends_on": ["crd"]},
+        {
+            "kind": "Widget",
+            "api_version": "example.com/v1",
+            "name": "w",
+            "metadata": {"name": "w1"},
+            "spec": {"size": 3},
+            "depends_on": ["crd"],
+        },
     )
     code, up = kube.run_json("up", "--yes")
     assert code == 0, up
@@ -158,8 +177,14 @@ def test_throttling_is_retried_and_rejections_name_the_object(kube):
 
 
 def test_secret_data_is_secret_in_state_and_output(kube):
-    kube.declare({"kind": "Secret", "name": "creds", "metadata": {"name": "creds"},
-                  "string_data": {"password": "correct-horse-battery"}})
+    kube.declare(
+        {
+            "kind": "Secret",
+            "name": "creds",
+            "metadata": {"name": "creds"},
+            "string_data": {"password": "correct-horse-battery"},
+        }
+    )
     result = kube.cli("up", "--yes")
     assert result.exit_code == 0
     state = (kube.dir / ".fleetform" / "stacks" / "dev.json").read_bytes()
@@ -171,10 +196,17 @@ def test_secret_data_is_secret_in_state_and_output(kube):
 def test_owners_with_their_own_field_manager_keep_each_others_fields(kube):
     """Two resources write different labels of one ConfigMap, each as its own field manager
     (pulumi.com/patchFieldManager): neither removes the other's label, and a second up changes nothing."""
+
     def owner(resource: str, label: str) -> dict:
-        return {"kind": "ConfigMap", "name": resource, "metadata": {
-            "name": "shared", "labels": {label: "yes"},
-            "annotations": {"pulumi.com/patchFieldManager": f"fleetform-{resource}"}}}
+        return {
+            "kind": "ConfigMap",
+            "name": resource,
+            "metadata": {
+                "name": "shared",
+                "labels": {label: "yes"},
+                "annotations": {"pulumi.com/patchFieldManager": f"fleetform-{resource}"},
+            },
+        }
 
     kube.declare(owner("ingress", "ingress-ready"), owner("storage", "storage-ready"))
     code, up = kube.run_json("up", "--yes")
@@ -191,9 +223,15 @@ def test_owners_with_their_own_field_manager_keep_each_others_fields(kube):
 
 
 def test_a_field_another_manager_owns_is_taken_over_only_with_patch_force(kube):
-    kube.cluster.objects.apply({"apiVersion": "v1", "kind": "ConfigMap",
-                                "metadata": {"name": "contested", "namespace": "team-a"}, "data": {"mode": "manual"}},
-                               field_manager="kubectl")
+    kube.cluster.objects.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "contested", "namespace": "team-a"},
+            "data": {"mode": "manual"},
+        },
+        field_manager="kubectl",
+    )
     declared = {"kind": "ConfigMap", "name": "cm", "metadata": {"name": "contested"}, "data": {"mode": "fleetform"}}
     kube.declare(declared)
     code, up = kube.run_json("up", "--yes")
@@ -208,9 +246,15 @@ def test_a_field_another_manager_owns_is_taken_over_only_with_patch_force(kube):
 
 def test_a_create_adopts_what_an_interrupted_run_left_without_forcing(kube):
     """The object an interrupted run applied is owned by the same field manager: no conflict."""
-    kube.cluster.objects.apply({"apiVersion": "v1", "kind": "ConfigMap",
-                                "metadata": {"name": "leftover", "namespace": "team-a"}, "data": {"mode": "old"}},
-                               field_manager="pulumi-kubernetes")
+    kube.cluster.objects.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "leftover", "namespace": "team-a"},
+            "data": {"mode": "old"},
+        },
+        field_manager="pulumi-kubernetes",
+    )
     kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": {"name": "leftover"}, "data": {"mode": "new"}})
     code, up = kube.run_json("up", "--yes")
     assert code == 0 and step(up, "cm")["op"] == "create", up

@@ -77,7 +77,10 @@ def _urn(name: str) -> str:
 def test_a_resource_needs_its_dependencies_property_dependencies_provider_and_parent():
     provider = "urn:pulumi:dev::proj::pulumi:providers:kubernetes::k"
     assert needed_urns([_urn("a")], {"x": [_urn("b")]}, f"{provider}::id", _urn("p")) == {
-        _urn("a"), _urn("b"), provider, _urn("p"),
+        _urn("a"),
+        _urn("b"),
+        provider,
+        _urn("p"),
     }
     assert needed_urns([], {}, "") == set()
 
@@ -92,7 +95,9 @@ def test_deletes_go_dependents_first_and_an_old_copy_waits_like_its_replacement(
 
 
 def test_dot_shows_dependencies_parents_and_providers():
-    provider = ResourceState(urn="urn:pulumi:dev::proj::pulumi:providers:kubernetes::k", type="pulumi:providers:kubernetes", custom=True)
+    provider = ResourceState(
+        urn="urn:pulumi:dev::proj::pulumi:providers:kubernetes::k", type="pulumi:providers:kubernetes", custom=True
+    )
     a = _res("a", provider=f"{provider.urn}::id")
     b = _res("b", dependencies=[_urn("a"), "urn:pulumi:dev::proj::x:y:Z::gone"], parent=_urn("a"))
     dot = to_dot([provider, a, b])
@@ -172,8 +177,16 @@ def _ancestors(node: int, needs: dict[int, set[int]]) -> set[int]:
 def test_a_cycle_is_skipped_and_the_rest_still_runs():
     needs = {"a": {"b"}, "b": {"a"}, "c": {"a"}, "d": set(), "e": {"d"}}
     skipped = {}
-    outcome = Walker(2).walk(Graph(list(needs), needs), lambda node: True, lambda node, cause: skipped.update({node: cause}))
-    assert outcome == {"a": Status.SKIPPED, "b": Status.SKIPPED, "c": Status.SKIPPED, "d": Status.DONE, "e": Status.DONE}
+    outcome = Walker(2).walk(
+        Graph(list(needs), needs), lambda node: True, lambda node, cause: skipped.update({node: cause})
+    )
+    assert outcome == {
+        "a": Status.SKIPPED,
+        "b": Status.SKIPPED,
+        "c": Status.SKIPPED,
+        "d": Status.DONE,
+        "e": Status.DONE,
+    }
     assert skipped == {"a": None, "b": None, "c": None}
 
 

@@ -31,7 +31,12 @@ def test_current_context_with_its_cluster_user_and_namespace():
 
 def test_a_named_context_overrides_the_current_one_and_defaults_its_namespace():
     context = Kubeconfig.load(CONFIG).context("west-anon")
-    assert (context.server, context.ca_data, context.user, context.namespace) == ("https://west:6443", "", {}, "default")
+    assert (context.server, context.ca_data, context.user, context.namespace) == (
+        "https://west:6443",
+        "",
+        {},
+        "default",
+    )
 
 
 def test_a_file_path_is_read(tmp_path):
@@ -53,11 +58,14 @@ def test_the_default_location_follows_KUBECONFIG(tmp_path, monkeypatch):
     assert Kubeconfig.from_default_location().context().name == "east-admin"
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("clusters: [unclosed", "member: the kubeconfig is not valid YAML"),
-    ("- just\n- a list\n", "member: the kubeconfig is not a YAML mapping"),
-    ({"apiVersion": "v1", "clusters": []}, "member: the kubeconfig names no cluster"),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("clusters: [unclosed", "member: the kubeconfig is not valid YAML"),
+        ("- just\n- a list\n", "member: the kubeconfig is not a YAML mapping"),
+        ({"apiVersion": "v1", "clusters": []}, "member: the kubeconfig names no cluster"),
+    ],
+)
 def test_malformed_kubeconfigs_are_refused_by_name(source, message):
     with pytest.raises(KubeconfigError) as caught:
         Kubeconfig.load(source, "member")
@@ -66,7 +74,9 @@ def test_malformed_kubeconfigs_are_refused_by_name(source, message):
 
 def test_unknown_or_ambiguous_contexts_are_refused():
     config = Kubeconfig.load(CONFIG, "member")
-    with pytest.raises(KubeconfigError, match=r"member: the kubeconfig has no context 'north' \(contexts: east-admin, west-anon\)"):
+    with pytest.raises(
+        KubeconfigError, match=r"member: the kubeconfig has no context 'north' \(contexts: east-admin, west-anon\)"
+    ):
         config.context("north")
     with pytest.raises(KubeconfigError, match="no current-context; name one of its contexts"):
         Kubeconfig.load({**CONFIG, "current-context": ""}).context()

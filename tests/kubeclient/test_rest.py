@@ -28,9 +28,15 @@ def server():
         def do_GET(self):
             script.seen.append(("GET", self.path, self.headers.get("Authorization")))
             status, headers = script.answers.pop(0) if script.answers else (200, {})
-            body = json.dumps({"kind": "Status", "code": status} if status != 200 else {"gitVersion": "v1.29.4"}).encode()
+            body = json.dumps(
+                {"kind": "Status", "code": status} if status != 200 else {"gitVersion": "v1.29.4"}
+            ).encode()
             self.send_response(status)
-            for name, value in {**headers, "Content-Type": "application/json", "Content-Length": str(len(body))}.items():
+            for name, value in {
+                **headers,
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+            }.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
@@ -47,8 +53,12 @@ def server():
 
 
 def client(url: str, sleeps: list[float]) -> RestClient:
-    config = {"clusters": [{"name": "c", "cluster": {"server": url}}], "users": [{"name": "u", "user": {"token": "abc"}}],
-              "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "current-context": "c"}
+    config = {
+        "clusters": [{"name": "c", "cluster": {"server": url}}],
+        "users": [{"name": "u", "user": {"token": "abc"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "c",
+    }
     return RestClient(Kubeconfig.load(config, "test cluster"), sleep=sleeps.append)
 
 

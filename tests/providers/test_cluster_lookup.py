@@ -17,14 +17,28 @@ def estate():
         hub = emulator.add_cluster("hub", version="1.29.4")
         member = emulator.add_cluster("member", version="1.29.4")
         for crd in CRDS:
-            hub.objects.create({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                                "metadata": {"name": crd.name}, "spec": crd.spec()})
+            hub.objects.create(
+                {
+                    "apiVersion": "apiextensions.k8s.io/v1",
+                    "kind": "CustomResourceDefinition",
+                    "metadata": {"name": crd.name},
+                    "spec": crd.spec(),
+                }
+            )
         yield hub, member
 
 
 def props(name: str, cluster, hub) -> dict:
-    return {"cluster": name, "kind": "idc", "identity": {}, "kubeconfig": cluster.kubeconfig(), "context": "",
-            "cloud_endpoint": "", "min_version": "1.19", "hub_kubeconfig": hub.kubeconfig()}
+    return {
+        "cluster": name,
+        "kind": "idc",
+        "identity": {},
+        "kubeconfig": cluster.kubeconfig(),
+        "context": "",
+        "cloud_endpoint": "",
+        "min_version": "1.19",
+        "hub_kubeconfig": hub.kubeconfig(),
+    }
 
 
 def test_a_fresh_cluster_is_looked_up(estate):
@@ -36,11 +50,14 @@ def test_a_fresh_cluster_is_looked_up(estate):
 
 def test_a_cluster_registered_under_another_name_is_refused(estate):
     hub, member = estate
-    hub.objects.create({
-        "apiVersion": MANAGED_CLUSTER_API, "kind": "ManagedCluster",
-        "metadata": {"name": "member-old", "annotations": {"fleetform.io/cluster-uid": member.kube_system_uid}},
-        "spec": {"hubAcceptsClient": True},
-    })
+    hub.objects.create(
+        {
+            "apiVersion": MANAGED_CLUSTER_API,
+            "kind": "ManagedCluster",
+            "metadata": {"name": "member-old", "annotations": {"fleetform.io/cluster-uid": member.kube_system_uid}},
+            "spec": {"hubAcceptsClient": True},
+        }
+    )
     expected = f"FF-REG-001 cluster uid {member.kube_system_uid} is already registered as 'member-old' on the hub"
     check = ClusterLookupProvider().check({}, props("member-new", member, hub))
     assert [f.reason for f in check.failures] == [expected]
@@ -61,7 +78,8 @@ def test_the_minimum_version_comes_from_the_component(estate):
     hub, member = estate
     federated = {**props("member-a", member, hub), "min_version": "1.30", "federated": True}
     assert [f.reason for f in ClusterLookupProvider().check({}, federated).failures] == [
-        "FF-VER-002 cluster 'member-a' runs Kubernetes v1.29.4; federation members require >= 1.30"]
+        "FF-VER-002 cluster 'member-a' runs Kubernetes v1.29.4; federation members require >= 1.30"
+    ]
     assert ClusterLookupProvider().check({}, {**federated, "min_version": "1.29"}).failures == []
     with pytest.raises(ValueError, match="input 'min_version' is required"):
         ClusterLookupProvider().create({k: v for k, v in props("member-a", member, hub).items() if k != "min_version"})

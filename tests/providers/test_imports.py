@@ -25,10 +25,13 @@ def imported_packages(package: str) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [
-    ("providers", {"engine", "components", "sandbox"}),
-    ("kubeclient", {"engine", "providers", "components", "sandbox"}),
-])
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("providers", {"engine", "components", "sandbox"}),
+        ("kubeclient", {"engine", "providers", "components", "sandbox"}),
+    ],
+)
 def test_no_forbidden_imports(package, forbidden):
     modules = imported_packages(package)
     assert modules, f"no modules found under {package}/"

@@ -19,36 +19,77 @@ API = f"{GROUP}/v1"
 def hub():
     with KubeApiEmulator() as emulator:
         hub = emulator.add_cluster("hub", version="1.29.4")
-        hub.objects.create({
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"manifestworks.{GROUP}"},
-            "spec": {"group": GROUP, "scope": "Namespaced",
-                     "names": {"plural": "manifestworks", "singular": "manifestwork", "kind": "ManifestWork",
-                               "listKind": "ManifestWorkList"},
-                     "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {"type": "object",
-                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]},
-        })
+        hub.objects.create(
+            {
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": f"manifestworks.{GROUP}"},
+                "spec": {
+                    "group": GROUP,
+                    "scope": "Namespaced",
+                    "names": {
+                        "plural": "manifestworks",
+                        "singular": "manifestwork",
+                        "kind": "ManifestWork",
+                        "listKind": "ManifestWorkList",
+                    },
+                    "versions": [
+                        {
+                            "name": "v1",
+                            "served": True,
+                            "storage": True,
+                            "subresources": {"status": {}},
+                            "schema": {
+                                "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                            },
+                        }
+                    ],
+                },
+            }
+        )
         hub.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "edge-1"}})
         yield hub
 
 
 def props(hub, **extra) -> dict:
-    return {"cluster": "edge-1", "work": "fleetform-bootstrap", "hub_kubeconfig": hub.kubeconfig(),
-            "manifests_hash": "sha256:aaa", "timeout_seconds": 10, "wait": True, **extra}
+    return {
+        "cluster": "edge-1",
+        "work": "fleetform-bootstrap",
+        "hub_kubeconfig": hub.kubeconfig(),
+        "manifests_hash": "sha256:aaa",
+        "timeout_seconds": 10,
+        "wait": True,
+        **extra,
+    }
 
 
 def deliver(hub) -> None:
-    hub.objects.create({"apiVersion": API, "kind": "ManifestWork",
-                        "metadata": {"name": "fleetform-bootstrap", "namespace": "edge-1"},
-                        "spec": {"workload": {"manifests": [{"apiVersion": "v1", "kind": "Namespace",
-                                                             "metadata": {"name": "ingress"}}]}}})
+    hub.objects.create(
+        {
+            "apiVersion": API,
+            "kind": "ManifestWork",
+            "metadata": {"name": "fleetform-bootstrap", "namespace": "edge-1"},
+            "spec": {
+                "workload": {"manifests": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress"}}]}
+            },
+        }
+    )
 
 
 def report(hub, **conditions: str) -> None:
     """What the work agent writes: one condition per keyword, e.g. Applied="True"."""
-    status = {"conditions": [{"type": kind, "status": value, "reason": f"{kind}{value}", "message": "",
-                              "lastTransitionTime": "2026-01-01T00:00:00Z"} for kind, value in conditions.items()]}
+    status = {
+        "conditions": [
+            {
+                "type": kind,
+                "status": value,
+                "reason": f"{kind}{value}",
+                "message": "",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+            for kind, value in conditions.items()
+        ]
+    }
     hub.objects.patch(API, "ManifestWork", "fleetform-bootstrap", {"status": status}, "edge-1", subresource="status")
 
 
@@ -88,7 +129,8 @@ def test_a_work_that_never_becomes_available_fails_with_what_was_seen(hub):
     assert caught.value.code is ErrorCode.DLV_WORK_NOT_AVAILABLE
     assert str(caught.value) == (
         "FF-DLV-001 ManifestWork fleetform-bootstrap for cluster 'edge-1' was not applied and available within 1s "
-        "(state applied: Applied=True, Available=missing)")
+        "(state applied: Applied=True, Available=missing)"
+    )
 
 
 def test_new_content_is_a_change_that_waits_again(hub):

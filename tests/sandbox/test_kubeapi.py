@@ -25,6 +25,7 @@ _counter = iter(range(1, 10_000))
 
 # --- fixtures and helpers -----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def server():
     with KubeApiEmulator(seed=7) as emulator:
@@ -42,8 +43,9 @@ def cluster(server):
 def api_client(cluster, user: str = "admin", retries=None, **kubeconfig_args) -> client.ApiClient:
     """An official client from the emitted kubeconfig; ``retries`` replaces urllib3's default."""
     configuration = client.Configuration()
-    config.load_kube_config_from_dict(yaml.safe_load(cluster.kubeconfig(user, **kubeconfig_args)),
-                                      client_configuration=configuration)
+    config.load_kube_config_from_dict(
+        yaml.safe_load(cluster.kubeconfig(user, **kubeconfig_args)), client_configuration=configuration
+    )
     configuration.retries = retries
     return client.ApiClient(configuration)
 
@@ -70,8 +72,14 @@ def raw(api: client.ApiClient, path: str, query=None):
     """GET ``path`` through the client's own transport (TLS, token); JSON decoded, text as is.
 
     The classic ``ApiClient.call_api`` raises :class:`ApiException` for a non-2xx answer."""
-    response = api.call_api(path, "GET", query_params=query or [], auth_settings=["BearerToken"],
-                            _preload_content=False, _return_http_data_only=True)
+    response = api.call_api(
+        path,
+        "GET",
+        query_params=query or [],
+        auth_settings=["BearerToken"],
+        _preload_content=False,
+        _return_http_data_only=True,
+    )
     return decoded(response)
 
 
@@ -110,27 +118,54 @@ def cm(name: str, labels: dict | None = None, **data) -> dict:
 
 
 def deployment(name: str, image: str = "nginx:1", replicas: int = 1) -> dict:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+        },
+    }
 
 
 WIDGET_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
     "metadata": {"name": "widgets.example.com"},
     "spec": {
-        "group": "example.com", "scope": "Namespaced",
+        "group": "example.com",
+        "scope": "Namespaced",
         "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wg"]},
-        "versions": [{
-            "name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                "spec": {"type": "object", "required": ["size"], "properties": {
-                    "size": {"type": "string", "enum": ["S", "M", "L"]},
-                    "replicas": {"type": "integer", "default": 1},
-                    "tags": {"type": "array", "items": {"type": "string"}}}},
-                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}},
-        }],
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "required": ["size"],
+                                "properties": {
+                                    "size": {"type": "string", "enum": ["S", "M", "L"]},
+                                    "replicas": {"type": "integer", "default": 1},
+                                    "tags": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                        },
+                    }
+                },
+            }
+        ],
     },
 }
 
@@ -140,11 +175,16 @@ def install_widgets(cluster) -> dict:
 
 
 def widget(name: str, size: str = "M", **spec) -> dict:
-    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name},
-            "spec": {"size": size, **spec}}
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": name},
+        "spec": {"size": size, **spec},
+    }
 
 
 # --- connection, TLS, version, discovery --------------------------------------------------------
+
 
 def test_kubeconfig_carries_ca_and_token_and_tls_is_verified(server, cluster, core):
     kc = yaml.safe_load(cluster.kubeconfig())
@@ -157,7 +197,8 @@ def test_kubeconfig_carries_ca_and_token_and_tls_is_verified(server, cluster, co
     try:  # other cluster's CA must not validate this cluster's serving certificate
         forged = yaml.safe_load(cluster.kubeconfig())
         forged["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(
-            other.ca_pem.encode()).decode()
+            other.ca_pem.encode()
+        ).decode()
         bad = config.new_client_from_config_dict(forged)
         bad.configuration.retries = 0
         with pytest.raises(urllib3.exceptions.MaxRetryError) as info:
@@ -200,8 +241,14 @@ def test_discovery_documents(api):
     assert by_name["serviceaccounts/token"]["kind"] == "TokenRequest"
     assert by_name["services/status"]["verbs"] == ["get", "patch", "update"]
     groups = {g["name"]: g for g in raw(api, "/apis")["groups"]}
-    assert {"apps", "rbac.authorization.k8s.io", "storage.k8s.io", "networking.k8s.io",
-            "apiextensions.k8s.io", "coordination.k8s.io"} <= set(groups)
+    assert {
+        "apps",
+        "rbac.authorization.k8s.io",
+        "storage.k8s.io",
+        "networking.k8s.io",
+        "apiextensions.k8s.io",
+        "coordination.k8s.io",
+    } <= set(groups)
     for g in groups.values():
         assert g["preferredVersion"] in g["versions"]
     apps = raw(api, "/apis/apps/v1")
@@ -219,15 +266,22 @@ def test_old_cluster_lacks_newer_apis(server):
 
 
 def test_dynamic_client_finds_builtin_kinds(dyn):
-    for api_version, kind in (("v1", "Secret"), ("apps/v1", "DaemonSet"), ("rbac.authorization.k8s.io/v1", "Role"),
-                              ("storage.k8s.io/v1", "CSIDriver"), ("networking.k8s.io/v1", "IngressClass"),
-                              ("coordination.k8s.io/v1", "Lease"), ("v1", "Endpoints")):
+    for api_version, kind in (
+        ("v1", "Secret"),
+        ("apps/v1", "DaemonSet"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("storage.k8s.io/v1", "CSIDriver"),
+        ("networking.k8s.io/v1", "IngressClass"),
+        ("coordination.k8s.io/v1", "Lease"),
+        ("v1", "Endpoints"),
+    ):
         assert dyn.resources.get(api_version=api_version, kind=kind).kind == kind
     nodes = dyn.resources.get(api_version="v1", kind="Node").get()
     assert nodes.items[0].status.nodeInfo.kubeletVersion == "v1.29.4"
 
 
 # --- CRUD, errors, concurrency -------------------------------------------------------------------
+
 
 def test_create_get_list_delete(core, api):
     created = core.create_namespaced_config_map("default", cm("one", {"app": "x"}, k="v"))
@@ -281,14 +335,21 @@ def test_error_statuses(core, api):
         core.create_namespace({"metadata": {"name": "a.b"}})
     assert info.value.status == 422
     with pytest.raises(ApiException) as info:
-        core.create_namespaced_secret("default", {"metadata": {"name": "t"},
-                                                   "type": "kubernetes.io/service-account-token"})
+        core.create_namespaced_secret(
+            "default", {"metadata": {"name": "t"}, "type": "kubernetes.io/service-account-token"}
+        )
     assert info.value.status == 422
     with pytest.raises(ApiException) as info:
-        client.AppsV1Api(api).create_namespaced_deployment("default", {
-            "metadata": {"name": "nosel"}, "spec": {"selector": {"matchLabels": {"a": "b"}},
-                                                    "template": {"metadata": {"labels": {"a": "c"}},
-                                                                 "spec": {"containers": []}}}})
+        client.AppsV1Api(api).create_namespaced_deployment(
+            "default",
+            {
+                "metadata": {"name": "nosel"},
+                "spec": {
+                    "selector": {"matchLabels": {"a": "b"}},
+                    "template": {"metadata": {"labels": {"a": "c"}}, "spec": {"containers": []}},
+                },
+            },
+        )
     assert info.value.status == 422
     with pytest.raises(ApiException) as info:  # body namespace differs from the URL's
         core.create_namespaced_config_map("default", {"metadata": {"name": "n", "namespace": "kube-system"}})
@@ -322,8 +383,11 @@ def test_generation_tracks_spec_changes_only(api):
 
 
 def test_status_subresource_is_separate(core):
-    body = {"metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
-            "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}}
+    body = {
+        "metadata": {"name": "lb"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}},
+    }
     created = core.create_namespaced_service("default", body)
     assert created.status.load_balancer.ingress is None  # status is not set through the main resource
     assert created.spec.cluster_ip and created.spec.ports[0].node_port >= 30000
@@ -343,13 +407,20 @@ def test_status_subresource_is_separate(core):
 
 
 def test_label_and_field_selectors(core):
-    for name, labels in (("a", {"app": "web", "tier": "front"}), ("b", {"app": "web", "tier": "back"}),
-                         ("c", {"app": "db"}), ("d", {})):
+    for name, labels in (
+        ("a", {"app": "web", "tier": "front"}),
+        ("b", {"app": "web", "tier": "back"}),
+        ("c", {"app": "db"}),
+        ("d", {}),
+    ):
         core.create_namespaced_config_map("default", cm(name, labels))
 
     def names(**kw):
-        return sorted(i.metadata.name for i in core.list_namespaced_config_map("default", **kw).items
-                      if i.metadata.name != "kube-root-ca.crt")
+        return sorted(
+            i.metadata.name
+            for i in core.list_namespaced_config_map("default", **kw).items
+            if i.metadata.name != "kube-root-ca.crt"
+        )
 
     assert names(label_selector="app=web") == ["a", "b"]
     assert names(label_selector="app==web,tier=back") == ["b"]
@@ -374,8 +445,9 @@ def test_list_pagination(core):
         core.create_namespaced_config_map("default", cm(f"p{n}", {"page": "yes"}))
     first = core.list_namespaced_config_map("default", label_selector="page", limit=2)
     assert [i.metadata.name for i in first.items] == ["p0", "p1"] and first.metadata._continue
-    rest = core.list_namespaced_config_map("default", label_selector="page", limit=10,
-                                           _continue=first.metadata._continue)
+    rest = core.list_namespaced_config_map(
+        "default", label_selector="page", limit=10, _continue=first.metadata._continue
+    )
     assert [i.metadata.name for i in rest.items] == ["p2", "p3", "p4"] and not rest.metadata._continue
 
 
@@ -397,6 +469,7 @@ def test_concurrent_writes_are_serialised(core):
 
 
 # --- finalizers, namespaces, garbage collection ---------------------------------------------------
+
 
 def test_finalizers_hold_deletion(core):
     core.create_namespaced_config_map("default", {"metadata": {"name": "held", "finalizers": ["example.com/x"]}})
@@ -448,6 +521,7 @@ def test_owner_references_are_garbage_collected(core):
 
 # --- custom resources ---------------------------------------------------------------------------
 
+
 def test_crd_makes_kind_servable_and_deletion_removes_it(cluster, api, dyn):
     custom = client.CustomObjectsApi(api)
     with pytest.raises(ApiException) as info:
@@ -469,8 +543,9 @@ def test_crd_makes_kind_servable_and_deletion_removes_it(cluster, api, dyn):
     assert group["preferredVersion"] == {"groupVersion": "example.com/v1", "version": "v1"}
 
     client.ApiextensionsV1Api(api).delete_custom_resource_definition("widgets.example.com")
-    wait_for(lambda: gone(lambda: client.ApiextensionsV1Api(api).read_custom_resource_definition(
-        "widgets.example.com")))
+    wait_for(
+        lambda: gone(lambda: client.ApiextensionsV1Api(api).read_custom_resource_definition("widgets.example.com"))
+    )
     with pytest.raises(ApiException) as info:
         custom.list_namespaced_custom_object("example.com", "v1", "default", "widgets")
     assert info.value.status == 404
@@ -538,6 +613,7 @@ def test_custom_resource_status_subresource(cluster, api):
 
 # --- patch types ----------------------------------------------------------------------------------
 
+
 def test_merge_strategic_and_json_patches(cluster, api, dyn):
     apps = client.AppsV1Api(api)
     body = deployment("web")
@@ -546,28 +622,39 @@ def test_merge_strategic_and_json_patches(cluster, api, dyn):
     apps.create_namespaced_deployment("default", body)
 
     # strategic merge (the typed client's default for dict bodies): containers merge by name
-    merged = apps.patch_namespaced_deployment("web", "default", {"spec": {"template": {"spec": {
-        "containers": [{"name": "app", "image": "nginx:2"}]}}}})
+    merged = apps.patch_namespaced_deployment(
+        "web", "default", {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}}
+    )
     containers = {c.name: c.image for c in merged.spec.template.spec.containers}
     assert containers == {"app": "nginx:2", "side": "busybox"}
     merged = apps.patch_namespaced_deployment("web", "default", {"metadata": {"finalizers": ["c/d"]}})
     assert merged.metadata.finalizers == ["a/b", "c/d"]  # a merge-strategy list of strings
-    dropped = apps.patch_namespaced_deployment("web", "default", {"spec": {"template": {"spec": {
-        "containers": [{"name": "side", "$patch": "delete"}]}}}})
+    dropped = apps.patch_namespaced_deployment(
+        "web", "default", {"spec": {"template": {"spec": {"containers": [{"name": "side", "$patch": "delete"}]}}}}
+    )
     assert [c.name for c in dropped.spec.template.spec.containers] == ["app"]
 
     # JSON merge patch: lists are replaced, null deletes
     deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
-    replaced = deployments.patch(name="web", namespace="default", content_type="application/merge-patch+json",
-                                 body={"metadata": {"finalizers": None, "labels": {"k": "v"}}})
+    replaced = deployments.patch(
+        name="web",
+        namespace="default",
+        content_type="application/merge-patch+json",
+        body={"metadata": {"finalizers": None, "labels": {"k": "v"}}},
+    )
     assert replaced.metadata.finalizers is None and replaced.metadata.labels.to_dict() == {"k": "v"}
 
     # JSON patch (the typed client sends lists as json-patch+json)
-    patched = apps.patch_namespaced_deployment("web", "default", [
-        {"op": "test", "path": "/spec/replicas", "value": 1},
-        {"op": "replace", "path": "/spec/replicas", "value": 4},
-        {"op": "add", "path": "/metadata/labels/extra", "value": "1"},
-        {"op": "remove", "path": "/metadata/labels/k"}])
+    patched = apps.patch_namespaced_deployment(
+        "web",
+        "default",
+        [
+            {"op": "test", "path": "/spec/replicas", "value": 1},
+            {"op": "replace", "path": "/spec/replicas", "value": 4},
+            {"op": "add", "path": "/metadata/labels/extra", "value": "1"},
+            {"op": "remove", "path": "/metadata/labels/k"},
+        ],
+    )
     assert patched.spec.replicas == 4 and patched.metadata.labels == {"extra": "1"}
     with pytest.raises(ApiException) as info:
         apps.patch_namespaced_deployment("web", "default", [{"op": "test", "path": "/spec/replicas", "value": 9}])
@@ -579,50 +666,75 @@ def test_merge_strategic_and_json_patches(cluster, api, dyn):
     with pytest.raises(dyn_errors.DynamicApiError) as info:  # strategic merge is for built-ins only
         widgets.patch(name="w", namespace="default", body={"spec": {"size": "L"}})
     assert info.value.status == 415
-    assert widgets.patch(name="w", namespace="default", body={"spec": {"size": "L"}},
-                         content_type="application/merge-patch+json").spec.size == "L"
+    assert (
+        widgets.patch(
+            name="w", namespace="default", body={"spec": {"size": "L"}}, content_type="application/merge-patch+json"
+        ).spec.size
+        == "L"
+    )
 
 
 def test_patch_with_stale_resource_version_conflicts(core):
     old = core.create_namespaced_config_map("default", cm("c", a="1"))
     core.patch_namespaced_config_map("c", "default", {"data": {"a": "2"}})
     with pytest.raises(ApiException) as info:
-        core.patch_namespaced_config_map("c", "default", {"metadata": {"resourceVersion": old.metadata.resource_version},
-                                                          "data": {"a": "3"}})
+        core.patch_namespaced_config_map(
+            "c", "default", {"metadata": {"resourceVersion": old.metadata.resource_version}, "data": {"a": "3"}}
+        )
     assert info.value.status == 409
 
 
 def test_server_side_apply(cluster, dyn):
     cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
-    intent = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa", "namespace": "default"},
-              "data": {"a": "1", "b": "2"}}
+    intent = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "ssa", "namespace": "default"},
+        "data": {"a": "1", "b": "2"},
+    }
     created = cms.server_side_apply(body=intent, name="ssa", namespace="default", field_manager="alice")
     assert created.data.to_dict() == {"a": "1", "b": "2"}
     entry = next(m for m in created.metadata.managedFields if m.manager == "alice")
     assert entry.operation == "Apply" and entry.fieldsV1.to_dict() == {"f:data": {"f:a": {}, "f:b": {}}}
 
     with pytest.raises(dyn_errors.ConflictError) as info:
-        cms.server_side_apply(body={**intent, "data": {"a": "changed"}}, name="ssa", namespace="default",
-                              field_manager="bob")
+        cms.server_side_apply(
+            body={**intent, "data": {"a": "changed"}}, name="ssa", namespace="default", field_manager="bob"
+        )
     body = json.loads(info.value.body)
     assert body["reason"] == "Conflict" and 'conflict with "alice"' in body["message"]
-    assert body["details"]["causes"][0] == {"reason": "FieldManagerConflict", "message": 'conflict with "alice"',
-                                            "field": ".data.a"}
+    assert body["details"]["causes"][0] == {
+        "reason": "FieldManagerConflict",
+        "message": 'conflict with "alice"',
+        "field": ".data.a",
+    }
 
-    shared = cms.server_side_apply(body={**intent, "data": {"a": "1"}}, name="ssa", namespace="default",
-                                   field_manager="bob")  # same value: no conflict, shared ownership
+    shared = cms.server_side_apply(
+        body={**intent, "data": {"a": "1"}}, name="ssa", namespace="default", field_manager="bob"
+    )  # same value: no conflict, shared ownership
     assert {m.manager for m in shared.metadata.managedFields} == {"alice", "bob"}
     with pytest.raises(dyn_errors.ConflictError):  # ?force=False (this client's spelling) does not force
-        cms.server_side_apply(body={**intent, "data": {"a": "bob's"}}, name="ssa", namespace="default",
-                              field_manager="bob", force_conflicts=False)
-    forced = cms.server_side_apply(body={**intent, "data": {"a": "bob's"}}, name="ssa", namespace="default",
-                                   field_manager="bob", force_conflicts=True)  # sent as ?force=True
+        cms.server_side_apply(
+            body={**intent, "data": {"a": "bob's"}},
+            name="ssa",
+            namespace="default",
+            field_manager="bob",
+            force_conflicts=False,
+        )
+    forced = cms.server_side_apply(
+        body={**intent, "data": {"a": "bob's"}},
+        name="ssa",
+        namespace="default",
+        field_manager="bob",
+        force_conflicts=True,
+    )  # sent as ?force=True
     assert forced.data.a == "bob's"
     alice = next(m for m in forced.metadata.managedFields if m.manager == "alice")
     assert alice.fieldsV1.to_dict() == {"f:data": {"f:b": {}}}
 
-    pruned = cms.server_side_apply(body={**intent, "data": {"c": "3"}}, name="ssa", namespace="default",
-                                   field_manager="alice")
+    pruned = cms.server_side_apply(
+        body={**intent, "data": {"c": "3"}}, name="ssa", namespace="default", field_manager="alice"
+    )
     assert pruned.data.to_dict() == {"a": "bob's", "c": "3"}  # b dropped by its only owner; a still bob's
 
     with pytest.raises(dyn_errors.BadRequestError):
@@ -634,8 +746,9 @@ def test_server_side_apply_conflicts_with_update_managers_and_merges_keyed_lists
     intent = {**deployment("web"), "metadata": {"name": "web", "namespace": "default"}}
     intent["spec"]["template"]["spec"]["containers"].append({"name": "side", "image": "busybox"})
     deployments.server_side_apply(body=intent, name="web", namespace="default", field_manager="ff")
-    client.AppsV1Api(api).patch_namespaced_deployment("web", "default", {"spec": {"replicas": 5}},
-                                                      field_manager="scaler")
+    client.AppsV1Api(api).patch_namespaced_deployment(
+        "web", "default", {"spec": {"replicas": 5}}, field_manager="scaler"
+    )
     with pytest.raises(dyn_errors.ConflictError) as info:
         deployments.server_side_apply(body=intent, name="web", namespace="default", field_manager="ff")
     assert ".spec.replicas" in json.loads(info.value.body)["message"]
@@ -654,13 +767,19 @@ def test_dry_run_does_not_persist(core, dyn):
     preview = core.patch_namespaced_config_map("real", "default", {"data": {"a": "2"}}, dry_run="All")
     assert preview.data == {"a": "2"}
     cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
-    cms.server_side_apply(body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "real"},
-                                "data": {"a": "3"}}, name="real", namespace="default", field_manager="x",
-                          force_conflicts=True, dry_run="All")
+    cms.server_side_apply(
+        body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "real"}, "data": {"a": "3"}},
+        name="real",
+        namespace="default",
+        field_manager="x",
+        force_conflicts=True,
+        dry_run="All",
+    )
     assert core.read_namespaced_config_map("real", "default").data == {"a": "1"}
 
 
 # --- authentication and authorization -------------------------------------------------------------
+
 
 def test_missing_or_bad_token_is_unauthorized(cluster):
     for kubeconfig in (cluster.kubeconfig_dict(token="not-a-token"),):
@@ -686,9 +805,13 @@ def test_missing_or_bad_token_is_unauthorized(cluster):
 def test_service_account_token_secret_and_rbac(cluster, core, api):
     core.create_namespace({"metadata": {"name": "fleetform-system"}})
     core.create_namespaced_service_account("fleetform-system", {"metadata": {"name": "hub"}})
-    core.create_namespaced_secret("fleetform-system", {
-        "metadata": {"name": "hub-token", "annotations": {"kubernetes.io/service-account.name": "hub"}},
-        "type": "kubernetes.io/service-account-token"})
+    core.create_namespaced_secret(
+        "fleetform-system",
+        {
+            "metadata": {"name": "hub-token", "annotations": {"kubernetes.io/service-account.name": "hub"}},
+            "type": "kubernetes.io/service-account-token",
+        },
+    )
     secret = wait_for(lambda: (s := core.read_namespaced_secret("hub-token", "fleetform-system")).data and s)
     token = base64.b64decode(secret.data["token"]).decode()
     assert base64.b64decode(secret.data["ca.crt"]).decode() == cluster.ca_pem
@@ -703,13 +826,18 @@ def test_service_account_token_secret_and_rbac(cluster, core, api):
         sa_core.list_namespace()
     body = status_of(info.value)
     assert info.value.status == 403 and body["reason"] == "Forbidden"
-    assert body["message"] == ('namespaces is forbidden: User "system:serviceaccount:fleetform-system:hub" '
-                               'cannot list resource "namespaces" in API group "" at the cluster scope')
+    assert body["message"] == (
+        'namespaces is forbidden: User "system:serviceaccount:fleetform-system:hub" '
+        'cannot list resource "namespaces" in API group "" at the cluster scope'
+    )
 
-    client.RbacAuthorizationV1Api(api).create_cluster_role_binding({
-        "metadata": {"name": "fleetform-hub"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": "hub", "namespace": "fleetform-system"}]})
+    client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
+        {
+            "metadata": {"name": "fleetform-hub"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "hub", "namespace": "fleetform-system"}],
+        }
+    )
     assert "kube-system" in {n.metadata.name for n in sa_core.list_namespace().items}
 
     core.delete_namespaced_secret("hub-token", "fleetform-system")  # revokes the token
@@ -721,41 +849,62 @@ def test_service_account_token_secret_and_rbac(cluster, core, api):
 def test_roles_are_namespaced_and_honour_resource_names(cluster, core, api):
     rbac = client.RbacAuthorizationV1Api(api)
     token = cluster.add_user("dev", groups=["devs"])
-    rbac.create_namespaced_role("default", {"metadata": {"name": "reader"}, "rules": [
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["allowed"]},
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]})
-    rbac.create_namespaced_role_binding("default", {
-        "metadata": {"name": "devs-read"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
-        "subjects": [{"kind": "Group", "name": "devs"}]})
+    rbac.create_namespaced_role(
+        "default",
+        {
+            "metadata": {"name": "reader"},
+            "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["allowed"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]},
+            ],
+        },
+    )
+    rbac.create_namespaced_role_binding(
+        "default",
+        {
+            "metadata": {"name": "devs-read"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"kind": "Group", "name": "devs"}],
+        },
+    )
     core.create_namespaced_config_map("default", cm("allowed"))
     core.create_namespaced_config_map("default", cm("denied"))
     dev = client.CoreV1Api(config.new_client_from_config_dict(cluster.kubeconfig_dict(token=token)))
     assert dev.read_namespaced_config_map("allowed", "default").metadata.name == "allowed"
     dev.list_namespaced_secret("default")
-    for call in (lambda: dev.read_namespaced_config_map("denied", "default"),
-                 lambda: dev.list_namespaced_secret("kube-system"),
-                 lambda: dev.delete_namespaced_config_map("allowed", "default")):
+    for call in (
+        lambda: dev.read_namespaced_config_map("denied", "default"),
+        lambda: dev.list_namespaced_secret("kube-system"),
+        lambda: dev.delete_namespaced_config_map("allowed", "default"),
+    ):
         with pytest.raises(ApiException) as info:
             call()
         assert info.value.status == 403
 
-    review = client.AuthorizationV1Api(config.new_client_from_config_dict(
-        cluster.kubeconfig_dict(token=token))).create_self_subject_access_review({"spec": {
-            "resourceAttributes": {"namespace": "default", "verb": "list", "resource": "secrets"}}})
+    review = client.AuthorizationV1Api(
+        config.new_client_from_config_dict(cluster.kubeconfig_dict(token=token))
+    ).create_self_subject_access_review(
+        {"spec": {"resourceAttributes": {"namespace": "default", "verb": "list", "resource": "secrets"}}}
+    )
     assert review.status.allowed is True
     with pytest.raises(ApiException) as info:  # roleRef is immutable
-        rbac.patch_namespaced_role_binding("devs-read", "default", {"roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}})
+        rbac.patch_namespaced_role_binding(
+            "devs-read",
+            "default",
+            {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}},
+        )
     assert info.value.status == 422
 
 
 def test_token_request_issues_expiring_tokens(cluster, core, api):
     core.create_namespaced_service_account("default", {"metadata": {"name": "bot"}})
-    client.RbacAuthorizationV1Api(api).create_cluster_role_binding({
-        "metadata": {"name": "bot-admin"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "default"}]})
+    client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
+        {
+            "metadata": {"name": "bot-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "default"}],
+        }
+    )
     response = core.create_namespaced_service_account_token("bot", "default", {"spec": {"expirationSeconds": 900}})
     token = response.status.token
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
@@ -784,6 +933,7 @@ def test_client_certificate_authentication(cluster):
 
 # --- watch ----------------------------------------------------------------------------------------
 
+
 def test_boolean_query_parameters_are_read_like_the_api_server(core, api):
     """``0``/``false`` in any case are false, anything else true: the classic client sends ``True``."""
     core.create_namespaced_config_map("default", cm("flag", {"flag": "yes"}))
@@ -801,8 +951,9 @@ def test_watch_streams_changes_and_resumes(core):
     core.patch_namespaced_config_map("w", "default", {"data": {"x": "1"}})
     core.delete_namespaced_config_map("w", "default")
     events = []
-    for event in watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=start,
-                                      label_selector="watched", timeout_seconds=1):
+    for event in watch.Watch().stream(
+        core.list_namespaced_config_map, "default", resource_version=start, label_selector="watched", timeout_seconds=1
+    ):
         events.append((event["type"], event["object"].metadata.name))
     assert events == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
 
@@ -824,6 +975,7 @@ def test_watch_streams_changes_and_resumes(core):
 
 
 # --- faults ---------------------------------------------------------------------------------------
+
 
 def test_injected_errors_throttling_and_latency(cluster, core):
     cluster.faults.fail_next(1, code=503)
@@ -888,21 +1040,27 @@ def test_unreachable_cluster_refuses_connections(cluster, core):
     for api in (core, client.CoreV1Api(fresh)):
         with pytest.raises(urllib3.exceptions.MaxRetryError) as info:
             api.read_namespace("default")
-        assert isinstance(info.value.reason, (urllib3.exceptions.NewConnectionError,
-                                              urllib3.exceptions.ProtocolError))
+        assert isinstance(info.value.reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ProtocolError))
     cluster.set_reachable(True)
     assert client.CoreV1Api(fresh).read_namespace("default").metadata.name == "default"
 
 
 # --- in-process access and persistence ------------------------------------------------------------
 
+
 def test_in_process_objects_and_subscriptions(cluster, core):
     seen = []
-    sub = cluster.objects.subscribe(lambda e: seen.append((e.type, e.object["metadata"]["name"])),
-                                    "v1", "ConfigMap", "default", include_existing=False)
+    sub = cluster.objects.subscribe(
+        lambda e: seen.append((e.type, e.object["metadata"]["name"])),
+        "v1",
+        "ConfigMap",
+        "default",
+        include_existing=False,
+    )
     try:
-        cluster.objects.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inproc"},
-                                "data": {"a": "1"}})
+        cluster.objects.create(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inproc"}, "data": {"a": "1"}}
+        )
         assert core.read_namespaced_config_map("inproc", "default").data == {"a": "1"}
         core.patch_namespaced_config_map("inproc", "default", {"data": {"a": "2"}})
         cluster.objects.delete("v1", "ConfigMap", "inproc", "default")
@@ -913,8 +1071,9 @@ def test_in_process_objects_and_subscriptions(cluster, core):
     with pytest.raises(ApiError) as info:
         cluster.objects.get("v1", "ConfigMap", "inproc", "default")
     assert info.value.code == 404 and info.value.status()["reason"] == "NotFound"
-    applied = cluster.objects.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "by-ctl"}},
-                                    field_manager="controller")
+    applied = cluster.objects.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "by-ctl"}}, field_manager="controller"
+    )
     assert applied["status"]["phase"] == "Active"
 
 
@@ -948,8 +1107,13 @@ def test_state_survives_restart_from_data_dir(tmp_path):
         core = client.CoreV1Api(api_client(c))
         core.create_namespaced_config_map("default", cm("keep", a="1"))
         core.create_namespaced_service_account("default", {"metadata": {"name": "sa"}})
-        core.create_namespaced_secret("default", {"metadata": {"name": "sa-token", "annotations": {
-            "kubernetes.io/service-account.name": "sa"}}, "type": "kubernetes.io/service-account-token"})
+        core.create_namespaced_secret(
+            "default",
+            {
+                "metadata": {"name": "sa-token", "annotations": {"kubernetes.io/service-account.name": "sa"}},
+                "type": "kubernetes.io/service-account-token",
+            },
+        )
         secret = wait_for(lambda: (s := core.read_namespaced_secret("sa-token", "default")).data and s)
         sa_token = base64.b64decode(secret.data["token"]).decode()
         rv = core.read_namespaced_config_map("keep", "default").metadata.resource_version
@@ -970,8 +1134,11 @@ def test_state_survives_restart_from_data_dir(tmp_path):
         assert client.VersionApi(sa.api_client).get_code().major == "1"  # SA token still authenticates
         assert second.add_cluster("persisted", exist_ok=True) is again
         # the change history did not survive: watching from before the restart is 410 Gone
-        stale = raw(api, "/api/v1/namespaces/default/configmaps",
-                    [("watch", "true"), ("resourceVersion", str(int(rv) - 1)), ("timeoutSeconds", "1")])
+        stale = raw(
+            api,
+            "/api/v1/namespaces/default/configmaps",
+            [("watch", "true"), ("resourceVersion", str(int(rv) - 1)), ("timeoutSeconds", "1")],
+        )
         assert stale["type"] == "ERROR" and stale["object"]["code"] == 410
 
 

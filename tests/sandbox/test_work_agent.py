@@ -24,20 +24,34 @@ _counter = iter(range(1, 10_000))
 
 
 def open_crd(group: str, kind: str, plural: str, scope: str) -> dict:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}"},
-            "spec": {"group": group, "scope": scope,
-                     "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
-                     "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {"type": "object",
-                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": scope,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
 
 
 @pytest.fixture(scope="module")
 def emulator():
     with KubeApiEmulator(seed=11) as server:
         hub = server.add_cluster(HUB)
-        hub.objects.create(open_crd("cluster.open-cluster-management.io", "ManagedCluster", "managedclusters", "Cluster"))
+        hub.objects.create(
+            open_crd("cluster.open-cluster-management.io", "ManagedCluster", "managedclusters", "Cluster")
+        )
         hub.objects.create(open_crd("work.open-cluster-management.io", "ManifestWork", "manifestworks", "Namespaced"))
         yield server
 
@@ -70,21 +84,48 @@ def add_member(emulator, hub, *, klusterlet: bool):
     name = f"m{next(_counter)}"
     member = emulator.add_cluster(name)
     hub.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    hub.objects.create({"apiVersion": OCM_API, "kind": "ManagedCluster", "metadata": {"name": name},
-                        "spec": {"hubAcceptsClient": True}})
+    hub.objects.create(
+        {
+            "apiVersion": OCM_API,
+            "kind": "ManagedCluster",
+            "metadata": {"name": name},
+            "spec": {"hubAcceptsClient": True},
+        }
+    )
     if klusterlet:
         agent_ns = "open-cluster-management-agent"
         member.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": agent_ns}})
-        member.objects.create({"apiVersion": "v1", "kind": "Secret",
-                               "metadata": {"name": "bootstrap-hub-kubeconfig", "namespace": agent_ns},
-                               "data": {"kubeconfig": base64.b64encode(hub.kubeconfig().encode()).decode()}})
+        member.objects.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "bootstrap-hub-kubeconfig", "namespace": agent_ns},
+                "data": {"kubeconfig": base64.b64encode(hub.kubeconfig().encode()).decode()},
+            }
+        )
         labels = {"app": "klusterlet-agent"}
-        member.objects.create({"apiVersion": "apps/v1", "kind": "Deployment",
-                               "metadata": {"name": "klusterlet-agent", "namespace": agent_ns},
-                               "spec": {"selector": {"matchLabels": labels}, "template": {
-                                   "metadata": {"labels": labels},
-                                   "spec": {"containers": [{"name": "agent", "image": "klusterlet:test",
-                                                            "args": ["agent", f"--cluster-name={name}"]}]}}}})
+        member.objects.create(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "klusterlet-agent", "namespace": agent_ns},
+                "spec": {
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "agent",
+                                    "image": "klusterlet:test",
+                                    "args": ["agent", f"--cluster-name={name}"],
+                                }
+                            ]
+                        },
+                    },
+                },
+            }
+        )
     return member
 
 
@@ -104,8 +145,12 @@ def manifest_work(name: str, namespace: str, manifests: list[dict], delete_optio
     spec = {"workload": {"manifests": manifests}}
     if delete_option:
         spec["deleteOption"] = delete_option
-    return {"apiVersion": WORK_API, "kind": "ManifestWork", "metadata": {"name": name, "namespace": namespace},
-            "spec": spec}
+    return {
+        "apiVersion": WORK_API,
+        "kind": "ManifestWork",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def namespace(name: str) -> dict:
@@ -137,6 +182,7 @@ def set_manifests(hub, work: str, ns: str, manifests: list[dict]) -> None:
 
 # --- applying and reporting -----------------------------------------------------------------------
 
+
 def test_manifests_are_applied_in_the_member_and_reported_on_the_hub(hub, member, controllers):
     ns = member.name
     hub.objects.create(manifest_work("app", ns, [namespace("app"), config_map("settings", "app", colour="blue")]))
@@ -152,10 +198,25 @@ def test_manifests_are_applied_in_the_member_and_reported_on_the_hub(hub, member
     assert FINALIZER in work["metadata"]["finalizers"]
     manifests = work["status"]["resourceStatus"]["manifests"]
     assert [m["resourceMeta"] for m in manifests] == [
-        {"ordinal": 0, "group": "", "version": "v1", "kind": "Namespace", "resource": "namespaces",
-         "namespace": "", "name": "app"},
-        {"ordinal": 1, "group": "", "version": "v1", "kind": "ConfigMap", "resource": "configmaps",
-         "namespace": "app", "name": "settings"}]
+        {
+            "ordinal": 0,
+            "group": "",
+            "version": "v1",
+            "kind": "Namespace",
+            "resource": "namespaces",
+            "namespace": "",
+            "name": "app",
+        },
+        {
+            "ordinal": 1,
+            "group": "",
+            "version": "v1",
+            "kind": "ConfigMap",
+            "resource": "configmaps",
+            "namespace": "app",
+            "name": "settings",
+        },
+    ]
     for m in manifests:
         assert {c["type"]: c["status"] for c in m["conditions"]} == {"Applied": "True", "Available": "True"}
 
@@ -163,8 +224,8 @@ def test_manifests_are_applied_in_the_member_and_reported_on_the_hub(hub, member
     assert [r["spec"]["manifestWorkName"] for r in records] == ["app"]
     assert {(r["resource"], r["name"], r["uid"]) for r in records[0]["status"]["appliedResources"]} == {
         ("namespaces", "app", member.objects.get("v1", "Namespace", "app")["metadata"]["uid"]),
-        ("configmaps", "settings", settings["metadata"]["uid"])}
-
+        ("configmaps", "settings", settings["metadata"]["uid"]),
+    }
 
 
 def test_settled_members_cost_no_work_and_unchanged_conditions_keep_their_transition_time(hub, member, controllers):
@@ -241,6 +302,7 @@ def test_a_silent_member_leaves_the_status_as_it_was(hub, member, controllers):
 
 # --- deletion -------------------------------------------------------------------------------------
 
+
 def test_deleting_a_work_deletes_its_objects_before_releasing_it(hub, member, controllers):
     ns = member.name
     held = config_map("held", "default", a="1")
@@ -263,8 +325,14 @@ def test_deleting_a_work_deletes_its_objects_before_releasing_it(hub, member, co
 
 def test_an_orphaning_work_leaves_its_objects_behind(hub, member, controllers):
     ns = member.name
-    hub.objects.create(manifest_work("keep", ns, [namespace("kept"), config_map("settings", "kept")],
-                                     delete_option={"propagationPolicy": "Orphan"}))
+    hub.objects.create(
+        manifest_work(
+            "keep",
+            ns,
+            [namespace("kept"), config_map("settings", "kept")],
+            delete_option={"propagationPolicy": "Orphan"},
+        )
+    )
     settle(controllers, lambda: observed(hub, "keep", ns))
     hub.objects.delete(WORK_API, "ManifestWork", "keep", ns)
     settle(controllers, lambda: get(hub, WORK_API, "ManifestWork", "keep", ns) is None)
@@ -274,12 +342,29 @@ def test_an_orphaning_work_leaves_its_objects_behind(hub, member, controllers):
 
 # --- no klusterlet --------------------------------------------------------------------------------
 
+
 def test_a_member_without_a_running_klusterlet_gets_nothing(emulator, hub, controllers):
     lonely = add_member(emulator, hub, klusterlet=False)
     try:
-        hub.objects.patch(OCM_API, "ManagedCluster", lonely.name, {"status": {"conditions": [
-            {"type": "ManagedClusterJoined", "status": "True", "reason": "Joined", "message": "",
-             "lastTransitionTime": "2024-01-01T00:00:00Z"}]}}, subresource="status")
+        hub.objects.patch(
+            OCM_API,
+            "ManagedCluster",
+            lonely.name,
+            {
+                "status": {
+                    "conditions": [
+                        {
+                            "type": "ManagedClusterJoined",
+                            "status": "True",
+                            "reason": "Joined",
+                            "message": "",
+                            "lastTransitionTime": "2024-01-01T00:00:00Z",
+                        }
+                    ]
+                }
+            },
+            subresource="status",
+        )
         hub.objects.create(manifest_work("app", lonely.name, [namespace("app")]))
         for _ in range(3):
             controllers.reconcile()

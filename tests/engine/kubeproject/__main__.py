@@ -23,7 +23,9 @@ for spec in json.loads(config.get("objects") or "[]"):
     elif kind == "Service":
         made[name] = k8s.core.v1.Service(name, metadata=metadata, spec=spec["spec"], opts=opts)
     elif kind == "CustomResourceDefinition":
-        made[name] = k8s.apiextensions.v1.CustomResourceDefinition(name, metadata=metadata, spec=spec["spec"], opts=opts)
+        made[name] = k8s.apiextensions.v1.CustomResourceDefinition(
+            name, metadata=metadata, spec=spec["spec"], opts=opts
+        )
     else:
         made[name] = k8s.apiextensions.CustomResource(
             name, api_version=spec["api_version"], kind=kind, metadata=metadata, spec=spec.get("spec"), opts=opts

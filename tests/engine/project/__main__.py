@@ -7,9 +7,8 @@ ignore_changes?: [...], replace_on_changes?: [...], dbr?, retain?, sleep?}.
 import json
 
 import pulumi
-from pulumi.dynamic import Resource
-
 from filesprovider import FileProvider
+from pulumi.dynamic import Resource
 
 
 class File(Resource, module="files", name="File"):
