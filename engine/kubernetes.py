@@ -16,6 +16,9 @@ Field ownership, as pulumi-kubernetes's annotations say:
   themselves different managers, so that one's apply does not remove what the other set.
 * ``pulumi.com/patchForce: "true"``: take over fields another manager owns. Without it such a
   conflict fails the step with the server's 409 naming the other manager, as in pulumi-kubernetes.
+  One exception: a resource that names its own manager takes over, by a forced re-apply, fields
+  whose only other owner is the default manager (``pulumi-kubernetes``): that is the same resource
+  as written before it had a manager of its own (an upgrade), not another owner.
   Not forcing is the default because forcing is not needed for what it used to be for here, a
   create after an interrupted run: the object left behind is owned by the same manager, so the
   re-apply adopts it without conflict. Forcing by default would instead let two owners that
@@ -30,6 +33,7 @@ Connections go through :mod:`kubeclient`; its errors become :class:`ProviderErro
 
 from __future__ import annotations
 
+import re
 import secrets as random_source
 import threading
 import time
@@ -44,6 +48,7 @@ from .secrets import UNKNOWN, is_secret, wrap_secret
 FIELD_MANAGER = "pulumi-kubernetes"
 PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager"
 PATCH_FORCE = "pulumi.com/patchForce"
+_CONFLICT_OWNER = re.compile(r'conflict with "([^"]+)"')
 AUTONAMED = "pulumi.com/autonamed"
 SKIP_AWAIT = "pulumi.com/skipAwait"
 TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
@@ -226,13 +231,14 @@ class KubernetesProvider:
         obj["metadata"] = meta
         path = self._path(api_version, kind, meta["name"], meta.get("namespace"))
         manager, force = _ownership(meta)
-        status, data = self._request(
-            "PATCH",
-            path,
-            query={"fieldManager": manager, "force": "true" if force else "false"},
-            body=obj,
-            content_type="application/apply-patch+yaml",
-        )
+
+        def apply(forced: bool) -> tuple[int, Any]:
+            query = {"fieldManager": manager, "force": "true" if forced else "false"}
+            return self._request("PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml")
+
+        status, data = apply(force)
+        if status == 409 and not force and manager != FIELD_MANAGER and _conflicts_only_with(data, FIELD_MANAGER):
+            status, data = apply(True)  # the resource's own fields, written before it had a manager of its own
         _raise_for(status, data, f"apply {kind} {meta['name']}")
         live = self._await_ready(path, obj, data)
         id_ = f"{meta['namespace']}/{meta['name']}" if namespaced else meta["name"]
@@ -265,6 +271,13 @@ def _ownership(meta: dict) -> tuple[str, bool]:
     else:
         meta.pop("annotations", None)
     return manager, force
+
+
+def _conflicts_only_with(status: Any, manager: str) -> bool:
+    """Whether a 409 from an apply names only ``manager`` as the other owner of the fields."""
+    causes = ((status or {}).get("details") or {}).get("causes") or [] if isinstance(status, dict) else []
+    owners = {match.group(1) for cause in causes if (match := _CONFLICT_OWNER.search(cause.get("message", "")))}
+    return owners == {manager}
 
 
 def _ready(kind: str, live: dict) -> bool:

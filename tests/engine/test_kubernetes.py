@@ -259,3 +259,32 @@ def test_a_create_adopts_what_an_interrupted_run_left_without_forcing(kube):
     code, up = kube.run_json("up", "--yes")
     assert code == 0 and step(up, "cm")["op"] == "create", up
     assert kube.cluster.objects.get("v1", "ConfigMap", "leftover", "team-a")["data"] == {"mode": "new"}
+
+
+def test_a_resource_given_its_own_manager_takes_over_what_it_wrote_as_the_default_one(kube):
+    """An upgrade: the resource was applied as pulumi-kubernetes and now names its own manager.
+    Its old fields are taken over; a field a third manager owns still conflicts."""
+    kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": {"name": "mine"}, "data": {"mode": "a"}})
+    assert kube.cli("up", "--yes").exit_code == 0
+    owned = {"name": "mine", "annotations": {"pulumi.com/patchFieldManager": "fleetform-owner"}}
+    kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": owned, "data": {"mode": "b"}})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    live = kube.cluster.objects.get("v1", "ConfigMap", "mine", "team-a")
+    assert live["data"] == {"mode": "b"}
+    assert "fleetform-owner" in {m["manager"] for m in live["metadata"]["managedFields"]}
+
+    kube.cluster.objects.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "mine", "namespace": "team-a"},
+            "data": {"mode": "edited"},
+        },
+        field_manager="kubectl",
+        force=True,
+    )
+    kube.declare({"kind": "ConfigMap", "name": "cm", "metadata": owned, "data": {"mode": "c"}})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 1 and "kubectl" in step(up, "cm")["error"]
+    assert kube.cluster.objects.get("v1", "ConfigMap", "mine", "team-a")["data"] == {"mode": "edited"}
