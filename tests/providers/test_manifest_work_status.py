@@ -7,44 +7,25 @@ import threading
 
 import pytest
 
+from components.ocm import CRDS, MANIFEST_WORK_API
 from providers.dynamic import ManifestWorkStatusProvider
 from providers.errors import ClusterAccessError, ErrorCode
 from sandbox.kubeapi import KubeApiEmulator
 
-GROUP = "work.open-cluster-management.io"
-API = f"{GROUP}/v1"
+API = MANIFEST_WORK_API
 
 
 @pytest.fixture
 def hub():
     with KubeApiEmulator() as emulator:
         hub = emulator.add_cluster("hub", version="1.29.4")
+        (work,) = [crd for crd in CRDS if crd.kind == "ManifestWork"]
         hub.objects.create(
             {
                 "apiVersion": "apiextensions.k8s.io/v1",
                 "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"manifestworks.{GROUP}"},
-                "spec": {
-                    "group": GROUP,
-                    "scope": "Namespaced",
-                    "names": {
-                        "plural": "manifestworks",
-                        "singular": "manifestwork",
-                        "kind": "ManifestWork",
-                        "listKind": "ManifestWorkList",
-                    },
-                    "versions": [
-                        {
-                            "name": "v1",
-                            "served": True,
-                            "storage": True,
-                            "subresources": {"status": {}},
-                            "schema": {
-                                "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                            },
-                        }
-                    ],
-                },
+                "metadata": {"name": work.name},
+                "spec": work.spec(),
             }
         )
         hub.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "edge-1"}})
