@@ -54,6 +54,8 @@ class RegisteredCluster(pulumi.ComponentResource):
         name = spec.name
         self.manual = spec.connection_mode == "agent" and spec.agent_install == "manual"
         self.lookup: ClusterLookup | None = None
+        self.token: pulumi.Output[str] | None = None  # direct mode: the hub's credential for the member
+        self.ca_bundle: pulumi.Output[str] | None = None
         self._bootstrap_provider: k8s.Provider | None = None
         endpoint_override = getattr(spec, "api_endpoint", None)
         context = getattr(spec, "context", None)
@@ -235,6 +237,8 @@ class RegisteredCluster(pulumi.ComponentResource):
             generation=self.spec.credential_generation,
             opts=pulumi.ResourceOptions(parent=self, depends_on=in_member.resources),
         )
+        self.token = credential.token  # secret: the hub's ServiceAccount token in the member
+        self.ca_bundle = self.lookup.ca_bundle
         hub_secret = k8s.core.v1.Secret(
             f"{name}-hub-credential",
             metadata=self._hub_meta(f"{name}-credential", labels.SYSTEM_NAMESPACE),
@@ -252,7 +256,8 @@ class RegisteredCluster(pulumi.ComponentResource):
             raise pulumi.RunError(
                 f"FF-CONN-001 cluster '{name}' uses agent mode but hub '{hub.name}' has no agent_endpoint"
             )
-        managed = self._managed_cluster(on_hub, self.lookup.ca_bundle if self.lookup is not None else None)
+        self.ca_bundle = self.lookup.ca_bundle if self.lookup is not None else None
+        managed = self._managed_cluster(on_hub, self.ca_bundle)
         # The hub namespace named after the cluster holds the ManifestWorks that reach it (§2.6).
         work_namespace = k8s.core.v1.Namespace(
             f"{name}-hub-namespace",
