@@ -14,45 +14,20 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import ssl
-import urllib.error
-import urllib.request
 
 import yaml
 
 from ..kubeapi import ApiError, VirtualCluster
 from . import klusterlet
 from .conditions import condition, merged
+from .https import request as https_request
 
 log = logging.getLogger("sandbox.controllers.registration")
 
 OCM_API = klusterlet.OCM_API
 CREDENTIAL_NAMESPACE = "fleetform-system"
-
-
-def _https(
-    url: str,
-    token: str,
-    ca_pem: str,
-    method: str = "GET",
-    body: dict | None = None,
-    content_type: str = "application/merge-patch+json",
-    timeout: float = 3.0,
-) -> tuple[int, dict | None]:
-    """One HTTPS request with a bearer token, verifying the server against ``ca_pem``."""
-    context = ssl.create_default_context(cadata=ca_pem)
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}
-    )
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw.startswith(b"{") else None
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
 
 
 # -- hub side, direct members ----------------------------------------------------------------------
@@ -98,7 +73,7 @@ def _probe_member(hub: VirtualCluster, name: str) -> tuple[bool, str]:
     data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
     try:
         ca_pem = base64.b64decode(data["caBundle"]).decode()
-        status, _ = _https(data["endpoint"].rstrip("/") + "/readyz", data["token"], ca_pem)
+        status, _ = https_request(data["endpoint"].rstrip("/") + "/readyz", data["token"], ca_pem)
     except (KeyError, OSError, ValueError, ssl.SSLError) as exc:
         return False, f"the member does not answer ({type(exc).__name__})"
     return status == 200, "the member answers /readyz" if status == 200 else f"/readyz answered {status}"
@@ -125,7 +100,7 @@ def join(member: VirtualCluster) -> None:
         return
     url = f"{server.rstrip('/')}/apis/{OCM_API}/managedclusters/{name}"
     try:
-        status, managed = _https(url, token, ca_pem)
+        status, managed = https_request(url, token, ca_pem)
         if status != 200 or managed is None:
             return
         current = (managed.get("status") or {}).get("conditions") or []
@@ -137,6 +112,6 @@ def join(member: VirtualCluster) -> None:
             ],
         )
         if conditions != current:
-            _https(url + "/status", token, ca_pem, "PATCH", {"status": {"conditions": conditions}})
+            https_request(url + "/status", token, ca_pem, "PATCH", {"status": {"conditions": conditions}})
     except (OSError, ssl.SSLError) as exc:
         log.debug("agent of %s cannot reach the hub: %s", name, exc)
