@@ -8,7 +8,9 @@ or in the cloud around them, one module per controller:
   klusterlet's side), which makes ``ManagedCluster`` objects joined and available;
 * :mod:`.work`: OCM's work agent, which applies the hub's ``ManifestWork`` objects into agent
   members and reports their status;
-* :mod:`.loadbalancers`: Services of type ``LoadBalancer`` get an ingress address.
+* :mod:`.loadbalancers`: Services of type ``LoadBalancer`` get an ingress address;
+* :mod:`.karmada`: the karmada-operator on the hub, and in each Karmada control plane it creates
+  the cluster, scheduling and execution controllers (plus the karmada-agent in Pull members).
 
 Everything runs on one polling thread (``interval`` seconds).
 """
@@ -20,6 +22,7 @@ import threading
 
 from ..kubeapi import KubeApiEmulator
 from . import loadbalancers, registration
+from .karmada import Karmada
 from .work import WorkAgent
 
 log = logging.getLogger("sandbox.controllers")
@@ -31,6 +34,7 @@ class SandboxControllers:
         self.hub = hub
         self.interval = interval
         self._work_agent = WorkAgent()
+        self._karmada = Karmada()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sandbox-controllers", daemon=True)
 
@@ -56,12 +60,15 @@ class SandboxControllers:
         hub = clusters.get(self.hub)
         if hub is None:
             return
-        members = [c for c in clusters.values() if c.name != self.hub]
+        control_planes = self._karmada.control_planes(self.emulator, hub)
+        planes = {p.name for p in control_planes}
+        members = [c for c in clusters.values() if c.name != self.hub and c.name not in planes]
         for member in members:
             registration.join(member)
         registration.sync_direct_members(hub)
         for member in members:
             self._work_agent.sync(hub, member)
+        self._karmada.sync(control_planes, [hub, *members])
 
 
 __all__ = ["SandboxControllers"]

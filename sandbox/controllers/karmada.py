@@ -1,0 +1,66 @@
+"""Karmada in the sandbox: the operator on the hub, and the controllers of every control plane it runs.
+
+Each pass: the operator (:mod:`.karmada_operator`) reconciles the hub's ``Karmada`` objects; every
+member's karmada-agent (if one runs) reports its Pull cluster; then for each ready control plane
+the cluster controller (:mod:`.karmada_clusters`) refreshes the ``Cluster`` objects, and the
+scheduler (:mod:`.karmada_scheduler`) and the binding/execution controllers
+(:mod:`.karmada_execution`) propagate templates into the members.
+
+The operator skips a pass when the hub did not change; the scheduler and execution skip a control
+plane when neither it nor any member changed since their last complete pass, unless a toleration
+they rely on has ended since. The cluster controller probes every pass (that is how it notices a
+member that stopped answering).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ..kubeapi import ApiError, KubeApiEmulator, VirtualCluster
+from . import karmada_clusters, karmada_execution, karmada_operator, karmada_scheduler
+
+log = logging.getLogger("sandbox.controllers.karmada")
+
+
+class Karmada:
+    def __init__(self) -> None:
+        self._operator_settled: tuple[int, list[str]] | None = None  # hub rv -> control planes
+        self._settled: dict[str, tuple[tuple, float | None]] = {}  # control plane -> (versions, deadline)
+
+    def control_planes(self, emulator: KubeApiEmulator, hub: VirtualCluster) -> list[VirtualCluster]:
+        """The operator's pass; the virtual clusters serving a ready Karmada."""
+        if self._operator_settled and self._operator_settled[0] == hub.objects.resource_version:
+            names = self._operator_settled[1]
+            if all(name in emulator for name in names):
+                return [emulator.cluster(name) for name in names]
+        planes = karmada_operator.reconcile(emulator, hub)
+        self._operator_settled = (hub.objects.resource_version, [p.name for p in planes])
+        return planes
+
+    def sync(self, control_planes: list[VirtualCluster], members: list[VirtualCluster]) -> None:
+        """The agents' and the control planes' pass; ``members`` are all other clusters."""
+        reported = {r for m in members if m.reachable and (r := karmada_clusters.run_agent(m)) is not None}
+        by_url = {m.url: m for m in members}
+        now = time.time()
+        for plane in control_planes:
+            karmada_clusters.sync(plane, reported)
+            versions = (
+                plane.objects.resource_version,
+                *((m.name, m.objects.resource_version, m.reachable) for m in members),
+            )
+            settled = self._settled.get(plane.name)
+            if settled and settled[0] == versions and (settled[1] is None or now < settled[1]):
+                continue
+            try:
+                deadline = karmada_scheduler.schedule(plane, now)
+                karmada_execution.sync(plane, by_url)
+            except ApiError as err:  # e.g. a conflict with another writer: the next pass retries
+                log.debug("karmada %s: %s", plane.name, err.message)
+                self._settled.pop(plane.name, None)
+                continue
+            versions = (
+                plane.objects.resource_version,
+                *((m.name, m.objects.resource_version, m.reachable) for m in members),
+            )
+            self._settled[plane.name] = (versions, deadline)
