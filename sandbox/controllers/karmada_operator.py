@@ -2,7 +2,8 @@
 
 The operator acts only while the host serves the CRD ``karmadas.operator.karmada.io`` and
 Deployment ``karmada-system/karmada-operator`` reports an available replica (the emulator reports
-a stored Deployment available at once; no pod runs). Then, for a ``Karmada`` in any namespace:
+a stored Deployment available at once; no pod runs); control planes it created keep serving, and
+their Karmada controllers keep running, while it does not. For a ``Karmada`` in any namespace:
 
 * it adds the finalizer ``operator.karmada.io/finalizer`` (upstream's);
 * it creates a new virtual cluster in the same emulator, named ``karmada-<12 hex>`` from a hash of
@@ -71,21 +72,21 @@ def operator_available(host: VirtualCluster) -> bool:
 
 
 def reconcile(emulator: KubeApiEmulator, host: VirtualCluster) -> list[VirtualCluster]:
-    """One pass over the host's Karmadas; returns the control planes of the ready ones."""
-    if not operator_available(host):
-        return []
-    ready = []
-    for karmada in karmada_apis.listed(host, OPERATOR_API, "Karmada"):
-        meta = karmada["metadata"]
-        if meta.get("deletionTimestamp"):
-            if FINALIZER in (meta.get("finalizers") or []):
+    """One pass over the host's Karmadas (when the operator runs); returns the control planes that
+    exist, whether or not the operator runs now (a control plane outlives its operator's pods)."""
+    karmadas = karmada_apis.listed(host, OPERATOR_API, "Karmada")
+    if operator_available(host):
+        for karmada in karmadas:
+            meta = karmada["metadata"]
+            if not meta.get("deletionTimestamp"):
+                _install(emulator, host, karmada)
+            elif FINALIZER in (meta.get("finalizers") or []):
                 _tear_down(emulator, host, karmada)
-            continue
-        ready.append(_install(emulator, host, karmada))
-    return ready
+    names = [control_plane_name(k["metadata"]["namespace"], k["metadata"]["name"]) for k in karmadas]
+    return [emulator.cluster(name) for name in names if name in emulator]
 
 
-def _install(emulator: KubeApiEmulator, host: VirtualCluster, karmada: dict) -> VirtualCluster:
+def _install(emulator: KubeApiEmulator, host: VirtualCluster, karmada: dict) -> None:
     meta = karmada["metadata"]
     if FINALIZER not in (meta.get("finalizers") or []):
         karmada = _set_finalizers(host, karmada, [*(meta.get("finalizers") or []), FINALIZER])
@@ -110,7 +111,6 @@ def _install(emulator: KubeApiEmulator, host: VirtualCluster, karmada: dict) -> 
         host.objects.patch(
             OPERATOR_API, "Karmada", meta["name"], {"status": wanted}, meta["namespace"], subresource="status"
         )
-    return control_plane
 
 
 def _karmada_version(karmada: dict) -> str:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from sandbox.controllers import SandboxControllers
+from sandbox.controllers.karmada_overrides import overridden
 from sandbox.controllers.karmada_scheduler import webster
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
@@ -474,3 +475,40 @@ def test_webster_division_follows_the_weights():
     assert webster(9, {"a": 1, "b": 2}, "") == {"a": 3, "b": 6}
     assert webster(4, {"a": 1, "b": 1}, "uid") == {"a": 2, "b": 2}
     assert sum(webster(5, {"a": 1, "b": 1}, "uid").values()) == 5
+
+
+def test_overriders_rewrite_images_labels_and_fields_for_the_target_cluster_only():
+    template = deployment("app", "ns", 2, "docker.io/library/nginx:1.25")
+    template["metadata"]["labels"] = {"tier": "web", "old": "x"}
+    policy = {
+        "spec": {
+            "overrideRules": [
+                {
+                    "targetCluster": {"labelSelector": {"matchLabels": {"region": "east"}}},
+                    "overriders": {
+                        "imageOverrider": [
+                            {"component": "Registry", "operator": "replace", "value": "mirror.east:5000"},
+                            {"component": "Repository", "operator": "add", "value": "-hardened"},
+                            {"component": "Tag", "operator": "replace", "value": "1.26"},
+                        ],
+                        "labelsOverrider": [
+                            {"operator": "add", "value": {"region": "east"}},
+                            {"operator": "remove", "value": {"old": ""}},
+                        ],
+                        "plaintext": [
+                            {"path": "/spec/template/spec/containers/0/args", "operator": "add", "value": ["-v"]}
+                        ],
+                    },
+                }
+            ]
+        }
+    }
+    east = {"metadata": {"name": "e", "labels": {"region": "east"}}}
+    west = {"metadata": {"name": "w", "labels": {"region": "west"}}}
+    result = overridden(template, east, [policy])
+    container = result["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "mirror.east:5000/library/nginx-hardened:1.26"
+    assert container["args"] == ["-v"]
+    assert result["metadata"]["labels"] == {"tier": "web", "region": "east"}
+    assert overridden(template, west, [policy]) == template
+    assert template["spec"]["template"]["spec"]["containers"][0]["image"] == "docker.io/library/nginx:1.25"
