@@ -512,3 +512,49 @@ def test_overriders_rewrite_images_labels_and_fields_for_the_target_cluster_only
     assert result["metadata"]["labels"] == {"tier": "web", "region": "east"}
     assert overridden(template, west, [policy]) == template
     assert template["spec"]["template"]["spec"]["containers"][0]["image"] == "docker.io/library/nginx:1.25"
+
+
+def test_a_cluster_propagation_policy_places_by_cluster_labels(emulator, plane, controllers):
+    fleet = unique("fleet")
+    inside = join_push(emulator, plane, {"fleetform.io/fleet": fleet})
+    outside = join_push(emulator, plane)
+    try:
+        ns = unique("cpp")
+        namespace(plane, ns)
+        plane.objects.create(deployment("svc", ns, 1))
+        plane.objects.create(
+            {
+                "apiVersion": POLICY_API,
+                "kind": "ClusterPropagationPolicy",
+                "metadata": {"name": unique("cpp")},
+                "spec": {
+                    "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "namespace": ns}],
+                    "placement": {"clusterAffinity": {"labelSelector": {"matchLabels": {"fleetform.io/fleet": fleet}}}},
+                },
+            }
+        )
+        settle(controllers, lambda: replicas_in(inside, ns, "svc") == 1)
+        assert scheduled(plane, ns, "svc") == {inside.name: 1}
+        assert replicas_in(outside, ns, "svc") is None
+    finally:
+        for member in (inside, outside):
+            plane.objects.delete(CLUSTER_API, "Cluster", member.name)
+            emulator.remove_cluster(member.name)
+
+
+def test_a_control_plane_keeps_scheduling_while_the_operator_is_down(hub, plane, controllers):
+    hub.objects.delete("apps/v1", "Deployment", "karmada-operator", "karmada-system")
+    try:
+        ns = unique("down")
+        namespace(plane, ns)
+        plane.objects.create(deployment("lonely", ns, 1))
+        plane.objects.create(propagation_policy("lonely", ns, ["nowhere"], {"replicaSchedulingType": "Duplicated"}))
+        binding = settle(controllers, lambda: get(plane, BINDING_API, "ResourceBinding", "lonely-deployment", ns))
+        assert binding["spec"]["clusters"] == []
+        scheduled_condition = settle(
+            controllers,
+            lambda: condition(get(plane, BINDING_API, "ResourceBinding", "lonely-deployment", ns), "Scheduled"),
+        )
+        assert (scheduled_condition["status"], scheduled_condition["reason"]) == ("False", "NoClusterFit")
+    finally:
+        install_operator(hub)
