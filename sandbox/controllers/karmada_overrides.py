@@ -2,8 +2,9 @@
 
 The policies that apply to a template are its namespace's ``OverridePolicy`` objects and every
 ``ClusterOverridePolicy`` whose ``resourceSelectors`` match it (see :mod:`.karmada_selectors`).
-Cluster-wide policies are applied first, then namespaced ones (so these win); within each, by
-selector specificity (name, then label selector, then kind only) and then by name. A policy's
+Cluster-wide policies are applied first, then namespaced ones (so these win); within each, the
+least specific selector match first (kind only, then label selector, then name, so the most
+specific wins), then by name. A policy's
 rules are ``spec.overrideRules[{targetCluster, overriders}]`` plus the legacy top-level
 ``targetCluster``/``overriders`` pair; a rule without ``targetCluster`` applies to every cluster.
 
