@@ -232,7 +232,12 @@ def local_etcd(replicas: int, pvc_size: str, storage_class: str | None) -> dict:
     claim: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": pvc_size}}}
     if storage_class:
         claim["storageClassName"] = storage_class
-    return {"local": {"replicas": replicas, "volumeData": {"volumeClaim": {"metadata": {"name": "etcd-data"}, "spec": claim}}}}
+    return {
+        "local": {
+            "replicas": replicas,
+            "volumeData": {"volumeClaim": {"metadata": {"name": "etcd-data"}, "spec": claim}},
+        }
+    }
 
 
 def external_etcd(endpoints: list[str], namespace: str, secret: str) -> dict:

@@ -72,7 +72,9 @@ def observe(inputs: FederationMemberStatusInputs) -> FederationMemberStatusOutpu
     taints = sorted({t.get("key") for t in (cluster.get("spec") or {}).get("taints") or []} & set(TAINTS))
     if ready is None:
         return _outputs("joining", "Cluster has no Ready condition yet")
-    detail = f"Ready={ready.get('status')} ({ready.get('reason', '')})" + (f"; taints {', '.join(taints)}" if taints else "")
+    detail = f"Ready={ready.get('status')} ({ready.get('reason', '')})" + (
+        f"; taints {', '.join(taints)}" if taints else ""
+    )
     if ready.get("status") == "True" and not taints:
         return _outputs("connected", detail)
     return _outputs("disconnected", f"{detail}: {ready.get('message', '')}".rstrip(": "))
@@ -88,7 +90,10 @@ def targeting(inputs: FederationMemberStatusInputs) -> list[str]:
     """What still places workloads on the cluster: policies naming it, bindings scheduled onto it."""
     client = kube.api_client(inputs.karmada_kubeconfig, f"Karmada API of federation '{inputs.federation}'")
     found: list[str] = []
-    for path, kind in ((PROPAGATION_POLICIES, "PropagationPolicy"), (CLUSTER_PROPAGATION_POLICIES, "ClusterPropagationPolicy")):
+    for path, kind in (
+        (PROPAGATION_POLICIES, "PropagationPolicy"),
+        (CLUSTER_PROPAGATION_POLICIES, "ClusterPropagationPolicy"),
+    ):
         status, listing = kube.request_json(client, "GET", path)
         for policy in (listing or {}).get("items") or [] if status == 200 else []:
             if inputs.cluster in _named_clusters(policy.get("spec") or {}):

@@ -81,7 +81,11 @@ def observe_operator(inputs: KarmadaControlPlaneInputs) -> _Seen:
     st = cr.get("status") or {}
     ready = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), None)
     version = st.get("karmadaVersion", "")
-    seen = {"secret_ref": st.get("secretRef"), "karmada_version": version, "kubernetes_version": st.get("kubernetesVersion", "")}
+    seen = {
+        "secret_ref": st.get("secretRef"),
+        "karmada_version": version,
+        "kubernetes_version": st.get("kubernetesVersion", ""),
+    }
     generation = (cr.get("metadata") or {}).get("generation", 0)
     current = st.get("observedGeneration", generation) >= generation
     at_version = not version or version == inputs.karmada_version

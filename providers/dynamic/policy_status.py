@@ -79,7 +79,9 @@ def observe(inputs: PolicyStatusInputs) -> PolicyStatusOutputs:
             partial.append(f"{ref['name']} not placed or applied on {', '.join(pending)}")
             complete = False
     if not clusters:
-        reason = f"no ResourceBinding schedules {', '.join(missing)}" if missing else "the policy selects no named template"
+        reason = (
+            f"no ResourceBinding schedules {', '.join(missing)}" if missing else "the policy selects no named template"
+        )
         return _outputs("unscheduled", {}, reason)
     if complete:
         return _outputs("scheduled", clusters, f"applied on {', '.join(sorted(clusters))}")
@@ -92,7 +94,9 @@ def _outputs(state: str, clusters: dict, reason: str) -> PolicyStatusOutputs:
 
 class PolicyStatusProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
-        return DiffResult(changes=bool(PolicyStatusInputs.from_props(news).changed(PolicyStatusInputs.from_props(olds))))
+        return DiffResult(
+            changes=bool(PolicyStatusInputs.from_props(news).changed(PolicyStatusInputs.from_props(olds)))
+        )
 
     def _settle(self, inputs: PolicyStatusInputs) -> dict:
         deadline = time.monotonic() + float(inputs.timeout_seconds)
