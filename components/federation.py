@@ -82,7 +82,7 @@ class Federation(pulumi.ComponentResource):
         self.ca_bundle = self.control_plane.ca_bundle
         self.state = self.control_plane.state
         self.provider = k8s.Provider(
-            f"{spec.name}-karmada",
+            f"{spec.name}-karmada-api",
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.control_plane]),
         )

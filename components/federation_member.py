@@ -34,9 +34,7 @@ if TYPE_CHECKING:
 class FederationMember(pulumi.ComponentResource):
     """``cluster`` in ``federation``; ``sync_mode`` Push or Pull, ``status.state`` and ``status.ready``."""
 
-    def __init__(
-        self, federation: Federation, cluster: RegisteredCluster, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, federation: Federation, cluster: RegisteredCluster, opts: pulumi.ResourceOptions | None = None):
         name = cluster.spec.name
         super().__init__("fleetform:index:FederationMember", f"{federation.name}-{name}", None, opts)
         self.cluster = name
