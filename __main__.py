@@ -139,6 +139,8 @@ for fleet_spec in spec.fleets:
         {name: clusters[name] for name in fleet_spec.members},
         depends_on=[],  # TODO(merge): [fleets[fleet_spec.name]], the Fleet component, so the federation goes first
     )
+for unbound in {f.name for f in spec.federations} - set(federations):
+    pulumi.log.warn(f"federation '{unbound}' is declared but no fleet names it; set fleetform:fleets[].federation")
 pulumi.export(
     "federations",
     {
