@@ -13,10 +13,11 @@ from pathlib import Path
 import pulumi
 
 from components.cluster import RegisteredCluster
+from components.federation import Federation
 from components.hub import Hub
 from components.spec import FleetSpec, spec_from_pulumi_config
 
-NOT_YET_APPLIED = ("fleets", "federations", "permissions")
+NOT_YET_APPLIED = ("fleets", "permissions")
 
 
 @dataclass
@@ -125,6 +126,35 @@ pulumi.export(
         for name, c in clusters.items()
     },
 )
+# -- federations (DOMAIN §2.5): one per fleet that names one, spanning that fleet's members ----------
+federations: dict[str, Federation] = {}
+for fleet_spec in spec.fleets:
+    if fleet_spec.federation is None:
+        continue
+    federation_spec = next(f for f in spec.federations if f.name == fleet_spec.federation)
+    federations[federation_spec.name] = Federation(
+        federation_spec,
+        fleet_spec.name,
+        hub,
+        {name: clusters[name] for name in fleet_spec.members},
+        depends_on=[],  # TODO(merge): [fleets[fleet_spec.name]], the Fleet component, so the federation goes first
+    )
+for unbound in {f.name for f in spec.federations} - set(federations):
+    pulumi.log.warn(f"federation '{unbound}' is declared but no fleet names it; set fleetform:fleets[].federation")
+pulumi.export(
+    "federations",
+    {
+        name: {
+            "fleet": f.fleet_name,
+            "state": f.state,
+            "apiServerUrl": f.api_server_url,
+            "members": {cluster: m.status.ready for cluster, m in f.members.items()},
+            "policies": {p: {"state": s.state, "clusters": s.clusters} for p, s in f.policy_status.items()},
+        }
+        for name, f in federations.items()
+    },
+)
+
 manual = {name: c.agent_manifest for name, c in clusters.items() if c.manual}
 if manual:  # secret: what the user applies in each manual-install member (`stack output --show-secrets`)
     pulumi.export("agentManifests", manual)

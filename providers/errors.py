@@ -38,8 +38,14 @@ class ErrorCode(StrEnum):
     ENC_TKE_REFUSED = "FF-ENC-007"
     ENC_KEY_REQUIRED = "FF-ENC-013"
     ENC_ACK_RBAC = "FF-ENC-021"
+    FED_NOT_KARMADA = "FF-FED-004"
+    FED_MEMBER_STILL_TARGETED = "FF-FED-005"
+    FED_MEMBER_ADD_FAILED = "FF-FED-010"
+    FED_API_UNREACHABLE = "FF-FED-012"
     # not in DOMAIN §8 yet: objects delivered through an OCM ManifestWork did not get applied/available
     DLV_WORK_NOT_AVAILABLE = "FF-DLV-001"
+    # not in DOMAIN §8 yet: the Karmada CR did not become Ready in time, or reports a failure (state failed)
+    FED_CONTROL_PLANE_FAILED = "FF-FED-002"
 
 
 def _coded(code: ErrorCode | None, message: str) -> str:

@@ -65,6 +65,14 @@ from .hub import Hub
 from .kubeconfig import KubeconfigSource
 from .loading import load_stack_file, spec_from_config, spec_from_pulumi_config
 from .permissions import PERMISSION_VERBS, ROLES, FleetPermission, PermissionRule, ResourceRef, Subject
+from .policies import (
+    DividedReplicas,
+    FederationPolicies,
+    OverridePolicy,
+    OverrideRule,
+    PropagationPolicy,
+    ResourceSelector,
+)
 from .report import config_path
 from .scalars import (
     AgentEndpoint,
@@ -84,6 +92,12 @@ from .scalars import (
 from .stack import FleetSpec
 
 __all__ = [
+    "ResourceSelector",
+    "PropagationPolicy",
+    "OverrideRule",
+    "OverridePolicy",
+    "FederationPolicies",
+    "DividedReplicas",
     "CLUSTERSET_LABEL",
     "CLUSTER_MODELS",
     "DEFAULT_CLUSTERSET",

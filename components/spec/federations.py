@@ -1,11 +1,12 @@
 """Federation (DOMAIN §2.5): a Karmada control plane that spans one fleet."""
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from .common import Issue, StrictModel
+from .policies import FederationPolicies, workload_issues
 from .scalars import DnsLabel, DnsSubdomain, EntityName, HttpsUrl, Quantity, SemVer, duration
 
 
@@ -38,7 +39,8 @@ class FederationEtcd(StrictModel):
 
 
 class Federation(StrictModel):
-    """DOMAIN §2.5. ``host_kubeconfig`` None means the hub; ``namespace`` defaults to ``fleetform-fed-<name>``."""
+    """DOMAIN §2.5. ``host_kubeconfig`` None means the hub; ``namespace`` defaults to ``fleetform-fed-<name>``;
+    ``workloads`` and ``policies`` (spec/policies.py) are what the federation distributes."""
 
     name: EntityName
     mode: Literal["operator", "existing"] = "operator"
@@ -56,6 +58,8 @@ class Federation(StrictModel):
     join_timeout: duration() = timedelta(minutes=10)
     drain_workloads: bool = False
     deletion_protection: bool = True
+    workloads: list[dict[str, Any]] = []  # resource templates created as given on the Karmada API
+    policies: FederationPolicies = Field(default_factory=FederationPolicies)
 
     @model_validator(mode="after")
     def _default_namespace(self) -> "Federation":
@@ -87,4 +91,6 @@ class Federation(StrictModel):
             )
         if self.etcd.local is not None and self.etcd.external is not None:
             found.append(Issue(("etcd",), "etcd.local and etcd.external are both set", "give exactly one of them"))
+        found += workload_issues(self.workloads)
+        found += [Issue(("policies",) + i.keys, i.message, i.hint, i.warning) for i in self.policies.issues()]
         return found

@@ -102,8 +102,37 @@ def _report_unresolved(report: Report, loc: Loc, entity: str, name: str, declare
 
 
 def _check_federations(stack: ParsedStack, report: Report) -> None:
+    """Each federation's own checks; V45: the clusters and fleet its policies name are its fleet's."""
+    fleets = [fleet for _, fleet in stack.items["fleets"]]
     for i, federation in stack.items["federations"]:
         report.issues(("federations", i), federation.issues())
+        fleet = next((f for f in fleets if f.federation == federation.name), None)
+        members = fleet.members if fleet else []
+        hint = (
+            f"members of fleet '{fleet.name}': {', '.join(members) or 'none'}"
+            if fleet
+            else f"bind the federation to a fleet (fleetform:fleets[].federation: {federation.name})"
+        )
+        sections = (("propagation", federation.policies.propagation), ("override", federation.policies.override))
+        for section, policies in sections:
+            for j, policy in enumerate(policies):
+                loc = ("federations", i, "policies", section, j)
+                for keys, cluster in policy.named_clusters():
+                    if cluster not in members:
+                        report.error(
+                            loc + keys,
+                            f"FF-POL-002 cluster '{cluster}' in policy '{policy.name}' is not a member of "
+                            f"federation '{federation.name}'",
+                            hint,
+                        )
+                placed_on = getattr(policy, "fleet", None)
+                if placed_on is not None and (fleet is None or placed_on != fleet.name):
+                    report.error(
+                        loc + ("fleet",),
+                        f"FF-POL-002 fleet '{placed_on}' in policy '{policy.name}' is not the fleet of "
+                        f"federation '{federation.name}'",
+                        f"use fleet: {fleet.name}" if fleet else hint,
+                    )
 
 
 def _check_permissions(stack: ParsedStack, report: Report) -> None:

@@ -6,15 +6,24 @@ the pickle in every resource's ``__provider`` input), and builds its clients ins
 """
 
 from .cluster_lookup import ClusterLookup, ClusterLookupProvider
+from .federation_member_status import FederationMemberStatus, FederationMemberStatusProvider
+from .karmada_control_plane import KarmadaControlPlane, KarmadaControlPlaneProvider
 from .manifest_work_status import ManifestWorkStatus, ManifestWorkStatusProvider
+from .policy_status import PolicyStatus, PolicyStatusProvider
 from .registration_status import RegistrationStatus, RegistrationStatusProvider
 from .service_account_credential import ServiceAccountCredential, ServiceAccountCredentialProvider
 
 __all__ = [
     "ClusterLookup",
     "ClusterLookupProvider",
+    "FederationMemberStatus",
+    "FederationMemberStatusProvider",
+    "KarmadaControlPlane",
+    "KarmadaControlPlaneProvider",
     "ManifestWorkStatus",
     "ManifestWorkStatusProvider",
+    "PolicyStatus",
+    "PolicyStatusProvider",
     "RegistrationStatus",
     "RegistrationStatusProvider",
     "ServiceAccountCredential",

@@ -48,6 +48,18 @@ class FleetformMocks(pulumi.runtime.Mocks):
             outputs.update(state="running", state_reason="mocked")
         if args.typ.endswith("fleetform:ManifestWorkStatus"):
             outputs.update(state="pending", state_reason="mocked", applied=False, available=False)
+        if args.typ.endswith("fleetform:KarmadaControlPlane"):
+            outputs.update(
+                kubeconfig=KUBECONFIG,
+                api_server_url="https://10.0.0.2:5443",
+                ca_bundle="Q0E=",
+                observed_version=args.inputs["karmada_version"],
+                state="running",
+            )
+        if args.typ.endswith("fleetform:FederationMemberStatus"):
+            outputs.update(state="connected", ready="Ready", state_reason="mocked")
+        if args.typ.endswith("fleetform:PolicyStatus"):
+            outputs.update(state="scheduled", clusters={}, state_reason="mocked")
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):

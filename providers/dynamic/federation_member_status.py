@@ -1,0 +1,201 @@
+"""FederationMemberStatus: whether a member joined its federation (DOMAIN §2.5, §5.7).
+
+Reads the Karmada ``Cluster <cluster>`` on the federation's API: ``connected`` when its ``Ready``
+condition is True and it carries neither the not-ready nor the unreachable taint, ``joining`` while
+the Cluster is absent or has no verdict yet, ``disconnected`` otherwise. Create and update wait up to
+``timeout_seconds`` (the federation's ``join_timeout``) for ``connected`` and fail with FF-FED-010
+(``add-failed``); refresh reads once.
+
+For Pull members the agent creates the Cluster itself; this resource then puts fleetform's
+``labels`` on it (a merge patch), so that fleet placement selects Pull members like Push ones.
+
+Delete is the V46 gate of an unjoin: it refuses (FF-FED-005) while PropagationPolicies name the
+cluster or ResourceBindings still place workloads on it, unless ``drain_workloads``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from .. import kube
+from ..errors import ClusterAccessError, ErrorCode
+from ._props import Props, now
+
+CLUSTERS = "/apis/cluster.karmada.io/v1alpha1/clusters"
+PROPAGATION_POLICIES = "/apis/policy.karmada.io/v1alpha1/propagationpolicies"
+CLUSTER_PROPAGATION_POLICIES = "/apis/policy.karmada.io/v1alpha1/clusterpropagationpolicies"
+RESOURCE_BINDINGS = "/apis/work.karmada.io/v1alpha2/resourcebindings"
+TAINTS = ("cluster.karmada.io/not-ready", "cluster.karmada.io/unreachable")
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class FederationMemberStatusInputs(Props):
+    cluster: str
+    federation: str
+    karmada_kubeconfig: str
+    sync_mode: str  # Push | Pull
+    timeout_seconds: int
+    labels: dict = field(default_factory=dict)
+    endpoint: str = ""  # a new endpoint (member_network_type) restarts the join wait
+    drain_workloads: bool = False
+
+
+@dataclass(frozen=True)
+class FederationMemberStatusOutputs(Props):
+    state: str  # connected | joining | disconnected
+    ready: str  # Ready | NotReady
+    state_reason: str
+    observed_at: str
+
+
+def observe(inputs: FederationMemberStatusInputs) -> FederationMemberStatusOutputs:
+    client = kube.api_client(inputs.karmada_kubeconfig, f"Karmada API of federation '{inputs.federation}'")
+    status, cluster = kube.request_json(client, "GET", f"{CLUSTERS}/{inputs.cluster}")
+    if status == 404:
+        who = "the karmada-agent has not registered it" if inputs.sync_mode == "Pull" else "it is not created yet"
+        return _outputs("joining", f"Cluster {inputs.cluster} is not on the Karmada API ({who})")
+    if status != 200:
+        return _outputs("joining", f"the Karmada API answered HTTP {status}")
+    if inputs.labels and any((cluster["metadata"].get("labels") or {}).get(k) != v for k, v in inputs.labels.items()):
+        client.request(
+            "PATCH",
+            f"{CLUSTERS}/{inputs.cluster}",
+            body={"metadata": {"labels": inputs.labels}},
+            content_type="application/merge-patch+json",
+        )
+    ready = next((c for c in (cluster.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None)
+    taints = sorted({t.get("key") for t in (cluster.get("spec") or {}).get("taints") or []} & set(TAINTS))
+    if ready is None:
+        return _outputs("joining", "Cluster has no Ready condition yet")
+    detail = f"Ready={ready.get('status')} ({ready.get('reason', '')})" + (
+        f"; taints {', '.join(taints)}" if taints else ""
+    )
+    if ready.get("status") == "True" and not taints:
+        return _outputs("connected", detail)
+    return _outputs("disconnected", f"{detail}: {ready.get('message', '')}".rstrip(": "))
+
+
+def _outputs(state: str, reason: str) -> FederationMemberStatusOutputs:
+    return FederationMemberStatusOutputs(
+        state=state, ready="Ready" if state == "connected" else "NotReady", state_reason=reason, observed_at=now()
+    )
+
+
+def targeting(inputs: FederationMemberStatusInputs) -> list[str]:
+    """What still places workloads on the cluster: policies naming it, bindings scheduled onto it."""
+    client = kube.api_client(inputs.karmada_kubeconfig, f"Karmada API of federation '{inputs.federation}'")
+    found: list[str] = []
+    for path, kind in (
+        (PROPAGATION_POLICIES, "PropagationPolicy"),
+        (CLUSTER_PROPAGATION_POLICIES, "ClusterPropagationPolicy"),
+    ):
+        status, listing = kube.request_json(client, "GET", path)
+        for policy in (listing or {}).get("items") or [] if status == 200 else []:
+            if inputs.cluster in _named_clusters(policy.get("spec") or {}):
+                found.append(f"{kind} {_qualified(policy)}")
+    status, listing = kube.request_json(client, "GET", RESOURCE_BINDINGS)
+    for binding in (listing or {}).get("items") or [] if status == 200 else []:
+        if any(c.get("name") == inputs.cluster for c in (binding.get("spec") or {}).get("clusters") or []):
+            found.append(f"ResourceBinding {_qualified(binding)}")
+    return found
+
+
+def _named_clusters(spec: dict) -> set[str]:
+    placement = spec.get("placement") or {}
+    names = set((placement.get("clusterAffinity") or {}).get("clusterNames") or [])
+    weights = ((placement.get("replicaScheduling") or {}).get("weightPreference") or {}).get("staticWeightList") or []
+    for weight in weights:
+        names.update((weight.get("targetCluster") or {}).get("clusterNames") or [])
+    return names
+
+
+def _qualified(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta.get("name", "")
+
+
+class FederationMemberStatusProvider(ResourceProvider):
+    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
+        changed = FederationMemberStatusInputs.from_props(news).changed(FederationMemberStatusInputs.from_props(olds))
+        return DiffResult(changes=bool(changed))
+
+    def _settle(self, inputs: FederationMemberStatusInputs) -> dict:
+        deadline = time.monotonic() + float(inputs.timeout_seconds)
+        while True:
+            outputs = observe(inputs)
+            if outputs.state == "connected":
+                return {**inputs.to_props(), **outputs.to_props()}
+            if time.monotonic() >= deadline:
+                raise ClusterAccessError(
+                    ErrorCode.FED_MEMBER_ADD_FAILED,
+                    f"cluster '{inputs.cluster}' did not become Ready in federation '{inputs.federation}' within "
+                    f"{inputs.timeout_seconds}s: {outputs.state_reason} (state add-failed; fix connectivity, "
+                    "then change member_network_type or re-run up to retry the join)",
+                )
+            time.sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())))
+
+    def create(self, props: dict) -> CreateResult:
+        inputs = FederationMemberStatusInputs.from_props(props)
+        return CreateResult(id_=f"{inputs.federation}/{inputs.cluster}", outs=self._settle(inputs))
+
+    def update(self, _id: str, _olds: dict, news: dict) -> UpdateResult:
+        return UpdateResult(outs=self._settle(FederationMemberStatusInputs.from_props(news)))
+
+    def read(self, id_: str, props: dict) -> ReadResult:
+        inputs = FederationMemberStatusInputs.from_props(props)
+        return ReadResult(id_, {**props, **inputs.to_props(), **observe(inputs).to_props()})
+
+    def delete(self, _id: str, props: dict) -> None:
+        """V46: the Cluster (deleted after this) must no longer be targeted, unless drain_workloads."""
+        inputs = FederationMemberStatusInputs.from_props(props)
+        if inputs.drain_workloads:
+            return
+        found = targeting(inputs)
+        if found:
+            raise ClusterAccessError(
+                ErrorCode.FED_MEMBER_STILL_TARGETED,
+                f"cluster '{inputs.cluster}' is still targeted by {len(found)} propagation policies or bindings in "
+                f"federation '{inputs.federation}' ({', '.join(found)}); remove it from those policies first, or set "
+                "drain_workloads: true on the federation to let Karmada move its workloads away",
+            )
+
+
+class FederationMemberStatus(Resource, module="fleetform", name="FederationMemberStatus"):
+    """The join state of ``cluster`` in ``federation``: ``connected`` | ``joining`` | ``disconnected``."""
+
+    state: pulumi.Output[str]
+    ready: pulumi.Output[str]
+    state_reason: pulumi.Output[str]
+    observed_at: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster: str,
+        federation: str,
+        karmada_kubeconfig: pulumi.Input[str],
+        sync_mode: str,
+        timeout_seconds: int,
+        labels: dict[str, str] | None = None,
+        endpoint: pulumi.Input[str] = "",
+        drain_workloads: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        props = {
+            "cluster": cluster,
+            "federation": federation,
+            "karmada_kubeconfig": pulumi.Output.secret(karmada_kubeconfig),
+            "sync_mode": sync_mode,
+            "timeout_seconds": timeout_seconds,
+            "labels": labels or {},
+            "endpoint": endpoint,
+            "drain_workloads": drain_workloads,
+            **FederationMemberStatusOutputs.placeholders(),
+        }
+        super().__init__(FederationMemberStatusProvider(), name, props, opts)
