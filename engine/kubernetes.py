@@ -321,10 +321,23 @@ def _raise_for(status: int, data: Any, action: str) -> None:
 
 
 def _plain_object(values: dict) -> dict:
-    """Inputs without engine-internal keys and without secret wrappers."""
+    """Inputs without engine-internal keys and without secret wrappers, with whole numbers as
+    integers: the SDK sends every number as a float, and an API server refuses ``replicas: 4.0``
+    for an integer field (pulumi-kubernetes, in Go, encodes such a float as ``4``)."""
     from .secrets import unwrap_secrets
 
-    return {k: v for k, v in unwrap_secrets(values or {}).items() if not k.startswith("__") and v is not None}
+    plain = unwrap_secrets(values or {})
+    return {k: _whole_numbers(v) for k, v in plain.items() if not k.startswith("__") and v is not None}
+
+
+def _whole_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 def _keep_secrets(obj: dict, source: dict) -> dict:

@@ -288,3 +288,23 @@ def test_a_resource_given_its_own_manager_takes_over_what_it_wrote_as_the_defaul
     code, up = kube.run_json("up", "--yes")
     assert code == 1 and "kubectl" in step(up, "cm")["error"]
     assert kube.cluster.objects.get("v1", "ConfigMap", "mine", "team-a")["data"] == {"mode": "edited"}
+
+
+def test_whole_numbers_reach_the_api_server_as_integers(kube):
+    """The SDK sends every number as a float; the object in the cluster has integers."""
+    selector = {"matchLabels": {"app": "web"}}
+    spec = {
+        "replicas": 3,
+        "revisionHistoryLimit": 2,
+        "selector": selector,
+        "template": {
+            "metadata": {"labels": selector["matchLabels"]},
+            "spec": {"containers": [{"name": "w", "image": "nginx"}]},
+        },
+    }
+    kube.declare({"kind": "Deployment", "name": "web", "metadata": {"name": "web"}, "spec": spec})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    live = kube.cluster.objects.get("apps/v1", "Deployment", "web", "team-a")["spec"]
+    assert (live["replicas"], live["revisionHistoryLimit"]) == (3, 2)
+    assert type(live["replicas"]) is int and type(live["revisionHistoryLimit"]) is int
