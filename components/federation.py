@@ -176,28 +176,29 @@ class Federation(pulumi.ComponentResource):
         or any for a cluster-scoped override), then a PolicyStatus per propagation policy."""
         spec = self.spec
         on_karmada = pulumi.ResourceOptions(parent=self, provider=self.provider)
-        overrides = [(p.namespace, self._override(p)) for p in spec.policies.override]
+        namespaces = self._namespaces(on_karmada)
+
+        def in_namespace(namespace: str | None) -> list[pulumi.Resource]:
+            return [namespaces[namespace]] if namespace in namespaces else []
+
+        overrides = [(p.namespace, self._override(p, in_namespace(p.namespace))) for p in spec.policies.override]
 
         def overrides_for(namespace: str | None) -> list[pulumi.Resource]:
             return [r for ns, r in overrides if ns is None or ns == namespace]
 
-        declared_namespaces = {o["metadata"]["name"] for o in spec.workloads if o["kind"] == "Namespace"}
-        namespaces = {}
-        for ns in sorted({o["metadata"].get("namespace") for o in spec.workloads} - {None} - declared_namespaces):
-            namespaces[ns] = k8s.core.v1.Namespace(
-                f"{spec.name}-ns-{ns}", metadata={"name": ns, "labels": self.labels}, opts=on_karmada
-            )
         workloads = []
         for obj in spec.workloads:
+            if obj["kind"] == "Namespace":
+                continue
             meta = obj["metadata"]
             ns = meta.get("namespace")
-            needs = overrides_for(ns) + ([namespaces[ns]] if ns in namespaces else [])
             suffix = "-".join(part for part in (obj["kind"].lower(), ns, meta["name"]) if part)
+            needs = overrides_for(ns) + in_namespace(ns)
             opts = pulumi.ResourceOptions.merge(on_karmada, pulumi.ResourceOptions(depends_on=needs))
             workloads.append(typed_resource(f"{spec.name}-workload-{suffix}", obj, opts))
         statuses = {}
         for policy in spec.policies.propagation:
-            resource = self._propagation(policy, overrides_for(policy.namespace))
+            resource = self._propagation(policy, overrides_for(policy.namespace) + in_namespace(policy.namespace))
             statuses[policy.name] = PolicyStatus(
                 f"{spec.name}-pp-{policy.name}-status",
                 policy=policy.name,
@@ -216,7 +217,24 @@ class Federation(pulumi.ComponentResource):
             )
         return statuses
 
-    def _override(self, policy: OverridePolicySpec) -> pulumi.Resource:
+    def _namespaces(self, on_karmada: pulumi.ResourceOptions) -> dict[str, pulumi.Resource]:
+        """The namespaces on the Karmada API that workloads and policies live in, first of all: the
+        ones the stack declares as workloads, and the others they name."""
+        spec = self.spec
+        namespaces: dict[str, pulumi.Resource] = {}
+        for obj in spec.workloads:
+            if obj["kind"] == "Namespace":
+                name = obj["metadata"]["name"]
+                namespaces[name] = typed_resource(f"{spec.name}-workload-namespace-{name}", obj, on_karmada)
+        named = {o["metadata"].get("namespace") for o in spec.workloads}
+        named |= {p.namespace for p in (*spec.policies.override, *spec.policies.propagation)}
+        for ns in sorted(named - {None} - set(namespaces)):
+            namespaces[ns] = k8s.core.v1.Namespace(
+                f"{spec.name}-ns-{ns}", metadata={"name": ns, "labels": self.labels}, opts=on_karmada
+            )
+        return namespaces
+
+    def _override(self, policy: OverridePolicySpec, after: list[pulumi.Resource]) -> pulumi.Resource:
         kinds = [s.kind for s in policy.selectors]
         rules = [
             policies.override_rule(
@@ -230,7 +248,12 @@ class Federation(pulumi.ComponentResource):
             for rule in policy.rules
         ]
         return policies.override_policy(
-            self, policy.name, selectors=_selectors(policy.selectors), rules=rules, namespace=policy.namespace
+            self,
+            policy.name,
+            selectors=_selectors(policy.selectors),
+            rules=rules,
+            namespace=policy.namespace,
+            opts=pulumi.ResourceOptions(depends_on=after),
         )
 
     def _propagation(self, policy: PropagationPolicySpec, after: list[pulumi.Resource]) -> pulumi.Resource:

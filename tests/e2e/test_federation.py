@@ -5,17 +5,8 @@ execution controller)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(
-    not list((ROOT / "sandbox" / "controllers").glob("karmada*.py")),
-    reason="needs the sandbox Karmada emulation (sandbox/controllers/karmada*.py), merged from its own branch",
-)
 MEMBERS = ("idc-sh-02", "eks-euw1-01", "gke-euw1-01", "aks-weu-01")
 REGISTRY = {
     "eks-euw1-01": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
