@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     ENC_TKE_REFUSED = "FF-ENC-007"
     ENC_KEY_REQUIRED = "FF-ENC-013"
     ENC_ACK_RBAC = "FF-ENC-021"
+    FLEET_MEMBER_NOT_RUNNING = "FF-FLEET-002"
+    PERM_MEMBERS_UNREACHABLE = "FF-PERM-002"
     # not in DOMAIN §8 yet: objects delivered through an OCM ManifestWork did not get applied/available
     DLV_WORK_NOT_AVAILABLE = "FF-DLV-001"
 

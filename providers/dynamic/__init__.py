@@ -5,16 +5,28 @@ Every provider lives in an importable module so that dill pickles it by referenc
 the pickle in every resource's ``__provider`` input), and builds its clients inside each call.
 """
 
+from .api_discovery import ApiDiscovery, ApiDiscoveryProvider
 from .cluster_lookup import ClusterLookup, ClusterLookupProvider
+from .fleet_membership import FleetMembership, FleetMembershipProvider
+from .fleet_status import FleetStatus, FleetStatusProvider
 from .manifest_work_status import ManifestWorkStatus, ManifestWorkStatusProvider
+from .permission_status import PermissionStatus, PermissionStatusProvider
 from .registration_status import RegistrationStatus, RegistrationStatusProvider
 from .service_account_credential import ServiceAccountCredential, ServiceAccountCredentialProvider
 
 __all__ = [
+    "ApiDiscovery",
+    "ApiDiscoveryProvider",
     "ClusterLookup",
     "ClusterLookupProvider",
+    "FleetMembership",
+    "FleetMembershipProvider",
+    "FleetStatus",
+    "FleetStatusProvider",
     "ManifestWorkStatus",
     "ManifestWorkStatusProvider",
+    "PermissionStatus",
+    "PermissionStatusProvider",
     "RegistrationStatus",
     "RegistrationStatusProvider",
     "ServiceAccountCredential",

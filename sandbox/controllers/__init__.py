@@ -8,6 +8,8 @@ or in the cloud around them, one module per controller:
   klusterlet's side), which makes ``ManagedCluster`` objects joined and available;
 * :mod:`.work`: OCM's work agent, which applies the hub's ``ManifestWork`` objects into agent
   members and reports their status;
+* :mod:`.clusterset`: ``ManagedClusterSet``/``ManagedClusterSetBinding`` conditions and each
+  member's capacity on its ``ManagedCluster``;
 * :mod:`.loadbalancers`: Services of type ``LoadBalancer`` get an ingress address.
 
 Everything runs on one polling thread (``interval`` seconds).
@@ -19,7 +21,7 @@ import logging
 import threading
 
 from ..kubeapi import KubeApiEmulator
-from . import loadbalancers, registration
+from . import clusterset, loadbalancers, registration
 from .work import WorkAgent
 
 log = logging.getLogger("sandbox.controllers")
@@ -60,6 +62,7 @@ class SandboxControllers:
         for member in members:
             registration.join(member)
         registration.sync_direct_members(hub)
+        clusterset.sync(hub, clusters)
         for member in members:
             self._work_agent.sync(hub, member)
 
