@@ -13,10 +13,12 @@ from pathlib import Path
 import pulumi
 
 from components.cluster import RegisteredCluster
+from components.fleet import Fleet
 from components.hub import Hub
+from components.permissions import FleetPermission
 from components.spec import FleetSpec, spec_from_pulumi_config
 
-NOT_YET_APPLIED = ("fleets", "federations", "permissions")
+NOT_YET_APPLIED = ("federations",)
 
 
 @dataclass
@@ -91,8 +93,7 @@ def stack_estate(spec: FleetSpec) -> Estate:
 spec = spec_from_pulumi_config()
 for section in NOT_YET_APPLIED:
     if getattr(spec, section):
-        applied = " (only the members' cluster-set label is)" if section == "fleets" else ""
-        pulumi.log.warn(f"fleetform:{section} is declared but this version of fleetform does not apply it yet{applied}")
+        pulumi.log.warn(f"fleetform:{section} is declared but this version of fleetform does not apply it yet")
 for warning in spec.warnings:
     pulumi.log.warn(f"{warning.path}: {warning.message}")
 
@@ -105,10 +106,26 @@ clusters = {
         member_kubeconfig=estate.member_kubeconfigs.get(c.name),
         cloud_endpoint=estate.cloud_endpoints.get(c.name),
         clusterset=spec.clusterset_of(c.name),
+        fleet=getattr(spec.fleet_of(c.name), "name", None),
         federated=spec.is_federated(c.name),
     )
     for c in spec.clusters
 }
+
+# -- fleets and permissions (DOMAIN §2.4, §2.8): after the clusters; what depends on a fleet goes first on delete
+fleets = {f.name: Fleet(f, hub, {m: clusters[m] for m in f.members}) for f in spec.fleets}
+permissions = {
+    p.name: FleetPermission(
+        p,
+        {name: clusters[name] for name in spec.permission_targets(p)},
+        "fleet" if p.fleet else "cluster",
+        spec.suspended_on(p),
+        opts=pulumi.ResourceOptions(depends_on=[fleets[p.fleet]] if p.fleet else []),
+    )
+    for p in spec.permissions
+}
+pulumi.export("fleets", {name: {"members": f.member_names, "state": f.state} for name, f in fleets.items()})
+pulumi.export("permissions", {name: {"state": p.state, "clusters": p.clusters} for name, p in permissions.items()})
 
 pulumi.export("hub", {"name": hub.name, "apiUrl": hub.api_url})
 pulumi.export(
