@@ -10,6 +10,7 @@ import pytest
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
 OCM = "cluster.open-cluster-management.io/v1"
+OCM_SETS = "cluster.open-cluster-management.io/v1beta2"
 KINDS = [
     ("v1", "Namespace"),
     ("v1", "ServiceAccount"),
@@ -17,6 +18,7 @@ KINDS = [
     ("v1", "ConfigMap"),
     ("rbac.authorization.k8s.io/v1", "ClusterRole"),
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
     ("apps/v1", "Deployment"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 ]
@@ -33,6 +35,9 @@ def fleetform_objects(world_dir) -> dict[str, set[tuple[str, str]]]:
                 objects.add((kind, obj["metadata"]["name"]))
         with contextlib.suppress(ApiError, LookupError):
             objects |= {("ManagedCluster", o["metadata"]["name"]) for o in cluster.objects.list(OCM, "ManagedCluster")}
+        for kind in ("ManagedClusterSet", "ManagedClusterSetBinding"):
+            with contextlib.suppress(ApiError, LookupError):
+                objects |= {(kind, o["metadata"]["name"]) for o in cluster.objects.list(OCM_SETS, kind)}
         found[name] = objects
     emulator.stop()
     return found
