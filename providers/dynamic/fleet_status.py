@@ -99,7 +99,9 @@ class FleetStatusProvider(ResourceProvider):
         return UpdateResult(outs=self._settle(FleetStatusInputs.from_props(news)))
 
     def read(self, id_: str, props: dict) -> ReadResult:
-        return ReadResult(id_, {**props, **observe(FleetStatusInputs.from_props(props)).to_props()})
+        found = observe(FleetStatusInputs.from_props(props)).to_props()
+        found.pop("observed_at")  # a refresh that finds nothing new shows no drift
+        return ReadResult(id_, {**props, **found})
 
     def delete(self, _id: str, _props: dict) -> None:
         """Observing owns nothing."""
