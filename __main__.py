@@ -14,10 +14,10 @@ import pulumi
 
 from components.cluster import RegisteredCluster
 from components.federation import Federation
+from components.fleet import Fleet
 from components.hub import Hub
+from components.permissions import FleetPermission
 from components.spec import FleetSpec, spec_from_pulumi_config
-
-NOT_YET_APPLIED = ("fleets", "permissions")
 
 
 @dataclass
@@ -90,10 +90,6 @@ def stack_estate(spec: FleetSpec) -> Estate:
 
 
 spec = spec_from_pulumi_config()
-for section in NOT_YET_APPLIED:
-    if getattr(spec, section):
-        applied = " (only the members' cluster-set label is)" if section == "fleets" else ""
-        pulumi.log.warn(f"fleetform:{section} is declared but this version of fleetform does not apply it yet{applied}")
 for warning in spec.warnings:
     pulumi.log.warn(f"{warning.path}: {warning.message}")
 
@@ -106,10 +102,26 @@ clusters = {
         member_kubeconfig=estate.member_kubeconfigs.get(c.name),
         cloud_endpoint=estate.cloud_endpoints.get(c.name),
         clusterset=spec.clusterset_of(c.name),
+        fleet=getattr(spec.fleet_of(c.name), "name", None),
         federated=spec.is_federated(c.name),
     )
     for c in spec.clusters
 }
+
+# -- fleets and permissions (DOMAIN §2.4, §2.8): after the clusters; what depends on a fleet goes first on delete
+fleets = {f.name: Fleet(f, hub, {m: clusters[m] for m in f.members}) for f in spec.fleets}
+permissions = {
+    p.name: FleetPermission(
+        p,
+        {name: clusters[name] for name in spec.permission_targets(p)},
+        "fleet" if p.fleet else "cluster",
+        spec.suspended_on(p),
+        opts=pulumi.ResourceOptions(depends_on=[fleets[p.fleet]] if p.fleet else []),
+    )
+    for p in spec.permissions
+}
+pulumi.export("fleets", {name: {"members": f.member_names, "state": f.state} for name, f in fleets.items()})
+pulumi.export("permissions", {name: {"state": p.state, "clusters": p.clusters} for name, p in permissions.items()})
 
 pulumi.export("hub", {"name": hub.name, "apiUrl": hub.api_url})
 pulumi.export(
@@ -126,6 +138,7 @@ pulumi.export(
         for name, c in clusters.items()
     },
 )
+
 # -- federations (DOMAIN §2.5): one per fleet that names one, spanning that fleet's members ----------
 federations: dict[str, Federation] = {}
 for fleet_spec in spec.fleets:
@@ -137,7 +150,7 @@ for fleet_spec in spec.fleets:
         fleet_spec.name,
         hub,
         {name: clusters[name] for name in fleet_spec.members},
-        depends_on=[],  # TODO(merge): [fleets[fleet_spec.name]], the Fleet component, so the federation goes first
+        depends_on=[fleets[fleet_spec.name]],  # deleted before its fleet
     )
 for unbound in {f.name for f in spec.federations} - set(federations):
     pulumi.log.warn(f"federation '{unbound}' is declared but no fleet names it; set fleetform:fleets[].federation")

@@ -32,8 +32,8 @@ class RegisteredCluster(pulumi.ComponentResource):
     """One cluster registered on the hub; outputs ``status``, ``kubernetes_version``, ``endpoint``,
     ``region``, and the secrets ``kubeconfig`` (direct) or ``agent_manifest`` (agent).
 
-    ``clusterset`` is the cluster's OCM cluster set (its fleet, or ``default``): the registration is
-    the one writer of that label. ``federated`` members must run Kubernetes 1.21 (V10).
+    ``clusterset`` is the cluster's OCM cluster set (its fleet's, or ``default``): the registration is
+    the one writer of that label and of ``fleetform.io/fleet`` (``fleet``; absent outside a fleet). ``federated`` members must run Kubernetes 1.21 (V10).
     """
 
     def __init__(
@@ -44,6 +44,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         member_kubeconfig: pulumi.Input[str] | None = None,
         cloud_endpoint: str | None = None,
         clusterset: str = "default",
+        fleet: str | None = None,
         federated: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -51,6 +52,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         self.spec = spec
         self.hub = hub
         self.clusterset = clusterset
+        self.fleet = fleet
         name = spec.name
         self.manual = spec.connection_mode == "agent" and spec.agent_install == "manual"
         self.lookup: ClusterLookup | None = None
@@ -155,6 +157,7 @@ class RegisteredCluster(pulumi.ComponentResource):
                 "fleetform.io/cloud": spec.CLOUD,
                 "fleetform.io/region": self.region,
                 "fleetform.io/connection-mode": spec.connection_mode,
+                **({"fleetform.io/fleet": self.fleet} if self.fleet else {}),
             },
             "annotations": {"fleetform.io/native-id": spec.name, **labels.field_manager("registration")},
         }

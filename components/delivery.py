@@ -66,8 +66,13 @@ def deliver(
     owner: str,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
+    keep: frozenset[str] = frozenset(),
 ) -> Delivered:
     """Declare ``objects`` in ``member`` under ``parent``.
+
+    ``keep`` names the suffixes of objects left in the member when fleetform stops declaring them
+    (e.g. a namespace it created that may hold the user's workloads): ``retain_on_delete`` through the
+    provider, an orphaning rule in the ManifestWork.
 
     ``objects`` maps a stable suffix to each object: through the provider each becomes resource
     ``<prefix>-<suffix>`` (renaming a suffix would replace the object, so keep them). ``owner``
@@ -76,8 +81,9 @@ def deliver(
     """
     needs = [*member.ready, *(depends_on or [])]
     if member.reachable:
-        return _through_provider(prefix, member, objects, owner, parent, needs)
-    return _through_manifest_work(prefix, member, list(objects.values()), owner, parent, needs)
+        return _through_provider(prefix, member, objects, owner, parent, needs, keep)
+    kept = [_orphaning_rule(obj) for suffix, obj in objects.items() if suffix in keep]
+    return _through_manifest_work(prefix, member, list(objects.values()), owner, parent, needs, kept)
 
 
 def _through_provider(
@@ -87,13 +93,16 @@ def _through_provider(
     owner: str,
     parent: pulumi.Resource,
     needs: list[pulumi.Resource],
+    keep: frozenset[str],
 ) -> Delivered:
     by_rank: dict[int, list[pulumi.Resource]] = {0: [], 1: [], 2: []}
     manager = labels.field_manager(owner)
     for suffix, obj in sorted(objects.items(), key=lambda item: _apply_rank(item[1])):
         rank = _apply_rank(obj)
         before = needs + [r for earlier in range(rank) for r in by_rank[earlier]]
-        opts = pulumi.ResourceOptions(parent=parent, provider=member.provider, depends_on=before)
+        opts = pulumi.ResourceOptions(
+            parent=parent, provider=member.provider, depends_on=before, retain_on_delete=suffix in keep or None
+        )
         by_rank[rank].append(typed_resource(f"{prefix}-{suffix}", _with_annotations(obj, manager), opts))
     everything = by_rank[0] + by_rank[1] + by_rank[2]
     state = pulumi.Output.all(*[r.id for r in everything]).apply(lambda _: "applied")
@@ -101,7 +110,13 @@ def _through_provider(
 
 
 def _through_manifest_work(
-    prefix: str, member: Member, objects: list[dict], owner: str, parent: pulumi.Resource, needs: list[pulumi.Resource]
+    prefix: str,
+    member: Member,
+    objects: list[dict],
+    owner: str,
+    parent: pulumi.Resource,
+    needs: list[pulumi.Resource],
+    kept: list[dict],
 ) -> Delivered:
     work_name = f"fleetform-{owner}"
     work = k8s.apiextensions.CustomResource(
@@ -114,7 +129,7 @@ def _through_manifest_work(
             "labels": {**labels.MANAGED_BY, "fleetform.io/cluster": member.cluster},
             "annotations": labels.field_manager(owner),
         },
-        spec={"workload": {"manifests": objects}, "deleteOption": {"propagationPolicy": "Foreground"}},
+        spec={"workload": {"manifests": objects}, "deleteOption": _delete_option(kept)},
         opts=pulumi.ResourceOptions(parent=parent, provider=member.hub_provider, depends_on=needs),
     )
     status = ManifestWorkStatus(
@@ -128,6 +143,24 @@ def _through_manifest_work(
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[work]),
     )
     return Delivered([work, status], status.state, "manifestwork")
+
+
+def _delete_option(kept: list[dict]) -> dict:
+    if not kept:
+        return {"propagationPolicy": "Foreground"}
+    return {"propagationPolicy": "SelectivelyOrphan", "selectivelyOrphans": {"orphaningRules": kept}}
+
+
+def _orphaning_rule(obj: dict) -> dict:
+    """OCM's identity of an object in a ManifestWork: group, resource (plural), namespace, name."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    meta = obj["metadata"]
+    return {
+        "group": group,
+        "resource": obj["kind"].lower() + "s",
+        "namespace": meta.get("namespace", ""),
+        "name": meta["name"],
+    }
 
 
 def typed_resource(resource_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:

@@ -42,6 +42,8 @@ class ErrorCode(StrEnum):
     FED_MEMBER_STILL_TARGETED = "FF-FED-005"
     FED_MEMBER_ADD_FAILED = "FF-FED-010"
     FED_API_UNREACHABLE = "FF-FED-012"
+    FLEET_MEMBER_NOT_RUNNING = "FF-FLEET-002"
+    PERM_MEMBERS_UNREACHABLE = "FF-PERM-002"
     # not in DOMAIN §8 yet: objects delivered through an OCM ManifestWork did not get applied/available
     DLV_WORK_NOT_AVAILABLE = "FF-DLV-001"
     # not in DOMAIN §8 yet: the Karmada CR did not become Ready in time, or reports a failure (state failed)

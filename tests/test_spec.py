@@ -87,7 +87,7 @@ def test_shipped_stack_file_validates(stack):
     spec = load_stack_file(STACKS / f"Pulumi.{stack}.yaml")
     assert spec.clusters
     assert spec.sandbox is (stack == "sandbox")
-    assert spec.fleets
+    assert spec.fleets  # every shipped stack groups its clusters into fleets
 
 
 def test_prod_covers_all_seven_kinds_without_inline_secrets():
@@ -348,7 +348,10 @@ def test_v16_a_cluster_is_in_at_most_one_fleet():
     fleets = [{"name": "fleet-a", "members": ["eks-one"]}, {"name": "fleet-b", "members": ["gke-one", "eks-one"]}]
     path, text = only_problem(config(clusters=[cluster("eks"), cluster("gke")], fleets=fleets))
     assert path == "fleetform:fleets[1].members[1]"
-    assert text == "FF-FLEET-001 cluster 'eks-one' already belongs to fleet 'fleet-a'; remove it from that fleet first"
+    assert text == (
+        "FF-FLEET-001 cluster 'eks-one' already belongs to fleet 'fleet-a'; remove it from that fleet first"
+        " (it is listed in fleets 'fleet-a' and 'fleet-b'; a cluster is in at most one)"
+    )
 
 
 def test_v18_a_federation_serves_one_fleet():

@@ -77,6 +77,7 @@ def _check_fleets(stack: ParsedStack, report: Report) -> None:
                     loc,
                     f"FF-FLEET-001 cluster '{member}' already belongs to fleet "
                     f"'{fleet_of_cluster[member]}'; remove it from that fleet first",
+                    f"it is listed in fleets '{fleet_of_cluster[member]}' and '{fleet.name}'; a cluster is in at most one",
                 )
             else:
                 fleet_of_cluster[member] = fleet.name

@@ -48,3 +48,14 @@ class FleetSpec(StrictModel):
     def min_version_of(self, cluster_name: str) -> str:
         """The lowest Kubernetes version the cluster may run: 1.21 when federated (V10), else 1.19 (V9)."""
         return FEDERATION_MIN_KUBERNETES_VERSION if self.is_federated(cluster_name) else MIN_KUBERNETES_VERSION
+
+    def permission_targets(self, permission: FleetPermission) -> list[str]:
+        """The clusters a permission is pushed to: its fleet's members, or its one cluster (§2.8)."""
+        if permission.fleet is not None:
+            return next((list(f.members) for f in self.fleets if f.name == permission.fleet), [])
+        return [permission.cluster] if permission.cluster is not None else []
+
+    def suspended_on(self, permission: FleetPermission) -> set[str]:
+        """V44: a cluster permission is suspended while its cluster is in a fleet (the fleet's win)."""
+        cluster = permission.cluster
+        return {cluster} if cluster is not None and self.fleet_of(cluster) is not None else set()

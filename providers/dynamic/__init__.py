@@ -5,15 +5,21 @@ Every provider lives in an importable module so that dill pickles it by referenc
 the pickle in every resource's ``__provider`` input), and builds its clients inside each call.
 """
 
+from .api_discovery import ApiDiscovery, ApiDiscoveryProvider
 from .cluster_lookup import ClusterLookup, ClusterLookupProvider
 from .federation_member_status import FederationMemberStatus, FederationMemberStatusProvider
+from .fleet_membership import FleetMembership, FleetMembershipProvider
+from .fleet_status import FleetStatus, FleetStatusProvider
 from .karmada_control_plane import KarmadaControlPlane, KarmadaControlPlaneProvider
 from .manifest_work_status import ManifestWorkStatus, ManifestWorkStatusProvider
+from .permission_status import PermissionStatus, PermissionStatusProvider
 from .policy_status import PolicyStatus, PolicyStatusProvider
 from .registration_status import RegistrationStatus, RegistrationStatusProvider
 from .service_account_credential import ServiceAccountCredential, ServiceAccountCredentialProvider
 
 __all__ = [
+    "ApiDiscovery",
+    "ApiDiscoveryProvider",
     "ClusterLookup",
     "ClusterLookupProvider",
     "FederationMemberStatus",
@@ -24,6 +30,12 @@ __all__ = [
     "ManifestWorkStatusProvider",
     "PolicyStatus",
     "PolicyStatusProvider",
+    "FleetMembership",
+    "FleetMembershipProvider",
+    "FleetStatus",
+    "FleetStatusProvider",
+    "PermissionStatus",
+    "PermissionStatusProvider",
     "RegistrationStatus",
     "RegistrationStatusProvider",
     "ServiceAccountCredential",

@@ -8,9 +8,11 @@ or in the cloud around them, one module per controller:
   klusterlet's side), which makes ``ManagedCluster`` objects joined and available;
 * :mod:`.work`: OCM's work agent, which applies the hub's ``ManifestWork`` objects into agent
   members and reports their status;
-* :mod:`.loadbalancers`: Services of type ``LoadBalancer`` get an ingress address;
+* :mod:`.clusterset`: ``ManagedClusterSet``/``ManagedClusterSetBinding`` conditions and each
+  member's capacity on its ``ManagedCluster``;
 * :mod:`.karmada`: the karmada-operator on the hub, and in each Karmada control plane it creates
-  the cluster, scheduling and execution controllers (plus the karmada-agent in Pull members).
+  the cluster, scheduling and execution controllers (plus the karmada-agent in Pull members);
+* :mod:`.loadbalancers`: Services of type ``LoadBalancer`` get an ingress address.
 
 Everything runs on one polling thread (``interval`` seconds).
 """
@@ -21,7 +23,7 @@ import logging
 import threading
 
 from ..kubeapi import KubeApiEmulator
-from . import loadbalancers, registration
+from . import clusterset, loadbalancers, registration
 from .karmada import Karmada
 from .work import WorkAgent
 
@@ -66,6 +68,7 @@ class SandboxControllers:
         for member in members:
             registration.join(member)
         registration.sync_direct_members(hub)
+        clusterset.sync(hub, clusters)
         for member in members:
             self._work_agent.sync(hub, member)
         self._karmada.sync(control_planes, [hub, *members])

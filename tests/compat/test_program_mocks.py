@@ -46,6 +46,9 @@ class FleetformMocks(pulumi.runtime.Mocks):
             outputs.update(kubeconfig_out=KUBECONFIG, token="token")
         if args.typ.endswith("fleetform:RegistrationStatus"):
             outputs.update(state="running", state_reason="mocked")
+        if args.typ.endswith("fleetform:ApiDiscovery"):
+            rules = [{"apiGroups": [""], "resources": ["pods"]}, {"apiGroups": ["apps"], "resources": ["deployments"]}]
+            outputs.update(namespaced_rules=rules, source="discovery")
         if args.typ.endswith("fleetform:ManifestWorkStatus"):
             outputs.update(state="pending", state_reason="mocked", applied=False, available=False)
         if args.typ.endswith("fleetform:KarmadaControlPlane"):

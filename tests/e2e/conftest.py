@@ -53,7 +53,20 @@ class SandboxProject:
     def keep_clusters(self, wanted) -> None:
         """Keep only the declared clusters for which ``wanted(cluster)`` is true."""
         config = self.config()
-        config["config"]["fleetform:clusters"] = [c for c in config["config"]["fleetform:clusters"] if wanted(c)]
+        settings = config["config"]
+        settings["fleetform:clusters"] = [c for c in settings["fleetform:clusters"] if wanted(c)]
+        kept = {c["name"] for c in settings["fleetform:clusters"]}
+        for fleet in settings.get("fleetform:fleets", []):  # a fleet lists only declared clusters (V22)
+            fleet["members"] = [m for m in fleet["members"] if m in kept]
+        permissions = settings.get("fleetform:permissions", [])
+        settings["fleetform:permissions"] = [p for p in permissions if "fleet" in p or p.get("cluster") in kept]
+        self.write_config(config)
+
+    def without_fleets(self) -> None:
+        """No fleets and no permissions: for tests about registration alone."""
+        config = self.config()
+        config["config"].pop("fleetform:fleets", None)
+        config["config"].pop("fleetform:permissions", None)
         self.write_config(config)
 
     def cli(self, *args: str, timeout: float = 300) -> Run:

@@ -13,12 +13,12 @@ MANUAL = "idc-bj-01"
 
 def manual_install(project) -> None:
     """The sandbox's idc clusters, with one agent cluster installed by hand."""
+    project.keep_clusters(lambda cluster: cluster["kind"] == "idc")
+    project.without_fleets()  # a cluster whose agent is not installed yet cannot join a fleet (V17)
     config = project.config()
-    clusters = [c for c in config["config"]["fleetform:clusters"] if c["kind"] == "idc"]
-    for cluster in clusters:
+    for cluster in config["config"]["fleetform:clusters"]:
         if cluster["name"] == MANUAL:
             cluster["agent_install"] = "manual"
-    config["config"]["fleetform:clusters"] = clusters
     project.write_config(config)
 
 

@@ -10,6 +10,7 @@ import pytest
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
 OCM = "cluster.open-cluster-management.io/v1"
+OCM_SETS = "cluster.open-cluster-management.io/v1beta2"
 KINDS = [
     ("v1", "Namespace"),
     ("v1", "ServiceAccount"),
@@ -17,6 +18,7 @@ KINDS = [
     ("v1", "ConfigMap"),
     ("rbac.authorization.k8s.io/v1", "ClusterRole"),
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
     ("apps/v1", "Deployment"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 ]
@@ -33,6 +35,9 @@ def fleetform_objects(world_dir) -> dict[str, set[tuple[str, str]]]:
                 objects.add((kind, obj["metadata"]["name"]))
         with contextlib.suppress(ApiError, LookupError):
             objects |= {("ManagedCluster", o["metadata"]["name"]) for o in cluster.objects.list(OCM, "ManagedCluster")}
+        for kind in ("ManagedClusterSet", "ManagedClusterSetBinding"):
+            with contextlib.suppress(ApiError, LookupError):
+                objects |= {(kind, o["metadata"]["name"]) for o in cluster.objects.list(OCM_SETS, kind)}
         found[name] = objects
     emulator.stop()
     return found
@@ -66,9 +71,12 @@ def test_sandbox_lifecycle(sandbox_project):
 
     sandbox_project.drop_cluster("idc-bj-01")
     preview = sandbox_project.cli("preview", "--json").json()
-    changed = [s for s in preview["steps"] if s["op"] != "same"]
-    assert changed and all(s["op"] == "delete" for s in changed)
-    assert all("idc-bj-01" in s["urn"].rsplit("::", 1)[-1] for s in changed)
+    changed = {s["urn"].rsplit("::", 1)[-1]: s["op"] for s in preview["steps"] if s["op"] != "same"}
+    deleted = {name for name, op in changed.items() if op == "delete"}
+    assert deleted and all("idc-bj-01" in name for name in deleted)
+    # besides: the status readers of the fleet it left and of that fleet's permissions see one member less
+    assert {op for name, op in changed.items() if name not in deleted} <= {"update"}
+    assert all(name.endswith("-status") for name, op in changed.items() if op == "update")
     assert sandbox_project.cli("up", "--yes").code == 0
     objects = fleetform_objects(sandbox_project.world_dir)
     assert objects["idc-bj-01"] == set()
@@ -103,6 +111,7 @@ def _unreachable(emulator):
 )
 def test_a_cluster_that_cannot_be_registered_fails_alone(sandbox_project, break_cluster, message):
     sandbox_project.keep_clusters(lambda cluster: cluster["kind"] == "idc")  # quicker; the kind does not matter
+    sandbox_project.without_fleets()  # a fleet's dependents would be skipped with the cluster
     emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
     break_cluster(emulator)
     emulator.flush()
@@ -124,6 +133,7 @@ def test_a_cluster_that_cannot_be_registered_fails_alone(sandbox_project, break_
 
 def test_a_member_that_stops_answering_shows_as_disconnected(sandbox_project):
     sandbox_project.keep_clusters(lambda cluster: cluster["kind"] == "idc")
+    sandbox_project.without_fleets()  # a fleet's status would rightly see its member disconnected too
     assert sandbox_project.cli("up", "--yes").code == 0
     emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
     emulator.cluster("idc-sh-02").set_reachable(False)  # the direct-mode member
