@@ -30,6 +30,7 @@ PROPAGATION_POLICIES = "/apis/policy.karmada.io/v1alpha1/propagationpolicies"
 CLUSTER_PROPAGATION_POLICIES = "/apis/policy.karmada.io/v1alpha1/clusterpropagationpolicies"
 RESOURCE_BINDINGS = "/apis/work.karmada.io/v1alpha2/resourcebindings"
 TAINTS = ("cluster.karmada.io/not-ready", "cluster.karmada.io/unreachable")
+POLICY_ANNOTATION = "propagationpolicy.karmada.io"  # <prefix>/name and /namespace on a ResourceBinding
 POLL_SECONDS = 1.0
 
 
@@ -87,22 +88,35 @@ def _outputs(state: str, reason: str) -> FederationMemberStatusOutputs:
 
 
 def targeting(inputs: FederationMemberStatusInputs) -> list[str]:
-    """What still places workloads on the cluster: policies naming it, bindings scheduled onto it."""
+    """What still places workloads on the cluster: policies naming it, and bindings scheduled onto it
+    by a policy that still exists (a binding whose policy is being deleted goes with it)."""
     client = kube.api_client(inputs.karmada_kubeconfig, f"Karmada API of federation '{inputs.federation}'")
     found: list[str] = []
+    policies: set[tuple[str, str]] = set()
     for path, kind in (
         (PROPAGATION_POLICIES, "PropagationPolicy"),
         (CLUSTER_PROPAGATION_POLICIES, "ClusterPropagationPolicy"),
     ):
         status, listing = kube.request_json(client, "GET", path)
         for policy in (listing or {}).get("items") or [] if status == 200 else []:
+            meta = policy.get("metadata") or {}
+            policies.add((meta.get("namespace", ""), meta.get("name", "")))
             if inputs.cluster in _named_clusters(policy.get("spec") or {}):
                 found.append(f"{kind} {_qualified(policy)}")
     status, listing = kube.request_json(client, "GET", RESOURCE_BINDINGS)
     for binding in (listing or {}).get("items") or [] if status == 200 else []:
-        if any(c.get("name") == inputs.cluster for c in (binding.get("spec") or {}).get("clusters") or []):
+        on_cluster = any(c.get("name") == inputs.cluster for c in (binding.get("spec") or {}).get("clusters") or [])
+        if on_cluster and _still_claimed(binding, policies):
             found.append(f"ResourceBinding {_qualified(binding)}")
     return found
+
+
+def _still_claimed(binding: dict, policies: set[tuple[str, str]]) -> bool:
+    """Whether the policy that placed the binding (Karmada's annotations) still exists; a binding
+    that does not say which policy placed it counts."""
+    annotations = (binding.get("metadata") or {}).get("annotations") or {}
+    name = annotations.get(f"{POLICY_ANNOTATION}/name")
+    return name is None or (annotations.get(f"{POLICY_ANNOTATION}/namespace", ""), name) in policies
 
 
 def _named_clusters(spec: dict) -> set[str]:

@@ -60,14 +60,32 @@ class SandboxProject:
             fleet["members"] = [m for m in fleet["members"] if m in kept]
         permissions = settings.get("fleetform:permissions", [])
         settings["fleetform:permissions"] = [p for p in permissions if "fleet" in p or p.get("cluster") in kept]
+        dropped = {c["name"] for c in self.config()["config"]["fleetform:clusters"]} - kept
+        for federation in list(settings.get("fleetform:federations", [])):
+            if dropped & _clusters_named(federation):  # its policies would name undeclared clusters (V45)
+                self._drop_federation(settings, federation["name"])
+        self.write_config(config)
+
+    def without_federations(self) -> None:
+        """No federation: for tests about fleets and registration, quicker without a control plane."""
+        config = self.config()
+        for federation in list(config["config"].get("fleetform:federations", [])):
+            self._drop_federation(config["config"], federation["name"])
         self.write_config(config)
 
     def without_fleets(self) -> None:
-        """No fleets and no permissions: for tests about registration alone."""
+        """No fleets, permissions or federations: for tests about registration alone."""
         config = self.config()
-        config["config"].pop("fleetform:fleets", None)
-        config["config"].pop("fleetform:permissions", None)
+        for key in ("fleetform:fleets", "fleetform:permissions", "fleetform:federations"):
+            config["config"].pop(key, None)
         self.write_config(config)
+
+    @staticmethod
+    def _drop_federation(settings: dict, name: str) -> None:
+        settings["fleetform:federations"] = [f for f in settings["fleetform:federations"] if f["name"] != name]
+        for fleet in settings.get("fleetform:fleets", []):
+            if fleet.get("federation") == name:
+                del fleet["federation"]
 
     def cli(self, *args: str, timeout: float = 300) -> Run:
         proc = subprocess.run(
@@ -82,6 +100,21 @@ class SandboxProject:
     @property
     def world_dir(self) -> Path:
         return self.state / "sandbox"
+
+
+def _clusters_named(federation: dict) -> set[str]:
+    """Every cluster a federation's policies name (placement, weights, override targets)."""
+    policies = federation.get("policies") or {}
+    named: set[str] = set()
+    for policy in policies.get("propagation", []):
+        named |= set(policy.get("clusters") or [])
+        replicas = policy.get("replicas")
+        if isinstance(replicas, dict):
+            named |= set(replicas.get("divided") or {})
+    for policy in policies.get("override", []):
+        for rule in policy.get("rules", []):
+            named |= set(rule.get("clusters") or [])
+    return named
 
 
 @pytest.fixture
