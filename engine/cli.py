@@ -220,24 +220,26 @@ def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
     project, store = _project_and_store(cwd)
     rows = []
     for name in sorted(set(project.declared_stacks()) | set(store.stacks())):
-        raw = store.read_raw(name) or {}
-        last = raw.get("last_run") or {}
-        rows.append(
-            {
-                "name": name,
-                "config": project.stack_file(name).exists(),
-                "resources": len(raw.get("resources", [])),
-                "lastRun": last.get("finished"),
-                "lastResult": last.get("result"),
-                "locked": store.lock_path(name).exists(),
-            }
-        )
+        summary = store.summary(name) if store.exists(name) else {"resources": 0, "last_run": {}}
+        last = summary.get("last_run") or {}
+        row = {
+            "name": name,
+            "config": project.stack_file(name).exists(),
+            "resources": summary.get("resources", 0),
+            "lastRun": last.get("finished"),
+            "lastResult": last.get("result"),
+            "locked": store.is_locked(name),
+        }
+        if "damaged" in summary:
+            row["damaged"] = summary["damaged"]
+        rows.append(row)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     typer.echo(f"{'NAME':<16} {'RESOURCES':>9}  {'LAST RUN':<26} RESULT")
     for row in rows:
         lock = " (locked)" if row["locked"] else ""
+        lock += " (state damaged: run any command on it for details)" if "damaged" in row else ""
         typer.echo(
             f"{row['name']:<16} {row['resources']:>9}  {row['lastRun'] or '-':<26} {row['lastResult'] or '-'}{lock}"
         )
@@ -245,10 +247,15 @@ def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
 
 @stack_app.command("unlock")
 def stack_unlock(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
-    """Remove a lock left by an operation that is gone (check first that it really is)."""
+    """Clear the lock record of a run that is gone (a running one keeps its lock: stop it first)."""
     _project, store = _project_and_store(cwd)
-    holder = store.unlock(stack)
-    typer.echo(f"removed the lock of stack '{stack}' held by {holder}" if holder else f"stack '{stack}' was not locked")
+    try:
+        holder = store.unlock(stack)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(
+        f"cleared the lock record of stack '{stack}' left by {holder}" if holder else f"stack '{stack}' was not locked"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

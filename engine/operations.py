@@ -20,6 +20,7 @@ from .project import Project, StackConfig, load_project, load_stack_config
 from .providers import ProviderRegistry
 from .secrets import mask_secrets
 from .state import Checkpointer, StateStore, utc_now
+from .state_doc import FORMAT_VERSION
 from .steps import SUMMARY_OPS, Op, Status, Step
 from .urn import STACK_TYPE
 from .walk import Walker
@@ -79,7 +80,7 @@ class StackOperations:
 
     # -- helpers ---------------------------------------------------------------------------------
     def _header(self, box) -> dict:
-        return {"version": 1, "project": self.project.name, "stack": self.stack, "secrets": box.header()}
+        return {"version": FORMAT_VERSION, "project": self.project.name, "stack": self.stack, "secrets": box.header()}
 
     def _run(self, deployment: Deployment, config: StackConfig, dry_run: bool) -> BaseException | None:
         monitor = ResourceMonitor(deployment, self.stack, self.project.name)
@@ -90,7 +91,7 @@ class StackOperations:
     def _on_stale_lock(self, holder: dict) -> None:
         self.observer.on_diagnostic(
             "warning",
-            f"breaking a stale lock left by '{holder.get('operation')}' (pid {holder.get('pid')}, "
+            f"took over the lock left by '{holder.get('operation')}' (pid {holder.get('pid')}, "
             f"since {holder.get('since')}); that run was interrupted",
         )
 
@@ -109,6 +110,7 @@ class StackOperations:
         caller works; the caller sets ``result`` (and may clear ``record``)."""
         with self.store.lock(self.stack, kind, self._on_stale_lock):
             live, box = self.store.load(self.stack, self.project.name)
+            self.store.backup(self.stack)
             checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
             deployment = Deployment(
                 live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel), checkpointer
