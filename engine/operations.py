@@ -6,6 +6,8 @@ in the right mode, and returns a :class:`RunResult` the CLI renders.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,7 @@ from .program import run_program
 from .project import Project, StackConfig, load_project, load_stack_config
 from .providers import ProviderRegistry
 from .secrets import mask_secrets
-from .state import Checkpointer, StateStore, utc_now
+from .state import STATE_DIR_ENV, Checkpointer, LiveState, StateStore, utc_now
 from .state_doc import FORMAT_VERSION
 from .steps import SUMMARY_OPS, Op, Status, Step
 from .urn import STACK_TYPE
@@ -174,9 +176,16 @@ class StackOperations:
         return run.result
 
     def validate(self) -> RunResult:
-        """Run the program without touching providers; it fails on invalid configuration."""
+        """Run the program without touching providers or state; it fails on invalid configuration.
+
+        No state is read (so no passphrase is needed), and the program sees ``FLEETFORM_STATE_DIR``
+        pointing at a scratch directory removed afterwards, so that whatever it keeps there (the
+        sandbox's emulated world) is neither created nor changed."""
         config = load_stack_config(self.project, self.stack)
-        error = self._run(self._reading(config, Mode.FROZEN), config, dry_run=True)
+        empty = LiveState([], [], None)
+        deployment = Deployment(empty, default_registry(config, self.project), self.observer, Mode.FROZEN, Walker(1))
+        with tempfile.TemporaryDirectory(prefix="fleetform-validate-") as scratch, _state_dir_set_to(scratch):
+            error = self._run(deployment, config, dry_run=True)
         return RunResult("validate", self.stack, [], {}, error)
 
     def _run_for_providers(self, deployment: Deployment, config: StackConfig, notes: list[str]) -> BaseException | None:
@@ -209,6 +218,19 @@ class _Applying:
     notes: list[str] = field(default_factory=list)
     result: RunResult | None = None
     record: bool = True
+
+
+@contextmanager
+def _state_dir_set_to(directory: str) -> Iterator[None]:
+    previous = os.environ.get(STATE_DIR_ENV)
+    os.environ[STATE_DIR_ENV] = directory
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(STATE_DIR_ENV, None)
+        else:
+            os.environ[STATE_DIR_ENV] = previous
 
 
 def _last_run(kind: str, started: str, result: RunResult) -> dict:
