@@ -18,6 +18,7 @@ from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_out
 from .project import Project, load_project
 from .render import Reporter, result_to_json
 from .state import StateStore
+from .state_edit import StateEditor, describe
 
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
@@ -28,8 +29,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stack_app = typer.Typer(help="Inspect stacks: outputs, list, unlock.", no_args_is_help=True)
+stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+state_app = typer.Typer(help="Edit a stack's state by hand: delete, unprotect, repair.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 
 StackOpt = typer.Option(..., "--stack", "-s", help="Stack name (its config is stacks/Pulumi.<name>.yaml).")
 CwdOpt = typer.Option(Path("."), "--cwd", help="Directory of the Pulumi project (holds Pulumi.yaml).")
@@ -68,7 +71,16 @@ def _finish(result: RunResult, reporter: Reporter, as_json: bool, show_diff: boo
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _operate(kind: str, stack: str, cwd: Path, parallel: int, as_json: bool, action, show_diff: bool = False) -> int:
+def _operate(
+    kind: str,
+    stack: str,
+    cwd: Path,
+    parallel: int,
+    as_json: bool,
+    action,
+    show_diff: bool = False,
+    expect_no_changes: bool = False,
+) -> int:
     reporter = Reporter(kind, quiet=as_json)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
@@ -76,7 +88,17 @@ def _operate(kind: str, stack: str, cwd: Path, parallel: int, as_json: bool, act
             result = action(ops)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    return _finish(result, reporter, as_json, show_diff)
+    code = _finish(result, reporter, as_json, show_diff)
+    if code == EXIT_OK and expect_no_changes and result.has_changes():
+        if not as_json:
+            typer.echo("error: changes are present (--expect-no-changes)", err=True)
+        code = EXIT_CHANGES_PRESENT
+    return code
+
+
+ExpectNoChangesOpt = typer.Option(
+    False, "--expect-no-changes", help=f"Exit with code {EXIT_CHANGES_PRESENT} if anything would change."
+)
 
 
 @app.command()
@@ -86,24 +108,12 @@ def preview(
     parallel: int = ParallelOpt,
     as_json: bool = JsonOpt,
     diff: bool = DiffOpt,
-    expect_no_changes: bool = typer.Option(
-        False, "--expect-no-changes", help=f"Exit with code {EXIT_CHANGES_PRESENT} if any resource would change."
-    ),
+    expect_no_changes: bool = ExpectNoChangesOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
-    reporter = Reporter("preview", quiet=as_json)
-    try:
-        ops = StackOperations(cwd, stack, reporter, parallel)
-        with reporter:
-            result = ops.preview()
-    except EngineError as exc:
-        _fail(str(exc), exc.exit_code)
-    code = _finish(result, reporter, as_json, diff)
-    if code == EXIT_OK and expect_no_changes and result.has_changes():
-        if not as_json:
-            typer.echo("error: changes are present (--expect-no-changes)", err=True)
-        code = EXIT_CHANGES_PRESENT
-    raise typer.Exit(code)
+    raise typer.Exit(
+        _operate("preview", stack, cwd, parallel, as_json, lambda ops: ops.preview(), diff, expect_no_changes)
+    )
 
 
 @app.command()
@@ -143,13 +153,13 @@ def refresh(
     as_json: bool = JsonOpt,
     yes: bool = YesOpt,
     preview_only: bool = typer.Option(False, "--preview-only", help="Show drift only; change nothing."),
+    expect_no_changes: bool = ExpectNoChangesOpt,
 ) -> None:
     """Read every resource back from its provider and record what really exists (drift)."""
     if not yes and not preview_only:
         _confirm_or_exit("refresh", stack, cwd, parallel)
-    raise typer.Exit(
-        _operate("refresh", stack, cwd, parallel, as_json, lambda ops: ops.refresh(apply=not preview_only), True)
-    )
+    action = lambda ops: ops.refresh(apply=not preview_only)  # noqa: E731
+    raise typer.Exit(_operate("refresh", stack, cwd, parallel, as_json, action, True, expect_no_changes))
 
 
 @app.command()
@@ -245,6 +255,44 @@ def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
         )
 
 
+@stack_app.command("init")
+def stack_init(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
+    """Create a stack: an empty state whose secrets are sealed with this stack's passphrase."""
+    ops = _stack_operations(stack, cwd)
+    try:
+        ops.init()
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"created stack '{stack}' ({ops.store.path(stack)})")
+    if not ops.project.stack_file(stack).exists():
+        typer.echo(f"next: write its configuration in {ops.project.stack_file(stack)}")
+
+
+@stack_app.command("rm")
+def stack_rm(
+    stack: str = StackOpt,
+    cwd: Path = CwdOpt,
+    force: bool = typer.Option(False, "--force", help="Remove even if the state still records resources."),
+) -> None:
+    """Remove a stack's state (not its configuration file); refused while it records resources."""
+    ops = _stack_operations(stack, cwd)
+    try:
+        forgotten = ops.remove(force)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    extra = f"; {forgotten} resources it recorded are no longer managed" if forgotten else ""
+    typer.echo(f"removed the state of stack '{stack}'{extra}")
+    if ops.project.stack_file(stack).exists():
+        typer.echo(f"its configuration file {ops.project.stack_file(stack)} was kept")
+
+
+def _stack_operations(stack: str, cwd: Path) -> StackOperations:
+    try:
+        return StackOperations(cwd, stack, Reporter("stack", quiet=True))
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+
+
 @stack_app.command("unlock")
 def stack_unlock(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
     """Clear the lock record of a run that is gone (a running one keeps its lock: stop it first)."""
@@ -256,6 +304,81 @@ def stack_unlock(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
     typer.echo(
         f"cleared the lock record of stack '{stack}' left by {holder}" if holder else f"stack '{stack}' was not locked"
     )
+
+
+# -- state commands ------------------------------------------------------------------------------
+def _editor(stack: str, cwd: Path) -> StateEditor:
+    ops = _stack_operations(stack, cwd)
+    try:
+        ops.require_exists()
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    return StateEditor(ops.store, ops.project.name, stack)
+
+
+def _confirmed(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        _fail("this command needs --yes when not run interactively", EXIT_INVALID_INPUT)
+    return typer.confirm(question)
+
+
+UrnArg = typer.Argument(..., help="The resource's URN, or its name when only one resource has it.")
+
+
+@state_app.command("delete")
+def state_delete(
+    urn: str = UrnArg,
+    stack: str = StackOpt,
+    cwd: Path = CwdOpt,
+    yes: bool = YesOpt,
+    force: bool = typer.Option(False, "--force", help="Delete even if other recorded resources need it."),
+) -> None:
+    """Forget one resource: remove it from the state without touching it (it keeps existing)."""
+    editor = _editor(stack, cwd)
+    if not _confirmed(f"Forget {urn} in stack '{stack}' (the resource itself is not deleted)?", yes):
+        raise typer.Exit(EXIT_OK)
+    try:
+        deleted, dependents = editor.delete(urn, force)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"removed {deleted} from the state of stack '{stack}'; it still exists, unmanaged")
+    for dependent in dependents:
+        typer.echo(f"warning: {dependent} needed it", err=True)
+
+
+@state_app.command("unprotect")
+def state_unprotect(urn: str = UrnArg, stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
+    """Clear a resource's recorded protect flag, so that it can be replaced or deleted."""
+    try:
+        done = _editor(stack, cwd).unprotect(urn)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"{done} is no longer protected (if the program still sets protect=True, the next up sets it again)")
+
+
+@state_app.command("repair")
+def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) -> None:
+    """Settle the operations an interrupted run left pending: show each, then drop its record."""
+    editor = _editor(stack, cwd)
+    try:
+        pending = editor.pending()
+        recorded = {r.urn for r in editor.store.load(stack, editor.project)[0].resources()}
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    if not pending:
+        typer.echo(f"stack '{stack}' has no interrupted operations; nothing to repair")
+        raise typer.Exit(EXIT_OK)
+    for op in pending:
+        typer.echo(describe(op, op.urn in recorded))
+    if not _confirmed(f"Drop these {len(pending)} pending records from stack '{stack}'?", yes):
+        raise typer.Exit(EXIT_OK)
+    try:
+        settled = editor.repair([op.urn for op in pending])
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"settled {len(settled)} interrupted operations of stack '{stack}'")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -292,10 +292,14 @@ class Checkpointer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self._written = False
         self._thread = threading.Thread(target=self._run, name="fleetform-checkpoint", daemon=True)
         self._thread.start()
 
     def _write(self, durable: bool = False) -> None:
+        if not self._written:  # the state as it was before this run is kept as <stack>.json.bak
+            self._store.backup(self._stack)
+            self._written = True
         body = self._live.serialize(self._header, self._box)
         self._store.write_text(self._stack, state_doc.seal(body, self._box), durable)
 
@@ -338,10 +342,11 @@ class Checkpointer:
 
     def close(self, record: bool = True) -> None:
         """Stop the writer and make the final state durable. With ``record=False`` (a run that got
-        nowhere) no state file is created where there was none."""
+        nowhere, or stopped on invalid input) the state file is left as it was, unless this run
+        already wrote it."""
         self._closing = True
         self._stop.set()
         self._wake.set()
         self._thread.join()
-        if record or self._store.path(self._stack).exists():
+        if record or self._written:
             self._write(durable=True)

@@ -32,6 +32,11 @@ class DamagedState(Exception):
     """The document is not a usable state; the message says what is wrong (the caller adds where)."""
 
 
+def header(project: str, stack: str, box: SecretBox) -> dict:
+    """The members every state written now starts with."""
+    return {"version": FORMAT_VERSION, "project": project, "stack": stack, "secrets": box.header()}
+
+
 def seal(body: str, box: SecretBox) -> str:
     """The file text for the JSON object ``body``: the same object with the integrity member first."""
     return f'{_SEAL_HEAD}{box.mac(body.encode())}",{body[1:]}'
