@@ -6,25 +6,38 @@ Exit codes are listed in :mod:`engine.errors` and README.md.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from .errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EngineError
+from .errors import (
+    EXIT_CHANGES_PRESENT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
+    EXIT_OK,
+    EngineError,
+)
 from .graph import to_dot
 from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_outputs
 from .project import Project, load_project
 from .render import Reporter, result_to_json
-from .state import StateStore
+from .state import STATE_DIR_ENV, StateStore
 from .state_edit import StateEditor, describe
 
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
     "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
     epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
-    "touched); 3 preview --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention.",
+    "touched); 3 --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention; "
+    "130 interrupted by Ctrl-C.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -66,6 +79,13 @@ def _finish(result: RunResult, reporter: Reporter, as_json: bool, show_diff: boo
         typer.echo(json.dumps(result_to_json(result, reporter.diagnostics), indent=2, sort_keys=True))
     else:
         reporter.report(result, show_diff)
+    if result.interrupted:
+        typer.echo(
+            f"error: {result.kind} interrupted (Ctrl-C): the calls in flight finished and are recorded, nothing new "
+            f"was started; run it again to continue",
+            err=True,
+        )
+        return EXIT_INTERRUPTED
     if result.program_error is not None:
         return _program_error_code(result.program_error)
     return EXIT_OK if result.ok else EXIT_FAILED
@@ -84,7 +104,7 @@ def _operate(
     reporter = Reporter(kind, quiet=as_json)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
-        with reporter:
+        with reporter, _first_interrupt_cancels(ops):
             result = action(ops)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
@@ -94,6 +114,30 @@ def _operate(
             typer.echo("error: changes are present (--expect-no-changes)", err=True)
         code = EXIT_CHANGES_PRESENT
     return code
+
+
+@contextmanager
+def _first_interrupt_cancels(ops: StackOperations) -> Iterator[None]:
+    """The first Ctrl-C winds the run down (see StackOperations.cancel); a second one ends the
+    process at once: the state on disk is the last checkpoint, whose pending records name the calls
+    that were in flight, and the OS releases the stack lock."""
+
+    def on_interrupt(_signum, _frame) -> None:
+        if ops.cancelled.is_set():
+            sys.stderr.write("\ninterrupted again: stopping now; the state records what was in flight\n")
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        sys.stderr.write("\ninterrupted: finishing the calls in flight (Ctrl-C again to stop at once)\n")
+        ops.cancel()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 ExpectNoChangesOpt = typer.Option(
@@ -381,7 +425,26 @@ def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) 
     typer.echo(f"settled {len(settled)} interrupted operations of stack '{stack}'")
 
 
+@app.callback()
+def _resolve_state_dir() -> None:
+    """Make a relative FLEETFORM_STATE_DIR absolute against the directory fleetform was started in,
+    once, for the engine and the program alike (the program runs in the project directory, so a
+    relative value would otherwise name a second directory when --cwd points elsewhere)."""
+    value = os.environ.get(STATE_DIR_ENV)
+    if value:
+        os.environ[STATE_DIR_ENV] = str(Path(value).absolute())
+
+
+def _stop_at_once(_signum, _frame) -> None:
+    """Ctrl-C outside a run (loading, asking, a state edit): nothing is in flight; state files are
+    only ever replaced whole and the OS releases the lock, so stopping here leaves them consistent."""
+    sys.stderr.write("\ninterrupted\n")
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGINT, _stop_at_once)
     app(args=argv, prog_name="fleetform")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ class RunResult:
     program_error: BaseException | None = None
     notes: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # URNs whose interrupted operation is still recorded
+    interrupted: bool = False  # Ctrl-C: the calls in flight finished, no new one started
 
     def summary(self) -> dict[str, int]:
         counts = Counter({str(op): 0 for op in SUMMARY_OPS})
@@ -81,6 +83,11 @@ class StackOperations:
         self.observer = observer
         self.parallel = parallel
         self.store = StateStore.for_project(self.project.dir)
+        self.cancelled = threading.Event()  # set on Ctrl-C: no new provider call starts
+
+    def cancel(self) -> None:
+        """Wind the run down: calls in flight finish and are recorded, no new one starts."""
+        self.cancelled.set()
 
     # -- helpers ---------------------------------------------------------------------------------
     def _header(self, box) -> dict:
@@ -102,12 +109,16 @@ class StackOperations:
     def _result(self, kind: str, deployment: Deployment, error: BaseException | None, notes: list[str]) -> RunResult:
         steps = [s for s in deployment.steps.values() if s.type != STACK_TYPE]
         pending = [p.urn for p in deployment.live.pending()]
-        return RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes), pending)
+        result = RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes), pending)
+        result.interrupted = self.cancelled.is_set()
+        return result
 
     def _reading(self, config: StackConfig, mode: Mode) -> Deployment:
         """A deployment over the recorded state that writes nothing (preview, refresh --preview-only)."""
         live, _box = self.store.load(self.stack, self.project.name)
-        return Deployment(live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel))
+        return Deployment(
+            live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel, self.cancelled)
+        )
 
     @contextmanager
     def _applying(self, kind: str, config: StackConfig, mode: Mode) -> Iterator[_Applying]:
@@ -117,7 +128,12 @@ class StackOperations:
             live, box = self.store.load(self.stack, self.project.name)
             checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
             deployment = Deployment(
-                live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel), checkpointer
+                live,
+                default_registry(config, self.project),
+                self.observer,
+                mode,
+                Walker(self.parallel, self.cancelled),
+                checkpointer,
             )
             run = _Applying(deployment, utc_now())
             try:

@@ -3,8 +3,12 @@ until repaired, and refresh reporting what it could not read and the drift it fo
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 from engine import state_doc
-from engine.errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_OK
+from engine.errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID_INPUT, EXIT_OK
 from engine.state import Checkpointer, PendingOperation, StateStore
 from engine.urn import URN
 
@@ -77,3 +81,46 @@ def test_refresh_counts_read_failures_and_exits_3_on_drift_when_asked(files_proj
         assert failed.json()["summary"]["failed"] == 1
         (step,) = [s for s in failed.json()["steps"] if s["status"] == "failed"]
         assert step["urn"].endswith("::a") and "read failed" in step["error"]
+
+
+def test_ctrl_c_winds_the_run_down_with_a_summary_and_exit_130(files_project):
+    files_project.declare(
+        {"name": "a", "content": "1", "sleep": 3},
+        {"name": "b", "content": "2", "depends_on": ["a"]},
+        {"name": "c", "content": "3", "depends_on": ["b"]},
+    )
+    proc = files_project.subprocess("up", "--yes")
+    _wait_for(lambda: "start-create a.txt" in files_project.all_events())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INTERRUPTED, out + err
+    assert "Traceback" not in err and "interrupted (Ctrl-C)" in err
+    assert "up summary:" in out
+    assert files_project.events() == ["create a.txt"]  # the call in flight finished; nothing new started
+    assert files_project.urns() == {"a"} and files_project.state()["pending_operations"] == []
+    assert files_project.cli("up", "--yes").code == EXIT_OK
+    assert files_project.urns() == {"a", "b", "c"}
+    assert files_project.cli("preview", "--expect-no-changes").code == EXIT_OK
+
+
+def test_a_relative_state_dir_is_resolved_once_against_the_start_directory(files_project, tmp_path, monkeypatch):
+    files_project.declare({"name": "a", "content": "1"})
+    start = tmp_path / "start"
+    start.mkdir()
+    monkeypatch.chdir(start)
+    monkeypatch.setenv("FLEETFORM_STATE_DIR", "state")
+    assert files_project.cli("up", "--yes").code == EXIT_OK
+    assert (start / "state" / "stacks" / "dev.json").exists()
+    assert os.environ["FLEETFORM_STATE_DIR"] == str(start / "state")  # what the program saw too
+    assert not (files_project.dir / "state").exists() and not files_project.state_file.exists()
+    monkeypatch.setenv("FLEETFORM_STATE_DIR", "state")
+    assert files_project.cli("preview", "--expect-no-changes").code == EXIT_OK
+
+
+def _wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

@@ -97,3 +97,14 @@ def test_validate_needs_no_passphrase_and_writes_nothing(files_project, monkeypa
     assert run.code == EXIT_OK, run.err
     assert not (files_project.dir / ".fleetform").exists()
     assert files_project.events() == []
+
+
+def test_the_sandbox_stack_keeps_its_own_passphrase_whatever_is_exported(files_project, monkeypatch):
+    files_project.stack = "sandbox"
+    files_project.declare({"name": "a", "content": "1"})
+    monkeypatch.setenv("FLEETFORM_PASSPHRASE", "for-the-other-stacks")
+    assert files_project.cli("up", "--yes").code == EXIT_OK
+    monkeypatch.setenv("FLEETFORM_PASSPHRASE", "another-one")
+    assert files_project.cli("preview", "--expect-no-changes").code == EXIT_OK
+    monkeypatch.delenv("FLEETFORM_PASSPHRASE")
+    assert files_project.cli("preview", "--expect-no-changes").code == EXIT_OK
