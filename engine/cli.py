@@ -407,19 +407,18 @@ def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) 
     """Settle the operations an interrupted run left pending: show each, then drop its record."""
     editor = _editor(stack, cwd)
     try:
-        pending = editor.pending()
-        recorded = {r.urn for r in editor.store.load(stack, editor.project)[0].resources()}
+        pending = editor.interrupted()
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
     if not pending:
         typer.echo(f"stack '{stack}' has no interrupted operations; nothing to repair")
         raise typer.Exit(EXIT_OK)
-    for op in pending:
-        typer.echo(describe(op, op.urn in recorded))
+    for op, recorded in pending:
+        typer.echo(describe(op, recorded))
     if not _confirmed(f"Drop these {len(pending)} pending records from stack '{stack}'?", yes):
         raise typer.Exit(EXIT_OK)
     try:
-        settled = editor.repair([op.urn for op in pending])
+        settled = editor.repair([op.urn for op, _recorded in pending])
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
     typer.echo(f"settled {len(settled)} interrupted operations of stack '{stack}'")

@@ -69,10 +69,11 @@ class StateEditor:
             live.put(resource.with_changes(protect=False))
         return resource.urn
 
-    def pending(self) -> list[PendingOperation]:
-        """The interrupted operations the state records (read without locking, for the question)."""
+    def interrupted(self) -> list[tuple[PendingOperation, bool]]:
+        """The interrupted operations the state records, each with whether its resource is recorded
+        (read without locking, to ask the question; :meth:`repair` drops only what was shown)."""
         live, _box = self.store.load(self.stack, self.project)
-        return live.pending()
+        return [(op, live.get(op.urn) is not None) for op in live.pending()]
 
     def repair(self, urns: list[str]) -> list[PendingOperation]:
         """Drop the pending records of ``urns`` (those shown to, and confirmed by, the user)."""
@@ -83,14 +84,14 @@ class StateEditor:
         return settled
 
 
-def describe(op: PendingOperation, live_resource_recorded: bool) -> str:
+def describe(op: PendingOperation, recorded: bool) -> str:
     """What an interrupted operation means for the resource, and what to check."""
     if op.operation == "creating":
         return (
             f"{op.urn} ({op.type}): a create was interrupted at {op.started_at}. The resource may exist without "
             f"being recorded: look for it, and delete it by hand if it does; the next up then creates it."
         )
-    kept = "is kept as last recorded" if live_resource_recorded else "is not recorded"
+    kept = "is kept as last recorded" if recorded else "is not recorded"
     return (
         f"{op.urn} ({op.type}): {op.operation} was interrupted at {op.started_at}; the resource {kept}. "
         f"Run `fleetform refresh` afterwards to read what really exists."
