@@ -6,30 +6,46 @@ Exit codes are listed in :mod:`engine.errors` and README.md.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from .errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_OK, EngineError
+from .errors import (
+    EXIT_CHANGES_PRESENT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
+    EXIT_OK,
+    EngineError,
+)
 from .graph import to_dot
 from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_outputs
 from .project import Project, load_project
 from .render import Reporter, result_to_json
-from .state import StateStore
+from .state import STATE_DIR_ENV, StateStore
+from .state_edit import StateEditor, describe
 
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
     "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
     epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
-    "touched); 3 preview --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention.",
+    "touched); 3 --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention; "
+    "130 interrupted by Ctrl-C.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stack_app = typer.Typer(help="Inspect stacks: outputs, list, unlock.", no_args_is_help=True)
+stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+state_app = typer.Typer(help="Edit a stack's state by hand: delete, unprotect, repair.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 
 StackOpt = typer.Option(..., "--stack", "-s", help="Stack name (its config is stacks/Pulumi.<name>.yaml).")
 CwdOpt = typer.Option(Path("."), "--cwd", help="Directory of the Pulumi project (holds Pulumi.yaml).")
@@ -63,20 +79,70 @@ def _finish(result: RunResult, reporter: Reporter, as_json: bool, show_diff: boo
         typer.echo(json.dumps(result_to_json(result, reporter.diagnostics), indent=2, sort_keys=True))
     else:
         reporter.report(result, show_diff)
+    if result.interrupted:
+        typer.echo(
+            f"error: {result.kind} interrupted (Ctrl-C): the calls in flight finished and are recorded, nothing new "
+            f"was started; run it again to continue",
+            err=True,
+        )
+        return EXIT_INTERRUPTED
     if result.program_error is not None:
         return _program_error_code(result.program_error)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _operate(kind: str, stack: str, cwd: Path, parallel: int, as_json: bool, action, show_diff: bool = False) -> int:
+def _operate(
+    kind: str,
+    stack: str,
+    cwd: Path,
+    parallel: int,
+    as_json: bool,
+    action,
+    show_diff: bool = False,
+    expect_no_changes: bool = False,
+) -> int:
     reporter = Reporter(kind, quiet=as_json)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
-        with reporter:
+        with reporter, _first_interrupt_cancels(ops):
             result = action(ops)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    return _finish(result, reporter, as_json, show_diff)
+    code = _finish(result, reporter, as_json, show_diff)
+    if code == EXIT_OK and expect_no_changes and result.has_changes():
+        if not as_json:
+            typer.echo("error: changes are present (--expect-no-changes)", err=True)
+        code = EXIT_CHANGES_PRESENT
+    return code
+
+
+@contextmanager
+def _first_interrupt_cancels(ops: StackOperations) -> Iterator[None]:
+    """The first Ctrl-C winds the run down (see StackOperations.cancel); a second one ends the
+    process at once: the state on disk is the last checkpoint, whose pending records name the calls
+    that were in flight, and the OS releases the stack lock."""
+
+    def on_interrupt(_signum, _frame) -> None:
+        if ops.cancelled.is_set():
+            sys.stderr.write("\ninterrupted again: stopping now; the state records what was in flight\n")
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        sys.stderr.write("\ninterrupted: finishing the calls in flight (Ctrl-C again to stop at once)\n")
+        ops.cancel()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+ExpectNoChangesOpt = typer.Option(
+    False, "--expect-no-changes", help=f"Exit with code {EXIT_CHANGES_PRESENT} if anything would change."
+)
 
 
 @app.command()
@@ -86,24 +152,12 @@ def preview(
     parallel: int = ParallelOpt,
     as_json: bool = JsonOpt,
     diff: bool = DiffOpt,
-    expect_no_changes: bool = typer.Option(
-        False, "--expect-no-changes", help=f"Exit with code {EXIT_CHANGES_PRESENT} if any resource would change."
-    ),
+    expect_no_changes: bool = ExpectNoChangesOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
-    reporter = Reporter("preview", quiet=as_json)
-    try:
-        ops = StackOperations(cwd, stack, reporter, parallel)
-        with reporter:
-            result = ops.preview()
-    except EngineError as exc:
-        _fail(str(exc), exc.exit_code)
-    code = _finish(result, reporter, as_json, diff)
-    if code == EXIT_OK and expect_no_changes and result.has_changes():
-        if not as_json:
-            typer.echo("error: changes are present (--expect-no-changes)", err=True)
-        code = EXIT_CHANGES_PRESENT
-    raise typer.Exit(code)
+    raise typer.Exit(
+        _operate("preview", stack, cwd, parallel, as_json, lambda ops: ops.preview(), diff, expect_no_changes)
+    )
 
 
 @app.command()
@@ -143,13 +197,13 @@ def refresh(
     as_json: bool = JsonOpt,
     yes: bool = YesOpt,
     preview_only: bool = typer.Option(False, "--preview-only", help="Show drift only; change nothing."),
+    expect_no_changes: bool = ExpectNoChangesOpt,
 ) -> None:
     """Read every resource back from its provider and record what really exists (drift)."""
     if not yes and not preview_only:
         _confirm_or_exit("refresh", stack, cwd, parallel)
-    raise typer.Exit(
-        _operate("refresh", stack, cwd, parallel, as_json, lambda ops: ops.refresh(apply=not preview_only), True)
-    )
+    action = lambda ops: ops.refresh(apply=not preview_only)  # noqa: E731
+    raise typer.Exit(_operate("refresh", stack, cwd, parallel, as_json, action, True, expect_no_changes))
 
 
 @app.command()
@@ -220,38 +274,176 @@ def stack_ls(cwd: Path = CwdOpt, as_json: bool = JsonOpt) -> None:
     project, store = _project_and_store(cwd)
     rows = []
     for name in sorted(set(project.declared_stacks()) | set(store.stacks())):
-        raw = store.read_raw(name) or {}
-        last = raw.get("last_run") or {}
-        rows.append(
-            {
-                "name": name,
-                "config": project.stack_file(name).exists(),
-                "resources": len(raw.get("resources", [])),
-                "lastRun": last.get("finished"),
-                "lastResult": last.get("result"),
-                "locked": store.lock_path(name).exists(),
-            }
-        )
+        summary = store.summary(name) if store.exists(name) else {"resources": 0, "last_run": {}}
+        last = summary.get("last_run") or {}
+        row = {
+            "name": name,
+            "config": project.stack_file(name).exists(),
+            "resources": summary.get("resources", 0),
+            "lastRun": last.get("finished"),
+            "lastResult": last.get("result"),
+            "locked": store.is_locked(name),
+        }
+        if "damaged" in summary:
+            row["damaged"] = summary["damaged"]
+        rows.append(row)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     typer.echo(f"{'NAME':<16} {'RESOURCES':>9}  {'LAST RUN':<26} RESULT")
     for row in rows:
         lock = " (locked)" if row["locked"] else ""
+        lock += " (state damaged: run any command on it for details)" if "damaged" in row else ""
         typer.echo(
             f"{row['name']:<16} {row['resources']:>9}  {row['lastRun'] or '-':<26} {row['lastResult'] or '-'}{lock}"
         )
 
 
+@stack_app.command("init")
+def stack_init(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
+    """Create a stack: an empty state whose secrets are sealed with this stack's passphrase."""
+    ops = _stack_operations(stack, cwd)
+    try:
+        ops.init()
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"created stack '{stack}' ({ops.store.path(stack)})")
+    if not ops.project.stack_file(stack).exists():
+        typer.echo(f"next: write its configuration in {ops.project.stack_file(stack)}")
+
+
+@stack_app.command("rm")
+def stack_rm(
+    stack: str = StackOpt,
+    cwd: Path = CwdOpt,
+    force: bool = typer.Option(False, "--force", help="Remove even if the state still records resources."),
+) -> None:
+    """Remove a stack's state (not its configuration file); refused while it records resources."""
+    ops = _stack_operations(stack, cwd)
+    try:
+        forgotten = ops.remove(force)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    extra = f"; {forgotten} resources it recorded are no longer managed" if forgotten else ""
+    typer.echo(f"removed the state of stack '{stack}'{extra}")
+    if ops.project.stack_file(stack).exists():
+        typer.echo(f"its configuration file {ops.project.stack_file(stack)} was kept")
+
+
+def _stack_operations(stack: str, cwd: Path) -> StackOperations:
+    try:
+        return StackOperations(cwd, stack, Reporter("stack", quiet=True))
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+
+
 @stack_app.command("unlock")
 def stack_unlock(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
-    """Remove a lock left by an operation that is gone (check first that it really is)."""
+    """Clear the lock record of a run that is gone (a running one keeps its lock: stop it first)."""
     _project, store = _project_and_store(cwd)
-    holder = store.unlock(stack)
-    typer.echo(f"removed the lock of stack '{stack}' held by {holder}" if holder else f"stack '{stack}' was not locked")
+    try:
+        holder = store.unlock(stack)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(
+        f"cleared the lock record of stack '{stack}' left by {holder}" if holder else f"stack '{stack}' was not locked"
+    )
+
+
+# -- state commands ------------------------------------------------------------------------------
+def _editor(stack: str, cwd: Path) -> StateEditor:
+    ops = _stack_operations(stack, cwd)
+    try:
+        ops.require_exists()
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    return StateEditor(ops.store, ops.project.name, stack)
+
+
+def _confirmed(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        _fail("this command needs --yes when not run interactively", EXIT_INVALID_INPUT)
+    return typer.confirm(question)
+
+
+UrnArg = typer.Argument(..., help="The resource's URN, or its name when only one resource has it.")
+
+
+@state_app.command("delete")
+def state_delete(
+    urn: str = UrnArg,
+    stack: str = StackOpt,
+    cwd: Path = CwdOpt,
+    yes: bool = YesOpt,
+    force: bool = typer.Option(False, "--force", help="Delete even if other recorded resources need it."),
+) -> None:
+    """Forget one resource: remove it from the state without touching it (it keeps existing)."""
+    editor = _editor(stack, cwd)
+    if not _confirmed(f"Forget {urn} in stack '{stack}' (the resource itself is not deleted)?", yes):
+        raise typer.Exit(EXIT_OK)
+    try:
+        deleted, dependents = editor.delete(urn, force)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"removed {deleted} from the state of stack '{stack}'; it still exists, unmanaged")
+    for dependent in dependents:
+        typer.echo(f"warning: {dependent} needed it", err=True)
+
+
+@state_app.command("unprotect")
+def state_unprotect(urn: str = UrnArg, stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
+    """Clear a resource's recorded protect flag, so that it can be replaced or deleted."""
+    try:
+        done = _editor(stack, cwd).unprotect(urn)
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"{done} is no longer protected (if the program still sets protect=True, the next up sets it again)")
+
+
+@state_app.command("repair")
+def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) -> None:
+    """Settle the operations an interrupted run left pending: show each, then drop its record."""
+    editor = _editor(stack, cwd)
+    try:
+        pending = editor.interrupted()
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    if not pending:
+        typer.echo(f"stack '{stack}' has no interrupted operations; nothing to repair")
+        raise typer.Exit(EXIT_OK)
+    for op, recorded in pending:
+        typer.echo(describe(op, recorded))
+    if not _confirmed(f"Drop these {len(pending)} pending records from stack '{stack}'?", yes):
+        raise typer.Exit(EXIT_OK)
+    try:
+        settled = editor.repair([op.urn for op, _recorded in pending])
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"settled {len(settled)} interrupted operations of stack '{stack}'")
+
+
+@app.callback()
+def _resolve_state_dir() -> None:
+    """Make a relative FLEETFORM_STATE_DIR absolute against the directory fleetform was started in,
+    once, for the engine and the program alike (the program runs in the project directory, so a
+    relative value would otherwise name a second directory when --cwd points elsewhere)."""
+    value = os.environ.get(STATE_DIR_ENV)
+    if value:
+        os.environ[STATE_DIR_ENV] = str(Path(value).absolute())
+
+
+def _stop_at_once(_signum, _frame) -> None:
+    """Ctrl-C outside a run (loading, asking, a state edit): nothing is in flight; state files are
+    only ever replaced whole and the OS releases the lock, so stopping here leaves them consistent."""
+    sys.stderr.write("\ninterrupted\n")
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGINT, _stop_at_once)
     app(args=argv, prog_name="fleetform")
 
 

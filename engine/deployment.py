@@ -84,6 +84,9 @@ class Deployment:
         except Exception as exc:  # a planning failure fails this resource only
             return self._fail(_unplanned(reg, old), str(exc))
         step.parent = reg.parent
+        interrupted = self.unsettled_create(reg.urn) if step.op in (Op.CREATE, Op.REPLACE) else None
+        if interrupted is not None and self.mode == Mode.UP:
+            return self._fail(step, unsettled_note(interrupted))
         self._record(step)
         if reg.type.startswith(PROVIDER_PREFIX):
             self._provider_inputs[reg.urn] = step.inputs
@@ -323,36 +326,51 @@ class Deployment:
 
     # -- reconciliation of an interrupted run --------------------------------------------------
     def reconcile_pending(self) -> list[str]:
-        """Settle operations a killed run left unfinished; returns what was done, one line each."""
+        """Settle what a killed run left unfinished; returns what was done, one line each.
+
+        An interrupted update, delete or read is settled by reading the resource back. An
+        interrupted create is not: the resource may exist without any record of it, and creating
+        it again would make a duplicate. Its record stays, the resource is refused (see
+        :meth:`unsettled_create`), and `fleetform state repair` settles it once someone has looked.
+        """
         notes = []
         for op in self.live.pending():
             recorded = self.live.get(op.urn)
             if op.operation == "creating" or recorded is None:
+                notes.append(unsettled_note(op))
+                continue
+            try:
+                provider = self.provider(recorded.type, recorded.provider)
+                fresh = provider.read(recorded.urn, recorded.id, recorded.inputs, recorded.outputs)
+            except Exception as exc:
                 notes.append(
-                    f"{op.urn}: the previous run was interrupted while {op.operation} it; nothing was recorded, "
-                    f"so it is planned afresh (if its provider's create is not idempotent, look for a leftover)"
+                    f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded"
+                )
+                continue
+            if fresh is None:
+                self.live.remove(op.urn)
+                notes.append(
+                    f"{op.urn}: interrupted while {op.operation}; it no longer exists and was dropped from the state"
                 )
             else:
-                try:
-                    provider = self.provider(recorded.type, recorded.provider)
-                    fresh = provider.read(recorded.urn, recorded.id, recorded.inputs, recorded.outputs)
-                except Exception as exc:
-                    notes.append(
-                        f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded"
-                    )
-                    continue
-                if fresh is None:
-                    self.live.remove(op.urn)
-                    notes.append(
-                        f"{op.urn}: interrupted while {op.operation}; it no longer exists and was dropped from the state"
-                    )
-                else:
-                    self.live.put(recorded.with_changes(id=fresh[0], outputs=fresh[1]))
-                    notes.append(f"{op.urn}: interrupted while {op.operation}; its live state was read back")
+                self.live.put(recorded.with_changes(id=fresh[0], outputs=fresh[1]))
+                notes.append(f"{op.urn}: interrupted while {op.operation}; its live state was read back")
             self.live.end(op.urn)
         if notes:
             self._persist()
         return notes
+
+    def unsettled_create(self, urn: str) -> PendingOperation | None:
+        """The interrupted create recorded for ``urn``, if any (settled only by `state repair`)."""
+        return next((p for p in self.live.pending() if p.urn == urn and p.operation == "creating"), None)
+
+
+def unsettled_note(op: PendingOperation) -> str:
+    """What to say about an interrupted operation that no run settles by itself."""
+    return (
+        f"{op.urn}: a run was interrupted while {op.operation} it (since {op.started_at}); it may exist "
+        f"without being recorded, so it is not created again. Check for it, then run `fleetform state repair`"
+    )
 
 
 def _unplanned(reg: Registration, old: ResourceState | None) -> Step:

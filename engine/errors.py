@@ -4,10 +4,11 @@ Exit codes are part of the CLI contract (documented in README.md):
 
     0  success (for `preview --expect-no-changes`: no changes)
     1  the operation ran and at least one resource failed, or the program raised
-    2  invalid input: bad flags, project file, stack file or stack configuration; nothing was touched
-    3  `preview --expect-no-changes` found changes
+    2  invalid input: bad flags, project file, stack file or stack configuration, unknown stack; nothing was touched
+    3  `--expect-no-changes` (preview, refresh) found changes, an unsettled interrupted create included
     4  the stack is locked by another operation
-    5  the state needs attention (unreadable, wrong passphrase, protected resource in the way)
+    5  the state needs attention (not a usable state of the stack, wrong passphrase)
+  130  interrupted by Ctrl-C (the calls in flight finished and were recorded; nothing new started)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ EXIT_INVALID_INPUT = 2
 EXIT_CHANGES_PRESENT = 3
 EXIT_LOCKED = 4
 EXIT_STATE = 5
+EXIT_INTERRUPTED = 130
 
 
 class EngineError(Exception):

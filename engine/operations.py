@@ -6,20 +6,24 @@ in the right mode, and returns a :class:`RunResult` the CLI renders.
 
 from __future__ import annotations
 
+import os
+import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .deployment import Deployment, Mode, Observer
-from .errors import InvalidInputError
+from . import state_doc
+from .deployment import Deployment, Mode, Observer, unsettled_note
+from .errors import EXIT_INVALID_INPUT, EngineError, InvalidInputError, StateError
 from .monitor import EngineLog, ResourceMonitor
 from .program import run_program
 from .project import Project, StackConfig, load_project, load_stack_config
 from .providers import ProviderRegistry
 from .secrets import mask_secrets
-from .state import Checkpointer, StateStore, utc_now
+from .state import STATE_DIR_ENV, Checkpointer, LiveState, StateStore, utc_now
 from .steps import SUMMARY_OPS, Op, Status, Step
 from .urn import STACK_TYPE
 from .walk import Walker
@@ -35,6 +39,8 @@ class RunResult:
     stack_outputs: dict = field(default_factory=dict)
     program_error: BaseException | None = None
     notes: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # URNs whose interrupted operation is still recorded
+    interrupted: bool = False  # Ctrl-C: the calls in flight finished, no new one started
 
     def summary(self) -> dict[str, int]:
         counts = Counter({str(op): 0 for op in SUMMARY_OPS})
@@ -49,7 +55,8 @@ class RunResult:
         return [s for s in self.steps if s.status.unsuccessful]
 
     def has_changes(self) -> bool:
-        return any(s.op != Op.SAME for s in self.steps)
+        """Whether anything would change, or an interrupted operation still waits to be settled."""
+        return bool(self.pending) or any(s.op != Op.SAME for s in self.steps)
 
     @property
     def ok(self) -> bool:
@@ -76,10 +83,15 @@ class StackOperations:
         self.observer = observer
         self.parallel = parallel
         self.store = StateStore.for_project(self.project.dir)
+        self.cancelled = threading.Event()  # set on Ctrl-C: no new provider call starts
+
+    def cancel(self) -> None:
+        """Wind the run down: calls in flight finish and are recorded, no new one starts."""
+        self.cancelled.set()
 
     # -- helpers ---------------------------------------------------------------------------------
     def _header(self, box) -> dict:
-        return {"version": 1, "project": self.project.name, "stack": self.stack, "secrets": box.header()}
+        return state_doc.header(self.project.name, self.stack, box)
 
     def _run(self, deployment: Deployment, config: StackConfig, dry_run: bool) -> BaseException | None:
         monitor = ResourceMonitor(deployment, self.stack, self.project.name)
@@ -90,32 +102,41 @@ class StackOperations:
     def _on_stale_lock(self, holder: dict) -> None:
         self.observer.on_diagnostic(
             "warning",
-            f"breaking a stale lock left by '{holder.get('operation')}' (pid {holder.get('pid')}, "
+            f"took over the lock left by '{holder.get('operation')}' (pid {holder.get('pid')}, "
             f"since {holder.get('since')}); that run was interrupted",
         )
 
     def _result(self, kind: str, deployment: Deployment, error: BaseException | None, notes: list[str]) -> RunResult:
         steps = [s for s in deployment.steps.values() if s.type != STACK_TYPE]
-        return RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes))
+        pending = [p.urn for p in deployment.live.pending()]
+        result = RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes), pending)
+        result.interrupted = self.cancelled.is_set()
+        return result
 
     def _reading(self, config: StackConfig, mode: Mode) -> Deployment:
         """A deployment over the recorded state that writes nothing (preview, refresh --preview-only)."""
         live, _box = self.store.load(self.stack, self.project.name)
-        return Deployment(live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel))
+        return Deployment(
+            live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel, self.cancelled)
+        )
 
     @contextmanager
     def _applying(self, kind: str, config: StackConfig, mode: Mode) -> Iterator[_Applying]:
-        """Lock the stack, load it, settle what an interrupted run left, and checkpoint as the
-        caller works; the caller sets ``result`` (and may clear ``record``)."""
+        """Lock the stack, load it, and checkpoint as the caller works; the caller settles what an
+        interrupted run left (``reconcile_pending``), sets ``result`` and may clear ``record``."""
         with self.store.lock(self.stack, kind, self._on_stale_lock):
             live, box = self.store.load(self.stack, self.project.name)
             checkpointer = Checkpointer(self.store, self.stack, live, self._header(box), box)
             deployment = Deployment(
-                live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel), checkpointer
+                live,
+                default_registry(config, self.project),
+                self.observer,
+                mode,
+                Walker(self.parallel, self.cancelled),
+                checkpointer,
             )
             run = _Applying(deployment, utc_now())
             try:
-                run.notes += deployment.reconcile_pending()
                 yield run
                 live.last_run = _last_run(kind, run.started, run.result)
             finally:
@@ -126,7 +147,9 @@ class StackOperations:
         config = load_stack_config(self.project, self.stack)
         deployment = self._reading(config, Mode.PREVIEW)
         notes = [
-            f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reconciles it"
+            unsettled_note(p)
+            if p.operation == "creating"
+            else f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reads it back"
             for p in deployment.live.pending()
         ]
         error = self._run(deployment, config, dry_run=True)
@@ -137,6 +160,7 @@ class StackOperations:
     def up(self) -> RunResult:
         config = load_stack_config(self.project, self.stack)
         with self._applying("up", config, Mode.UP) as run:
+            run.notes += run.deployment.reconcile_pending()
             error = self._run(run.deployment, config, dry_run=False)
             if error is None:
                 run.deployment.run_deletes(run.deployment.plan_deletes(run.deployment.unregistered()))
@@ -147,9 +171,13 @@ class StackOperations:
         return run.result
 
     def destroy(self) -> RunResult:
+        self.require_exists()
         config = load_stack_config(self.project, self.stack, required=False)
         with self._applying("destroy", config, Mode.FROZEN) as run:
             error = self._run_for_providers(run.deployment, config, run.notes)
+            if _invalid_input(error):
+                return self._stopped(run, "destroy", error)
+            run.notes += run.deployment.reconcile_pending()
             live = run.deployment.live
             run.deployment.run_deletes(run.deployment.plan_deletes(live.resources() + live.old_copies()))
             if error is not None:
@@ -158,24 +186,82 @@ class StackOperations:
         return run.result
 
     def refresh(self, apply: bool) -> RunResult:
+        self.require_exists()
         config = load_stack_config(self.project, self.stack, required=False)
         if not apply:
             deployment = self._reading(config, Mode.FROZEN)
             notes: list[str] = []
-            self._run_for_providers(deployment, config, notes)
+            error = self._run_for_providers(deployment, config, notes)
+            if _invalid_input(error):
+                return RunResult("refresh", self.stack, [], {}, error)
             deployment.refresh(apply=False)
             return self._result("refresh", deployment, None, notes)
         with self._applying("refresh", config, Mode.FROZEN) as run:
-            self._run_for_providers(run.deployment, config, run.notes)
+            error = self._run_for_providers(run.deployment, config, run.notes)
+            if _invalid_input(error):
+                return self._stopped(run, "refresh", error)
+            run.notes += run.deployment.reconcile_pending()
             run.deployment.refresh(apply=True)
             run.result = self._result("refresh", run.deployment, None, run.notes)
         return run.result
 
+    def _stopped(self, run: _Applying, kind: str, error: BaseException) -> RunResult:
+        """The program found the stack invalid: nothing is done and the state is left as it was."""
+        run.record = False
+        run.result = RunResult(kind, self.stack, [], {}, error, run.notes)
+        return run.result
+
+    def require_exists(self) -> None:
+        """A stack exists once it has a configuration file or a state; a typo must not make one."""
+        if self.project.stack_file(self.stack).exists() or self.store.exists(self.stack):
+            return
+        known = sorted(set(self.project.declared_stacks()) | set(self.store.stacks()))
+        raise InvalidInputError(
+            f"stack '{self.stack}' does not exist: there is no {self.project.stack_file(self.stack)} and no state "
+            f"{self.store.path(self.stack)} (stacks: {', '.join(known) or 'none'}); check -s, or create it with "
+            f"`fleetform stack init -s {self.stack}`"
+        )
+
     def validate(self) -> RunResult:
-        """Run the program without touching providers; it fails on invalid configuration."""
+        """Run the program without touching providers or state; it fails on invalid configuration.
+
+        No state is read (so no passphrase is needed), and the program sees ``FLEETFORM_STATE_DIR``
+        pointing at a scratch directory removed afterwards, so that whatever it keeps there (the
+        sandbox's emulated world) is neither created nor changed."""
         config = load_stack_config(self.project, self.stack)
-        error = self._run(self._reading(config, Mode.FROZEN), config, dry_run=True)
+        empty = LiveState([], [], None)
+        deployment = Deployment(empty, default_registry(config, self.project), self.observer, Mode.FROZEN, Walker(1))
+        with tempfile.TemporaryDirectory(prefix="fleetform-validate-") as scratch, _state_dir_set_to(scratch):
+            error = self._run(deployment, config, dry_run=True)
         return RunResult("validate", self.stack, [], {}, error)
+
+    def init(self) -> None:
+        """Create the stack's state (empty), so that it exists and its secrets salt is fixed."""
+        with self.store.lock(self.stack, "stack init"):
+            if self.store.exists(self.stack):
+                raise InvalidInputError(f"stack '{self.stack}' already exists ({self.store.path(self.stack)})")
+            live, box = self.store.load(self.stack, self.project.name)
+            Checkpointer(self.store, self.stack, live, self._header(box), box).close(record=True)
+
+    def remove(self, force: bool) -> int:
+        """Delete the stack's state; refused while it records resources, unless ``force``. Returns
+        how many resources were forgotten."""
+        self.require_exists()
+        with self.store.lock(self.stack, "stack rm"):
+            try:
+                live, _box = self.store.load(self.stack, self.project.name)
+                count = sum(1 for r in live.resources() + live.old_copies() if r.type != STACK_TYPE)
+            except StateError:
+                if not force:
+                    raise
+                count = 0
+            if count and not force:
+                raise InvalidInputError(
+                    f"stack '{self.stack}' still records {count} resources: run `fleetform destroy -s {self.stack}` "
+                    f"first, or pass --force to forget them (they keep existing, unmanaged)"
+                )
+            self.store.remove(self.stack)
+        return count
 
     def _run_for_providers(self, deployment: Deployment, config: StackConfig, notes: list[str]) -> BaseException | None:
         """Destroy and refresh replay the program (answered from state) so that whatever it sets
@@ -187,10 +273,12 @@ class StackOperations:
 
     def recorded(self) -> list:
         """The resources the state holds (for `graph`)."""
+        self.require_exists()
         live, _box = self.store.load(self.stack, self.project.name)
         return live.resources()
 
     def outputs(self) -> dict:
+        self.require_exists()
         live, _box = self.store.load(self.stack, self.project.name)
         for resource in live.resources():
             if resource.type == STACK_TYPE:
@@ -207,6 +295,28 @@ class _Applying:
     notes: list[str] = field(default_factory=list)
     result: RunResult | None = None
     record: bool = True
+
+
+def _invalid_input(error: BaseException | None) -> bool:
+    """Whether the program stopped on invalid input (it raised pulumi.RunError, or an input error)."""
+    from pulumi.errors import RunError
+
+    if isinstance(error, EngineError):
+        return error.exit_code == EXIT_INVALID_INPUT
+    return isinstance(error, RunError)
+
+
+@contextmanager
+def _state_dir_set_to(directory: str) -> Iterator[None]:
+    previous = os.environ.get(STATE_DIR_ENV)
+    os.environ[STATE_DIR_ENV] = directory
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(STATE_DIR_ENV, None)
+        else:
+            os.environ[STATE_DIR_ENV] = previous
 
 
 def _last_run(kind: str, started: str, result: RunResult) -> dict:

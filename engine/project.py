@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import InvalidInputError
+from .yaml_input import read_yaml
 
 
 @dataclass
@@ -36,17 +35,6 @@ class StackConfig:
     secret_keys: list[str] = field(default_factory=list)
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InvalidInputError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot be read ({exc.strerror})") from exc
-
-
 def load_project(directory: Path) -> Project:
     directory = directory.resolve()
     path = directory / "Pulumi.yaml"
@@ -54,7 +42,7 @@ def load_project(directory: Path) -> Project:
         raise InvalidInputError(
             f"{directory} is not a Pulumi project: no Pulumi.yaml there. Pass the project directory with --cwd"
         )
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise InvalidInputError(f"{path}: 'name' is required (the project name, e.g. name: fleetform)")
     runtime = data.get("runtime")
@@ -92,7 +80,7 @@ def load_stack_config(project: Project, stack: str, required: bool = True) -> St
             f"stack '{stack}' has no configuration file {path} (stacks in this project: {known}); "
             f"create it or pick another stack with -s"
         )
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise InvalidInputError(f"{path}: expected a mapping with a 'config:' key")
     config = data.get("config") or {}

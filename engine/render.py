@@ -73,6 +73,7 @@ def result_to_json(result: RunResult, diagnostics: list[dict]) -> dict[str, Any]
         "steps": [step_to_json(s) for s in result.steps],
         "outputs": mask_secrets(result.stack_outputs),
         "notes": result.notes,
+        "pendingOperations": result.pending,
         "diagnostics": diagnostics,
         "error": str(error) if error is not None else None,
     }

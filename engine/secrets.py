@@ -10,6 +10,9 @@ producing garbage.
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -29,7 +32,8 @@ MASK = "[secret]"
 
 PASSPHRASE_ENV = "FLEETFORM_PASSPHRASE"
 # The `sandbox` stack holds only emulator credentials; it uses this documented local passphrase so
-# that a fresh clone runs without set-up. Every other stack must be given FLEETFORM_PASSPHRASE.
+# that a fresh clone runs without set-up (FLEETFORM_PASSPHRASE does not apply to it). Every other
+# stack must be given FLEETFORM_PASSPHRASE.
 SANDBOX_STACK = "sandbox"
 SANDBOX_PASSPHRASE = "fleetform-sandbox-local-passphrase"
 
@@ -71,11 +75,13 @@ def mask_secrets(value: Any) -> Any:
 
 
 def passphrase_for(stack: str) -> str:
+    """The stack's passphrase. ``sandbox`` always uses its documented one, even when
+    FLEETFORM_PASSPHRASE is exported for the other stacks (else it would lock the sandbox out)."""
+    if stack == SANDBOX_STACK:
+        return SANDBOX_PASSPHRASE
     passphrase = os.environ.get(PASSPHRASE_ENV)
     if passphrase:
         return passphrase
-    if stack == SANDBOX_STACK:
-        return SANDBOX_PASSPHRASE
     raise InvalidInputError(
         f"stack '{stack}' needs a passphrase to encrypt its secrets: set {PASSPHRASE_ENV} "
         f"(the same value on every run of this stack; keep it in your CI secret store)"
@@ -93,7 +99,9 @@ class SecretBox:
     def __init__(self, passphrase: str, salt: bytes | None = None):
         self.salt = salt if salt is not None else os.urandom(16)
         kdf = Scrypt(salt=self.salt, length=32, n=2**14, r=8, p=1)
-        self._aead = AESGCM(kdf.derive(passphrase.encode()))
+        key = kdf.derive(passphrase.encode())
+        self._aead = AESGCM(key)
+        self._mac_key = hmac.digest(key, b"fleetform state integrity", "sha256")
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -108,17 +116,22 @@ class SecretBox:
 
     @classmethod
     def from_header(cls, passphrase: str, header: dict, stack: str) -> SecretBox:
-        box = cls(passphrase, base64.b64decode(header["salt"]))
+        """The box of a state's ``secrets`` header (already checked for shape by the caller)."""
+        box = cls(passphrase, base64.b64decode(header["salt"], validate=True))
         try:
             ok = box._decrypt_text(header["check"]) == _CHECK_PLAINTEXT
-        except (InvalidTag, ValueError):
+        except (InvalidTag, ValueError, binascii.Error):
             ok = False
         if not ok:
             raise StateError(
-                f"the passphrase does not open the state of stack '{stack}': set "
-                f"{PASSPHRASE_ENV} to the passphrase this stack was created with"
+                f"the passphrase does not open the state of stack '{stack}' (or its secrets header is "
+                f"damaged): set {PASSPHRASE_ENV} to the passphrase this stack was created with"
             )
         return box
+
+    def mac(self, data: bytes) -> str:
+        """An HMAC-SHA256 of ``data`` under a key derived from the stack's key (the state's seal)."""
+        return hmac.new(self._mac_key, data, hashlib.sha256).hexdigest()
 
     # -- values --------------------------------------------------------------------------------
     def _encrypt_text(self, text: str) -> str:
@@ -152,13 +165,17 @@ class SecretBox:
         )
 
     def open(self, value: Any) -> Any:
-        """Inverse of :meth:`seal`."""
+        """Inverse of :meth:`seal`; raises ValueError when a ciphertext does not authenticate."""
         return transform(
             value, lambda v: self._open_one(v["ciphertext"]) if is_secret(v) and "ciphertext" in v else _KEEP
         )
 
-    def _open_one(self, ciphertext: str) -> dict:
-        plain = self._decrypt_text(ciphertext)
+    def _open_one(self, ciphertext: Any) -> dict:
+        try:
+            plain = self._decrypt_text(ciphertext)
+            value = json.loads(plain)
+        except (InvalidTag, ValueError, TypeError, AttributeError, binascii.Error) as exc:
+            raise ValueError("a secret's ciphertext does not authenticate (it was altered or damaged)") from exc
         with self._lock:
             self._cache[plain] = ciphertext
-        return wrap_secret(json.loads(plain))
+        return wrap_secret(value)

@@ -2,33 +2,33 @@
 
 Layout under the state directory (``<project>/.fleetform`` or ``$FLEETFORM_STATE_DIR``)::
 
-    stacks/<stack>.json    the checkpoint: resources, pending operations, last run, secrets header
-    locks/<stack>.lock     present while an operation holds the stack; says who and since when
+    stacks/<stack>.json      the checkpoint: resources, pending operations, last run, secrets header
+    stacks/<stack>.json.bak  the checkpoint as it was before the last run that changed the stack
+    locks/<stack>.lock       the stack's OS lock; while held, says who and since when
 
 Every write goes to a temporary file in the same directory and is renamed over the checkpoint, so a
 reader (or a process killed mid-write) sees either the old or the new checkpoint, never a torn one.
+The file's format and the checks it passes before use are in :mod:`engine.state_doc`.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import StackLockedError, StateError
+from . import state_doc
+from .errors import StateError
+from .files import write_atomically
+from .locking import clear_stale, is_held, stack_lock
 from .secrets import SecretBox, passphrase_for
 
 STATE_DIR_ENV = "FLEETFORM_STATE_DIR"
-FORMAT_VERSION = 1
 
 
 def utc_now() -> str:
@@ -78,12 +78,11 @@ class ResourceState:
         return cached
 
     @classmethod
-    def from_dict(cls, data: dict, box: SecretBox) -> ResourceState:
+    def from_dict(cls, data: dict, inputs: dict, outputs: dict) -> ResourceState:
+        """From a checked state record, with its inputs and outputs already decrypted."""
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
-        values["inputs"] = box.open(values.get("inputs", {}))
-        values["outputs"] = box.open(values.get("outputs", {}))
-        return cls(**values)
+        return cls(**{**values, "inputs": inputs, "outputs": outputs})
 
 
 @dataclass
@@ -164,18 +163,23 @@ class LiveState:
 
 
 class StateStore:
-    """Checkpoints and locks of the stacks of one project."""
+    """Checkpoints, backups and locks of the stacks of one project."""
 
     def __init__(self, root: Path):
         self.root = root
 
     @classmethod
     def for_project(cls, project_dir: Path) -> StateStore:
+        """The project's store: ``$FLEETFORM_STATE_DIR`` if set (the CLI makes a relative value
+        absolute against the directory fleetform was started in), else ``<project>/.fleetform``."""
         override = os.environ.get(STATE_DIR_ENV)
-        return cls(Path(override) if override else project_dir / ".fleetform")
+        return cls(Path(override).absolute() if override else project_dir / ".fleetform")
 
     def path(self, stack: str) -> Path:
         return self.root / "stacks" / f"{stack}.json"
+
+    def backup_path(self, stack: str) -> Path:
+        return self.root / "stacks" / f"{stack}.json.bak"
 
     def lock_path(self, stack: str) -> Path:
         return self.root / "locks" / f"{stack}.lock"
@@ -184,118 +188,84 @@ class StateStore:
         folder = self.root / "stacks"
         return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
 
+    def exists(self, stack: str) -> bool:
+        return self.path(stack).exists()
+
     # -- reading -------------------------------------------------------------------------------
-    def read_raw(self, stack: str) -> dict | None:
-        path = self.path(stack)
-        if not path.exists():
-            return None
+    def summary(self, stack: str) -> dict:
+        """What `stack ls` shows without the passphrase: resource count and last run, or the damage."""
         try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise StateError(f"state file {path} is unreadable ({exc}); restore it from a backup") from exc
+            document = state_doc.parse(self.path(stack).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, state_doc.DamagedState) as exc:
+            return {"damaged": str(exc)}
+        resources, last_run = document.get("resources"), document.get("last_run")
+        return {
+            "resources": len(resources) if isinstance(resources, list) else 0,
+            "last_run": last_run if isinstance(last_run, dict) else {},
+        }
 
     def load(self, stack: str, project: str) -> tuple[LiveState, SecretBox]:
-        raw = self.read_raw(stack)
+        """The stack's state, checked whole before anything uses it; an empty state if there is no
+        file. Anything else that is not a state of this project and stack raises StateError."""
+        path = self.path(stack)
         passphrase = passphrase_for(stack)
-        if raw is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return LiveState([], [], None), SecretBox(passphrase)
-        if raw.get("version") != FORMAT_VERSION:
-            raise StateError(
-                f"state file {self.path(stack)} has format {raw.get('version')}; expected {FORMAT_VERSION}"
-            )
-        if raw.get("project") not in (None, project):
-            raise StateError(
-                f"state file {self.path(stack)} belongs to project '{raw.get('project')}', not '{project}'"
-            )
-        box = SecretBox.from_header(passphrase, raw["secrets"], stack)
-        resources = [ResourceState.from_dict(r, box) for r in raw.get("resources", [])]
-        pending = [PendingOperation(**p) for p in raw.get("pending_operations", [])]
-        return LiveState(resources, pending, raw.get("last_run")), box
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self._damaged(stack, f"it cannot be read ({exc})") from None
+        try:
+            document = state_doc.parse(text)
+            state_doc.check_header(document, project, stack)
+            box = SecretBox.from_header(passphrase, document["secrets"], stack)
+            state_doc.check_seal(text, document, box)
+            resources, pending, last_run = state_doc.check_body(document, project, stack)
+            records = []
+            for index, data in enumerate(resources):
+                inputs, outputs = state_doc.open_secrets(data, index, box)
+                records.append(ResourceState.from_dict(data, inputs, outputs))
+        except state_doc.DamagedState as exc:
+            raise self._damaged(stack, str(exc)) from None
+        return LiveState(records, [PendingOperation(**p) for p in pending], last_run), box
+
+    def _damaged(self, stack: str, problem: str) -> StateError:
+        path, backup = self.path(stack), self.backup_path(stack)
+        if backup.exists():
+            fix = f"restore the copy kept before the last run that changed it: cp {backup} {path}"
+        else:
+            fix = "restore it from your own backup (there is no .bak copy)"
+        return StateError(
+            f"state file {path} is not a usable state of stack '{stack}': {problem}. Nothing was changed; {fix}"
+        )
 
     # -- writing -------------------------------------------------------------------------------
     def write_text(self, stack: str, text: str, durable: bool = False) -> None:
-        path = self.path(stack)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomically(self.path(stack), text.encode(), durable)
 
-    # -- locking -------------------------------------------------------------------------------
-    @contextmanager
-    def lock(self, stack: str, operation: str, on_stale=None) -> Iterator[dict]:
-        """Hold the stack's lock; a lock left by a dead process on this host is broken with a notice."""
-        path = self.lock_path(stack)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        owner = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "user": getpass.getuser(),
-            "operation": operation,
-            "since": utc_now(),
-        }
-        for _attempt in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except FileExistsError:
-                holder = _read_lock(path)
-                if holder and _is_stale(holder):
-                    if on_stale:
-                        on_stale(holder)
-                    path.unlink(missing_ok=True)
-                    continue
-                raise StackLockedError(_locked_message(stack, path, holder)) from None
-            with os.fdopen(fd, "w") as handle:
-                json.dump(owner, handle)
-            break
-        else:  # pragma: no cover - two stale locks in a row means a racing breaker
-            raise StackLockedError(_locked_message(stack, path, _read_lock(path)))
+    def backup(self, stack: str) -> None:
+        """Keep the current state file as ``<stack>.json.bak`` (before a run changes it)."""
         try:
-            yield owner
-        finally:
+            data = self.path(stack).read_bytes()
+        except FileNotFoundError:
+            return
+        write_atomically(self.backup_path(stack), data, durable=True)
+
+    def remove(self, stack: str) -> None:
+        """Delete the stack's state, its backup and its lock record."""
+        for path in (self.path(stack), self.backup_path(stack), self.lock_path(stack)):
             path.unlink(missing_ok=True)
 
+    # -- locking -------------------------------------------------------------------------------
+    def lock(self, stack: str, operation: str, on_stale=None):
+        """Hold the stack's lock for a ``with`` block (see :mod:`engine.locking`)."""
+        return stack_lock(self.lock_path(stack), stack, operation, utc_now(), on_stale)
+
+    def is_locked(self, stack: str) -> bool:
+        return is_held(self.lock_path(stack))
+
     def unlock(self, stack: str) -> dict | None:
-        path = self.lock_path(stack)
-        holder = _read_lock(path)
-        path.unlink(missing_ok=True)
-        return holder
-
-
-def _read_lock(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _is_stale(holder: dict) -> bool:
-    if holder.get("host") != socket.gethostname():
-        return False
-    try:
-        os.kill(int(holder["pid"]), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, KeyError, ValueError):
-        return False
-    return False
-
-
-def _locked_message(stack: str, path: Path, holder: dict | None) -> str:
-    if not holder:
-        who = "another operation (the lock file is unreadable)"
-    else:
-        who = (
-            f"'{holder.get('operation')}' run by {holder.get('user')} on {holder.get('host')} "
-            f"(pid {holder.get('pid')}) since {holder.get('since')}"
-        )
-    return (
-        f"stack '{stack}' is locked by {who}. Wait for it to finish; if that process is gone, "
-        f"run `fleetform stack unlock -s {stack}` (lock file: {path})"
-    )
+        return clear_stale(self.lock_path(stack), stack)
 
 
 class Checkpointer:
@@ -322,11 +292,16 @@ class Checkpointer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self._written = False
         self._thread = threading.Thread(target=self._run, name="fleetform-checkpoint", daemon=True)
         self._thread.start()
 
     def _write(self, durable: bool = False) -> None:
-        self._store.write_text(self._stack, self._live.serialize(self._header, self._box), durable)
+        if not self._written:  # the state as it was before this run is kept as <stack>.json.bak
+            self._store.backup(self._stack)
+            self._written = True
+        body = self._live.serialize(self._header, self._box)
+        self._store.write_text(self._stack, state_doc.seal(body, self._box), durable)
 
     def _run(self) -> None:
         while True:
@@ -367,10 +342,11 @@ class Checkpointer:
 
     def close(self, record: bool = True) -> None:
         """Stop the writer and make the final state durable. With ``record=False`` (a run that got
-        nowhere) no state file is created where there was none."""
+        nowhere, or stopped on invalid input) the state file is left as it was, unless this run
+        already wrote it."""
         self._closing = True
         self._stop.set()
         self._wake.set()
         self._thread.join()
-        if record or self._store.path(self._stack).exists():
+        if record or self._written:
             self._write(durable=True)

@@ -37,13 +37,18 @@ T = TypeVar("T")
 _SDK_SPARE_THREADS = 8
 
 
+class Cancelled(Exception):
+    """A provider call refused because the run was interrupted."""
+
+
 class Walker:
     """Runs steps with at most ``parallel`` provider calls in flight."""
 
-    def __init__(self, parallel: int):
+    def __init__(self, parallel: int, cancelled: threading.Event | None = None):
         if parallel < 1:
             raise ValueError(f"parallel must be at least 1 (got {parallel})")
         self.parallel = parallel
+        self.cancelled = cancelled or threading.Event()
         self._slots = threading.BoundedSemaphore(parallel)
         self._lock = threading.Lock()
         self._failed: set[str] = set()
@@ -55,8 +60,12 @@ class Walker:
 
     # -- registrations -------------------------------------------------------------------------
     def call(self, fn: Callable[[], T]) -> T:
-        """Run one provider call (and what must happen with it) in a slot."""
+        """Run one provider call (and what must happen with it) in a slot. Once the run is
+        cancelled (Ctrl-C) no new call starts: each raises :class:`Cancelled` instead, so the
+        resource fails, its dependents are skipped, and the run winds down after the calls in flight."""
         with self._slots:
+            if self.cancelled.is_set():
+                raise Cancelled("not started: the run was interrupted (Ctrl-C)")
             return fn()
 
     def mark_failed(self, urn: str) -> None:

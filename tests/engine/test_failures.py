@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from engine.errors import EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_STATE
+from engine.errors import EXIT_CHANGES_PRESENT, EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_LOCKED, EXIT_OK, EXIT_STATE
 from engine.state import StateStore
 
 FILE = "pulumi-python:dynamic/files:File"
@@ -153,14 +153,24 @@ def test_a_run_killed_mid_apply_leaves_a_state_the_next_run_reconciles(files_pro
     assert pending["urn"].endswith("::slow") and pending["operation"] == "creating"
     assert files_project.urns() == {"done"}
 
-    preview = files_project.cli("preview", "--json").json()
-    assert any("interrupted" in note and "slow" in note for note in preview["notes"])
+    preview = files_project.cli("preview", "--json", "--expect-no-changes")
+    assert preview.code == EXIT_CHANGES_PRESENT
+    assert any("interrupted" in note and "slow" in note for note in preview.json()["notes"])
+    assert [urn.rsplit("::", 1)[-1] for urn in preview.json()["pendingOperations"]] == ["slow"]
 
+    # an interrupted create is never repeated by itself: the resource may exist unrecorded
     files_project.declare({"name": "done", "content": "1"}, {"name": "slow", "content": "2", "depends_on": ["done"]})
     run = files_project.cli("up", "--yes", "--json")
-    assert run.code == EXIT_OK, run.out + run.err
-    assert any("slow" in note and "interrupted" in note for note in run.json()["notes"])
+    assert run.code == EXIT_FAILED, run.out + run.err
+    assert "state repair" in by_name(run.json())["slow"]["error"]
+    assert files_project.events().count("create slow.txt") == 0
+    assert len(files_project.state()["pending_operations"]) == 1
+
+    repair = files_project.cli("state", "repair", "--yes")
+    assert repair.code == EXIT_OK and "a create was interrupted" in repair.out and "settled 1" in repair.out
     assert files_project.state()["pending_operations"] == []
+    run = files_project.cli("up", "--yes")
+    assert run.code == EXIT_OK, run.out + run.err
     assert files_project.urns() == {"done", "slow"}
     assert files_project.cli("preview", "--expect-no-changes").code == EXIT_OK
 
