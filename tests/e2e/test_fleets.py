@@ -18,6 +18,7 @@ def fleet_stack(project, east: list[str], north: list[str]) -> None:
     config = project.config()
     settings = config["config"]
     settings["fleetform:clusters"] = [c for c in settings["fleetform:clusters"] if c["kind"] == "idc"]
+    settings.pop("fleetform:federations", None)  # federation has its own test
     settings["fleetform:fleets"] = [
         {"name": "fleet-east", "members": east, "deletion_protection": False},
         {"name": "fleet-north", "members": north, "deletion_protection": False},
