@@ -88,6 +88,8 @@ def _finish(result: RunResult, reporter: Reporter, as_json: bool, show_diff: boo
         return EXIT_INTERRUPTED
     if result.program_error is not None:
         return _program_error_code(result.program_error)
+    if result.kind == "preview" and result.only_invalid_inputs():
+        return EXIT_INVALID_INPUT  # nothing could be applied until the stack (or the world) changes
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -21,7 +21,7 @@ from .graph import Graph, deletion_graph
 from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
 from .secrets import UNKNOWN, is_secret, wrap_secret
 from .state import Checkpointer, LiveState, PendingOperation, ResourceState
-from .steps import Op, Registration, Status, Step, plan_step, preview_outputs
+from .steps import CheckFailed, Op, Registration, Status, Step, plan_step, preview_outputs
 from .urn import STACK_TYPE, is_stack, provider_urn, urn_name
 from .walk import Walker
 
@@ -82,7 +82,9 @@ class Deployment:
             provider = self.provider(reg.type, reg.provider_ref) if reg.custom else None
             step = plan_step(reg, old, provider)
         except Exception as exc:  # a planning failure fails this resource only
-            return self._fail(_unplanned(reg, old), str(exc))
+            unplanned = _unplanned(reg, old)
+            unplanned.invalid_inputs = isinstance(exc, CheckFailed)
+            return self._fail(unplanned, str(exc))
         step.parent = reg.parent
         interrupted = self.unsettled_create(reg.urn) if step.op in (Op.CREATE, Op.REPLACE) else None
         if interrupted is not None and self.mode == Mode.UP:

@@ -54,6 +54,11 @@ class RunResult:
     def failures(self) -> list[Step]:
         return [s for s in self.steps if s.status.unsuccessful]
 
+    def only_invalid_inputs(self) -> bool:
+        """Whether every failure is a provider refusing a resource's inputs (and what that skipped)."""
+        failed = [s for s in self.steps if s.status == Status.FAILED]
+        return self.program_error is None and bool(failed) and all(s.invalid_inputs for s in failed)
+
     def has_changes(self) -> bool:
         """Whether anything would change, or an interrupted operation still waits to be settled."""
         return bool(self.pending) or any(s.op != Op.SAME for s in self.steps)

@@ -103,6 +103,7 @@ class Step:
     delete_before_replace: bool = False
     status: Status = Status.PLANNED
     error: str = ""
+    invalid_inputs: bool = False  # failed because its provider refused the inputs (check)
     parent: str = ""
 
     def __post_init__(self) -> None:

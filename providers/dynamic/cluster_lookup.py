@@ -172,6 +172,8 @@ class ClusterLookupProvider(ResourceProvider):
             if conflicts:
                 raise ClusterAccessError.of(conflicts)
         except (ClusterAccessError, CloudError) as exc:
+            if not _breaks_a_rule(exc):
+                raise  # the cluster or its cloud could not be asked: a failure, not invalid inputs
             return CheckResult(news, [CheckFailure("identity" if inputs.kind != "idc" else "kubeconfig", str(exc))])
         return CheckResult(news, [])
 
@@ -244,3 +246,12 @@ class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
         }
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["bootstrap_kubeconfig"])
         super().__init__(ClusterLookupProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
+
+
+def _breaks_a_rule(exc: Exception) -> bool:
+    """Whether the lookup answered and the cluster breaks a rule (missing, stopped, too old, a kind
+    rule, registered twice): the stack asks for something that cannot be, so the inputs are invalid.
+    An unreachable API or a refused credential is not that: it may pass on the next try."""
+    if isinstance(exc, ClusterAccessError):
+        return bool(exc.problems)
+    return isinstance(exc, CloudError) and exc.reason in ("not-found", "invalid")
