@@ -57,8 +57,10 @@ class FleetMembershipProvider(ResourceProvider):
         replaces = [key for key in ("fleet", "cluster") if key in changed]
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
-    def _join(self, inputs: FleetMembershipInputs) -> dict:
-        if inputs.registration_state != "running":
+    def _join(self, inputs: FleetMembershipInputs, joining: bool = True) -> dict:
+        """V17 gates a cluster joining; a member already joined that stops running stays a member
+        (its fleet reports it; DOMAIN §5.5 defers its own resources, not its membership)."""
+        if joining and inputs.registration_state != "running":
             raise FleetformError(
                 ErrorCode.FLEET_MEMBER_NOT_RUNNING,
                 f"cluster '{inputs.cluster}' is '{inputs.registration_state}'; only running clusters can join "
@@ -81,8 +83,9 @@ class FleetMembershipProvider(ResourceProvider):
         inputs = FleetMembershipInputs.from_props(props)
         return CreateResult(id_=f"{inputs.fleet}/{inputs.cluster}", outs=self._join(inputs))
 
-    def update(self, _id: str, _olds: dict, news: dict) -> UpdateResult:
-        return UpdateResult(outs=self._join(FleetMembershipInputs.from_props(news)))
+    def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
+        joined = olds.get("state") == "joined"
+        return UpdateResult(outs=self._join(FleetMembershipInputs.from_props(news), joining=not joined))
 
     def read(self, id_: str, props: dict) -> ReadResult:
         inputs = FleetMembershipInputs.from_props(props)

@@ -26,9 +26,10 @@ REPORTED = ("capacity", "allocatable")
 def sync(hub: VirtualCluster, clusters: dict[str, VirtualCluster]) -> None:
     try:
         sets = hub.objects.list(API, "ManagedClusterSet")
+        bindings = hub.objects.list(API, "ManagedClusterSetBinding")
         managed = hub.objects.list(MANAGED_API, "ManagedCluster")
     except ApiError:
-        return  # the OCM CRDs are not installed (yet)
+        return  # the OCM CRDs are not installed (yet), or are being removed
     for cluster_set in sets:
         name = cluster_set["metadata"]["name"]
         count = sum(1 for m in managed if (m["metadata"].get("labels") or {}).get(LABEL) == name)
@@ -36,7 +37,7 @@ def sync(hub: VirtualCluster, clusters: dict[str, VirtualCluster]) -> None:
         reason = "NoClusterMatched" if count == 0 else "ClustersSelected"
         _set_conditions(hub, API, cluster_set, [condition("ClusterSetEmpty", empty, reason, f"{count} clusters")])
     names = {s["metadata"]["name"] for s in sets}
-    for binding in hub.objects.list(API, "ManagedClusterSetBinding"):
+    for binding in bindings:
         bound = binding.get("spec", {}).get("clusterSet") in names
         wanted = condition(
             "Bound", "True" if bound else "False", "ClusterSetBound" if bound else "ClusterSetNotFound", ""

@@ -211,8 +211,11 @@ def run_agent(member: VirtualCluster) -> tuple[str, str] | None:
             **_facts("v" + member.version.lstrip("v"), member.objects.list("v1", "Node")),
         }
         if any((cluster.get("status") or {}).get(k) != v for k, v in wanted.items()):
-            status, _ = request(f"{url}/{name}/status", token, ca_pem, "PATCH", {"status": wanted})
+            # an update of the status subresource, as the agent does upstream (its RBAC allows update only)
+            updated = {**cluster, "status": {**(cluster.get("status") or {}), **wanted}}
+            status, _ = request(f"{url}/{name}/status", token, ca_pem, "PUT", updated, "application/json")
             if status != 200:
+                log.debug("karmada-agent of %s: status update answered HTTP %s", member.name, status)
                 return None
     except (OSError, ssl.SSLError) as exc:
         log.debug("karmada-agent of %s cannot reach its control plane: %s", member.name, exc)
