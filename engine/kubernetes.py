@@ -176,7 +176,7 @@ class KubernetesProvider:
             replaces.append("type")
         return DiffOutcome(changes=None, replaces=replaces)
 
-    def create(self, urn: str, inputs: dict, preview: bool = False) -> tuple[str, dict]:
+    def create(self, urn: str, inputs: dict) -> tuple[str, dict]:
         return self._apply(inputs)
 
     def update(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> dict:
