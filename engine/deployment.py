@@ -18,6 +18,7 @@ from typing import Protocol
 from .diff import diff_properties
 from .errors import EngineError
 from .graph import Graph, deletion_graph
+from .numbers import whole_numbers
 from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
 from .secrets import UNKNOWN, is_secret, wrap_secret
 from .state import Checkpointer, LiveState, PendingOperation, ResourceState
@@ -99,7 +100,8 @@ class Deployment:
 
     def register_outputs(self, urn: str, outputs: dict) -> None:
         of_stack = is_stack(urn)
-        if of_stack:
+        if of_stack:  # what the user reads: replicas 2, not 2.0
+            outputs = whole_numbers(outputs)
             self.stack_outputs = outputs
         if self.mode != Mode.UP:
             return

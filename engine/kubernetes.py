@@ -42,6 +42,7 @@ from typing import Any
 from kubeclient import KubeClientError, Kubeconfig, RestClient
 
 from .diff import diff_properties, restrict_to
+from .numbers import whole_numbers
 from .providers import CheckFailure, DiffOutcome, ProviderError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 
@@ -327,17 +328,7 @@ def _plain_object(values: dict) -> dict:
     from .secrets import unwrap_secrets
 
     plain = unwrap_secrets(values or {})
-    return {k: _whole_numbers(v) for k, v in plain.items() if not k.startswith("__") and v is not None}
-
-
-def _whole_numbers(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
-    return value
+    return {k: whole_numbers(v) for k, v in plain.items() if not k.startswith("__") and v is not None}
 
 
 def _keep_secrets(obj: dict, source: dict) -> dict:
