@@ -15,7 +15,6 @@ cluster or ResourceBindings still place workloads on it, unless ``drain_workload
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import pulumi
@@ -24,6 +23,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from .. import kube
 from ..errors import ClusterAccessError, ErrorCode
 from ._props import Props, now
+from ._waiting import poll
 
 CLUSTERS = "/apis/cluster.karmada.io/v1alpha1/clusters"
 PROPAGATION_POLICIES = "/apis/policy.karmada.io/v1alpha1/propagationpolicies"
@@ -139,19 +139,17 @@ class FederationMemberStatusProvider(ResourceProvider):
         return DiffResult(changes=bool(changed))
 
     def _settle(self, inputs: FederationMemberStatusInputs) -> dict:
-        deadline = time.monotonic() + float(inputs.timeout_seconds)
-        while True:
-            outputs = observe(inputs)
-            if outputs.state == "connected":
-                return {**inputs.to_props(), **outputs.to_props()}
-            if time.monotonic() >= deadline:
-                raise ClusterAccessError(
-                    ErrorCode.FED_MEMBER_ADD_FAILED,
-                    f"cluster '{inputs.cluster}' did not become Ready in federation '{inputs.federation}' within "
-                    f"{inputs.timeout_seconds}s: {outputs.state_reason} (state add-failed; fix connectivity, "
-                    "then change member_network_type or re-run up to retry the join)",
-                )
-            time.sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())))
+        outputs, connected = poll(
+            lambda: observe(inputs), lambda o: o.state == "connected", float(inputs.timeout_seconds), POLL_SECONDS
+        )
+        if not connected:
+            raise ClusterAccessError(
+                ErrorCode.FED_MEMBER_ADD_FAILED,
+                f"cluster '{inputs.cluster}' did not become Ready in federation '{inputs.federation}' within "
+                f"{inputs.timeout_seconds}s: {outputs.state_reason} (state add-failed; fix connectivity, "
+                "then change member_network_type or re-run up to retry the join)",
+            )
+        return {**inputs.to_props(), **outputs.to_props()}
 
     def create(self, props: dict) -> CreateResult:
         inputs = FederationMemberStatusInputs.from_props(props)

@@ -10,7 +10,6 @@ same run.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import pulumi
@@ -19,6 +18,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from .. import kube
 from ..errors import ErrorCode, FleetformError
 from ._props import Props, now
+from ._waiting import poll
 
 MANAGED_CLUSTER = "/apis/cluster.open-cluster-management.io/v1/managedclusters/{cluster}"
 CLUSTERSET_LABEL = "cluster.open-cluster-management.io/clusterset"
@@ -66,18 +66,14 @@ class FleetMembershipProvider(ResourceProvider):
                 f"cluster '{inputs.cluster}' is '{inputs.registration_state}'; only running clusters can join "
                 f"a fleet (fleet '{inputs.fleet}': wait until it runs, or take it out of the fleet's members)",
             )
-        deadline = time.monotonic() + inputs.timeout_seconds
-        while True:
-            outputs = observe(inputs)
-            if outputs.state == "joined":
-                return {**inputs.to_props(), **outputs.to_props()}
-            if time.monotonic() >= deadline:
-                raise FleetformError(
-                    None,
-                    f"cluster '{inputs.cluster}' did not join fleet '{inputs.fleet}' within "
-                    f"{inputs.timeout_seconds}s: the hub shows {outputs.state_reason}",
-                )
-            time.sleep(0.5)
+        outputs, joined = poll(lambda: observe(inputs), lambda o: o.state == "joined", inputs.timeout_seconds, 0.5)
+        if not joined:
+            raise FleetformError(
+                None,
+                f"cluster '{inputs.cluster}' did not join fleet '{inputs.fleet}' within "
+                f"{inputs.timeout_seconds}s: the hub shows {outputs.state_reason}",
+            )
+        return {**inputs.to_props(), **outputs.to_props()}
 
     def create(self, props: dict) -> CreateResult:
         inputs = FleetMembershipInputs.from_props(props)

@@ -10,7 +10,6 @@ member names; refresh reads once. It owns nothing.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import pulumi
@@ -20,6 +19,7 @@ from kubeclient import quantity
 
 from .. import kube
 from ._props import Props, now
+from ._waiting import poll
 
 SET_API = "/apis/cluster.open-cluster-management.io/v1beta2"
 CLUSTER_API = "/apis/cluster.open-cluster-management.io/v1/managedclusters"
@@ -83,13 +83,13 @@ class FleetStatusProvider(ResourceProvider):
         return DiffResult(changes=bool(changed))
 
     def _settle(self, inputs: FleetStatusInputs) -> dict:
-        deadline = time.monotonic() + inputs.timeout_seconds
-        while True:
-            outputs = observe(inputs)
-            settled = outputs.state != "pending" and outputs.member_names == sorted(inputs.members)
-            if settled or time.monotonic() >= deadline:
-                return {**inputs.to_props(), **outputs.to_props()}
-            time.sleep(0.5)
+        outputs, _ = poll(
+            lambda: observe(inputs),
+            lambda o: o.state != "pending" and o.member_names == sorted(inputs.members),
+            inputs.timeout_seconds,
+            0.5,
+        )
+        return {**inputs.to_props(), **outputs.to_props()}
 
     def create(self, props: dict) -> CreateResult:
         inputs = FleetStatusInputs.from_props(props)

@@ -15,7 +15,6 @@ The kubeconfig output is a secret. ``api_server_url`` is the server fleetform an
 from __future__ import annotations
 
 import base64
-import time
 from dataclasses import dataclass
 
 import pulumi
@@ -27,6 +26,7 @@ from kubeclient import Unreachable
 from .. import kube
 from ..errors import ClusterAccessError, ErrorCode
 from ._props import Props, now
+from ._waiting import poll
 
 OPERATOR_API = "/apis/operator.karmada.io/v1alpha1"
 ADMIN_CONFIG_KEY = "karmada.config"  # operator/pkg/tasks/init/upload.go
@@ -163,22 +163,23 @@ class KarmadaControlPlaneProvider(ResourceProvider):
             k8s_version = check_karmada_api(inputs.existing_kubeconfig, inputs.federation)
             kubeconfig = inputs.existing_kubeconfig
             return self._outputs(inputs, kubeconfig, _Seen("running", "/readyz OK; Karmada APIs served"), k8s_version)
-        deadline = time.monotonic() + float(inputs.timeout_seconds)
-        while True:
-            seen = observe_operator(inputs)
-            if seen.state == "running":
-                kubeconfig = read_admin_kubeconfig(inputs, seen.secret_ref or {})
-                if inputs.external_url:
-                    kubeconfig = with_server(kubeconfig, inputs.external_url)
-                return self._outputs(inputs, kubeconfig, seen, seen.kubernetes_version)
-            if seen.state == "failed" or time.monotonic() >= deadline:
-                raise ClusterAccessError(
-                    ErrorCode.FED_CONTROL_PLANE_FAILED,
-                    f"federation '{inputs.federation}': Karmada {inputs.namespace}/{inputs.federation} is not Ready "
-                    f"at {inputs.karmada_version} within {inputs.timeout_seconds}s (state {seen.state}: {seen.reason}); "
-                    "check the karmada-operator in karmada-system and the Karmada CR's conditions",
-                )
-            time.sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())))
+        seen, _ = poll(
+            lambda: observe_operator(inputs),
+            lambda s: s.state in ("running", "failed"),
+            float(inputs.timeout_seconds),
+            POLL_SECONDS,
+        )
+        if seen.state != "running":
+            raise ClusterAccessError(
+                ErrorCode.FED_CONTROL_PLANE_FAILED,
+                f"federation '{inputs.federation}': Karmada {inputs.namespace}/{inputs.federation} is not Ready "
+                f"at {inputs.karmada_version} within {inputs.timeout_seconds}s (state {seen.state}: {seen.reason}); "
+                "check the karmada-operator in karmada-system and the Karmada CR's conditions",
+            )
+        kubeconfig = read_admin_kubeconfig(inputs, seen.secret_ref or {})
+        if inputs.external_url:
+            kubeconfig = with_server(kubeconfig, inputs.external_url)
+        return self._outputs(inputs, kubeconfig, seen, seen.kubernetes_version)
 
     @staticmethod
     def _outputs(inputs: KarmadaControlPlaneInputs, kubeconfig: str, seen: _Seen, k8s_version: str) -> dict:

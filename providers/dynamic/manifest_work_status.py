@@ -10,7 +10,6 @@ again. It owns nothing: the ManifestWork itself is a Kubernetes resource of the 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import pulumi
@@ -19,6 +18,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from .. import kube
 from ..errors import ClusterAccessError, ErrorCode
 from ._props import Props, now
+from ._waiting import poll
 
 WORK_API = "/apis/work.open-cluster-management.io/v1"
 CONDITIONS = ("Applied", "Available")
@@ -88,18 +88,19 @@ class ManifestWorkStatusProvider(ResourceProvider):
         return DiffResult(changes=bool(changed))
 
     def _settle(self, inputs: ManifestWorkStatusInputs) -> dict:
-        deadline = time.monotonic() + float(inputs.timeout_seconds)
-        while True:
-            outputs = observe(inputs)
-            if outputs.state == "available" or not inputs.wait:
-                return {**inputs.to_props(), **outputs.to_props()}
-            if time.monotonic() >= deadline:
-                raise ClusterAccessError(
-                    ErrorCode.DLV_WORK_NOT_AVAILABLE,
-                    f"ManifestWork {inputs.work} for cluster '{inputs.cluster}' was not applied and available "
-                    f"within {inputs.timeout_seconds}s (state {outputs.state}: {outputs.state_reason})",
-                )
-            time.sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())))
+        outputs, settled = poll(
+            lambda: observe(inputs),
+            lambda o: o.state == "available" or not inputs.wait,
+            float(inputs.timeout_seconds),
+            POLL_SECONDS,
+        )
+        if not settled:
+            raise ClusterAccessError(
+                ErrorCode.DLV_WORK_NOT_AVAILABLE,
+                f"ManifestWork {inputs.work} for cluster '{inputs.cluster}' was not applied and available "
+                f"within {inputs.timeout_seconds}s (state {outputs.state}: {outputs.state_reason})",
+            )
+        return {**inputs.to_props(), **outputs.to_props()}
 
     def create(self, props: dict) -> CreateResult:
         inputs = ManifestWorkStatusInputs.from_props(props)

@@ -16,7 +16,6 @@ Karmada's); refresh reads once.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import pulumi
@@ -24,6 +23,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from .. import kube
 from ._props import Props, now
+from ._waiting import poll
 
 BINDINGS = "/apis/work.karmada.io/v1alpha2"
 POLL_SECONDS = 1.0
@@ -99,12 +99,11 @@ class PolicyStatusProvider(ResourceProvider):
         )
 
     def _settle(self, inputs: PolicyStatusInputs) -> dict:
-        deadline = time.monotonic() + float(inputs.timeout_seconds)
-        while True:
-            outputs = observe(inputs)
-            if outputs.state == "scheduled" or time.monotonic() >= deadline:
-                return {**inputs.to_props(), **outputs.to_props()}
-            time.sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())))
+        # never fails: a policy that schedules nothing yet is reported as such
+        outputs, _ = poll(
+            lambda: observe(inputs), lambda o: o.state == "scheduled", float(inputs.timeout_seconds), POLL_SECONDS
+        )
+        return {**inputs.to_props(), **outputs.to_props()}
 
     def create(self, props: dict) -> CreateResult:
         inputs = PolicyStatusInputs.from_props(props)

@@ -3,7 +3,6 @@ from the hub (agent) or by probing the member (direct), and waited for on apply.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import pulumi
@@ -12,6 +11,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from .. import kube
 from ..errors import ClusterAccessError, ErrorCode
 from ._props import Props, now
+from ._waiting import poll
 
 MANAGED_CLUSTER = "/apis/cluster.open-cluster-management.io/v1/managedclusters/{cluster}"
 
@@ -70,21 +70,19 @@ class RegistrationStatusProvider(ResourceProvider):
 
     def _wait(self, inputs: RegistrationStatusInputs) -> dict:
         timeout = float(inputs.timeout_seconds or 1800)
-        deadline = time.monotonic() + timeout
-        while True:
-            state, reason = self.observe(inputs)
-            if state == "running" or not inputs.wait:
-                outputs = RegistrationStatusOutputs(state=state, state_reason=reason, observed_at=now())
-                return {**inputs.to_props(), **outputs.to_props()}
-            if time.monotonic() >= deadline:
-                if inputs.mode == "direct":
-                    raise ClusterAccessError(None, f"cluster '{inputs.cluster}' is {state}: {reason}")
-                raise ClusterAccessError(
-                    ErrorCode.CONN_AGENT_TIMEOUT,
-                    f"cluster '{inputs.cluster}' did not connect within {timeout:.0f}s "
-                    f"(state access-timeout: {reason}); re-run to issue a new agent manifest",
-                )
-            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+        (state, reason), settled = poll(
+            lambda: self.observe(inputs), lambda seen: seen[0] == "running" or not inputs.wait, timeout
+        )
+        if settled:
+            outputs = RegistrationStatusOutputs(state=state, state_reason=reason, observed_at=now())
+            return {**inputs.to_props(), **outputs.to_props()}
+        if inputs.mode == "direct":
+            raise ClusterAccessError(None, f"cluster '{inputs.cluster}' is {state}: {reason}")
+        raise ClusterAccessError(
+            ErrorCode.CONN_AGENT_TIMEOUT,
+            f"cluster '{inputs.cluster}' did not connect within {timeout:.0f}s "
+            f"(state access-timeout: {reason}); re-run to issue a new agent manifest",
+        )
 
     def create(self, props: dict) -> CreateResult:
         inputs = RegistrationStatusInputs.from_props(props)
