@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from .rbac import service_account_binding
+
 AGENT_NAMESPACE = "open-cluster-management-agent"
 AGENT_SERVICE_ACCOUNT = "klusterlet"
 AGENT_DEPLOYMENT = "klusterlet-agent"
@@ -34,13 +36,9 @@ def agent_objects(cluster: str, bootstrap_kubeconfig: Any, labels: dict[str, str
             "kind": "ServiceAccount",
             "metadata": meta(AGENT_SERVICE_ACCOUNT, AGENT_NAMESPACE),
         },
-        "agent-binding": {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": meta(AGENT_BINDING),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": AGENT_SERVICE_ACCOUNT, "namespace": AGENT_NAMESPACE}],
-        },
+        "agent-binding": service_account_binding(
+            meta(AGENT_BINDING), "cluster-admin", AGENT_SERVICE_ACCOUNT, AGENT_NAMESPACE
+        ),
         "agent-bootstrap": {
             "apiVersion": "v1",
             "kind": "Secret",

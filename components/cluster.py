@@ -21,6 +21,7 @@ from providers.dynamic import ClusterLookup, RegistrationStatus, ServiceAccountC
 from . import agent, labels, ocm
 from .delivery import Member, deliver
 from .hub import AGENT_BOOTSTRAP_NAMESPACE, Hub
+from .rbac import service_account_binding
 from .spec import FEDERATION_MIN_KUBERNETES_VERSION, MIN_KUBERNETES_VERSION, ClusterSpec
 
 HUB_SA = "fleetform-hub"
@@ -209,13 +210,9 @@ class RegisteredCluster(pulumi.ComponentResource):
             "kind": "ServiceAccount",
             "metadata": {"name": HUB_SA, "namespace": ns_name, "labels": self._labels},
         }
-        objects["hub-binding"] = {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": HUB_SA, "labels": self._labels},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": HUB_SA, "namespace": ns_name}],
-        }
+        objects["hub-binding"] = service_account_binding(
+            {"name": HUB_SA, "labels": self._labels}, "cluster-admin", HUB_SA, ns_name
+        )
         objects["hub-token"] = {
             "apiVersion": "v1",
             "kind": "Secret",

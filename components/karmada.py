@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .rbac import RBAC_API, service_account_binding
+
 KARMADA_VERSION = "v1.18.2"  # the default karmada_version: operator image and component image tags
 REGISTRY = "docker.io/karmada"
 
@@ -65,18 +67,14 @@ def operator_objects(version: str, labels: dict[str, str]) -> dict[str, dict]:
         "namespace": {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(OPERATOR_NAMESPACE, False)},
         "sa": {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(OPERATOR_NAME)},
         "role": {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "apiVersion": RBAC_API,
             "kind": "ClusterRole",
             "metadata": meta(OPERATOR_NAME, False),
             "rules": OPERATOR_RULES,
         },
-        "binding": {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": meta(OPERATOR_NAME, False),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": OPERATOR_NAME},
-            "subjects": [{"kind": "ServiceAccount", "name": OPERATOR_NAME, "namespace": OPERATOR_NAMESPACE}],
-        },
+        "binding": service_account_binding(
+            meta(OPERATOR_NAME, False), OPERATOR_NAME, OPERATOR_NAME, OPERATOR_NAMESPACE
+        ),
         "deployment": {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -311,7 +309,7 @@ def agent_objects(
         "karmada-agent-ns": {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(AGENT_NAMESPACE, False)},
         "karmada-agent-sa": {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(AGENT_SERVICE_ACCOUNT)},
         "karmada-agent-role": {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "apiVersion": RBAC_API,
             "kind": "ClusterRole",
             "metadata": meta(AGENT_NAME, False),
             "rules": [
@@ -319,13 +317,9 @@ def agent_objects(
                 {"nonResourceURLs": ["*"], "verbs": ["get"]},
             ],
         },
-        "karmada-agent-binding": {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": meta(AGENT_NAME, False),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": AGENT_NAME},
-            "subjects": [{"kind": "ServiceAccount", "name": AGENT_SERVICE_ACCOUNT, "namespace": AGENT_NAMESPACE}],
-        },
+        "karmada-agent-binding": service_account_binding(
+            meta(AGENT_NAME, False), AGENT_NAME, AGENT_SERVICE_ACCOUNT, AGENT_NAMESPACE
+        ),
         "karmada-agent-kubeconfig": {
             "apiVersion": "v1",
             "kind": "Secret",

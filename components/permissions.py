@@ -26,9 +26,8 @@ from providers.dynamic.permission_status import object_key
 from . import labels, roles
 from .cluster import RegisteredCluster
 from .delivery import deliver
+from .rbac import RBAC_API
 from .spec import FleetPermission as PermissionSpec
-
-RBAC_API = "rbac.authorization.k8s.io/v1"
 
 
 def reader_kubeconfig(cluster: RegisteredCluster) -> pulumi.Output[str] | None:
