@@ -5,6 +5,7 @@ Exit codes are listed in :mod:`engine.errors` and README.md.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import signal
@@ -446,6 +447,9 @@ def _stop_at_once(_signum, _frame) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _stop_at_once)
+    # `kill -USR1 <pid>` prints where every thread is, to stderr, without stopping the run: for a
+    # run that seems stuck, before deciding to interrupt it.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     app(args=argv, prog_name="fleetform")
 
 

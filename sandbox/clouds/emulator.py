@@ -1,7 +1,9 @@
 """What every cloud emulator shares: its public API and lifecycle, and how clusters are backed.
 
 A cloud emulator answers one cloud's control-plane API on loopback (:mod:`.loopback`) and stands
-each of its clusters on a virtual cluster of :mod:`sandbox.kubeapi`. The public API is the same
+each of its clusters on a virtual cluster of :mod:`sandbox.kubeapi`; a virtual cluster it creates
+starts with what that cloud installs (node providerIDs, CSI drivers, StorageClasses:
+:mod:`.cluster_addons`). The public API is the same
 for every cloud, so that :mod:`sandbox.world` and the tests can drive any of them:
 
 * ``Emulator(kube, data_dir=None, ...)``; ``start()``, ``stop()``, or use it as a context manager;
@@ -25,11 +27,14 @@ import hashlib
 import re
 import ssl
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
 from sandbox.kubeapi import KubeApiEmulator, VirtualCluster
 
+from ..ports import PortClaims
+from . import cluster_addons
 from .faults import FaultQueue
 from .loopback import LoopbackServer, Request, Response
 from .store import JsonStore
@@ -79,6 +84,7 @@ class CloudEmulator(abc.ABC):
                 self._server = LoopbackServer.serve(
                     self._port,
                     self._handle,
+                    PortClaims(self.data_dir) if self.data_dir is not None else None,
                     name=self.kind,
                     methods=self.methods,
                     keep_alive=self.keep_alive,
@@ -155,9 +161,18 @@ class CloudEmulator(abc.ABC):
         with self._lock:
             self._store.save({**self._snapshot(), "port": self._port})
 
-    def _backing_cluster(self, name: str, version: str) -> VirtualCluster:
-        """The virtual cluster behind the cloud cluster ``name``, created on first use."""
-        return self.kube.add_cluster(backing_name(self.kind, name), version, exist_ok=True)
+    def _backing_cluster(self, name: str, version: str, placement: Mapping[str, str]) -> VirtualCluster:
+        """The virtual cluster behind the cloud cluster ``name``, created on first use. A cluster
+        this call creates is seeded with what the cloud installs (:func:`.cluster_addons.seed`, given
+        ``placement``: region, project, ...); one that exists already (e.g. reloaded from the data
+        directory) is returned as it is, so objects deleted from it stay deleted."""
+        backing = backing_name(self.kind, name)
+        with self._lock:
+            created = backing not in self.kube
+            cluster = self.kube.add_cluster(backing, version, exist_ok=True)
+            if created:
+                cluster_addons.seed(cluster, self.kind, placement)
+        return cluster
 
     def _remove_backing(self, name: str) -> None:
         backing = backing_name(self.kind, name)

@@ -23,6 +23,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..ports import PortClaims, bind_claimed
+
 log = logging.getLogger("sandbox.clouds")
 
 
@@ -119,16 +121,17 @@ class LoopbackServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
 
     @classmethod
-    def serve(cls, port: int, app: App, **options) -> LoopbackServer:
+    def serve(cls, port: int, app: App, claims: PortClaims | None = None, **options) -> LoopbackServer:
         """A running server on ``port`` (the one an earlier run used) or, when that port is taken
-        now, on a new one; ``port`` 0 picks a free port."""
-        try:
-            server = cls(port, app, **options)
-        except OSError:
-            if not port:
-                raise
-            log.warning("%s emulator: port %s is taken; using a new port", options["name"], port)
-            server = cls(0, app, **options)
+        now, on a new one; ``port`` 0 picks a free port that no other sandbox world holds (``claims``)."""
+        server = None
+        if port:
+            try:
+                server = cls(port, app, **options)
+            except OSError:
+                log.warning("%s emulator: port %s is taken; using a new port", options["name"], port)
+        if server is None:
+            server = bind_claimed(lambda free: cls(free, app, **options), lambda s: s.port, cls.server_close, claims)
         server._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=f"{server.name}-emulator", daemon=True
         )

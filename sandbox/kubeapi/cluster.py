@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import yaml
 
+from ..ports import PortClaims
 from . import bootstrap, crd, discovery
 from .auth import Authenticator, Authorizer, TokenChecker
 from .controlplane import ControlPlane
@@ -51,6 +52,7 @@ class VirtualCluster:
         seed: int = 0,
         state: dict | None = None,
         reachable: bool = True,
+        claims: PortClaims | None = None,
     ):
         if not _CLUSTER_NAME.match(name):
             raise ValueError(f"cluster name {name!r} must be a DNS label of at most 42 characters")
@@ -69,7 +71,7 @@ class VirtualCluster:
         self.faults = Faults(seed)
         self.objects = ObjectApi(self.store, self.registry, self.ops)
         self.control_plane = ControlPlane(self, simulate_workloads)
-        self._http = HttpServer(RestApi(self), self.pki.server_context(), port, name)
+        self._http = HttpServer(RestApi(self), self.pki.server_context(), port, name, claims)
         self._reachable = reachable
         self._running = False
         self.on_change: Callable[[], None] = lambda: None
@@ -238,7 +240,7 @@ class VirtualCluster:
         }
 
     @classmethod
-    def from_state(cls, state: dict, seed: int = 0) -> VirtualCluster:
+    def from_state(cls, state: dict, seed: int = 0, claims: PortClaims | None = None) -> VirtualCluster:
         kwargs = dict(
             pki=ClusterPki(**state["pki"]),
             users=StaticUsers(state["users"]),
@@ -247,6 +249,7 @@ class VirtualCluster:
             seed=seed,
             state=state["store"],
             reachable=state.get("reachable", True),
+            claims=claims,
         )  # absent from files written before it was kept
         try:
             return cls(state["name"], state["version"], port=state["port"], **kwargs)

@@ -8,6 +8,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..ports import PortClaims
 from .cluster import VirtualCluster
 from .persistence import Persister
 
@@ -27,9 +28,10 @@ class KubeApiEmulator:
         self._clusters: dict[str, VirtualCluster] = {}
         self._running = False
         self._persister = Persister(Path(data_dir)) if data_dir is not None else None
+        self._claims = PortClaims(Path(data_dir)) if data_dir is not None else None
         if self._persister:
             for state in self._persister.load_all():
-                cluster = VirtualCluster.from_state(state, seed=self._seed_for(state["name"]))
+                cluster = VirtualCluster.from_state(state, seed=self._seed_for(state["name"]), claims=self._claims)
                 self._track(cluster)
             atexit.register(self.flush)
 
@@ -62,7 +64,12 @@ class KubeApiEmulator:
                     return self._clusters[name]
                 raise ValueError(f"cluster {name!r} already exists")
             cluster = VirtualCluster(
-                name, version, nodes=nodes, simulate_workloads=simulate_workloads, seed=self._seed_for(name)
+                name,
+                version,
+                nodes=nodes,
+                simulate_workloads=simulate_workloads,
+                seed=self._seed_for(name),
+                claims=self._claims,
             )
             self._track(cluster)
             if self._running:

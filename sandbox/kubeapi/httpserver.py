@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..ports import PortClaims, bind_claimed
+
 log = logging.getLogger("sandbox.kubeapi.http")
 
 
@@ -173,8 +175,10 @@ class HttpServer:
     """One listener. ``bind()`` claims the port (0 picks a free one, remembered for later binds),
     ``serve()`` starts answering, ``close()`` releases the port and drops every connection."""
 
-    def __init__(self, app: App, context: ssl.SSLContext, port: int = 0, name: str = ""):
-        self._app, self._context, self.port, self._name = app, context, port, name
+    def __init__(
+        self, app: App, context: ssl.SSLContext, port: int = 0, name: str = "", claims: PortClaims | None = None
+    ):
+        self._app, self._context, self.port, self._name, self._claims = app, context, port, name, claims
         self._server: _TcpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -183,9 +187,18 @@ class HttpServer:
         return self._thread is not None
 
     def bind(self) -> None:
-        if self._server is None:
-            self._server = _TcpServer(self.port, self._app, self._context, self._name)
-            self.port = self._server.server_address[1]
+        if self._server is not None:
+            return
+        if self.port:
+            self._server = self._open(self.port)
+            if self._claims is not None and not self._claims.claim(self.port):
+                log.warning("%s: port %s is claimed by another sandbox world", self._name, self.port)
+        else:
+            self._server = bind_claimed(self._open, _port_of, _TcpServer.server_close, self._claims)
+        self.port = _port_of(self._server)
+
+    def _open(self, port: int) -> _TcpServer:
+        return _TcpServer(port, self._app, self._context, self._name)
 
     def serve(self) -> None:
         self.bind()
@@ -208,3 +221,7 @@ class HttpServer:
             thread.join(timeout=5)
         server.server_close()
         server.drop_connections()
+
+
+def _port_of(server: _TcpServer) -> int:
+    return server.server_address[1]

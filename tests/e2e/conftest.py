@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 import yaml
@@ -88,14 +91,18 @@ class SandboxProject:
                 del fleet["federation"]
 
     def cli(self, *args: str, timeout: float = 300) -> Run:
-        proc = subprocess.run(
-            [sys.executable, "-m", "engine.cli", *args, "-s", "sandbox", "--cwd", str(self.dir)],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=timeout,
-        )
-        return Run(proc.returncode, proc.stdout, proc.stderr)
+        """Run fleetform; past ``timeout`` fail the test with where each of its threads was."""
+        command = [sys.executable, "-m", "engine.cli", *args, "-s", "sandbox", "--cwd", str(self.dir)]
+        with subprocess.Popen(command, stdout=PIPE, stderr=PIPE, text=True, env=self.env) as proc:
+            try:
+                out, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGUSR1)  # the CLI prints every thread's stack (engine/cli.py)
+                time.sleep(2)
+                proc.kill()
+                out, err = proc.communicate()
+                pytest.fail(f"fleetform {' '.join(args)} ran past {timeout:.0f}s\n{out[-4000:]}\n{err[-20000:]}")
+        return Run(proc.returncode, out, err)
 
     @property
     def world_dir(self) -> Path:
