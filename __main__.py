@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pulumi
 
+from components.bootstrap import ClusterBootstrap
 from components.cluster import RegisteredCluster
 from components.federation import Federation
 from components.fleet import Fleet
@@ -123,21 +124,32 @@ permissions = {
 pulumi.export("fleets", {name: {"members": f.member_names, "state": f.state} for name, f in fleets.items()})
 pulumi.export("permissions", {name: {"state": p.state, "clusters": p.clusters} for name, p in permissions.items()})
 
+# -- day-1 initialisation (DOMAIN §2.6): ingress and default StorageClass, once the cluster runs ---------
+bootstraps = {name: ClusterBootstrap(c, c.spec.bootstrap) for name, c in clusters.items() if c.spec.bootstrap}
+
+
+def cluster_output(name: str, c: RegisteredCluster) -> dict:
+    output = {
+        "kind": c.spec.kind,
+        "mode": c.spec.connection_mode,
+        "region": c.region,
+        "status": c.status.state,
+        "kubernetesVersion": c.kubernetes_version,
+        "endpoint": c.endpoint,
+    }
+    bootstrap = bootstraps.get(name)
+    if bootstrap is not None:
+        output["ingress"] = bootstrap.ingress
+        output["storageClass"] = bootstrap.storage_class
+        # only where a default was demoted (restored on destroy)
+        output["previousDefaultStorageClass"] = bootstrap.previous_default_storage_class.apply(
+            lambda name: name or None
+        )
+    return output
+
+
 pulumi.export("hub", {"name": hub.name, "apiUrl": hub.api_url})
-pulumi.export(
-    "clusters",
-    {
-        name: {
-            "kind": c.spec.kind,
-            "mode": c.spec.connection_mode,
-            "region": c.region,
-            "status": c.status.state,
-            "kubernetesVersion": c.kubernetes_version,
-            "endpoint": c.endpoint,
-        }
-        for name, c in clusters.items()
-    },
-)
+pulumi.export("clusters", {name: cluster_output(name, c) for name, c in clusters.items()})
 
 # -- federations (DOMAIN §2.5): one per fleet that names one, spanning that fleet's members ----------
 federations: dict[str, Federation] = {}

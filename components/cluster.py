@@ -140,6 +140,16 @@ class RegisteredCluster(pulumi.ComponentResource):
             outputs["agent_manifest"] = self.agent_manifest  # secret: holds the bootstrap credential
         self.register_outputs(outputs)
 
+    def reader_kubeconfig(self) -> pulumi.Output[str] | None:
+        """A kubeconfig that opens the member from here, for components that read it back: the hub's
+        credential (direct), the one fleetform installed the agent with (agent), or None when only a
+        ManifestWork reaches it."""
+        if self.kubeconfig is not None:
+            return self.kubeconfig
+        if self.member.reachable and self.lookup is not None:
+            return self.lookup.bootstrap_kubeconfig
+        return None
+
     # -- shared pieces ---------------------------------------------------------------------------
     def _hub_meta(self, name: str, namespace: str | None = None) -> dict:
         """Metadata of a registration object on the hub: fleetform's labels, written as the registration."""

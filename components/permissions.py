@@ -30,16 +30,6 @@ from .rbac import RBAC_API
 from .spec import FleetPermission as PermissionSpec
 
 
-def reader_kubeconfig(cluster: RegisteredCluster) -> pulumi.Output[str] | None:
-    """A kubeconfig that opens the member from here: the hub's credential (direct), the one
-    fleetform installed the agent with (agent), or None when only a ManifestWork reaches it."""
-    if cluster.kubeconfig is not None:
-        return cluster.kubeconfig
-    if cluster.member.reachable and cluster.lookup is not None:
-        return cluster.lookup.bootstrap_kubeconfig
-    return None
-
-
 class FleetPermission(pulumi.ComponentResource):
     """Outputs ``state`` (applied | suspended | partial | pending), ``state_reason`` and ``clusters``
     (the targets). ``suspended_on``: targets in a fleet while the permission targets the cluster."""
@@ -65,7 +55,7 @@ class FleetPermission(pulumi.ComponentResource):
                     self,
                 )
                 continue
-            kubeconfig = reader_kubeconfig(cluster)
+            kubeconfig = cluster.reader_kubeconfig()
             objects = self.render(cluster_name, cluster.hub.name, kubeconfig)
             keep = frozenset(suffix for suffix, obj in objects.items() if obj["kind"] == "Namespace")
             delivered = deliver(

@@ -14,6 +14,7 @@ from components.spec import (
     EksCluster,
     FleetSpec,
     IdcCluster,
+    IngressSettings,
     StackConfigError,
     load_stack_file,
     spec_from_config,
@@ -236,6 +237,41 @@ def test_ingress_providers_offered_per_kind(provider, kinds):
 
 def test_only_tke_needs_a_subnet_for_an_internal_load_balancer():
     assert [kind for kind, model in CLUSTER_MODELS.items() if model.INGRESS.internal_lb_needs_subnet] == ["tke"]
+
+
+AWS, AZURE, ALIBABA, CTYUN = (
+    "service.beta.kubernetes.io/aws-load-balancer-",
+    "service.beta.kubernetes.io/azure-load-balancer-",
+    "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type",
+    "service.beta.kubernetes.io/ctyun-loadbalancer-address-type",
+)
+HEALTH_PROBE = {f"{AZURE}health-probe-request-path": "/healthz"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "internal", "public"),
+    [  # DOMAIN §6.2
+        ("eks", {f"{AWS}type": "nlb", f"{AWS}internal": "true"}, {f"{AWS}type": "nlb"}),
+        ("gke", {"networking.gke.io/load-balancer-type": "Internal"}, {}),
+        ("aks", {**HEALTH_PROBE, f"{AZURE}internal": "true"}, HEALTH_PROBE),
+        ("ack", {ALIBABA: "intranet"}, {ALIBABA: "internet"}),
+        ("tke", {"service.kubernetes.io/qcloud-loadbalancer-internal-subnetid": "subnet-8x3k2p1q"}, {}),
+        ("ctyun", {CTYUN: "intranet"}, {CTYUN: "internet"}),
+        ("idc", {}, {}),  # NodePort: no cloud load balancer
+    ],
+)
+def test_each_kind_asks_its_cloud_for_an_internal_or_a_public_load_balancer(kind, internal, public):
+    support = CLUSTER_MODELS[kind].INGRESS
+    settings = {"lb_subnet_id": "subnet-8x3k2p1q"}
+    assert support.service_annotations(IngressSettings(exposure="internal", **settings)) == internal
+    assert support.service_annotations(IngressSettings(exposure="public", **settings)) == public
+    assert support.service_type(IngressSettings()) == ("NodePort" if kind == "idc" else "LoadBalancer")
+
+
+def test_extra_annotations_win_over_the_kind_defaults():
+    support = CLUSTER_MODELS["ack"].INGRESS
+    settings = IngressSettings(exposure="public", extra_annotations={ALIBABA: "intranet", "x/y": "z"})
+    assert support.service_annotations(settings) == {ALIBABA: "intranet", "x/y": "z"}
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 (§6.1-6.3) that the cluster models carry about them."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Literal
@@ -14,29 +14,62 @@ from .scalars import DnsLabel, DnsSubdomain, SemVer, duration
 
 # Ingress providers that need nothing of the cloud (§6.1); the others are vendor-specific.
 PORTABLE_INGRESS_PROVIDERS = frozenset({"nginx", "gateway-api", "none"})
+# The ingress-nginx release fleetform renders (components/ingress_nginx.py): its last, before retirement.
+INGRESS_NGINX_CHART_VERSION = "4.15.1"
 
 
 @dataclass(frozen=True)
 class IngressSupport:
-    """What a kind offers for ingress (§6.1, §6.2)."""
+    """What a kind offers for ingress (§6.1) and how its load balancer is asked for (§6.2)."""
 
     vendor_providers: frozenset[str] = frozenset()  # beyond the portable ones: cloud-native, ctyun-plugin
-    internal_lb_needs_subnet: bool = False  # an internal load balancer must be told its subnet (TKE CLB)
+    # An internal load balancer must be told its subnet (TKE CLB): this annotation carries lb_subnet_id.
+    subnet_annotation: str | None = None
+    default_service_type: Literal["LoadBalancer", "NodePort", "HostPort"] = "LoadBalancer"
+    internal: Mapping[str, str] = field(default_factory=dict)  # Service annotations for an internal load balancer
+    public: Mapping[str, str] = field(default_factory=dict)  # ... and for a public one
+    always: Mapping[str, str] = field(default_factory=dict)  # ... and for both
+    cloud_native_class: str | None = None  # the IngressClass of the cloud's own controller (provider cloud-native)
+
+    @property
+    def internal_lb_needs_subnet(self) -> bool:
+        return self.subnet_annotation is not None
 
     def offers(self, provider: str) -> bool:
         return provider in PORTABLE_INGRESS_PROVIDERS or provider in self.vendor_providers
 
+    def service_annotations(self, ingress: "IngressSettings") -> dict[str, str]:
+        """The load-balancer annotations of §6.2 for the settings' exposure, with extra_annotations over them
+        (only extra_annotations for a Service that gets no cloud load balancer: NodePort, HostPort)."""
+        if self.service_type(ingress) != "LoadBalancer":
+            return dict(ingress.extra_annotations)
+        chosen = dict(self.always)
+        chosen.update(self.internal if ingress.exposure == "internal" else self.public)
+        if ingress.exposure == "internal" and self.subnet_annotation and ingress.lb_subnet_id:
+            chosen[self.subnet_annotation] = ingress.lb_subnet_id
+        chosen.update(ingress.extra_annotations)
+        return chosen
+
+    def service_type(self, ingress: "IngressSettings") -> str:
+        return ingress.service_type or self.default_service_type
+
 
 @dataclass(frozen=True)
 class StorageDefaults:
-    """The StorageClass a kind gets when the stack names no provisioner or parameters (§6.3).
+    """The StorageClass a kind gets when the stack names none (§6.3).
 
     ``provisioner`` None: none is assumed (idc). ``parameters`` None: only the user knows them (ctyun, idc), so
     the engine creates a class only from explicit parameters and otherwise adopts an existing one.
+    ``adopt``: the existing classes to adopt, best first (``*`` at the end of a name matches a prefix); an
+    empty tuple means "create ``class_name``". ``adopt_default``: an existing default class of the provisioner
+    is adopted too (idc: any existing default).
     """
 
     provisioner: str | None
     parameters: Mapping[str, str] | None
+    class_name: str = "fleetform-disk"
+    adopt: tuple[str, ...] = ()
+    adopt_default: bool = False
 
     def __post_init__(self) -> None:
         if self.parameters is not None:
@@ -54,7 +87,7 @@ class IngressSettings(StrictModel):
     gateway_class: str | None = Field(None, description='the GatewayClass to use, e.g. "gke-l7-rilb"')
     lb_subnet_id: str | None = Field(None, description='the subnet of the internal CLB, e.g. "subnet-8x3k2p1q"')
     make_default: bool = True
-    chart_version: SemVer = "4.15.1"
+    chart_version: SemVer = INGRESS_NGINX_CHART_VERSION
     extra_annotations: dict[str, str] = {}
     lb_timeout: duration() = timedelta(minutes=10)
 

@@ -3,7 +3,7 @@ agent endpoint (V14), networks (V25), bootstrap (§6, V33) and encryption (V34-V
 
 import ipaddress
 
-from .bootstrap import IngressSettings, StorageSettings
+from .bootstrap import INGRESS_NGINX_CHART_VERSION, IngressSettings, StorageSettings
 from .cluster_base import ClusterBase, Network
 from .clusters import CLUSTER_MODELS, ZONAL_PROVISIONERS, IdcCluster, idc_agent_install
 from .report import Loc, ParsedStack, Report
@@ -66,6 +66,18 @@ def _check_ingress(cluster: ClusterBase, ingress: IngressSettings, loc: Loc, rep
             loc + ("provider",),
             f"ingress provider {ingress.provider} is not available for kind {kind}",
             f"it exists for {', '.join(offering)}; use nginx or gateway-api",
+        )
+    if ingress.provider == "ctyun-plugin":
+        report.error(
+            loc + ("provider",),
+            "FF-ING-005 installing through the CCSE plugin API is not supported yet",
+            "use provider nginx: the CCSE plugin installs the same controller",
+        )
+    if ingress.provider == "nginx" and ingress.chart_version != INGRESS_NGINX_CHART_VERSION:
+        report.error(
+            loc + ("chart_version",),
+            f"fleetform renders ingress-nginx {INGRESS_NGINX_CHART_VERSION} (its last release) as typed resources",
+            f"remove chart_version or set it to {INGRESS_NGINX_CHART_VERSION}",
         )
     if ingress.provider == "gateway-api" and ingress.gateway_class is None:
         report.error(

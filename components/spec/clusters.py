@@ -27,8 +27,13 @@ class CtyunCluster(ClusterBase):
     IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("region_id", "cluster_id")
     REGION_FIELD: ClassVar[str | None] = "region_id"
     # The only CTyun CSI name in the seeds; its parameters are the user's (DOMAIN §9 #14).
-    STORAGE: ClassVar[StorageDefaults] = StorageDefaults("diskplugin.csi.ctyun.com", None)
-    INGRESS: ClassVar[IngressSupport] = IngressSupport(vendor_providers=frozenset({"ctyun-plugin"}))
+    STORAGE: ClassVar[StorageDefaults] = StorageDefaults("diskplugin.csi.ctyun.com", None, adopt=("*",))
+    # ELB address type: case-sensitive values; CTyun's own default is intranet (003 §6.4.3).
+    INGRESS: ClassVar[IngressSupport] = IngressSupport(
+        vendor_providers=frozenset({"ctyun-plugin"}),
+        internal={"service.beta.kubernetes.io/ctyun-loadbalancer-address-type": "intranet"},
+        public={"service.beta.kubernetes.io/ctyun-loadbalancer-address-type": "internet"},
+    )
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport(
         unsupported_reason="CTyun CCE offers no KMS or secret-encryption API and its control-plane hosts are not "
         "reachable",
@@ -60,7 +65,8 @@ class IdcCluster(KubeconfigSource, ClusterBase):
 
     CLOUD: ClassVar[str] = "idc"
     REGION_FIELD: ClassVar[str | None] = "region"
-    STORAGE: ClassVar[StorageDefaults] = StorageDefaults(None, None)  # adopt the existing default class
+    STORAGE: ClassVar[StorageDefaults] = StorageDefaults(None, None, adopt_default=True)  # adopt the existing default
+    INGRESS: ClassVar[IngressSupport] = IngressSupport(default_service_type="NodePort")  # no cloud load balancer
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport(key_required=False)  # the engine makes the keys
 
     kind: Literal["idc"]
@@ -90,9 +96,16 @@ class EksCluster(ClusterBase):
     IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("region", "cluster_name")
     REGION_FIELD: ClassVar[str | None] = "region"
     STORAGE: ClassVar[StorageDefaults] = StorageDefaults(
-        "ebs.csi.aws.com", {"type": "gp3", "csi.storage.k8s.io/fstype": "ext4", "encrypted": "true"}
+        "ebs.csi.aws.com", {"type": "gp3", "csi.storage.k8s.io/fstype": "ext4", "encrypted": "true"}, "ebs-sc"
     )
-    INGRESS: ClassVar[IngressSupport] = IngressSupport(vendor_providers=frozenset({"cloud-native"}))
+    # An NLB through the in-tree controller; with the AWS Load Balancer Controller add extra_annotations
+    # (aws-load-balancer-type: external, -nlb-target-type: ip, -scheme). Without a type AWS makes a Classic LB.
+    INGRESS: ClassVar[IngressSupport] = IngressSupport(
+        vendor_providers=frozenset({"cloud-native"}),
+        always={"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
+        internal={"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+        cloud_native_class="alb",
+    )
     # V35/V36: >= 1.28 is encrypted with an AWS-owned key already; a customer key can never be removed.
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport(reversible=False, key_required=False)
 
@@ -123,8 +136,14 @@ class GkeCluster(ClusterBase):
     CLOUD: ClassVar[str] = "gcp"
     IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("project", "location", "cluster_name")
     REGION_FIELD: ClassVar[str | None] = "location"
-    STORAGE: ClassVar[StorageDefaults] = StorageDefaults("pd.csi.storage.gke.io", {"type": "pd-balanced"})
-    INGRESS: ClassVar[IngressSupport] = IngressSupport(vendor_providers=frozenset({"cloud-native"}))
+    STORAGE: ClassVar[StorageDefaults] = StorageDefaults(
+        "pd.csi.storage.gke.io", {"type": "pd-balanced"}, "standard-rwo", adopt=("standard-rwo",)
+    )
+    INGRESS: ClassVar[IngressSupport] = IngressSupport(
+        vendor_providers=frozenset({"cloud-native"}),
+        internal={"networking.gke.io/load-balancer-type": "Internal"},
+        cloud_native_class="gce",
+    )
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport()
 
     kind: Literal["gke"]
@@ -147,8 +166,15 @@ class GkeCluster(ClusterBase):
 class AksCluster(ClusterBase):
     CLOUD: ClassVar[str] = "azure"
     IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("subscription_id", "resource_group", "cluster_name")
-    STORAGE: ClassVar[StorageDefaults] = StorageDefaults("disk.csi.azure.com", {"skuname": "StandardSSD_LRS"})
-    INGRESS: ClassVar[IngressSupport] = IngressSupport(vendor_providers=frozenset({"cloud-native"}))
+    STORAGE: ClassVar[StorageDefaults] = StorageDefaults(
+        "disk.csi.azure.com", {"skuname": "StandardSSD_LRS"}, "managed-csi", adopt=("default", "managed-csi")
+    )
+    INGRESS: ClassVar[IngressSupport] = IngressSupport(
+        vendor_providers=frozenset({"cloud-native"}),
+        always={"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz"},
+        internal={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+        cloud_native_class="webapprouting.kubernetes.azure.com",
+    )
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport()
 
     kind: Literal["aks"]
@@ -177,7 +203,13 @@ class AckCluster(ClusterBase):
     CLOUD: ClassVar[str] = "alibaba"
     IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("region_id", "cluster_id")
     REGION_FIELD: ClassVar[str | None] = "region_id"
-    STORAGE: ClassVar[StorageDefaults] = StorageDefaults("diskplugin.csi.alibabacloud.com", {"type": "cloud_essd"})
+    STORAGE: ClassVar[StorageDefaults] = StorageDefaults(
+        "diskplugin.csi.alibabacloud.com", {"type": "cloud_essd"}, adopt=("alicloud-disk-*",)
+    )
+    INGRESS: ClassVar[IngressSupport] = IngressSupport(
+        internal={"service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "intranet"},
+        public={"service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": "internet"},
+    )
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport(required_tier="ack.pro.small")
 
     kind: Literal["ack"]
@@ -194,8 +226,10 @@ class TkeCluster(ClusterBase):
     CLOUD: ClassVar[str] = "tencent"
     IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ("region", "cluster_id")
     REGION_FIELD: ClassVar[str | None] = "region"
-    STORAGE: ClassVar[StorageDefaults] = StorageDefaults("com.tencent.cloud.csi.cbs", {})  # vendor defaults
-    INGRESS: ClassVar[IngressSupport] = IngressSupport(internal_lb_needs_subnet=True)
+    STORAGE: ClassVar[StorageDefaults] = StorageDefaults("com.tencent.cloud.csi.cbs", {}, "cbs", adopt=("cbs",))
+    INGRESS: ClassVar[IngressSupport] = IngressSupport(
+        subnet_annotation="service.kubernetes.io/qcloud-loadbalancer-internal-subnetid"
+    )
     ENCRYPTION: ClassVar[EncryptionSupport] = EncryptionSupport()
 
     kind: Literal["tke"]

@@ -59,6 +59,18 @@ def _check_hub(stack: ParsedStack, report: Report) -> None:
 def _check_clusters(stack: ParsedStack, report: Report) -> None:
     for i, cluster in stack.items["clusters"]:
         check_cluster(stack, i, cluster, report)
+    nginx = [
+        cluster.name
+        for _, cluster in stack.items["clusters"]
+        if cluster.bootstrap and cluster.bootstrap.ingress.enabled and cluster.bootstrap.ingress.provider == "nginx"
+    ]
+    if nginx:  # V48, once for the stack
+        report.warn(
+            ("clusters",),
+            "FF-ING-W01 ingress-nginx receives no releases or security fixes after March 2026 "
+            f"(used on {', '.join(nginx)})",
+            "consider ingress.provider=gateway-api",
+        )
 
 
 def _check_fleets(stack: ParsedStack, report: Report) -> None:

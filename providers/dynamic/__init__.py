@@ -10,18 +10,25 @@ from .cluster_lookup import ClusterLookup, ClusterLookupProvider
 from .federation_member_status import FederationMemberStatus, FederationMemberStatusProvider
 from .fleet_membership import FleetMembership, FleetMembershipProvider
 from .fleet_status import FleetStatus, FleetStatusProvider
+from .ingress_status import IngressStatus, IngressStatusProvider
 from .karmada_control_plane import KarmadaControlPlane, KarmadaControlPlaneProvider
 from .manifest_work_status import ManifestWorkStatus, ManifestWorkStatusProvider
 from .permission_status import PermissionStatus, PermissionStatusProvider
 from .policy_status import PolicyStatus, PolicyStatusProvider
 from .registration_status import RegistrationStatus, RegistrationStatusProvider
 from .service_account_credential import ServiceAccountCredential, ServiceAccountCredentialProvider
+from .storage_class import DefaultStorageClass, DefaultStorageClassProvider
+from .webhook_certificate import WebhookCertificate, WebhookCertificateProvider
 
 __all__ = [
     "ApiDiscovery",
     "ApiDiscoveryProvider",
     "ClusterLookup",
     "ClusterLookupProvider",
+    "DefaultStorageClass",
+    "DefaultStorageClassProvider",
+    "IngressStatus",
+    "IngressStatusProvider",
     "FederationMemberStatus",
     "FederationMemberStatusProvider",
     "KarmadaControlPlane",
@@ -40,4 +47,6 @@ __all__ = [
     "RegistrationStatusProvider",
     "ServiceAccountCredential",
     "ServiceAccountCredentialProvider",
+    "WebhookCertificate",
+    "WebhookCertificateProvider",
 ]

@@ -292,7 +292,9 @@ class AckEmulator(CloudEmulator):
         }
 
     def _backing(self, record: dict) -> VirtualCluster:
-        return self._backing_cluster(record["cluster_id"].lower(), f"v{record['version']}")
+        return self._backing_cluster(
+            record["cluster_id"].lower(), f"v{record['version']}", {"region_id": record["region_id"]}
+        )
 
     def _user_config(self, request: Request, record: dict) -> Response:
         minutes = request.query.get("TemporaryDurationMinutes")

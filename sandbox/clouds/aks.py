@@ -166,7 +166,16 @@ class AksEmulator(CloudEmulator):
         """Add (or replace) a managed cluster; ``state`` is its ``provisioningState``,
         ``azure_key_vault_kms`` is in ARM's spelling (``{"enabled", "keyId", ...}``). Creates the
         backing virtual cluster running ``version``. Returns the resource as ARM's GET does."""
-        self._backing_cluster(cluster_name, version)
+        self._backing_cluster(
+            cluster_name,
+            version,
+            {
+                "subscription_id": subscription_id,
+                "resource_group": resource_group,
+                "cluster_name": cluster_name,
+                "location": location,
+            },
+        )
         record = {
             "subscription_id": subscription_id,
             "resource_group": resource_group,
@@ -490,7 +499,8 @@ class AksEmulator(CloudEmulator):
     # --- credentials ----------------------------------------------------------------------------
 
     def _backing(self, record: dict) -> VirtualCluster:
-        return self._backing_cluster(record["cluster_name"], record["version"])
+        placement = {k: record[k] for k in ("subscription_id", "resource_group", "cluster_name", "location")}
+        return self._backing_cluster(record["cluster_name"], record["version"], placement)
 
     def _admin_credentials(self, record: dict) -> Response:
         if record["disable_local_accounts"]:

@@ -232,7 +232,7 @@ class CtyunEmulator(CloudEmulator):
     # --- helpers --------------------------------------------------------------------------------
 
     def _backing(self, record: dict) -> VirtualCluster:
-        return self._backing_cluster(record["cluster_id"], record["version"])
+        return self._backing_cluster(record["cluster_id"], record["version"], {"region_id": record["region_id"]})
 
     def _virtual(self, record: dict) -> VirtualCluster:
         return self.kube.cluster(backing_name(self.kind, record["cluster_id"]))

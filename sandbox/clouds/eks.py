@@ -383,7 +383,7 @@ class EksEmulator(CloudEmulator):
     # --- bearer tokens --------------------------------------------------------------------------
 
     def _backing(self, record: dict) -> VirtualCluster:
-        cluster = self._backing_cluster(record["cluster_name"], record["version"])
+        cluster = self._backing_cluster(record["cluster_name"], record["version"], {"region": record["region"]})
         if cluster not in self._checked:
             name = record["cluster_name"]
             cluster.add_token_checker(lambda token: self._kube_user(token, name))

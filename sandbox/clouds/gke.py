@@ -358,7 +358,7 @@ class GkeEmulator(CloudEmulator):
         }
 
     def _backing(self, record: dict) -> VirtualCluster:
-        cluster = self._backing_cluster(record["cluster_name"], record["version"])
+        cluster = self._backing_cluster(record["cluster_name"], record["version"], _placement(record))
         if cluster not in self._checked:
             cluster.add_token_checker(self._kube_user)
             self._checked.add(cluster)
@@ -454,6 +454,11 @@ class GkeEmulator(CloudEmulator):
 
 def _key(record: dict) -> tuple[str, str, str]:
     return record["project"], record["location"], record["cluster_name"]
+
+
+def _placement(record: dict) -> dict[str, str]:
+    """Where the cluster runs, for the nodes of a new backing cluster (:mod:`.cluster_addons`)."""
+    return {"project": record["project"], "location": record["location"]}
 
 
 def _resource(record: dict) -> str:

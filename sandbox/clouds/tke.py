@@ -281,7 +281,7 @@ class TkeEmulator(CloudEmulator):
         return encryption
 
     def _backing(self, record: dict) -> VirtualCluster:
-        return self._backing_cluster(record["cluster_id"], record["version"])
+        return self._backing_cluster(record["cluster_id"], record["version"], {"region": record["region"]})
 
     def _virtual(self, record: dict) -> VirtualCluster:
         return self.kube.cluster(backing_name(self.kind, record["cluster_id"]))

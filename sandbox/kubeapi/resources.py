@@ -115,6 +115,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t("", "v1", "Pod", "pods", True, short_names=("po",), categories=("all",), status=True),
     _t("", "v1", "Node", "nodes", False, short_names=("no",), status=True),
     _t("", "v1", "Endpoints", "endpoints", True, short_names=("ep",)),
+    _t("", "v1", "Event", "events", True, short_names=("ev",)),
     _t(
         "apps",
         "v1",
@@ -168,6 +169,16 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         since=(1, 16),
     ),
     _t("coordination.k8s.io", "v1", "Lease", "leases", True, since=(1, 14)),
+    # Stored and served; the emulator never calls admission webhooks (nothing here runs their servers).
+    _t(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        False,
+        generation=True,
+        since=(1, 16),
+    ),
     _t(
         "authorization.k8s.io",
         "v1",
