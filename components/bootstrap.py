@@ -98,6 +98,7 @@ class ClusterBootstrap(pulumi.ComponentResource):
             service_type=service_type,
             annotations=annotations,
             host_port=ingress_nginx.HOST_PORTS["http"] if service_type == "HostPort" else 0,
+            make_default=settings.make_default and settings.provider == "nginx",
             timeout_seconds=int(settings.lb_timeout.total_seconds()),
             delivery_state=delivered.state if not member.reachable else "",
             opts=pulumi.ResourceOptions(parent=self, depends_on=delivered.resources),

@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     BOOT_UNSUPPORTED = "FF-BOOT-001"
     ING_NO_LOAD_BALANCER = "FF-ING-002"
     ING_NO_ADDRESS = "FF-ING-003"
+    # not in DOMAIN §8 yet: another IngressClass is the default too (the rule "never two defaults")
+    ING_TWO_DEFAULTS = "FF-ING-006"
     STOR_DEFAULTS = "FF-STOR-001"
     STOR_CLASS_DIFFERS = "FF-STOR-002"
     STOR_CSI_MISSING = "FF-STOR-003"

@@ -20,7 +20,6 @@ the load balancer) waits for the new address in the same ``up``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
@@ -31,6 +30,7 @@ from ._props import Props, now
 from ._waiting import poll
 
 RESETTLE_SECONDS = 60
+DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class"
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class IngressStatusInputs(Props):
     service_type: str  # LoadBalancer | NodePort | HostPort
     annotations: dict = field(default_factory=dict)
     host_port: int = 0  # HostPort: the controller's http port on each node
+    make_default: bool = False  # the class is to be the cluster's only default IngressClass
     timeout_seconds: int = 600
     delivery_state: str = ""  # the ManifestWork's state when there is no kubeconfig
 
@@ -62,6 +63,7 @@ class _Seen:
     class_exists: bool
     address: str
     service_uid: str
+    other_defaults: tuple[str, ...]  # default IngressClasses besides this one
 
 
 class _Member:
@@ -81,10 +83,19 @@ class _Member:
         i = self.inputs
         kind, _, name = i.workload.partition("/")
         workload = self._get(f"/apis/apps/v1/namespaces/{i.namespace}/{kind.lower()}s/{name}")
-        ingress_class = self._get(f"/apis/networking.k8s.io/v1/ingressclasses/{quote(i.class_name)}")
+        classes = (self._get("/apis/networking.k8s.io/v1/ingressclasses") or {}).get("items") or []
+        names = {c["metadata"]["name"] for c in classes}
+        other_defaults = tuple(
+            sorted(
+                c["metadata"]["name"]
+                for c in classes
+                if c["metadata"]["name"] != i.class_name
+                and (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+            )
+        )
         service = self._get(f"/api/v1/namespaces/{i.namespace}/services/{i.service}") or {}
         uid = (service.get("metadata") or {}).get("uid", "")
-        return _Seen(_available(workload), ingress_class is not None, self._address(service), uid)
+        return _Seen(_available(workload), i.class_name in names, self._address(service), uid, other_defaults)
 
     def _address(self, service: dict) -> str:
         i = self.inputs
@@ -147,6 +158,13 @@ def observe(inputs: IngressStatusInputs, wait: bool) -> IngressStatusOutputs:
         return IngressStatusOutputs(state, reason, "", now())
     member = _Member(inputs)
     seen, served = poll(member.observe, _served, inputs.timeout_seconds if wait else 0, interval=1.0)
+    if served and inputs.make_default and seen.other_defaults:
+        reason = (
+            f"{ErrorCode.ING_TWO_DEFAULTS.value} cluster '{inputs.cluster}' has more than one default IngressClass "
+            f"({', '.join((inputs.class_name, *seen.other_defaults))}); set ingress.make_default=false or remove "
+            f"the {DEFAULT_CLASS} annotation from {', '.join(seen.other_defaults)}"
+        )
+        return IngressStatusOutputs("degraded", reason, seen.address, now())
     if served:
         return IngressStatusOutputs("ready", f"serving class '{inputs.class_name}'", seen.address, now())
     if not seen.available:

@@ -81,6 +81,8 @@ def sync(control_plane: VirtualCluster, reported: set[tuple[str, str]]) -> None:
                 _set_ready(
                     control_plane, cluster, "Unknown", "ClusterStatusUnknown", "the karmada-agent stopped reporting"
                 )
+            else:  # the agent wrote the condition; the taints follow it (and go once it reports again)
+                _sync_taints(control_plane, cluster, _ready_status(cluster))
             continue
         ready, reason, message, facts = _probe(control_plane, cluster)
         _set_ready(control_plane, cluster, "True" if ready else "False", reason, message, facts)
@@ -154,7 +156,16 @@ def _set_ready(
         control_plane.objects.patch(
             CLUSTER_API, "Cluster", cluster["metadata"]["name"], {"status": wanted}, subresource="status"
         )
-    taints = _taints((cluster.get("spec") or {}).get("taints") or [], status)
+    _sync_taints(control_plane, cluster, status)
+
+
+def _ready_status(cluster: dict) -> str:
+    conditions = (cluster.get("status") or {}).get("conditions") or []
+    return next((c.get("status", "Unknown") for c in conditions if c.get("type") == "Ready"), "Unknown")
+
+
+def _sync_taints(control_plane: VirtualCluster, cluster: dict, ready: str) -> None:
+    taints = _taints((cluster.get("spec") or {}).get("taints") or [], ready)
     if taints != ((cluster.get("spec") or {}).get("taints") or []):
         _patch(control_plane, cluster["metadata"]["name"], {"spec": {"taints": taints or None}})
 

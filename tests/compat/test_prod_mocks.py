@@ -34,3 +34,29 @@ def test_the_prod_stack_declares_its_fleets_federations_and_permissions(monkeypa
         assert {m for m in fleet["members"] if f"{federation['name']}-{m}-status" in resources} == set(fleet["members"])
     roles = {r["metadata"]["name"] for r in resources.values() if r["type"].endswith(":ClusterRole")}
     assert {"fleetform:admin", "fleetform:operator", "fleetform:custom:auditors"} <= roles
+
+
+def test_the_prod_stack_bootstraps_each_cluster_the_way_its_kind_needs(monkeypatch):
+    config = yaml.safe_load(STACK.read_text())["config"]
+    for cluster in [config["fleetform:hub"], *config["fleetform:clusters"]]:
+        if "kubeconfig_env" in cluster:
+            monkeypatch.setenv(cluster["kubeconfig_env"], KUBECONFIG)
+    resources = by_name(run_program(config))
+
+    def annotations(cluster: str) -> dict:
+        return resources[f"{cluster}-ingress-service"]["metadata"]["annotations"]
+
+    ack = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type"
+    assert annotations("ack-prod-hz")[ack] == "internet"  # exposure public
+    tke = "service.kubernetes.io/qcloud-loadbalancer-internal-subnetid"
+    assert annotations("tke-prod-gz")[tke] == "subnet-5d2k9f1a"
+    assert annotations("aks-prod-weu")["service.beta.kubernetes.io/azure-load-balancer-internal"] == "true"
+    assert resources["idc-prod-sh-ingress-service"]["spec"]["type"] == "NodePort"
+    controller = resources["ack-prod-hz-ingress-controller"]
+    assert controller["type"] == "kubernetes:apps/v1:Deployment"
+    assert controller["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
+        "registry.k8s.io/ingress-nginx/controller:v1.15.1@sha256:"
+    )
+    assert not [name for name in resources if name.startswith("gke-prod-euw1-ingress-")]  # cloud-native: nothing
+    storage = resources["idc-prod-sh-storage"]
+    assert (storage["class_name"], storage["adopt_default"]) == ("ceph-rbd", False)  # named: adopt or create it

@@ -256,3 +256,18 @@ def test_a_manually_installed_agent_gets_the_same_objects_as_an_installed_one(st
         agent_objects("idc-bj-01", KUBECONFIG, installed["idc-bj-01-agent"]["metadata"]["labels"]).values()
     )
     assert [as_resource(d) for d in documents] == resource_objects
+
+
+def test_a_gateway_api_ingress_is_a_gateway_with_the_load_balancer_annotations(monkeypatch, stack_config):
+    config = {**stack_config}
+    clusters = [dict(c) for c in config["fleetform:clusters"]]
+    clusters[0]["bootstrap"] = {
+        "ingress": {"provider": "gateway-api", "gateway_class": "gke-l7-rilb", "service_type": "LoadBalancer"},
+        "storage": {"enabled": False},
+    }
+    config["fleetform:clusters"] = clusters
+    resources = by_name(run_program(config))
+    gateway = resources[f"{clusters[0]['name']}-ingress-gateway"]
+    assert gateway["type"] == "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+    assert gateway["spec"]["gatewayClassName"] == "gke-l7-rilb"
+    assert not [name for name in resources if name.endswith("-ingress-controller")]  # no ingress-nginx

@@ -248,3 +248,20 @@ def test_the_webhook_certificate_is_replaced_when_its_names_change_or_it_nears_e
     soon = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).isoformat()
     assert renewal_due(soon) and not renewal_due(created.outs["not_after"])
     assert provider.diff(created.id, {**created.outs, "not_after": soon}, {"dns_names": ["a.svc"]}).changes
+
+
+def test_a_second_default_ingress_class_is_reported_never_left_silent(cluster):
+    install_controller(cluster, "NodePort")
+    cluster.objects.create(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IngressClass",
+            "metadata": {"name": "traefik", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+            "spec": {"controller": "traefik.io/ingress-controller"},
+        }
+    )
+    created = IngressStatusProvider().create(ingress_inputs(cluster, service_type="NodePort", make_default=True))
+    assert created.outs["state"] == "degraded"
+    assert "FF-ING-006" in created.outs["state_reason"] and "traefik" in created.outs["state_reason"]
+    alone = IngressStatusProvider().create(ingress_inputs(cluster, service_type="NodePort", make_default=False))
+    assert alone.outs["state"] == "ready"

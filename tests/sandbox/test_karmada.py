@@ -368,10 +368,23 @@ def test_a_pull_agent_registers_its_cluster(emulator, plane, controllers):
         assert cluster["spec"]["apiEndpoint"] == member.url
 
         member.objects.delete("apps/v1", "Deployment", "karmada-agent", "karmada-system")
-        settle(
+        cluster = settle(
             controllers,
-            lambda: (condition(get(plane, CLUSTER_API, "Cluster", name), "Ready") or {}).get("status") == "Unknown",
+            lambda: (
+                (c := get(plane, CLUSTER_API, "Cluster", name))
+                and (condition(c, "Ready") or {}).get("status") == "Unknown"
+                and c["spec"].get("taints")
+                and c
+            ),
         )
+        assert {t["key"] for t in cluster["spec"]["taints"]} == {"cluster.karmada.io/unreachable"}
+
+        member.objects.create(agent)  # the agent reports again: Ready, and the unreachable taints go
+        cluster = settle(
+            controllers,
+            lambda: (c := get(plane, CLUSTER_API, "Cluster", name)) and is_true(c, "Ready") and c,
+        )
+        settle(controllers, lambda: not get(plane, CLUSTER_API, "Cluster", name)["spec"].get("taints"))
     finally:
         plane.objects.delete(CLUSTER_API, "Cluster", name)
         emulator.remove_cluster(member.name)
