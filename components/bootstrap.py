@@ -78,7 +78,7 @@ class ClusterBootstrap(pulumi.ComponentResource):
         annotations = support.service_annotations(settings)
         service_type = support.service_type(settings)
         if settings.provider == "gateway-api":
-            objects, service, workload = self._gateway(settings, annotations), GATEWAY_NAME, ""
+            objects, service, workload = self._gateway(settings, annotations), "", ""
             namespace = GATEWAY_NAMESPACE
         else:
             objects = self._nginx(settings, service_type, annotations)
@@ -99,6 +99,7 @@ class ClusterBootstrap(pulumi.ComponentResource):
             annotations=annotations,
             host_port=ingress_nginx.HOST_PORTS["http"] if service_type == "HostPort" else 0,
             make_default=settings.make_default and settings.provider == "nginx",
+            gateway=GATEWAY_NAME if settings.provider == "gateway-api" else "",
             timeout_seconds=int(settings.lb_timeout.total_seconds()),
             delivery_state=delivered.state if not member.reachable else "",
             opts=pulumi.ResourceOptions(parent=self, depends_on=delivered.resources),

@@ -31,6 +31,7 @@ from ._waiting import poll
 
 RESETTLE_SECONDS = 60
 DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class"
+GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class IngressStatusInputs(Props):
     annotations: dict = field(default_factory=dict)
     host_port: int = 0  # HostPort: the controller's http port on each node
     make_default: bool = False  # the class is to be the cluster's only default IngressClass
+    gateway: str = ""  # provider gateway-api: the Gateway to watch instead of a controller and its Service
     timeout_seconds: int = 600
     delivery_state: str = ""  # the ManifestWork's state when there is no kubeconfig
 
@@ -80,6 +82,21 @@ class _Member:
         return data
 
     def observe(self) -> _Seen:
+        return self._observe_gateway() if self.inputs.gateway else self._observe_controller()
+
+    def _observe_gateway(self) -> _Seen:
+        """A Gateway: Programmed by its implementation, its GatewayClass present, the addresses it reports."""
+        i = self.inputs
+        gateway = self._get(f"{GATEWAY_API}/namespaces/{i.namespace}/gateways/{i.gateway}") or {}
+        status = gateway.get("status") or {}
+        programmed = any(
+            c.get("type") == "Programmed" and c.get("status") == "True" for c in status.get("conditions") or []
+        )
+        address = ",".join(a.get("value", "") for a in status.get("addresses") or [])
+        gateway_class = self._get(f"{GATEWAY_API}/gatewayclasses/{i.class_name}")
+        return _Seen(programmed, gateway_class is not None, address, "", ())
+
+    def _observe_controller(self) -> _Seen:
         i = self.inputs
         kind, _, name = i.workload.partition("/")
         workload = self._get(f"/apis/apps/v1/namespaces/{i.namespace}/{kind.lower()}s/{name}")
@@ -167,7 +184,11 @@ def observe(inputs: IngressStatusInputs, wait: bool) -> IngressStatusOutputs:
         return IngressStatusOutputs("degraded", reason, seen.address, now())
     if served:
         return IngressStatusOutputs("ready", f"serving class '{inputs.class_name}'", seen.address, now())
-    if not seen.available:
+    if inputs.gateway and not seen.class_exists:
+        reason = f"GatewayClass '{inputs.class_name}' does not exist on '{inputs.cluster}' (install its implementation)"
+    elif inputs.gateway and not seen.available:
+        reason = f"Gateway '{inputs.gateway}' on '{inputs.cluster}' is not Programmed by its implementation"
+    elif not seen.available:
         reason = f"the ingress controller {inputs.workload} on '{inputs.cluster}' is not available"
     elif not seen.class_exists:
         reason = f"IngressClass '{inputs.class_name}' does not exist on '{inputs.cluster}'"

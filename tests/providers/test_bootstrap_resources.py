@@ -265,3 +265,73 @@ def test_a_second_default_ingress_class_is_reported_never_left_silent(cluster):
     assert "FF-ING-006" in created.outs["state_reason"] and "traefik" in created.outs["state_reason"]
     alone = IngressStatusProvider().create(ingress_inputs(cluster, service_type="NodePort", make_default=False))
     assert alone.outs["state"] == "ready"
+
+
+def test_a_gateway_is_ready_once_programmed_with_an_address(cluster):
+    cluster.objects.create(crd_for("gateways", "Gateway", "Namespaced"))
+    cluster.objects.create(crd_for("gatewayclasses", "GatewayClass", "Cluster"))
+    cluster.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-gateway"}})
+    gateway = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "fleetform-gateway", "namespace": "ingress-gateway"},
+        "spec": {"gatewayClassName": "gke-l7-rilb", "listeners": [{"name": "http", "protocol": "HTTP", "port": 80}]},
+    }
+    cluster.objects.create(gateway)
+    inputs = ingress_inputs(
+        cluster,
+        namespace="ingress-gateway",
+        service="",
+        workload="",
+        class_name="gke-l7-rilb",
+        gateway="fleetform-gateway",
+    )
+    missing = IngressStatusProvider().create(inputs)
+    assert missing.outs["state"] == "degraded" and "GatewayClass 'gke-l7-rilb'" in missing.outs["state_reason"]
+
+    cluster.objects.create(
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "GatewayClass",
+            "metadata": {"name": "gke-l7-rilb"},
+            "spec": {"controllerName": "networking.gke.io/gateway"},
+        }
+    )
+    cluster.objects.patch(
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        "fleetform-gateway",
+        {
+            "status": {
+                "addresses": [{"type": "IPAddress", "value": "10.132.0.9"}],
+                "conditions": [{"type": "Programmed", "status": "True", "reason": "Programmed", "message": ""}],
+            }
+        },
+        "ingress-gateway",
+        subresource="status",
+    )
+    ready = IngressStatusProvider().create(inputs)
+    assert (ready.outs["state"], ready.outs["address"]) == ("ready", "10.132.0.9")
+
+
+def crd_for(plural: str, kind: str, scope: str) -> dict:
+    """A Gateway API CRD (schema-less) as the implementation's installer would make it."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.gateway.networking.k8s.io"},
+        "spec": {
+            "group": "gateway.networking.k8s.io",
+            "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": f"{kind}List"},
+            "scope": scope,
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
