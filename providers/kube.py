@@ -77,19 +77,38 @@ def probe(text: str, what: str, attempts: int = 3, context: str | None = None) -
         raise ClusterAccessError(
             ErrorCode.CONN_UNREACHABLE, f"API server {server} of '{what}' is not ready (/readyz answered HTTP {status})"
         )
-    _, version = request_json(client, "GET", "/version", attempts=attempts)
+    code, version = request_json(client, "GET", "/version", attempts=attempts)
+    git_version = (version or {}).get("gitVersion") if code == 200 and isinstance(version, dict) else None
+    if not git_version:
+        raise ClusterAccessError(
+            None, f"{what}: GET {server}/version answered HTTP {code} without a gitVersion ({_message(version)})"
+        )
     code, namespace = request_json(client, "GET", "/api/v1/namespaces/kube-system", attempts=attempts)
     if code == 403:
         raise ClusterAccessError(
             None, f"{what}: the credential may not read namespace kube-system (403); it needs cluster-admin"
         )
+    uid = ((namespace or {}).get("metadata") or {}).get("uid", "") if code == 200 else ""
+    if not uid:  # the UID is what V4/V5 compare: never carry on with an empty one
+        raise ClusterAccessError(
+            None,
+            f"{what}: GET {server}/api/v1/namespaces/kube-system answered HTTP {code} without a UID "
+            f"({_message(namespace)})",
+        )
     return ClusterInfo(
         server=server,
         ca_data=client.context.ca_data,
-        git_version=version["gitVersion"],
-        major_minor=parse_version(version["gitVersion"]),
-        kube_system_uid=(namespace or {}).get("metadata", {}).get("uid", ""),
+        git_version=git_version,
+        major_minor=parse_version(git_version),
+        kube_system_uid=uid,
     )
+
+
+def _message(body: Any) -> str:
+    """What an API server's answer says about itself (a Status message, or the start of the body)."""
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return str(body)[:200] if body else "empty body"
 
 
 def version_problem(git_version: str, name: str, minimum: str, federated: bool) -> Problem | None:

@@ -1,0 +1,44 @@
+"""The cluster probe checks each answer's HTTP status and names the call that failed (issue 11 §9)."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers import kube
+from providers.errors import ClusterAccessError
+from sandbox.kubeapi import KubeApiEmulator
+
+
+@pytest.fixture
+def cluster():
+    with KubeApiEmulator() as emulator:
+        yield emulator.add_cluster("probed", version="1.29.4")
+
+
+def test_a_healthy_cluster_gives_its_version_and_kube_system_uid(cluster):
+    info = kube.probe(cluster.kubeconfig(), "probed")
+    assert info.git_version.startswith("v1.29.4") and info.major_minor == (1, 29)
+    assert info.kube_system_uid == cluster.kube_system_uid
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "named"),
+    [
+        (
+            "/version",
+            (404, {"message": "the server could not find the requested resource"}),
+            "/version answered HTTP 404",
+        ),
+        ("/api/v1/namespaces/kube-system", (500, None), "kube-system answered HTTP 500 without a UID (empty body)"),
+    ],
+)
+def test_a_failed_call_is_named_never_a_bare_key_error(cluster, monkeypatch, path, answer, named):
+    real = kube.request_json
+
+    def answering(client, method, requested, *args, **kwargs):
+        return answer if requested == path else real(client, method, requested, *args, **kwargs)
+
+    monkeypatch.setattr(kube, "request_json", answering)
+    with pytest.raises(ClusterAccessError) as failed:
+        kube.probe(cluster.kubeconfig(), "probed")
+    assert named in str(failed.value) and "probed" in str(failed.value)
