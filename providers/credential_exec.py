@@ -6,14 +6,22 @@ state. The kubeconfig it builds for a cloud cluster runs this module instead, th
 for the Kubernetes client. Its arguments are non-secret identifiers; the cloud SDK finds its own
 credentials in the environment, profile or workload identity.
 
-    python -m providers.credential_exec --kind eks --identity '{"region": ..., "cluster_name": ...}' [--endpoint URL]
+    fleetform-credential --kind eks --identity '{"region": ..., "cluster_name": ...}' [--endpoint URL]
+
+The kubeconfig names the plugin by its command name, found on ``PATH`` like ``aws`` for EKS, never by
+this machine's interpreter path: state written on one machine opens the cluster from another (a CI
+runner, another checkout). The process that builds such a kubeconfig puts the directory the package's
+scripts were installed in on its ``PATH`` (:func:`ensure_on_path`), so the embedded engine's clients run
+it; under the Pulumi CLI, pulumi-kubernetes runs it, and ``fleetform-credential`` must be on ``PATH``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import sysconfig
 from datetime import UTC, datetime, timedelta
 
 import yaml
@@ -23,6 +31,15 @@ from .clouds.base import CloudError
 
 # Refresh well before the shortest cloud token lifetime (EKS: 15 minutes).
 REFRESH_AFTER = timedelta(minutes=10)
+COMMAND = "fleetform-credential"  # the console script of :func:`main` (pyproject.toml)
+
+
+def ensure_on_path() -> None:
+    """Put the directory pip installed this package's scripts in (with :data:`COMMAND`) on ``PATH``."""
+    scripts = sysconfig.get_path("scripts")
+    path = os.environ.get("PATH", "")
+    if scripts and scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join(filter(None, (scripts, path)))
 
 
 def exec_credential(kubeconfig: str) -> dict:
@@ -45,8 +62,10 @@ def exec_credential(kubeconfig: str) -> dict:
 
 
 def exec_kubeconfig(name: str, kind: str, identity: dict, endpoint: str | None, server: str, ca_data: str) -> str:
-    """A kubeconfig for a cloud cluster whose credential comes from this plugin (deterministic)."""
-    args = ["-m", "providers.credential_exec", "--kind", kind, "--identity", json.dumps(identity, sort_keys=True)]
+    """A kubeconfig for a cloud cluster whose credential comes from this plugin (deterministic); this process
+    can run it from now on."""
+    ensure_on_path()
+    args = ["--kind", kind, "--identity", json.dumps(identity, sort_keys=True)]
     if endpoint:
         args += ["--endpoint", endpoint]
     document = {
@@ -59,7 +78,7 @@ def exec_kubeconfig(name: str, kind: str, identity: dict, endpoint: str | None, 
                 "user": {
                     "exec": {
                         "apiVersion": "client.authentication.k8s.io/v1beta1",
-                        "command": sys.executable,
+                        "command": COMMAND,
                         "args": args,
                         "interactiveMode": "Never",
                     }

@@ -3,9 +3,14 @@ V5 (the hub is not its own member), at preview (check) and apply (create)."""
 
 from __future__ import annotations
 
+import shutil
+import sys
+
 import pytest
+import yaml
 
 from components.ocm import CRDS, MANAGED_CLUSTER_API
+from providers.credential_exec import COMMAND, exec_kubeconfig
 from providers.dynamic import ClusterLookupProvider
 from providers.errors import ClusterAccessError
 from sandbox.kubeapi import KubeApiEmulator
@@ -83,3 +88,11 @@ def test_the_minimum_version_comes_from_the_component(estate):
     assert ClusterLookupProvider().check({}, {**federated, "min_version": "1.29"}).failures == []
     with pytest.raises(ValueError, match="input 'min_version' is required"):
         ClusterLookupProvider().create({k: v for k, v in props("member-a", member, hub).items() if k != "min_version"})
+
+
+def test_a_cloud_kubeconfig_names_the_credential_plugin_not_this_machines_interpreter(monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin")
+    text = exec_kubeconfig("c", "eks", {"region": "eu-west-1", "cluster_name": "c"}, None, "https://k", "Y2E=")
+    exec_ = yaml.safe_load(text)["users"][0]["user"]["exec"]
+    assert exec_["command"] == COMMAND == "fleetform-credential" and sys.executable not in text
+    assert shutil.which(COMMAND)  # found by name: the package's scripts directory is on PATH now
