@@ -33,13 +33,15 @@ Connections go through :mod:`kubeclient`; its errors become :class:`ProviderErro
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import secrets as random_source
 import threading
 import time
 from typing import Any
 
-from kubeclient import KubeClientError, Kubeconfig, RestClient
+from kubeclient import KubeClientError, Kubeconfig, KubeconfigError, RestClient, Unreachable
 
 from .diff import diff_properties, restrict_to
 from .numbers import whole_numbers
@@ -54,6 +56,8 @@ AUTONAMED = "pulumi.com/autonamed"
 SKIP_AWAIT = "pulumi.com/skipAwait"
 TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
 DEFAULT_AWAIT_SECONDS = 600
+DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"
+log = logging.getLogger("fleetform.kubernetes")
 _NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -79,6 +83,11 @@ class KubernetesProvider:
         self._kubeconfig_source = config.get("kubeconfig")
         self._context = config.get("context")
         self._namespace = config.get("namespace")
+        # pulumi-kubernetes's deleteUnreachable: objects of a cluster that cannot be reached any more leave
+        # the state on delete (with a notice) instead of failing every destroy
+        self._delete_unreachable = _truthy(config.get("deleteUnreachable")) or _truthy(
+            os.environ.get(DELETE_UNREACHABLE_ENV)
+        )
         self._rest: RestClient | None = None
         self._kinds: dict[tuple[str, str], tuple[str, bool]] = {}
         self._lock = threading.Lock()
@@ -205,8 +214,21 @@ class KubernetesProvider:
     def delete(self, urn: str, id_: str, outputs: dict) -> None:
         obj = _plain_object(outputs)
         meta = obj.get("metadata") or {}
-        path = self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-        status, data = self._request("DELETE", path, body={"propagationPolicy": "Background"})
+        try:
+            path = self._path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+            status, data = self._request("DELETE", path, body={"propagationPolicy": "Background"})
+        except ProviderError as exc:
+            if not isinstance(exc.__cause__, Unreachable | KubeconfigError):
+                raise
+            if not self._delete_unreachable:
+                raise ProviderError(
+                    f"{exc}. If the cluster no longer exists, run again with {DELETE_UNREACHABLE_ENV}=true "
+                    "(or deleteUnreachable on its provider) to remove its objects from the state"
+                ) from exc
+            log.warning(
+                "%s %s: the cluster is unreachable (%s); removed from the state only", obj["kind"], meta["name"], exc
+            )
+            return
         if status == 404:
             return
         _raise_for(status, data, f"delete {obj['kind']} {meta['name']}")
@@ -348,3 +370,7 @@ def _secret_outputs(live: dict) -> dict:
 
 def kubernetes_factory(config: dict | None) -> KubernetesProvider:
     return KubernetesProvider(config)
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"

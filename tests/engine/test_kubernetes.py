@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from engine.kubernetes import DELETE_UNREACHABLE_ENV, KubernetesProvider
+from engine.providers import ProviderError
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
 PROJECT = Path(__file__).parent / "kubeproject"
@@ -308,3 +310,29 @@ def test_whole_numbers_reach_the_api_server_as_integers(kube):
     live = kube.cluster.objects.get("apps/v1", "Deployment", "web", "team-a")["spec"]
     assert (live["replicas"], live["revisionHistoryLimit"]) == (3, 2)
     assert type(live["replicas"]) is int and type(live["revisionHistoryLimit"]) is int
+
+
+def test_objects_of_a_cluster_that_is_gone_leave_the_state_only_when_asked(monkeypatch, caplog):
+    with KubeApiEmulator() as emulator:
+        gone = emulator.add_cluster("gone")
+        kubeconfig = gone.kubeconfig()
+        gone.set_reachable(False)
+        outputs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "left", "namespace": "default"}}
+        monkeypatch.delenv(DELETE_UNREACHABLE_ENV, raising=False)
+        with pytest.raises(ProviderError) as refused:
+            KubernetesProvider({"kubeconfig": kubeconfig}).delete("urn", "default/left", outputs)
+        assert DELETE_UNREACHABLE_ENV in str(refused.value) and "cannot reach the API server" in str(refused.value)
+
+        KubernetesProvider({"kubeconfig": kubeconfig, "deleteUnreachable": "true"}).delete(
+            "urn", "default/left", outputs
+        )
+        monkeypatch.setenv(DELETE_UNREACHABLE_ENV, "true")
+        with caplog.at_level("WARNING", logger="fleetform.kubernetes"):
+            KubernetesProvider({"kubeconfig": kubeconfig}).delete("urn", "default/left", outputs)
+        assert "ConfigMap left: the cluster is unreachable" in caplog.text
+
+        gone.set_reachable(True)  # a reachable cluster's failures are never swallowed
+        with pytest.raises(ProviderError):
+            KubernetesProvider({"kubeconfig": kubeconfig}).delete(
+                "urn", "x", {"apiVersion": "example.com/v1", "kind": "Nothing", "metadata": {"name": "x"}}
+            )
