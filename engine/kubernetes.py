@@ -56,7 +56,7 @@ AUTONAMED = "pulumi.com/autonamed"
 SKIP_AWAIT = "pulumi.com/skipAwait"
 TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
 DEFAULT_AWAIT_SECONDS = 600
-DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"
+DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"  # pulumi-kubernetes's name (providers/kube.py reads it too)
 log = logging.getLogger("fleetform.kubernetes")
 _NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 

@@ -319,7 +319,12 @@ class DefaultStorageClassProvider(ResourceProvider):
         return ReadResult(id_, {**props, "state": state, "state_reason": reason})
 
     def delete(self, _id: str, props: dict) -> None:
-        undo(StorageInputs.from_props(props), StorageOutputs.from_props(props))
+        try:
+            undo(StorageInputs.from_props(props), StorageOutputs.from_props(props))
+        except ClusterAccessError as exc:
+            if not kube.gone_and_may_be_forgotten(exc):
+                raise
+            pulumi.log.warn(f"{props.get('cluster')}: the cluster is unreachable ({exc}); removed from the state only")
 
 
 class DefaultStorageClass(Resource, module="fleetform", name="DefaultStorageClass"):

@@ -335,3 +335,15 @@ def crd_for(plural: str, kind: str, scope: str) -> dict:
             ],
         },
     }
+
+
+def test_undoing_on_a_cluster_that_is_gone_is_forgotten_only_when_asked(cluster, monkeypatch):
+    cluster.objects.create(csi_driver("ebs.csi.aws.com"))
+    provider = DefaultStorageClassProvider()
+    created = provider.create(eks_inputs(cluster))
+    cluster.set_reachable(False)
+    monkeypatch.delenv("PULUMI_K8S_DELETE_UNREACHABLE", raising=False)
+    with pytest.raises(ClusterAccessError):
+        provider.delete(created.id, created.outs)
+    monkeypatch.setenv("PULUMI_K8S_DELETE_UNREACHABLE", "true")
+    provider.delete(created.id, created.outs)  # done: its objects went with the cluster
