@@ -112,6 +112,15 @@ class ClusterSource(Protocol):
         """Ask the cloud to enable (or re-key) secret encryption; returns what it answered."""
         ...
 
+    def encryption_state(self, operation: str | None = None) -> dict:
+        """Secret encryption in the one shape every kind answers (``providers.dynamic.cloud_encryption``),
+        following the long-running ``operation`` an enable or disable started, when given."""
+        ...
+
+    def disable_encryption(self) -> dict:
+        """Ask the cloud to turn secret encryption off (refused where that is impossible: EKS)."""
+        ...
+
 
 def with_retries(
     call: Callable[[], T],
