@@ -14,6 +14,7 @@ import pulumi
 
 from components.bootstrap import ClusterBootstrap
 from components.cluster import RegisteredCluster
+from components.encryption import EtcdEncryption
 from components.federation import Federation
 from components.fleet import Fleet
 from components.hub import Hub
@@ -29,6 +30,7 @@ class Estate:
     agent_endpoint: str | None
     member_kubeconfigs: dict[str, str | None] = field(default_factory=dict)
     cloud_endpoints: dict[str, str] = field(default_factory=dict)
+    ssh_access: dict[str, dict] = field(default_factory=dict)  # idc control planes the sandbox serves over SSH
 
 
 def sandbox_estate(spec: FleetSpec) -> Estate:
@@ -41,6 +43,9 @@ def sandbox_estate(spec: FleetSpec) -> Estate:
     for cluster in spec.clusters:
         if cluster.kind == "idc":
             estate.member_kubeconfigs[cluster.name] = world.kubeconfig(cluster.name)
+            ssh = ssh_settings(cluster)
+            if ssh is not None:  # the sandbox's own control-plane hosts stand in for the declared ones
+                estate.ssh_access[cluster.name] = {**layout(ssh), **world.ssh_access(cluster.name)}
         else:
             estate.cloud_endpoints[cluster.name] = world.cloud_cluster(cluster.kind, cluster.identity())
     return estate
@@ -74,11 +79,58 @@ def read_kubeconfigs(spec: FleetSpec) -> tuple[str, dict[str, str | None]]:
     return hub, members
 
 
+def ssh_settings(cluster):
+    """The SSH access of an idc cluster whose encryption goes over SSH, else None."""
+    encryption = getattr(cluster, "encryption", None)
+    if cluster.kind != "idc" or encryption is None or not encryption.enabled or encryption.idc.node_access != "ssh":
+        return None
+    return encryption.idc.ssh
+
+
+def layout(ssh) -> dict:
+    return {"manifest_path": ssh.manifest_path, "config_dir": ssh.config_dir}
+
+
+def read_ssh_access(spec: FleetSpec) -> dict[str, dict]:
+    """Each SSH access with its key and known_hosts read from their files or variables; every source that
+    cannot be read is reported at once, with its key path, before anything is touched."""
+    found, problems = {}, []
+    for i, cluster in enumerate(spec.clusters):
+        ssh = ssh_settings(cluster)
+        if ssh is None:
+            continue
+        path = f"fleetform:clusters[{i}].encryption.idc.ssh"
+        access = {"hosts": list(ssh.hosts), "port": ssh.port, "user": ssh.user, **layout(ssh)}
+        try:
+            if ssh.private_key is not None:
+                access["private_key"] = ssh.private_key.get_secret_value()
+            elif ssh.private_key_env is not None:
+                access["private_key"] = os.environ[ssh.private_key_env]
+            else:
+                access["private_key"] = Path(ssh.private_key_file).expanduser().read_text()
+        except KeyError:
+            problems.append(f"{path}.private_key_env: {ssh.private_key_env} is not set; export the private key in it")
+        except OSError as exc:
+            problems.append(f"{path}.private_key_file: cannot read {ssh.private_key_file} ({exc.strerror})")
+        if ssh.known_hosts_file is not None:
+            try:
+                access["known_hosts"] = Path(ssh.known_hosts_file).expanduser().read_text()
+            except OSError as exc:
+                problems.append(f"{path}.known_hosts_file: cannot read {ssh.known_hosts_file} ({exc.strerror})")
+        if ssh.host_key_fingerprints:
+            access["host_key_fingerprints"] = list(ssh.host_key_fingerprints)
+        found[cluster.name] = access
+    if problems:
+        source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+        raise pulumi.RunError("\n".join(f"{source}: {problem}" for problem in problems))
+    return found
+
+
 def stack_estate(spec: FleetSpec) -> Estate:
     """The same from the stack: kubeconfig sources, and FLEETFORM_<KIND>_ENDPOINT to point a kind
     at a custom cloud API endpoint."""
     hub, members = read_kubeconfigs(spec)
-    estate = Estate(hub, spec.hub.agent_endpoint, members)
+    estate = Estate(hub, spec.hub.agent_endpoint, members, ssh_access=read_ssh_access(spec))
     for cluster in spec.clusters:
         if cluster.kind == "idc":
             continue
@@ -126,6 +178,12 @@ pulumi.export("permissions", {name: {"state": p.state, "clusters": p.clusters} f
 
 # -- day-1 initialisation (DOMAIN §2.6): ingress and default StorageClass, once the cluster runs ---------
 bootstraps = {name: ClusterBootstrap(c, c.spec.bootstrap) for name, c in clusters.items() if c.spec.bootstrap}
+# -- secrets encrypted at rest (DOMAIN §2.7): the cloud's KMS, or idc's EncryptionConfiguration over SSH ---
+encryptions = {
+    name: EtcdEncryption(c, cloud_endpoint=estate.cloud_endpoints.get(name), ssh_access=estate.ssh_access.get(name))
+    for name, c in clusters.items()
+    if c.spec.encryption is not None and c.spec.encryption.enabled
+}
 
 
 def cluster_output(name: str, c: RegisteredCluster) -> dict:
@@ -137,6 +195,13 @@ def cluster_output(name: str, c: RegisteredCluster) -> dict:
         "kubernetesVersion": c.kubernetes_version,
         "endpoint": c.endpoint,
     }
+    encryption = encryptions.get(name)
+    if encryption is not None:
+        output["encryption"] = {
+            "state": encryption.state,
+            "provider": encryption.provider,
+            "keyRef": encryption.key_ref,
+        }
     bootstrap = bootstraps.get(name)
     if bootstrap is not None:
         output["ingress"] = bootstrap.ingress

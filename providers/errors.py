@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     VER_TOO_OLD_FOR_FEDERATION = "FF-VER-002"
     CRED_EXPIRING_TOKEN = "FF-CRED-001"
     CLOUD_API = "FF-CLOUD-001"
+    GEN_CHECK_DEFERRED = "FF-GEN-W01"
     BOOT_UNSUPPORTED = "FF-BOOT-001"
     ING_NO_LOAD_BALANCER = "FF-ING-002"
     ING_NO_ADDRESS = "FF-ING-003"
@@ -44,7 +45,14 @@ class ErrorCode(StrEnum):
     ENC_AKS_KMS_SETTINGS = "FF-ENC-006"
     ENC_TKE_REFUSED = "FF-ENC-007"
     ENC_KEY_REQUIRED = "FF-ENC-013"
+    ENC_NEEDS_ALLOW_IRREVERSIBLE = "FF-ENC-014"
+    ENC_GKE_UPDATE_FAILED = "FF-ENC-020"
     ENC_ACK_RBAC = "FF-ENC-021"
+    # not in DOMAIN §8 yet: a cloud's encryption operation failed (EKS update Failed, AKS LRO Failed, ACK cluster
+    # failed), or did not finish within timeout_seconds (it goes on in the cloud; the next run waits for it)
+    ENC_OPERATION_FAILED = "FF-ENC-022"
+    ENC_OPERATION_TIMEOUT = "FF-ENC-023"
+    ENC_PROVIDER_DEFAULT = "FF-ENC-I01"
     FED_NOT_KARMADA = "FF-FED-004"
     FED_MEMBER_STILL_TARGETED = "FF-FED-005"
     FED_MEMBER_ADD_FAILED = "FF-FED-010"

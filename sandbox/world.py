@@ -17,6 +17,8 @@ from pathlib import Path
 
 from .controllers import SandboxControllers
 from .kubeapi import KubeApiEmulator, VirtualCluster
+from .nodes import ControlPlaneHosts
+from .ports import PortClaims
 
 DEFAULT_VERSION = "1.29.4"
 
@@ -42,6 +44,7 @@ class SandboxWorld:
         self.hub = hub
         self.controllers = SandboxControllers(self.emulator, hub)
         self._clouds: dict[str, object] = {}
+        self._control_planes: dict[str, ControlPlaneHosts] = {}  # idc clusters' hosts, served over SSH
         self._seeded_file = data_dir / "seeded.json"
         self._seeded: list[list] = json.loads(self._seeded_file.read_text()) if self._seeded_file.exists() else []
         self._lock = threading.Lock()
@@ -52,6 +55,8 @@ class SandboxWorld:
 
     def stop(self) -> None:
         self.controllers.stop()
+        for hosts in self._control_planes.values():
+            hosts.stop()
         for cloud in self._clouds.values():
             cloud.stop()
         self.emulator.stop()
@@ -88,6 +93,18 @@ class SandboxWorld:
 
     def kubeconfig(self, name: str) -> str:
         return self.cluster(name).kubeconfig("admin")
+
+    def ssh_access(self, cluster_name: str) -> dict:
+        """SSH access to the control-plane host of idc cluster ``cluster_name`` (started on first use, stopped with
+        the world): ``{hosts, port, user, private_key, known_hosts}``, what IdcEncryption's ``ssh`` takes."""
+        with self._lock:
+            hosts = self._control_planes.get(cluster_name)
+            if hosts is None:
+                directory = self.data_dir / "nodes" / cluster_name
+                hosts = ControlPlaneHosts(self.cluster(cluster_name), directory, claims=PortClaims(self.data_dir))
+                hosts.start()
+                self._control_planes[cluster_name] = hosts
+            return hosts.access()
 
     @property
     def hub_url(self) -> str:

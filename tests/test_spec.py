@@ -659,7 +659,7 @@ def test_labels_are_checked_key_by_key():
 
 
 def test_secrets_never_appear_in_repr_str_or_dump():
-    ssh = {"hosts": ["10.0.0.11"], "user": "root", "private_key": SECRET}
+    ssh = {"hosts": ["10.0.0.11"], "user": "root", "private_key": SECRET, "known_hosts_file": "~/.ssh/known_hosts"}
     idc = cluster(
         "idc", kubeconfig=SECRET, bootstrap_kubeconfig=SECRET, encryption={"idc": {"node_access": "ssh", "ssh": ssh}}
     )

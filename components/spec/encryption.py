@@ -4,12 +4,13 @@ against the cluster it encrypts (V38, V39, the ARN region of EKS, the idc settin
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePosixPath
 from typing import Literal
 
 from pydantic import Field, SecretStr
 
 from .common import Issue, StrictModel
-from .scalars import DnsLabel, duration
+from .scalars import DnsLabel, EnvVarName, duration, matching
 
 
 @dataclass(frozen=True)
@@ -163,10 +164,87 @@ class KmsPlugin(StrictModel):
     timeout: duration() = timedelta(seconds=3)
 
 
+HostKeyFingerprint = matching(
+    r"SHA256:[A-Za-z0-9+/]{43}", "SHA256 host key fingerprint", "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
+)
+KUBEADM_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
+
+
 class SshAccess(StrictModel):
+    """How the engine reaches every control-plane host (``node_access: ssh``, §7.2).
+
+    The private key comes from exactly one source; files and variables keep it out of stack files and are read
+    only when the program needs it. Host keys are always checked (a known_hosts file, pinned fingerprints, or
+    both): an unknown host key is never accepted, because the engine writes encryption keys to these hosts.
+    """
+
     hosts: list[str] = Field(min_length=1, description='control-plane hosts, e.g. ["10.0.0.11", "10.0.0.12"]')
-    user: str
-    private_key: SecretStr
+    port: int = Field(22, ge=1, le=65535)
+    user: str = Field(min_length=1, description='a user that may write the layout paths, e.g. "root"')
+    private_key: SecretStr | None = None
+    private_key_file: str | None = Field(None, description='a path, e.g. "~/.ssh/fleetform_ed25519"')
+    private_key_env: EnvVarName | None = None
+    known_hosts_file: str | None = Field(None, description='a path, e.g. "~/.ssh/known_hosts"')
+    host_key_fingerprints: list[HostKeyFingerprint] = Field(
+        default_factory=list, description="as `ssh-keygen -lf <host key>.pub` prints them, one per host key"
+    )
+    manifest_path: str = Field(KUBEADM_MANIFEST, description="the kube-apiserver static-pod manifest")
+    config_dir: str = Field("/etc/kubernetes/enc", description="where the EncryptionConfiguration is written")
+
+    def key_sources(self) -> list[str]:
+        """The private-key keys that are set."""
+        return [key for key in ("private_key", "private_key_file", "private_key_env") if getattr(self, key) is not None]
+
+    def access_issues(self) -> list[Issue]:
+        """One key source, a host-key check, distinct hosts, and layout paths kubelet will not misread."""
+        issues, given = [], self.key_sources()
+        if len(given) != 1:
+            issues.append(
+                Issue(
+                    (given[1],) if given else ("private_key",),
+                    f"{', '.join(given)} are set together" if given else "field required",
+                    "give exactly one of private_key, private_key_file or private_key_env, e.g. private_key_env: "
+                    '"FLEETFORM_SSH_KEY"',
+                )
+            )
+        if self.known_hosts_file is None and not self.host_key_fingerprints:
+            issues.append(
+                Issue(
+                    ("known_hosts_file",),
+                    "host keys must be checked: set known_hosts_file or host_key_fingerprints",
+                    'e.g. known_hosts_file: "~/.ssh/known_hosts", or host_key_fingerprints: ["SHA256:..."] from '
+                    "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on each host",
+                )
+            )
+        duplicates = sorted({host for host in self.hosts if self.hosts.count(host) > 1})
+        if duplicates:
+            issues.append(Issue(("hosts",), f"hosts are listed twice: {', '.join(duplicates)}", "list each host once"))
+        issues += self._layout_issues()
+        return issues
+
+    def _layout_issues(self) -> list[Issue]:
+        issues = []
+        for key in ("manifest_path", "config_dir"):
+            path = PurePosixPath(getattr(self, key))
+            if not path.is_absolute() or ".." in path.parts:
+                default = type(self).model_fields[key].default
+                issues.append(Issue((key,), f"'{path}' is not an absolute path without '..'", f'e.g. "{default}"'))
+        manifest, config = PurePosixPath(self.manifest_path), PurePosixPath(self.config_dir)
+        if not issues and manifest.suffix not in (".yaml", ".yml", ".json"):
+            issues.append(
+                Issue(
+                    ("manifest_path",), f"'{manifest}' is not a static-pod manifest file", f'e.g. "{KUBEADM_MANIFEST}"'
+                )
+            )
+        if not issues and config == manifest.parent:
+            issues.append(
+                Issue(
+                    ("config_dir",),
+                    f"config_dir '{config}' is the static-pod directory; kubelet would read the files there as pods",
+                    'use a directory of its own, e.g. "/etc/kubernetes/enc"',
+                )
+            )
+        return issues
 
 
 class IdcEncryptionSettings(StrictModel):
@@ -202,9 +280,17 @@ class IdcEncryption(EncryptionBase):
                 )
             )
         if settings.node_access == "ssh" and settings.ssh is None:
-            issues.append(Issue(("idc", "ssh"), "field required", "node_access ssh needs {hosts, user, private_key}"))
+            issues.append(
+                Issue(
+                    ("idc", "ssh"),
+                    "field required",
+                    "node_access ssh needs {hosts, user, private_key_file (or private_key_env), known_hosts_file}",
+                )
+            )
         elif settings.node_access != "ssh" and settings.ssh is not None:
             issues.append(Issue(("idc", "ssh"), "ssh is only used with node_access ssh"))
+        elif settings.ssh is not None:
+            issues += [issue._replace(keys=("idc", "ssh", *issue.keys)) for issue in settings.ssh.access_issues()]
         if settings.provider == "aescbc":
             issues.append(
                 Issue(

@@ -101,12 +101,40 @@ class AckSource:
 
     def enable_encryption(self, key: dict) -> dict:
         """UpdateKMSEncryption with ``key["kms_key_id"]``. ACK answers with a status code only; the
-        cluster goes ``updating`` and back to ``running`` when done (poll :meth:`encryption_status`)."""
+        cluster goes ``updating`` and back to ``running`` when done (poll :meth:`encryption_status`).
+        Retried only when throttled: a call that reached ACK starts its 5-minute cool-down (409)."""
         request = UpdateKMSEncryptionRequest(kms_key_id=key["kms_key_id"], disable_encryption=False)
         response = self._call(
-            "update KMS encryption of", lambda client: client.update_kmsencryption(self.cluster_id, request)
+            "update KMS encryption of",
+            lambda client: client.update_kmsencryption(self.cluster_id, request),
+            retryable=_throttled,
         )
         return {"enabled": True, "key": key["kms_key_id"], "status_code": response.status_code}
+
+    def disable_encryption(self) -> dict:
+        """UpdateKMSEncryption with ``disable_encryption: true``; polled like :meth:`enable_encryption`."""
+        request = UpdateKMSEncryptionRequest(disable_encryption=True)
+        response = self._call(
+            "update KMS encryption of",
+            lambda client: client.update_kmsencryption(self.cluster_id, request),
+            retryable=_throttled,
+        )
+        return {"enabled": False, "key": None, "status_code": response.status_code}
+
+    def encryption_state(self, operation: str | None = None) -> dict:
+        """Secret encryption in the shape every cloud kind answers (``providers.dynamic.cloud_encryption``).
+        ACK documents no field for it, so ``state`` is None (not reported) and ``key`` None; the
+        cluster ``state`` says whether an update still runs (``busy``) or the cluster ``failed``."""
+        detail = self._call("describe", lambda client: client.describe_cluster_detail(self.cluster_id)).body
+        cluster_state = detail.state or ""
+        return {
+            "state": "failed" if cluster_state in _FAILED_STATES else None,
+            "key": None,
+            "key_reported": False,
+            "busy": cluster_state in _BUSY_STATES,
+            "operation": operation,
+            "reason": f"ACK reports no Secret encryption state; cluster state {cluster_state or 'unknown'}",
+        }
 
     # --- SDK plumbing ---------------------------------------------------------------------------
 
@@ -126,9 +154,11 @@ class AckSource:
                 config.protocol = scheme.upper()
         return Client(config)
 
-    def _call(self, operation: str, call: Callable[[Client], T]) -> T:
+    def _call(
+        self, operation: str, call: Callable[[Client], T], retryable: Callable[[Exception], bool] | None = None
+    ) -> T:
         try:
-            return with_retries(lambda: call(self._client()), retryable=_retryable)
+            return with_retries(lambda: call(self._client()), retryable=retryable or _retryable)
         except (TeaException, CredentialException) as exc:
             raise self._error(operation, exc) from exc
 
@@ -206,6 +236,10 @@ def _throttled(exc: Exception) -> bool:
         or getattr(exc, "status_code", None) == 429
         or code.startswith("Throttling")
     )
+
+
+_BUSY_STATES = ("updating", "upgrading", "scaling", "initial", "draining")  # an operation runs: wait
+_FAILED_STATES = ("failed",)
 
 
 def _retryable(exc: Exception) -> bool:

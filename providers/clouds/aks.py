@@ -95,32 +95,92 @@ class AksSource:
         )
         return _encryption(cluster)
 
-    def enable_encryption(self, key: dict) -> dict:
+    def enable_encryption(self, key: dict, timeout: float | None = None) -> dict:
         """Full PUT of the cluster as read, with ``securityProfile.azureKeyVaultKms`` set and the
-        read eTag as ``If-Match`` (PATCH only changes tags); waits for the long-running operation.
-        ``key``: ``key_id``, optional ``key_vault_network_access`` (Public) and ``key_vault_resource_id``."""
+        read eTag as ``If-Match`` (PATCH only changes tags); waits up to ``timeout`` seconds (None:
+        until it ends) for the long-running operation, following its ``Azure-AsyncOperation`` URL.
+        ``key``: ``key_id``, optional ``key_vault_network_access`` (Public) and ``key_vault_resource_id``.
+        Nothing is put when the cluster has these settings already, or is busy with another
+        operation (``busy`` in the answer: wait for it). Switching Public/Private needs KMS
+        disabled first (:meth:`disable_encryption`)."""
         if problems := check_encryption_key(key):
             raise CloudError.refusing(problems)
+        wanted = {
+            "enabled": True,
+            "key_id": key["key_id"],
+            "key_vault_network_access": key.get("key_vault_network_access") or "Public",
+            "key_vault_resource_id": key.get("key_vault_resource_id") or None,
+        }
+        return self._put_kms(wanted, "enable KMS encryption on", timeout)
 
-        def update(client: ContainerServiceClient) -> ManagedCluster:
+    def disable_encryption(self, timeout: float | None = None) -> dict:
+        """PUT ``azureKeyVaultKms.enabled: false`` (the key settings are kept, as ``az aks update
+        --disable-azure-keyvault-kms`` does) and wait as :meth:`enable_encryption` does."""
+        current = self.encryption_status()["settings"]
+        wanted = {**current, "enabled": False}
+        return self._put_kms(wanted, "disable KMS encryption on", timeout)
+
+    def encryption_state(self, operation: str | None = None) -> dict:
+        """Secret encryption in the shape every cloud kind answers (``providers.dynamic.cloud_encryption``):
+        ``azureKeyVaultKms`` while ``provisioningState`` is ``Succeeded``; ``enabling``/``disabling``
+        (busy) while an operation runs, ``failed`` when it ended ``Failed`` or ``Canceled``."""
+        cluster = self._call(
+            "look up", lambda client: client.managed_clusters.get(self.resource_group, self.cluster_name)
+        )
+        return _encryption_state(cluster, operation)
+
+    def _put_kms(self, wanted: dict, what: str, timeout: float | None) -> dict:
+        operation: dict = {}
+
+        def start(client: ContainerServiceClient):
+            """GET, then PUT unless there is nothing to do; each retry reads the cluster again, so a
+            PUT that went through before a transient failure is not put twice."""
             cluster = client.managed_clusters.get(self.resource_group, self.cluster_name)
+            provisioning = _text(cluster.provisioning_state)
+            current = _kms(cluster) or {"enabled": False}
+            if provisioning not in _TERMINAL or _same_kms(current, wanted):
+                return None
             profile = cluster.security_profile or ManagedClusterSecurityProfile()
             profile.azure_key_vault_kms = AzureKeyVaultKms(
-                enabled=True,
-                key_id=key["key_id"],
-                key_vault_network_access=key.get("key_vault_network_access") or "Public",
-                key_vault_resource_id=key.get("key_vault_resource_id"),
+                enabled=wanted["enabled"],
+                key_id=wanted.get("key_id"),
+                key_vault_network_access=wanted.get("key_vault_network_access") or "Public",
+                key_vault_resource_id=wanted.get("key_vault_resource_id"),
             )
             cluster.security_profile = profile
             condition = {}
             if cluster.e_tag:
                 condition = {"etag": cluster.e_tag, "match_condition": MatchConditions.IfNotModified}
-            poller = client.managed_clusters.begin_create_or_update(
-                self.resource_group, self.cluster_name, cluster, **condition
+            return client.managed_clusters.begin_create_or_update(
+                self.resource_group,
+                self.cluster_name,
+                cluster,
+                raw_response_hook=lambda response: _note_operation(response, operation),
+                **condition,
             )
-            return poller.result()
 
-        return _encryption(self._call("enable KMS encryption on", update))
+        with self._client() as client:
+            try:
+                poller = with_retries(lambda: start(client), retryable=_retryable)
+                error = ""
+                if poller is not None:
+                    try:
+                        poller.wait(timeout)  # the SDK polls the Azure-AsyncOperation URL, honouring Retry-After
+                    except HttpResponseError as exc:  # the operation ended Failed or Canceled
+                        error = _summary(exc)
+                cluster = with_retries(
+                    lambda: client.managed_clusters.get(self.resource_group, self.cluster_name), retryable=_retryable
+                )
+            except AzureError as exc:
+                raise self._error(what, exc) from exc
+        state = _encryption_state(cluster, operation.get("id"))
+        return {
+            **_encryption(cluster),
+            "called": poller is not None,
+            "operation": operation.get("id"),
+            "busy": state["busy"],
+            "error": error,
+        }
 
     # --- SDK plumbing ---------------------------------------------------------------------------
 
@@ -219,6 +279,51 @@ def _kms(cluster: ManagedCluster) -> dict | None:
         "key_id": kms.key_id,
         "key_vault_network_access": _text(kms.key_vault_network_access) or None,
         "key_vault_resource_id": kms.key_vault_resource_id,
+    }
+
+
+_TERMINAL = ("Succeeded", "Failed", "Canceled")
+
+
+def _same_kms(current: dict, wanted: dict) -> bool:
+    if not wanted["enabled"]:
+        return not current.get("enabled")
+    keys = ("enabled", "key_id", "key_vault_network_access", "key_vault_resource_id")
+    normal = {**current, "key_vault_network_access": current.get("key_vault_network_access") or "Public"}
+    return all((normal.get(k) or None) == (wanted.get(k) or None) for k in keys)
+
+
+def _note_operation(response, operation: dict) -> None:
+    """Keep the operation id (the last segment of the ``Azure-AsyncOperation`` URL) of a PUT's answer."""
+    url = response.http_response.headers.get("Azure-AsyncOperation") or ""
+    if url and "id" not in operation:
+        operation["id"] = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _encryption_state(cluster: ManagedCluster, operation: str | None) -> dict:
+    kms = _kms(cluster) or {"enabled": False}
+    provisioning = _text(cluster.provisioning_state)
+    enabled = bool(kms.get("enabled"))
+    if provisioning == "Succeeded":
+        state, busy = ("enabled" if enabled else "disabled"), False
+    elif provisioning in ("Failed", "Canceled"):
+        state, busy = "failed", False
+    else:
+        state, busy = ("enabling" if enabled else "disabling"), True
+    key = None
+    if state == "enabled":
+        key = {
+            "key_id": kms.get("key_id"),
+            "key_vault_network_access": kms.get("key_vault_network_access") or "Public",
+            "key_vault_resource_id": kms.get("key_vault_resource_id"),
+        }
+    return {
+        "state": state,
+        "key": key,
+        "key_reported": True,
+        "busy": busy,
+        "operation": operation,
+        "reason": f"provisioningState {provisioning}; azureKeyVaultKms.enabled={str(enabled).lower()}",
     }
 
 

@@ -126,6 +126,44 @@ class EksSource:
         key_arn = _key_arn(self._describe_cluster())
         return {"enabled": key_arn is not None, "key": key_arn, "operation": self._latest_association()}
 
+    def encryption_state(self, operation: str | None = None) -> dict:
+        """Secret encryption in the shape every cloud kind answers (``providers.dynamic.cloud_encryption``):
+        ``enabled`` once ``encryptionConfig`` names a key; else the association update ``operation``
+        (DescribeUpdate), or without one the newest association (ListUpdates), tells ``enabling``
+        (InProgress) or ``failed`` (Failed/Cancelled, with its ``errors[]``)."""
+        # The update first: read after it, the cluster shows whatever a Successful update wrote (read before,
+        # it could predate an update that finishes in between and look like a success that wrote nothing).
+        update = self._describe_association(operation) if operation else self._latest_association()
+        key_arn = _key_arn(self._describe_cluster())
+        status = (update or {}).get("status")
+        reason = f"update {update['id']} {status}" if update else "no association update"
+        if update and update["errors"]:
+            reason += ": " + "; ".join(update["errors"])
+        if key_arn:
+            state = "enabled"
+        elif status == "InProgress":
+            state = "enabling"
+        elif status in ("Failed", "Cancelled"):
+            state = "failed"
+        else:
+            state, reason = "disabled", "no customer-managed key in encryptionConfig"
+        return {
+            "state": state,
+            "key": {"key_arn": key_arn} if key_arn else None,
+            "key_reported": True,
+            "busy": status == "InProgress",
+            "operation": (update or {}).get("id"),
+            "reason": reason,
+        }
+
+    def disable_encryption(self) -> dict:
+        """Impossible: EKS has no call that removes or replaces an associated key (V36)."""
+        raise CloudError(
+            "invalid",
+            f"EKS secrets encryption on '{self.cluster_name}' cannot be disabled or re-keyed once associated",
+            ErrorCode.ENC_IRREVERSIBLE,
+        )
+
     def enable_encryption(self, key: dict) -> dict:
         """Associate ``key["key_arn"]`` (a KMS key ARN) for Secrets. EKS cannot undo or re-key this
         (V36), so another key already set is refused and the same key is a no-op. Without a key,
@@ -165,6 +203,21 @@ class EksSource:
     def _describe_cluster(self) -> dict:
         return self._call(lambda: self._eks().describe_cluster(name=self.cluster_name))["cluster"]
 
+    def _describe_association(self, update_id: str) -> dict:
+        """One update (DescribeUpdate) as ``{"id", "status", "errors"}``; a vanished one reads as failed."""
+        try:
+            update = with_retries(
+                lambda: self._eks().describe_update(name=self.cluster_name, updateId=update_id)["update"],
+                retryable=_transient,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NOT_FOUND:
+                return {"id": update_id, "status": "Failed", "errors": [f"update {update_id} not found"]}
+            raise self._error(exc) from exc
+        except BotoCoreError as exc:
+            raise self._error(exc) from exc
+        return _update_summary(update)
+
     def _latest_association(self) -> dict | None:
         """The newest AssociateEncryptionConfig update (ListUpdates + DescribeUpdate), or None."""
 
@@ -180,13 +233,7 @@ class EksSource:
             return max(associations, key=lambda u: u["createdAt"], default=None)
 
         latest = self._call(call)
-        if latest is None:
-            return None
-        return {
-            "id": latest["id"],
-            "status": latest["status"],
-            "errors": [f"{e.get('errorCode')}: {e.get('errorMessage')}" for e in latest.get("errors", [])],
-        }
+        return None if latest is None else _update_summary(latest)
 
     def _session(self) -> boto3.session.Session:
         """A session on the standard credential chain, or on the role assumed through it."""
@@ -242,6 +289,14 @@ class EksSource:
         if status >= 500:
             return api_error("unavailable", f"{failed}. AWS failed repeatedly; retry later")
         return api_error("invalid", failed)
+
+
+def _update_summary(update: dict) -> dict:
+    return {
+        "id": update["id"],
+        "status": update["status"],
+        "errors": [f"{e.get('errorCode')}: {e.get('errorMessage')}" for e in update.get("errors", [])],
+    }
 
 
 def _key_arn(cluster: dict) -> str | None:

@@ -137,17 +137,74 @@ class GkeSource:
                 "key_name": key_name,
             }
         }
-        operation = self._call(
+        operation = self._update_cluster(update)
+        return {"operation": operation.name, "status": operation.status.name, "key": key_name}
+
+    def disable_encryption(self) -> dict:
+        """Decrypt Secrets (``desiredDatabaseEncryption.state: DECRYPTED``; GKE rewrites them itself).
+        Returns the operation; nothing is called when they are decrypted already."""
+        if self.encryption_status()["state"] == "CURRENT_STATE_DECRYPTED":
+            return {"operation": None, "status": "DONE", "key": None}
+        update = {"desired_database_encryption": {"state": container_v1.DatabaseEncryption.State.DECRYPTED}}
+        operation = self._update_cluster(update)
+        return {"operation": operation.name, "status": operation.status.name, "key": None}
+
+    def encryption_state(self, operation: str | None = None) -> dict:
+        """Secret encryption in the shape every cloud kind answers (``providers.dynamic.cloud_encryption``),
+        from ``databaseEncryption.currentState`` and, given the ``operation`` of an update, its
+        status (not ``DONE``: busy) and ``error``; ``lastOperationErrors`` explain a failure."""
+        encryption = self._get_cluster().database_encryption
+        current = encryption.current_state.name
+        if current == "CURRENT_STATE_UNSPECIFIED":  # older answers: only the desired state is set
+            encrypted = encryption.state == container_v1.DatabaseEncryption.State.ENCRYPTED
+            current = "CURRENT_STATE_ENCRYPTED" if encrypted else "CURRENT_STATE_DECRYPTED"
+        state = _CURRENT_STATES.get(current)
+        errors = [error.error_message for error in encryption.last_operation_errors]
+        reason = current + (": " + "; ".join(errors) if errors and state == "failed" else "")
+        busy = state in ("enabling", "disabling")
+        if operation:
+            done = self._get_operation(operation)
+            if done.status != container_v1.Operation.Status.DONE:
+                busy = True
+                state = state if state in ("enabling", "disabling") else "enabling"
+                reason = f"operation {operation} {done.status.name}"
+            elif done.error.message:
+                state, busy = "failed", False
+                reason = f"operation {operation} failed: {done.error.message}" + (
+                    f" ({'; '.join(errors)})" if errors else ""
+                )
+        if state is None:
+            reason = f"unknown databaseEncryption.currentState {current}"
+        return {
+            "state": state,
+            "key": {"key_name": encryption.key_name} if state == "enabled" and encryption.key_name else None,
+            "key_reported": True,
+            "busy": busy,
+            "operation": operation,
+            "reason": reason,
+        }
+
+    # --- SDK plumbing ---------------------------------------------------------------------------
+
+    def _update_cluster(self, update: dict) -> container_v1.Operation:
+        """UpdateCluster, retried only when throttled: after a server error the operation may have
+        started, and a second one would be refused while it runs."""
+        return self._call(
             "UpdateCluster",
             lambda: self._with_client(
                 lambda client: client.update_cluster(
                     name=self.resource_name, update=update, retry=None, timeout=TIMEOUT
                 )
             ),
+            retryable=_throttled,
         )
-        return {"operation": operation.name, "status": operation.status.name, "key": key_name}
 
-    # --- SDK plumbing ---------------------------------------------------------------------------
+    def _get_operation(self, operation: str) -> container_v1.Operation:
+        name = f"projects/{self.project}/locations/{self.location}/operations/{operation.rsplit('/', 1)[-1]}"
+        return self._call(
+            "GetOperation",
+            lambda: self._with_client(lambda client: client.get_operation(name=name, retry=None, timeout=TIMEOUT)),
+        )
 
     def _get_cluster(self) -> container_v1.Cluster:
         return self._call(
@@ -173,9 +230,9 @@ class GkeSource:
         credentials.refresh(google.auth.transport.requests.Request())
         return credentials.token
 
-    def _call(self, operation: str, call: Callable[[], T]) -> T:
+    def _call(self, operation: str, call: Callable[[], T], retryable: Callable[[Exception], bool] | None = None) -> T:
         try:
-            return with_retries(call, retryable=_transient)
+            return with_retries(call, retryable=retryable or _transient)
         except (api.GoogleAPICallError, auth.GoogleAuthError, requests.RequestException) as exc:
             raise self._error(operation, exc) from exc
 
@@ -218,6 +275,23 @@ class GkeSource:
         if isinstance(exc, api.ClientError):
             return api_error("invalid", f"{failed}: {detail}")
         return api_error("unavailable", f"{failed}: {detail}. Google's side failed repeatedly; retry later")
+
+
+_CURRENT_STATES = {  # databaseEncryption.currentState -> the shared state words
+    "CURRENT_STATE_ENCRYPTED": "enabled",
+    "CURRENT_STATE_ALL_OBJECTS_ENCRYPTION_ENABLED": "enabled",
+    "CURRENT_STATE_DECRYPTED": "disabled",
+    "CURRENT_STATE_ENCRYPTION_PENDING": "enabling",
+    "CURRENT_STATE_ALL_OBJECTS_ENCRYPTION_PENDING": "enabling",
+    "CURRENT_STATE_DECRYPTION_PENDING": "disabling",
+    "CURRENT_STATE_ENCRYPTION_ERROR": "failed",
+    "CURRENT_STATE_DECRYPTION_ERROR": "failed",
+    "CURRENT_STATE_ALL_OBJECTS_ENCRYPTION_ERROR": "failed",
+}
+
+
+def _throttled(exc: Exception) -> bool:
+    return isinstance(exc, api.TooManyRequests)
 
 
 def _transient(exc: Exception) -> bool:

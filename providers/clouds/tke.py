@@ -112,14 +112,18 @@ class TkeSource:
         }
 
     def enable_encryption(self, key: dict) -> dict:
-        """Submit EnableEncryptionProtection (``key``: optional ``key_id``, ``kms_region``; without a key
-        id TKE creates its default key). Poll :meth:`encryption_status` until ``Opened``."""
+        """Submit EnableEncryptionProtection (``key``: optional ``kms_key_id`` (the stack's name; also
+        ``key_id``), ``kms_region``; without a key id TKE creates its default key). Poll
+        :meth:`encryption_status` until ``Opened``. Retried only when throttled (20 requests/s)."""
         kms = {"KmsRegion": key.get("kms_region") or self.region}
-        if key.get("key_id"):
-            kms["KeyId"] = key["key_id"]
+        key_id = key.get("kms_key_id") or key.get("key_id")
+        if key_id:
+            kms["KeyId"] = key_id
         action = "EnableEncryptionProtection"
         try:
-            answer = self._send(self._client(), action, {"ClusterId": self.cluster_id, "KMSConfiguration": kms})
+            answer = self._send(
+                self._client(), action, {"ClusterId": self.cluster_id, "KMSConfiguration": kms}, _throttled
+            )
         except TencentCloudSDKException as exc:
             error = self._error(action, exc)
             if error.reason in ("invalid", "forbidden"):  # V40: KMS not enabled or not authorised for TKE
@@ -129,7 +133,35 @@ class TkeSource:
                     ErrorCode.ENC_TKE_REFUSED,
                 )
             raise error from exc
-        return {"submitted": True, "request_id": answer.RequestId}
+        return {"submitted": True, "request_id": answer.RequestId, "operation": answer.RequestId}
+
+    def disable_encryption(self) -> dict:
+        """Submit DisableEncryptionProtection; poll :meth:`encryption_status` until ``Closed``."""
+        action = "DisableEncryptionProtection"
+        try:
+            answer = self._send(self._client(), action, {"ClusterId": self.cluster_id}, _throttled)
+        except TencentCloudSDKException as exc:
+            raise self._error(action, exc) from exc
+        return {"submitted": True, "request_id": answer.RequestId, "operation": answer.RequestId}
+
+    def encryption_state(self, operation: str | None = None) -> dict:
+        """Secret encryption in the shape every cloud kind answers (``providers.dynamic.cloud_encryption``),
+        from DescribeEncryptionStatus: Opening/Opened/Closing/Closed, ``failed`` when ``ErrorMsg``
+        is set and it is not Opened. TKE never reports which key encrypts (``key`` None)."""
+        answer = self._call(self._client(), "DescribeEncryptionStatus", ClusterId=self.cluster_id)
+        status, error = answer.Status or "", answer.ErrorMsg or ""
+        state = _ENCRYPTION_STATES.get(status)
+        if error and status != ENCRYPTION_OPENED:
+            state = "failed"
+        reason = f"encryption status {status or 'unknown'}" + (f": {error}" if error else "")
+        return {
+            "state": state,
+            "key": None,
+            "key_reported": False,
+            "busy": status in ("Opening", "Closing"),
+            "operation": operation,
+            "reason": reason,
+        }
 
     # --- calls ------------------------------------------------------------------------------------
 
@@ -148,10 +180,12 @@ class TkeSource:
             raise self._error(action, exc) from exc
 
     @staticmethod
-    def _send(client: tke_client.TkeClient, action: str, params: dict):
+    def _send(client: tke_client.TkeClient, action: str, params: dict, retryable=None):
         request = getattr(models, f"{action}Request")()
         request.from_json_string(json.dumps(params))
-        return with_retries(lambda: getattr(client, action)(request), retryable=_transient, attempts=ATTEMPTS)
+        return with_retries(
+            lambda: getattr(client, action)(request), retryable=retryable or _transient, attempts=ATTEMPTS
+        )
 
     # --- error mapping ----------------------------------------------------------------------------
 
@@ -188,6 +222,14 @@ class TkeSource:
                 f"the TKE API at {where} is unavailable ({detail}); retry later, or check the network and the endpoint",
             )
         return CloudError("invalid", f"TKE refused {action} for cluster {self.cluster_id} in {self.region} ({detail})")
+
+
+_ENCRYPTION_STATES = {"Opening": "enabling", "Opened": "enabled", "Closing": "disabling", "Closed": "disabled"}
+
+
+def _throttled(exc: Exception) -> bool:
+    """The request was refused for its rate (20/s for the encryption calls): it did nothing, so try again."""
+    return isinstance(exc, TencentCloudSDKException) and (exc.get_code() or "").startswith("RequestLimitExceeded")
 
 
 def _transient(exc: Exception) -> bool:

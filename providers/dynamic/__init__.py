@@ -6,10 +6,12 @@ the pickle in every resource's ``__provider`` input), and builds its clients ins
 """
 
 from .api_discovery import ApiDiscovery, ApiDiscoveryProvider
+from .cloud_encryption import CloudEncryption, CloudEncryptionProvider
 from .cluster_lookup import ClusterLookup, ClusterLookupProvider
 from .federation_member_status import FederationMemberStatus, FederationMemberStatusProvider
 from .fleet_membership import FleetMembership, FleetMembershipProvider
 from .fleet_status import FleetStatus, FleetStatusProvider
+from .idc_encryption import IdcEncryption, IdcEncryptionProvider
 from .ingress_status import IngressStatus, IngressStatusProvider
 from .karmada_control_plane import KarmadaControlPlane, KarmadaControlPlaneProvider
 from .manifest_work_status import ManifestWorkStatus, ManifestWorkStatusProvider
@@ -23,6 +25,8 @@ from .webhook_certificate import WebhookCertificate, WebhookCertificateProvider
 __all__ = [
     "ApiDiscovery",
     "ApiDiscoveryProvider",
+    "CloudEncryption",
+    "CloudEncryptionProvider",
     "ClusterLookup",
     "ClusterLookupProvider",
     "DefaultStorageClass",
@@ -41,6 +45,8 @@ __all__ = [
     "FleetMembershipProvider",
     "FleetStatus",
     "FleetStatusProvider",
+    "IdcEncryption",
+    "IdcEncryptionProvider",
     "PermissionStatus",
     "PermissionStatusProvider",
     "RegistrationStatus",

@@ -7,9 +7,11 @@ Serves the calls ``alibabacloud_cs20151215`` 7.2.3 makes for fleetform, at the S
 * ``GET /k8s/{ClusterId}/user_config`` (DescribeClusterUserKubeconfig): ``{"config", "expiration"}``;
   ``TemporaryDurationMinutes`` must lie in 15-4320 (default validity: three years).
 * ``PUT /clusters/{ClusterId}/kms`` (UpdateKMSEncryption): answered with no body; the cluster is
-  ``updating`` for ``update_seconds`` (the state advances when observed), then ``running``. A cluster
-  that is not running gets 400 ``ErrorClusterState``; a change within ``kms_cooldown`` seconds of the
+  ``updating`` for ``update_seconds`` and until DescribeClusterDetail has shown it updating
+  ``update_polls`` times (the state advances when observed), then ``running``. A cluster that is
+  not running gets 400 ``ErrorClusterState``; a change within ``kms_cooldown`` seconds of the
   previous one gets 409 (code ``Conflict``, the emulator's choice: the real code is not documented).
+  :attr:`AckEmulator.calls` counts the calls by action name.
 
 Requests are authenticated as the API gateway does: the ``ACS3-HMAC-SHA256`` signature over the
 canonical request (method, path, sorted query, signed headers, payload hash) is recomputed with the
@@ -26,8 +28,10 @@ user id, O = ``system:masters``) from that cluster's CA, so it really opens it.
 Not emulated: regions (one endpoint serves every region, and ROA calls carry no region), cluster
 lists and the v2 user_config path, ``PrivateIpAddress`` (both endpoints are the same URL), expiry of
 temporary kubeconfigs (reported, not enforced), STS tokens, RAM policies and cluster RBAC
-(``ForbiddenUpdateKMSState``), refusal of KMS on non-Pro clusters, and reading KMS state back: ACK
-documents no field for it, so only :meth:`AckEmulator.kms` shows what was set.
+(``ForbiddenUpdateKMSState``), refusal of KMS on non-Pro clusters, KMS itself (any key id is
+usable), and reading KMS state back: ACK documents no field for it, so only :meth:`AckEmulator.kms`
+shows what was set, and a change made outside fleetform (:meth:`AckEmulator.set_kms`) is invisible
+through the API, as it is on ACK.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import re
 import secrets
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -121,11 +126,14 @@ class AckEmulator(CloudEmulator):
         data_dir: Path | None = None,
         *,
         update_seconds: float = 0.2,
+        update_polls: int = 0,
         kms_cooldown: float = 300.0,
     ):
         super().__init__(kube, data_dir)
         self.update_seconds = update_seconds
+        self.update_polls = update_polls  # DescribeClusterDetail answers showing "updating" before it can end
         self.kms_cooldown = kms_cooldown
+        self.calls: Counter[str] = Counter()  # API calls answered, by action (DescribeClusterDetail, ...)
         self._state = self._load() or self._new_state()
         self._save()
 
@@ -195,6 +203,14 @@ class AckEmulator(CloudEmulator):
         with self._lock:
             return self._state["clusters"][cluster_id]["kms"]
 
+    def set_kms(self, cluster_id: str, kms_key_id: str | None) -> None:
+        """Change the Secret encryption key (None: disable) at once, as someone using the console
+        would. Nothing the API answers shows it (see the module docstring)."""
+        with self._lock:
+            record = self._state["clusters"][cluster_id]
+            record["kms"] = {"kms_key_id": kms_key_id, "disable_encryption": kms_key_id is None}
+            self._save()
+
     # --- fault knobs ----------------------------------------------------------------------------
 
     def throttle_next(self, count: int = 1) -> None:
@@ -231,13 +247,14 @@ class AckEmulator(CloudEmulator):
         if refused := self._authenticate(request):
             return refused
         routes = (
-            ("GET", _DETAIL, self._describe),
-            ("GET", _USER_CONFIG, self._user_config),
-            ("PUT", _KMS, self._update_kms),
+            ("GET", _DETAIL, self._describe, "DescribeClusterDetail"),
+            ("GET", _USER_CONFIG, self._user_config, "DescribeClusterUserKubeconfig"),
+            ("PUT", _KMS, self._update_kms, "UpdateKMSEncryption"),
         )
         with self._lock:
-            for method, pattern, handler in routes:
+            for method, pattern, handler, action in routes:
                 if request.method == method and (match := pattern.match(request.path)):
+                    self.calls[action] += 1
                     record = self._state["clusters"].get(match["id"])
                     if record is None:
                         return _error(404, "ErrorClusterNotFound", f"cluster {match['id']} not found")
@@ -259,12 +276,20 @@ class AckEmulator(CloudEmulator):
         return None
 
     def _settle(self, record: dict) -> None:
-        """Finish a KMS update once its time is up (the state advances when observed)."""
-        if record["state"] == "updating" and record["update_done_at"] and time.time() >= record["update_done_at"]:
-            record.update(state="running", update_done_at=None)
+        """Finish a KMS update once its time is up and it was seen enough times (the state advances
+        when observed)."""
+        if (
+            record["state"] == "updating"
+            and record["update_done_at"]
+            and time.time() >= record["update_done_at"]
+            and record.get("update_polls", 0) >= self.update_polls
+        ):
+            record.update(state="running", update_done_at=None, update_polls=0)
             self._save()
 
     def _describe(self, _request: Request, record: dict) -> Response:
+        if record["state"] == "updating" and record["update_done_at"]:
+            record["update_polls"] = record.get("update_polls", 0) + 1
         return Response.json(200, self._detail(record), content_type=_CONTENT_TYPE)
 
     def _detail(self, record: dict) -> dict:
@@ -330,6 +355,7 @@ class AckEmulator(CloudEmulator):
             kms_updated_at=now,
             state="updating",
             update_done_at=now + self.update_seconds,
+            update_polls=0,
         )
         self._save()
         return Response(200)

@@ -18,7 +18,14 @@ unchanged. How the SDKs are pointed at it (all in :meth:`AksEmulator.environment
   ``listClusterAdminCredential`` / ``listClusterUserCredential`` (base64 kubeconfigs); PUT a managed
   cluster to change ``securityProfile.azureKeyVaultKms`` and ``tags``, honouring ``If-Match``, as an
   ARM long-running operation (``Azure-AsyncOperation`` status URL, ``Retry-After``) that finishes
-  ``operation_seconds`` later. Errors use ARM's envelope ``{"error": {"code", "message"}}``.
+  ``operation_seconds`` later and once its status URL has answered ``InProgress``
+  ``operation_polls`` times (the resource shows ``provisioningState: Updating`` and the new
+  settings meanwhile; :meth:`AksEmulator.fail_next_operation` makes the next one end ``Failed``). A
+  PUT while an operation runs is 409 ``OperationNotAllowed``; switching ``keyVaultNetworkAccess``
+  between Public and Private on an enabled KMS is refused (400), because AKS needs KMS disabled
+  first (the error code is the emulator's choice). Errors use ARM's envelope
+  ``{"error": {"code", "message"}}``. :meth:`AksEmulator.set_kms` changes the KMS settings as
+  someone else would (portal, az CLI), and :attr:`AksEmulator.calls` counts ARM calls by name.
 
 Every cluster is backed by a virtual cluster ``aks-<name>`` of the Kubernetes emulator (see
 :func:`~sandbox.clouds.emulator.backing_name`; clusters of the same name in different resource
@@ -28,7 +35,8 @@ it. With local accounts disabled the admin credential is refused (400) and the u
 ``kubelogin`` exec user, as on AKS with Entra integration.
 
 Not emulated: creating, deleting, starting or stopping clusters through ARM (use
-:meth:`AksEmulator.add_cluster`), list operations, agent pools, ``server-fqdn`` and ``format``,
+:meth:`AksEmulator.add_cluster`), Key Vault (any versioned key URI is usable; the identity's key
+permissions are not checked), list operations, agent pools, ``server-fqdn`` and ``format``,
 Entra tokens accepted by the backing clusters (kubelogin), managed/workload identity and Azure CLI
 credentials, ARM RBAC (``AuthorizationFailed``), resource-provider registration. Issued tokens are
 kept in memory only: after a restart clients must fetch new ones (azure-identity does, per client).
@@ -46,6 +54,7 @@ import ssl
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -113,9 +122,19 @@ class AksEmulator(CloudEmulator):
     kind = "aks"
     keep_alive = True
 
-    def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None, *, operation_seconds: float = 0.2):
+    def __init__(
+        self,
+        kube: KubeApiEmulator,
+        data_dir: Path | None = None,
+        *,
+        operation_seconds: float = 0.2,
+        operation_polls: int = 0,
+    ):
         super().__init__(kube, data_dir)
         self.operation_seconds = operation_seconds
+        self.operation_polls = operation_polls  # InProgress answers of the status URL before an operation can end
+        self.calls: Counter[str] = Counter()  # ARM calls answered: GET, PUT, operation status, credentials
+        self._failing_operations: list[str] = []
         self._tokens: dict[str, dict] = {}
         self._state = self._load() or self._new_state()
         self._pki = ClusterPki(**self._state["pki"])
@@ -207,6 +226,19 @@ class AksEmulator(CloudEmulator):
             shared = any(r["cluster_name"] == name for r in self._state["clusters"].values())
         if not shared:
             self._remove_backing(name)
+
+    def set_kms(self, subscription_id: str, resource_group: str, cluster_name: str, kms: dict | None) -> None:
+        """Set ``securityProfile.azureKeyVaultKms`` (ARM spelling; None removes it) at once, as
+        someone using the portal or the az CLI would (drift for fleetform to find)."""
+        with self._lock:
+            record = self._state["clusters"][_key(subscription_id, resource_group, cluster_name)]
+            record.update(kms=kms, etag=str(uuid.uuid4()))
+            self._save()
+
+    def fail_next_operation(self, message: str = "Key Vault key is not accessible.") -> None:
+        """The next PUT is accepted but its operation ends ``Failed`` (``provisioningState: Failed``)."""
+        with self._lock:
+            self._failing_operations.append(message)
 
     def cluster(self, subscription_id: str, resource_group: str, cluster_name: str) -> dict:
         """The resource as ARM's GET returns it (KeyError when absent)."""
@@ -379,6 +411,7 @@ class AksEmulator(CloudEmulator):
                 return _arm_error(400, "BadRequest", "The AKS emulator does not create clusters; use add_cluster.")
             return self._not_found(sub, rg, name)
         self._settle(record)
+        self.calls[f"{request.method} {action or 'managedCluster'}"] += 1
         if (request.method, action) == ("GET", ""):
             return Response.json(200, self._resource(record))
         if (request.method, action) == ("PUT", ""):
@@ -453,6 +486,18 @@ class AksEmulator(CloudEmulator):
         kms = ((body.get("properties") or {}).get("securityProfile") or {}).get("azureKeyVaultKms")
         if problem := _kms_problem(kms):
             return _arm_error(400, "InvalidParameter", problem)
+        current = record["kms"] or {}
+        if (
+            current.get("enabled")
+            and kms
+            and kms.get("enabled")
+            and (current.get("keyVaultNetworkAccess") or "Public") != (kms.get("keyVaultNetworkAccess") or "Public")
+        ):
+            return _arm_error(
+                400,
+                "BadRequest",
+                "Changing keyVaultNetworkAccess of an enabled azureKeyVaultKms is not supported; disable KMS first.",
+            )
         operation = str(uuid.uuid4())
         record.update(
             kms=kms,
@@ -466,6 +511,8 @@ class AksEmulator(CloudEmulator):
             "startTime": _now(),
             "done_at": time.time() + self.operation_seconds,
             "status": "InProgress",
+            "polls": 0,
+            "fails_with": self._failing_operations.pop(0) if self._failing_operations else None,
         }
         self._save()
         status_url = (
@@ -477,23 +524,36 @@ class AksEmulator(CloudEmulator):
     def _settle(self, record: dict) -> None:
         """Finish the cluster's operation once its time is up (operations advance when observed)."""
         operation = self._state["operations"].get(record["operation"] or "")
-        if operation is None or time.time() < operation["done_at"]:
+        if operation is None or time.time() < operation["done_at"] or operation.get("polls", 0) < self.operation_polls:
             return
-        operation.update(status="Succeeded", endTime=_now())
-        record.update(provisioning_state="Succeeded", operation=None)
+        if operation.get("fails_with"):
+            operation.update(
+                status="Failed",
+                endTime=_now(),
+                error={"code": "KMSKeyNotAccessible", "message": operation["fails_with"]},
+            )
+            record.update(provisioning_state="Failed", operation=None)
+        else:
+            operation.update(status="Succeeded", endTime=_now())
+            record.update(provisioning_state="Succeeded", operation=None)
         self._save()
 
     def _operation_status(self, operation_id: str) -> Response:
         operation = self._state["operations"].get(operation_id)
         if operation is None:
             return _arm_error(404, "NotFound", f"Operation '{operation_id}' was not found.")
+        self.calls["GET operation"] += 1
         record = self._state["clusters"].get(operation["cluster"])
         if record is not None:
             self._settle(record)
+        if operation["status"] == "InProgress":
+            operation["polls"] = operation.get("polls", 0) + 1
         body = {"name": operation_id, "status": operation["status"], "startTime": operation["startTime"]}
         if "endTime" in operation:
             body["endTime"] = operation["endTime"]
-        headers = {} if operation["status"] == "Succeeded" else {"Retry-After": "1"}
+        if "error" in operation:
+            body["error"] = operation["error"]
+        headers = {"Retry-After": "1"} if operation["status"] == "InProgress" else {}
         return Response.json(200, body, headers)
 
     # --- credentials ----------------------------------------------------------------------------

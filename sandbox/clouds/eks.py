@@ -13,10 +13,14 @@ updates), creates each cluster in moto through the API, and the proxy
   ``certificateAuthority.data`` of the backing virtual cluster (moto's are random strings),
   ``status``, ``version`` (major.minor, as EKS reports it) and ``encryptionConfig``;
 * serves AssociateEncryptionConfig, DescribeUpdate and ListUpdates, which moto lacks: an update is
-  ``InProgress`` (cluster ``UPDATING``) for :attr:`EksEmulator.update_seconds`, then
-  ``Successful`` with ``encryptionConfig`` written to the cluster; a second association while
-  one runs is 409 ResourceInUseException, one on an encrypted cluster 400 InvalidRequestException,
-  a repeated ``clientRequestToken`` returns the same update;
+  ``InProgress`` (cluster ``UPDATING``) for :attr:`EksEmulator.update_seconds` and until
+  DescribeUpdate has shown it in progress :attr:`EksEmulator.update_polls` times, then
+  ``Successful`` with ``encryptionConfig`` written to the cluster (or ``Failed`` with ``errors``
+  and no key, after :meth:`EksEmulator.fail_next_update`); a second association while one runs is
+  409 ResourceInUseException, one on an encrypted cluster 400 InvalidRequestException (the key
+  can be neither changed nor removed: there is no disassociate call), a repeated
+  ``clientRequestToken`` returns the same update; :attr:`EksEmulator.calls` counts the calls by
+  operation name (DescribeCluster, AssociateEncryptionConfig, DescribeUpdate, ListUpdates);
 * pins every request to this emulator's own moto account (header ``x-moto-account-id``), so that
   emulators sharing a process (moto's state is global) do not see each other's clusters;
 * remembers the temporary keys moto's STS AssumeRole hands out, so tokens signed with them verify;
@@ -30,7 +34,8 @@ cluster's name and the secret of a key this emulator knows. The caller becomes a
 ``system:masters`` (the cluster creator's admin access entry).
 
 Not emulated: access entries and aws-auth (every valid caller is cluster-admin), IAM policies (use
-:meth:`deny_next`), failing updates and other update types, DeleteCluster through the API (moto
+:meth:`deny_next`), other update types, KMS itself (any ``arn:aws:kms:`` ARN is accepted; a key
+disabled or deleted later is not reflected in ``health``), DeleteCluster through the API (moto
 forgets the cluster but the records and the backing cluster stay; use :meth:`remove_cluster`),
 Outposts clusters (token bound to the cluster id), faults on STS. Clusters created through the API
 are moto's alone: no backing cluster, moto's random endpoint and CA.
@@ -50,6 +55,7 @@ import time
 import uuid
 import weakref
 import xml.etree.ElementTree as ElementTree
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
@@ -112,6 +118,7 @@ class EksEmulator(CloudEmulator):
 
     kind = "eks"
     update_seconds = 0.5  # how long an AssociateEncryptionConfig update runs
+    update_polls = 0  # how many DescribeUpdate answers show it InProgress before it can finish
 
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
         super().__init__(kube, data_dir)
@@ -119,6 +126,8 @@ class EksEmulator(CloudEmulator):
         self._checked: weakref.WeakSet[VirtualCluster] = weakref.WeakSet()
         self._moto: ThreadedMotoServer | None = None
         self._moto_clients: dict[str, object] = {}
+        self._failing_updates: list[dict] = []  # errors the next associations end with (fail_next_update)
+        self.calls: Counter[str] = Counter()  # EKS calls answered, by operation name
         saved = self._load()
         self.account_id = saved.get("account_id") or "".join(secrets.choice("0123456789") for _ in range(12))
         self.access_key = saved.get("access_key") or "AKIA" + secrets.token_hex(8).upper()
@@ -222,6 +231,12 @@ class EksEmulator(CloudEmulator):
             count, EksApiError("UnrecognizedClientException", "The security token included in the request is invalid.")
         )
 
+    def fail_next_update(self, code: str = "AccessDenied", message: str = "The KMS key is not usable.") -> None:
+        """The next AssociateEncryptionConfig is accepted but its update ends ``Failed`` with this
+        ``errors[]`` entry (e.g. the cluster role may not use the key); the cluster keeps no key."""
+        with self._lock:
+            self._failing_updates.append({"errorCode": code, "errorMessage": message, "resourceIds": []})
+
     # --- proxy ----------------------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Response:
@@ -233,6 +248,8 @@ class EksEmulator(CloudEmulator):
                     if fault := self._faults.take():
                         raise fault
                     self._progress()
+                    if request.method == "GET" and _CLUSTER.match(path):
+                        self.calls["DescribeCluster"] += 1
                     answer = self._missing_route(request.method, path, region, request.body)
             except EksApiError as exc:
                 return exc.response()
@@ -248,11 +265,14 @@ class EksEmulator(CloudEmulator):
     def _missing_route(self, method: str, path: str, region: str, body: bytes) -> dict | None:
         """The answer of an operation moto lacks, or None to forward the request to moto."""
         if method == "POST" and (match := _ASSOCIATE.match(path)):
+            self.calls["AssociateEncryptionConfig"] += 1
             return {"update": self._associate(self._record(region, match["name"]), _json(body))}
         if method == "GET" and (match := _UPDATES.match(path)):
             record = self._record(region, match["name"])
             if match["update"] is None:
+                self.calls["ListUpdates"] += 1
                 return {"updateIds": [update["id"] for update in record["updates"]]}
+            self.calls["DescribeUpdate"] += 1
             return {"update": self._describe_update(record, match["update"])}
         return None
 
@@ -322,6 +342,8 @@ class EksEmulator(CloudEmulator):
             "errors": [],
             "clientRequestToken": token,
             "config": config,
+            "polls": 0,
+            "fails_with": self._failing_updates.pop(0) if self._failing_updates else None,
         }
         record["updates"].append(update)
         self._save()
@@ -331,16 +353,26 @@ class EksEmulator(CloudEmulator):
         update = next((u for u in record["updates"] if u["id"] == update_id), None)
         if update is None:
             raise EksApiError("ResourceNotFoundException", f"No update found for ID: {update_id}.")
+        if update["status"] == "InProgress":
+            update["polls"] = update.get("polls", 0) + 1
         return _public(update)
 
     def _progress(self) -> None:
-        """Finish the updates that have run for :attr:`update_seconds`."""
+        """Finish the updates that have run for :attr:`update_seconds` and been polled
+        :attr:`update_polls` times: ``Successful`` (the key is the cluster's) or ``Failed``."""
         changed = False
         for record in self._clusters.values():
             for update in record["updates"]:
-                if update["status"] == "InProgress" and time.time() - update["createdAt"] >= self.update_seconds:
-                    update["status"] = "Successful"
-                    record["encryptionConfig"] = update["config"]
+                if (
+                    update["status"] == "InProgress"
+                    and time.time() - update["createdAt"] >= self.update_seconds
+                    and update.get("polls", 0) >= self.update_polls
+                ):
+                    if update.get("fails_with"):
+                        update.update(status="Failed", errors=[update["fails_with"]])
+                    else:
+                        update["status"] = "Successful"
+                        record["encryptionConfig"] = update["config"]
                     changed = True
         if changed:
             self._save()

@@ -13,17 +13,26 @@ token endpoint issues opens it as a member of ``system:masters`` (what a project
 
 Emulated: GetCluster and ListClusters (``/v1/projects/*/locations/*/clusters[/*]``); UpdateCluster
 with ``desiredDatabaseEncryption`` (an ``UPDATE_CLUSTER`` operation that is ``DONE``
-:attr:`GkeEmulator.operation_seconds` after it started, the cluster ``RECONCILING`` meanwhile; a
-second update while one runs is refused with FAILED_PRECONDITION); GetOperation; enums accepted
-as names or numbers (the REST transport sends numbers). Credentials: the JWT-bearer grant at
-``/token`` checks the assertion's RS256 signature, issuer and audience; the API accepts an issued
-access token or a self-signed JWT of the service account (what the client library sends when the
-credentials are a service-account key). Fault knobs: :meth:`throttle_next`, :meth:`fail_next`,
-:meth:`deny_next` (API calls) and :meth:`revoke_credentials` (token endpoint).
+:attr:`GkeEmulator.operation_seconds` after it started and once GetOperation has shown it running
+:attr:`GkeEmulator.operation_polls` times, the cluster ``RECONCILING`` and ``currentState``
+``CURRENT_STATE_ENCRYPTION_PENDING`` (or ``..._DECRYPTION_PENDING``) meanwhile; a key change
+keeps the old key in ``decryptionKeys``; a second update while one runs is refused with
+FAILED_PRECONDITION; :meth:`GkeEmulator.fail_next_operation` makes the next one end with an
+``error``, ``CURRENT_STATE_ENCRYPTION_ERROR`` and ``lastOperationErrors``, as when the key is
+disabled mid-way); GetOperation; enums accepted as names or numbers (the REST transport sends
+numbers). :meth:`GkeEmulator.set_database_encryption` changes the encryption as someone else would
+(gcloud, the console), and :attr:`GkeEmulator.calls` counts API calls by method name.
 
-Not emulated: creating or deleting clusters through the API, node pools, the legacy ``/zones/``
-paths, ``locations/-``, IAM (any valid credential may do anything in any project), the other
-``desired*`` updates, the authorized-user (refresh token) grant, gRPC.
+Credentials: the JWT-bearer grant at ``/token`` checks the assertion's RS256 signature, issuer and
+audience; the API accepts an issued access token or a self-signed JWT of the service account (what
+the client library sends when the credentials are a service-account key). Fault knobs:
+:meth:`throttle_next`, :meth:`fail_next`, :meth:`deny_next` (API calls) and
+:meth:`revoke_credentials` (token endpoint).
+
+Not emulated: Cloud KMS (any well-formed key name is usable; the GKE service agent's grant is not
+checked), ``ALL_OBJECTS_ENCRYPTION_ENABLED``, creating or deleting clusters through the API, node
+pools, the legacy ``/zones/`` paths, ``locations/-``, IAM (any valid credential may do anything in
+any project), the other ``desired*`` updates, the authorized-user (refresh token) grant, gRPC.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import shutil
 import tempfile
 import time
 import weakref
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
@@ -100,11 +110,14 @@ class GkeEmulator(CloudEmulator):
 
     kind = "gke"
     operation_seconds = 0.5  # how long an UpdateCluster operation runs
+    operation_polls = 0  # how many GetOperation answers show it RUNNING before it can finish
 
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
         super().__init__(kube, data_dir)
         self._dir = self.data_dir or Path(tempfile.mkdtemp(prefix="gke-emulator-"))
         self._revoked = False
+        self._failing_operations: list[str] = []  # error messages the next UpdateCluster operations end with
+        self.calls: Counter[str] = Counter()  # API calls answered, by method (GetCluster, UpdateCluster, ...)
         self._checked: weakref.WeakSet[VirtualCluster] = weakref.WeakSet()
         saved = self._load()
         self._private_key_pem = saved.get("private_key") or _new_private_key()
@@ -207,6 +220,20 @@ class GkeEmulator(CloudEmulator):
         google-auth refreshes and retries a 401 twice by itself: 3 make one client call fail."""
         self._faults.add(count, _unauthenticated())
 
+    def fail_next_operation(self, message: str = "Cloud KMS key is disabled or destroyed.") -> None:
+        """The next UpdateCluster is accepted but its operation ends with ``error`` (FAILED_PRECONDITION)
+        and the cluster reports ``CURRENT_STATE_ENCRYPTION_ERROR`` with ``lastOperationErrors``."""
+        with self._lock:
+            self._failing_operations.append(message)
+
+    def set_database_encryption(self, project: str, location: str, cluster_name: str, key_name: str | None) -> None:
+        """Encrypt Secrets with ``key_name`` (None: decrypt) at once, outside the API, as someone
+        using gcloud or the console would (drift for fleetform to find)."""
+        with self._lock:
+            record = self._record(project, location, cluster_name)
+            record["database_encryption"] = _encryption(key_name)
+            self._save()
+
     def revoke_credentials(self, revoked: bool = True) -> None:
         """While revoked, the token endpoint refuses every grant with ``invalid_grant``."""
         self._revoked = revoked
@@ -236,14 +263,18 @@ class GkeEmulator(CloudEmulator):
     def _dispatch(self, method: str, path: str, body: bytes) -> dict:
         if match := _OPERATION.match(path):
             if method == "GET":
+                self.calls["GetOperation"] += 1
                 return self._get_operation(**match.groupdict())
         elif match := _CLUSTERS.match(path):
             project, location, name = match["project"], match["location"], match["name"]
             if name is None and method == "GET":
+                self.calls["ListClusters"] += 1
                 return self._list_clusters(project, location)
             if name is not None and method == "GET":
+                self.calls["GetCluster"] += 1
                 return self._render(self._record(project, location, name))
             if name is not None and method == "PUT":
+                self.calls["UpdateCluster"] += 1
                 return self._update_cluster(self._record(project, location, name), _json(body))
         raise GkeApiError("NOT_FOUND", f"The requested URL {method} {path} was not found on this server.")
 
@@ -288,6 +319,8 @@ class GkeEmulator(CloudEmulator):
             "cluster": list(_key(record)),
             "wanted": wanted,
             "started": time.time(),
+            "polls": 0,
+            "fails_with": self._failing_operations.pop(0) if self._failing_operations else None,
         }
         record["operation"] = name
         pending = "ENCRYPTION" if wanted["state"] == "ENCRYPTED" else "DECRYPTION"
@@ -299,14 +332,19 @@ class GkeEmulator(CloudEmulator):
         entry = self._operations.get(name)
         if entry is None or entry["cluster"][:2] != [project, location]:
             raise GkeApiError("NOT_FOUND", f"Not found: operation {name}.")
+        if entry["operation"]["status"] == "RUNNING":
+            entry["polls"] = entry.get("polls", 0) + 1
         return dict(entry["operation"])
 
     def _progress(self) -> None:
-        """Finish the operations that have run for :attr:`operation_seconds`."""
+        """Finish the operations that have run for :attr:`operation_seconds` and been polled
+        :attr:`operation_polls` times."""
         due = [
             entry
             for entry in self._operations.values()
-            if entry["operation"]["status"] == "RUNNING" and time.time() - entry["started"] >= self.operation_seconds
+            if entry["operation"]["status"] == "RUNNING"
+            and time.time() - entry["started"] >= self.operation_seconds
+            and entry.get("polls", 0) >= self.operation_polls
         ]
         for entry in due:
             self._finish(entry)
@@ -319,12 +357,24 @@ class GkeEmulator(CloudEmulator):
         if record is None:  # deleted meanwhile
             return
         record.pop("operation", None)
-        wanted = entry["wanted"]
-        record["database_encryption"] = {
-            **record["database_encryption"],
-            **wanted,
-            "currentState": f"CURRENT_STATE_{wanted['state']}",
-        }
+        wanted, previous = entry["wanted"], record["database_encryption"]
+        if entry.get("fails_with"):
+            entry["operation"]["error"] = {"code": 9, "message": entry["fails_with"]}  # FAILED_PRECONDITION
+            pending = "ENCRYPTION" if wanted["state"] == "ENCRYPTED" else "DECRYPTION"
+            failure = {"keyName": wanted.get("keyName", ""), "errorMessage": entry["fails_with"]}
+            record["database_encryption"] = {
+                **previous,
+                "currentState": f"CURRENT_STATE_{pending}_ERROR",
+                "lastOperationErrors": [{**failure, "timestamp": _now_rfc3339()}],
+            }
+            return
+        encryption = {"state": wanted["state"], "currentState": f"CURRENT_STATE_{wanted['state']}"}
+        if wanted["state"] == "ENCRYPTED":
+            encryption["keyName"] = wanted["keyName"]
+        old_key = previous.get("keyName")
+        if old_key and old_key != wanted.get("keyName"):  # the old key still decrypts what it wrote
+            encryption["decryptionKeys"] = [old_key]
+        record["database_encryption"] = encryption
 
     # --- cluster shape --------------------------------------------------------------------------
 

@@ -12,10 +12,20 @@ EnableEncryptionProtection, DisableEncryptionProtection. Kubeconfigs carry a cli
 (group ``system:masters``) of the backing virtual cluster ``tke-<cluster id>``; when the requested
 endpoint is not enabled the server is the unreachable default domain, as TKE does.
 
+Encryption: EnableEncryptionProtection turns the status ``Opening``, and ``Opened`` once
+``encryption_delay`` seconds have passed and DescribeEncryptionStatus has answered ``Opening``
+``encryption_polls`` times; DisableEncryptionProtection goes ``Closing`` then ``Closed`` the same
+way. Either call while the status is ``Opening`` or ``Closing`` is refused (``FailedOperation``),
+as is Enable on a cluster added with ``kms_authorized=False`` (KMS not enabled or not authorised
+for TKE, V40). :meth:`TkeEmulator.fail_next_encryption` makes the next Enable end ``Closed`` with an
+``ErrorMsg``. As on TKE, DescribeEncryptionStatus reports the status but never the key: only
+:meth:`TkeEmulator.encryption` shows it. :meth:`TkeEmulator.set_encryption` changes it as someone
+else would (the console); :attr:`TkeEmulator.calls` counts the calls by action. An Enable while
+``Opened`` re-keys (what TKE does then is not documented [unverified]).
+
 Not emulated: filters other than ClusterIds, the ClusterType filter, X-TC-Token (temporary
-credentials are accepted unchecked), CAM policies (use :meth:`deny_next`), KMS itself (encryption
-turns ``Opened`` ``encryption_delay`` seconds after the call, or fails when the cluster was added
-with ``kms_authorized=False``), and every other action (``InvalidAction``).
+credentials are accepted unchecked), CAM policies (use :meth:`deny_next`), KMS itself (any key id
+is usable), and every other action (``InvalidAction``).
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import re
 import secrets
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,7 +80,10 @@ class TkeEmulator(CloudEmulator):
 
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
         super().__init__(kube, data_dir)
-        self.encryption_delay = 0.5  # seconds from EnableEncryptionProtection to Opened
+        self.encryption_delay = 0.5  # seconds from EnableEncryptionProtection to Opened (and Disable... to Closed)
+        self.encryption_polls = 0  # DescribeEncryptionStatus answers showing Opening/Closing before the change ends
+        self.calls: Counter[str] = Counter()  # authenticated calls answered, by action
+        self._failing_encryptions: list[str] = []
         saved = self._load()
         self.secret_id = saved.get("secret_id") or f"AKID{secrets.token_hex(16)}"
         self.secret_key = saved.get("secret_key") or secrets.token_hex(16)
@@ -129,6 +143,29 @@ class TkeEmulator(CloudEmulator):
             self._save()
         self._remove_backing(cluster_id)
 
+    def encryption(self, region: str, cluster_id: str) -> dict:
+        """The cluster's encryption as recorded: ``{"status", "key_id", "kms_region", ...}``."""
+        with self._lock:
+            return copy.deepcopy(self._encryption(self._clusters[(region, cluster_id)]))
+
+    def set_encryption(self, region: str, cluster_id: str, key_id: str | None, kms_region: str | None = None) -> None:
+        """Encrypt with ``key_id`` (None: turn encryption off) at once, as someone using the console
+        would (drift for fleetform to find; only the on/off part is visible through the API)."""
+        with self._lock:
+            record = self._clusters[(region, cluster_id)]
+            if key_id is None:
+                record["encryption"].update(status="Closed", key_id="", kms_region="", ready_at=0.0, error="")
+            else:
+                record["encryption"].update(
+                    status="Opened", key_id=key_id, kms_region=kms_region or region, ready_at=0.0, error=""
+                )
+            self._save()
+
+    def fail_next_encryption(self, message: str = "KMS key is disabled") -> None:
+        """The next EnableEncryptionProtection is accepted, then ends ``Closed`` with this ``ErrorMsg``."""
+        with self._lock:
+            self._failing_encryptions.append(message)
+
     # --- fault knobs: each queued fault answers one authenticated request ------------------------
 
     def throttle_next(self, count: int = 1) -> None:
@@ -177,6 +214,7 @@ class TkeEmulator(CloudEmulator):
         except ValueError as exc:
             raise TkeApiError("InvalidParameter", f"the body is not JSON ({exc})") from exc
         with self._lock:
+            self.calls[action] += 1
             return handler(headers.get("X-TC-Region", ""), params)
 
     def _authenticate(self, method: str, path: str, headers, body: bytes) -> None:
@@ -237,7 +275,10 @@ class TkeEmulator(CloudEmulator):
         return {"Kubeconfig": yaml.safe_dump(config, sort_keys=False)}
 
     def _action_DescribeEncryptionStatus(self, region: str, params: dict) -> dict:
-        return {"Status": self._encryption(self._record(region, params))["status"], "ErrorMsg": ""}
+        encryption = self._encryption(self._record(region, params))
+        if encryption["status"] in ("Opening", "Closing"):
+            encryption["polls"] = encryption.get("polls", 0) + 1
+        return {"Status": encryption["status"], "ErrorMsg": encryption.get("error", "")}
 
     def _action_EnableEncryptionProtection(self, region: str, params: dict) -> dict:
         record = self._record(region, params)
@@ -252,14 +293,21 @@ class TkeEmulator(CloudEmulator):
             key_id=kms.get("KeyId") or "TKE-KMS",
             kms_region=kms.get("KmsRegion") or region,
             ready_at=time.time() + self.encryption_delay,
+            polls=0,
+            error="",
+            fails_with=self._failing_encryptions.pop(0) if self._failing_encryptions else "",
         )
         self._save()
         return {}
 
     def _action_DisableEncryptionProtection(self, region: str, params: dict) -> dict:
         record = self._record(region, params)
-        record["encryption"].update(status="Closed", key_id="", kms_region="", ready_at=0.0)
-        self._save()
+        encryption = self._encryption(record)
+        if encryption["status"] in ("Opening", "Closing"):
+            raise TkeApiError("FailedOperation", f"an encryption change is in progress ({encryption['status']})")
+        if encryption["status"] == "Opened":
+            encryption.update(status="Closing", ready_at=time.time() + self.encryption_delay, polls=0, error="")
+            self._save()
         return {}
 
     # --- helpers --------------------------------------------------------------------------------
@@ -274,9 +322,18 @@ class TkeEmulator(CloudEmulator):
         return record
 
     def _encryption(self, record: dict) -> dict:
+        """The record's encryption, with a change that is due finished (the status advances when observed)."""
         encryption = record["encryption"]
-        if encryption["status"] == "Opening" and time.time() >= encryption["ready_at"]:
-            encryption["status"] = "Opened"
+        due = time.time() >= encryption["ready_at"] and encryption.get("polls", 0) >= self.encryption_polls
+        if encryption["status"] == "Opening" and due:
+            if encryption.get("fails_with"):
+                encryption.update(status="Closed", key_id="", kms_region="", error=encryption["fails_with"])
+            else:
+                encryption["status"] = "Opened"
+            encryption["fails_with"] = ""
+            self._save()
+        elif encryption["status"] == "Closing" and due:
+            encryption.update(status="Closed", key_id="", kms_region="")
             self._save()
         return encryption
 

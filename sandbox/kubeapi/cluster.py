@@ -13,6 +13,7 @@ from ..ports import PortClaims
 from . import bootstrap, crd, discovery
 from .auth import Authenticator, Authorizer, TokenChecker
 from .controlplane import ControlPlane
+from .encryption import AtRest
 from .faults import Faults, FaultSettings
 from .httpserver import HttpServer
 from .jwt import Signer
@@ -53,6 +54,7 @@ class VirtualCluster:
         state: dict | None = None,
         reachable: bool = True,
         claims: PortClaims | None = None,
+        at_rest: dict | None = None,
     ):
         if not _CLUSTER_NAME.match(name):
             raise ValueError(f"cluster name {name!r} must be a DNS label of at most 42 characters")
@@ -70,6 +72,7 @@ class VirtualCluster:
         self.authorizer = Authorizer(self.store)
         self.faults = Faults(seed)
         self.objects = ObjectApi(self.store, self.registry, self.ops)
+        self.at_rest = AtRest(self, at_rest)  # hosts bound by sandbox/nodes; none: everything is stored plain
         self.control_plane = ControlPlane(self, simulate_workloads)
         self._http = HttpServer(RestApi(self), self.pki.server_context(), port, name, claims)
         self._reachable = reachable
@@ -217,6 +220,7 @@ class VirtualCluster:
             return
         self._running = True
         self.control_plane.start()
+        self.at_rest.start()
         if self._reachable:
             self._http.serve()
 
@@ -224,6 +228,7 @@ class VirtualCluster:
         self._running = False
         self._http.close()  # open watch streams notice the dropped connection and end
         self.control_plane.stop()
+        self.at_rest.stop()
 
     def state(self) -> dict:
         return {
@@ -237,6 +242,7 @@ class VirtualCluster:
             "pki": self.pki.dump(),
             "users": self.users.dump(),
             "store": self.store.dump(),
+            "at_rest": self.at_rest.dump(),
         }
 
     @classmethod
@@ -250,7 +256,8 @@ class VirtualCluster:
             state=state["store"],
             reachable=state.get("reachable", True),
             claims=claims,
-        )  # absent from files written before it was kept
+            at_rest=state.get("at_rest"),
+        )  # reachable, at_rest: absent from files written before they were kept
         try:
             return cls(state["name"], state["version"], port=state["port"], **kwargs)
         except OSError as exc:

@@ -347,7 +347,7 @@ class Operations:
             new["metadata"]["generation"] = live["metadata"].get("generation", 0) + 1
         if manager:
             managedfields.record_write(live, new, rt, manager, subresource)
-        if meta.without_volatile(new) == meta.without_volatile(live):
+        if meta.without_volatile(new) == meta.without_volatile(live) and not self.store.stale(rt.key, live):
             return self.present(rt, live)
         if dry_run:
             return self.present(rt, new)

@@ -77,6 +77,10 @@ class Store:
         self._history: collections.deque[Change] = collections.deque(maxlen=history)
         self._watchers: set[Watcher] = set()
         self.on_change: Callable[[], None] | None = None
+        # encryption at rest (encryption.AtRest): sees each write first, to keep the value etcd would hold, and
+        # says whether a stored value is stale (written by another provider), which makes a no-op update write
+        self.on_write: Callable[[Change], None] | None = None
+        self.stale: Callable[[Key, dict], bool] = lambda key, obj: False
 
     @property
     def resource_version(self) -> int:
@@ -122,6 +126,8 @@ class Store:
             return gone
 
     def _emit(self, change: Change) -> None:
+        if self.on_write:
+            self.on_write(change)
         if len(self._history) == self._history.maxlen:
             self._compacted = self._history[0].resource_version
         self._history.append(change)
