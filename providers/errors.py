@@ -44,6 +44,10 @@ class ErrorCode(StrEnum):
     ENC_GKE_KEY_LOCATION = "FF-ENC-005"
     ENC_AKS_KMS_SETTINGS = "FF-ENC-006"
     ENC_TKE_REFUSED = "FF-ENC-007"
+    ENC_NOT_KUBEADM = "FF-ENC-008"
+    ENC_NODE_UNREACHABLE = "FF-ENC-009"
+    ENC_BACKUP_NOT_CONFIRMED = "FF-ENC-011"
+    ENC_WILDCARD_TOO_OLD = "FF-ENC-012"
     ENC_KEY_REQUIRED = "FF-ENC-013"
     ENC_NEEDS_ALLOW_IRREVERSIBLE = "FF-ENC-014"
     ENC_GKE_UPDATE_FAILED = "FF-ENC-020"
@@ -53,6 +57,15 @@ class ErrorCode(StrEnum):
     ENC_OPERATION_FAILED = "FF-ENC-022"
     ENC_OPERATION_TIMEOUT = "FF-ENC-023"
     ENC_PROVIDER_DEFAULT = "FF-ENC-I01"
+    # not in DOMAIN §8 yet (idc over SSH): a host presents a host key neither known_hosts nor the pins trust
+    ENC_HOST_KEY_UNTRUSTED = "FF-ENC-030"
+    # not in DOMAIN §8 yet: a phase's gate failed (files differ between hosts, an API server did not come back with
+    # the new configuration, Secrets could not be rewritten, the canary is not stored as expected)
+    ENC_PHASE_FAILED = "FF-ENC-031"
+    # not in DOMAIN §8 yet: node_access privileged-pod is not implemented for idc encryption
+    ENC_NODE_ACCESS_UNAVAILABLE = "FF-ENC-032"
+    # not in DOMAIN §8 yet: a change the procedure cannot make safely (resources removed, a KMS plugin re-pointed)
+    ENC_CHANGE_REFUSED = "FF-ENC-033"
     FED_NOT_KARMADA = "FF-FED-004"
     FED_MEMBER_STILL_TARGETED = "FF-FED-005"
     FED_MEMBER_ADD_FAILED = "FF-FED-010"

@@ -31,10 +31,10 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
+from ..errors import ErrorCode
 from ..idc_encryption import (
     Desired,
     Fault,
-    IdcCode,
     IdcEncryptionError,
     Journal,
     Outcome,
@@ -98,7 +98,7 @@ def _desired(inputs: IdcEncryptionInputs, enabled: bool | None = None) -> Desire
 def _access(inputs: IdcEncryptionInputs) -> SshAccess:
     if inputs.node_access != "ssh" or not inputs.ssh:
         raise IdcEncryptionError(
-            IdcCode.NODE_ACCESS_UNAVAILABLE,
+            ErrorCode.ENC_NODE_ACCESS_UNAVAILABLE,
             f"cluster '{inputs.cluster}': node_access {inputs.node_access} is not available yet for idc encryption; "
             "set idc.node_access: ssh with hosts, user, private_key_file (or private_key_env) and known_hosts_file",
         )
@@ -150,7 +150,7 @@ def _input_failures(news: dict, olds: dict) -> list[CheckFailure]:
         failures.append(
             CheckFailure(
                 "resources",
-                f"{IdcCode.CHANGE_REFUSED} resources {', '.join(dropped)} cannot be dropped while encrypted; "
+                f"{ErrorCode.ENC_CHANGE_REFUSED} resources {', '.join(dropped)} cannot be dropped while encrypted; "
                 "disable encryption first, then enable it with the new list",
             )
         )

@@ -8,7 +8,7 @@ their gates), ``transport`` (SSH), ``manifest`` (the static-pod manifest), ``api
 ``rewrite`` (phase 5), ``etcd`` (what etcd stores), ``errors`` (codes).
 """
 
-from .errors import IdcCode, IdcEncryptionError
+from .errors import IdcEncryptionError
 from .journal import Journal
 from .planning import Desired, rotation_due
 from .procedure import Fault, Outcome, converge, observe
@@ -17,7 +17,6 @@ from .transport import SshAccess
 __all__ = [
     "Desired",
     "Fault",
-    "IdcCode",
     "IdcEncryptionError",
     "Journal",
     "Outcome",

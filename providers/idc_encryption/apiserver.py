@@ -15,9 +15,9 @@ from urllib.parse import quote
 from kubeclient import KubeClientError
 
 from .. import kube
-from ..errors import ClusterAccessError
+from ..errors import ClusterAccessError, ErrorCode
 from ._time import now_iso
-from .errors import IdcCode, IdcEncryptionError
+from .errors import IdcEncryptionError
 from .manifest import ANNOTATION, NotKubeadm, flag_of
 
 CANARY_NAMESPACE = "fleetform-system"
@@ -40,7 +40,7 @@ class ApiServer:
         if status not in ok:
             message = data.get("message") if isinstance(data, dict) else data
             raise IdcEncryptionError(
-                IdcCode.PHASE_FAILED, f"{self.cluster}: {method} {path} answered HTTP {status}: {message}"
+                ErrorCode.ENC_PHASE_FAILED, f"{self.cluster}: {method} {path} answered HTTP {status}: {message}"
             )
         return status, data if isinstance(data, dict) else {}
 
@@ -77,7 +77,7 @@ class ApiServer:
             kube.wait_for(restarted, RESTART_SECONDS, POLL_SECONDS, f"restart of kube-apiserver on {node}")
         except TimeoutError:
             raise IdcEncryptionError(
-                IdcCode.PHASE_FAILED,
+                ErrorCode.ENC_PHASE_FAILED,
                 f"the API server on node '{node}' of '{self.cluster}' did not come back with the new encryption "
                 f"configuration within {RESTART_SECONDS:.0f}s (mirror pod: {seen['reason']}); check the "
                 "kube-apiserver container's log on that node",

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..errors import ErrorCode
 from .entries import IDENTITY, new_entry
-from .errors import IdcCode, IdcEncryptionError
+from .errors import IdcEncryptionError
 from .journal import Journal, Transition
 
 
@@ -63,7 +64,7 @@ def _refuse_unsafe(journal: Journal, desired: Desired) -> None:
     dropped = sorted(set(journal.resources) - set(desired.resources))
     if dropped and not writer.is_identity:
         raise IdcEncryptionError(
-            IdcCode.CHANGE_REFUSED,
+            ErrorCode.ENC_CHANGE_REFUSED,
             f"cluster '{desired.cluster}': resources {', '.join(dropped)} would no longer be covered while their "
             "stored data is encrypted; disable encryption first (enabled: false), then enable it with the new list",
         )
@@ -71,7 +72,7 @@ def _refuse_unsafe(journal: Journal, desired: Desired) -> None:
     same_plugin = kms is not None and writer.provider == "kms" and writer.name == kms["name"]
     if same_plugin and (writer.endpoint, writer.timeout_seconds) != (kms["endpoint"], int(kms["timeout_seconds"])):
         raise IdcEncryptionError(
-            IdcCode.CHANGE_REFUSED,
+            ErrorCode.ENC_CHANGE_REFUSED,
             f"cluster '{desired.cluster}': KMS plugin '{writer.name}' cannot be re-pointed in place; give the "
             "new endpoint or timeout a new kms name, and fleetform switches to it through the six phases",
         )

@@ -31,12 +31,13 @@ from dataclasses import dataclass
 
 import yaml
 
+from ..errors import ErrorCode
 from . import etcd
 from ._time import now, now_iso
 from .apiserver import CANARY, CANARY_NAMESPACE, ApiServer
 from .config import digest, layout, render
 from .entries import Entry
-from .errors import IdcCode, IdcEncryptionError
+from .errors import IdcEncryptionError
 from .journal import PHASES, Journal, newest
 from .manifest import NotKubeadm, apiserver_container, config_path, with_encryption
 from .planning import Desired, plan
@@ -95,7 +96,7 @@ class _Run:
                 problem = f"no mirror pod kube-system/kube-apiserver-{node} for host {host.address} (hostname {node})"
             if problem:
                 raise IdcEncryptionError(
-                    IdcCode.NOT_KUBEADM,
+                    ErrorCode.ENC_NOT_KUBEADM,
                     f"cannot manage encryption on '{self.cluster}': control plane is not kubeadm static pods ({problem})",
                 )
             self.nodes[host.address] = node
@@ -185,7 +186,7 @@ class _Run:
         differing = [h.address for h in self.hosts if digest(h.read(self.config_file) or b"") != digest(text)]
         if differing:
             raise IdcEncryptionError(
-                IdcCode.PHASE_FAILED,
+                ErrorCode.ENC_PHASE_FAILED,
                 f"{self.cluster}: {self.config_file} differs from what was written on {', '.join(differing)}",
             )
 
@@ -208,7 +209,7 @@ class _Run:
         if not value or observed != writer.prefix or read_back != written:
             shown = observed or ("nothing" if not value else "the plain object")
             raise IdcEncryptionError(
-                IdcCode.PHASE_FAILED,
+                ErrorCode.ENC_PHASE_FAILED,
                 f"{self.cluster}: the canary Secret is stored as {shown}, expected "
                 f"{writer.prefix or 'the plain object'}"
                 + ("" if read_back == written else "; the API does not return what was written"),
@@ -224,7 +225,7 @@ class _Run:
             path = etcd.snapshot(self.hosts[0], name)
         except IdcEncryptionError as exc:
             raise IdcEncryptionError(
-                IdcCode.BACKUP_NOT_CONFIRMED,
+                ErrorCode.ENC_BACKUP_NOT_CONFIRMED,
                 f"refusing to drop key {', '.join(dropped)} on '{self.cluster}' before an etcd snapshot is "
                 f"confirmed: {exc.message}; fix etcdctl on {self.hosts[0].address}, or take a snapshot yourself and "
                 "set etcd_backup: confirmed",
@@ -288,7 +289,7 @@ def _check_resources(api: ApiServer, cluster: str, resources: tuple[str, ...]) -
     """V41: wildcard resource names need Kubernetes >= 1.27."""
     if any("*" in name for name in resources) and api.version() < (1, 27):
         raise IdcEncryptionError(
-            IdcCode.WILDCARD_TOO_OLD, f"wildcard resources need Kubernetes >= 1.27; '{cluster}' runs older"
+            ErrorCode.ENC_WILDCARD_TOO_OLD, f"wildcard resources need Kubernetes >= 1.27; '{cluster}' runs older"
         )
 
 

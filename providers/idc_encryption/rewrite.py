@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from ..errors import ErrorCode
 from .apiserver import ApiServer
-from .errors import IdcCode, IdcEncryptionError
+from .errors import IdcEncryptionError
 
 PAGE = 500
 CONFLICT_RETRIES = 5
@@ -72,7 +73,7 @@ def rewrite(api: ApiServer, resources: tuple[str, ...]) -> int:
     if failures:
         shown = "; ".join(failures[:5]) + (f" and {len(failures) - 5} more" if len(failures) > 5 else "")
         raise IdcEncryptionError(
-            IdcCode.PHASE_FAILED, f"{api.cluster}: {len(failures)} object(s) could not be rewritten: {shown}"
+            ErrorCode.ENC_PHASE_FAILED, f"{api.cluster}: {len(failures)} object(s) could not be rewritten: {shown}"
         )
     return count
 

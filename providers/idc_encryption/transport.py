@@ -19,8 +19,8 @@ from pathlib import PurePosixPath
 
 import asyncssh
 
-from ..errors import ClusterAccessError
-from .errors import IdcCode, IdcEncryptionError
+from ..errors import ClusterAccessError, ErrorCode
+from .errors import IdcEncryptionError
 
 KUBEADM_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
 CONFIG_DIR = "/etc/kubernetes/enc"
@@ -119,7 +119,7 @@ class Host:
         if result.exit_status != 0:
             error = (result.stderr or b"").decode(errors="replace").strip()[:500]
             raise IdcEncryptionError(
-                IdcCode.PHASE_FAILED, f"{self.address}: `{command}` exited {result.exit_status}: {error}"
+                ErrorCode.ENC_PHASE_FAILED, f"{self.address}: `{command}` exited {result.exit_status}: {error}"
             )
         return result.stdout or b""
 
@@ -190,7 +190,7 @@ class Hosts:
             )
         except asyncssh.HostKeyNotVerifiable:
             raise IdcEncryptionError(
-                IdcCode.HOST_KEY_UNTRUSTED,
+                ErrorCode.ENC_HOST_KEY_UNTRUSTED,
                 f"host key of {address}:{access.port} ({client.presented or 'unknown'}) is not trusted for cluster "
                 f"'{self.cluster}'; check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and add "
                 "it to known_hosts_file or host_key_fingerprints",
@@ -204,7 +204,7 @@ class Hosts:
 
     def _unreachable(self, address: str, cause: str) -> IdcEncryptionError:
         return IdcEncryptionError(
-            IdcCode.NODE_UNREACHABLE,
+            ErrorCode.ENC_NODE_UNREACHABLE,
             f"control-plane node '{address}' of '{self.cluster}' unreachable over SSH port {self.access.port} "
             f"({cause}); all API servers must share one config",
         )

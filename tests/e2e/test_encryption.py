@@ -4,7 +4,10 @@ at preview, and a key changed outside fleetform found by refresh and put back by
 
 from __future__ import annotations
 
+import base64
 import importlib
+
+import yaml
 
 from sandbox.kubeapi import KubeApiEmulator
 from sandbox.world import CLOUD_EMULATORS
@@ -106,3 +109,26 @@ def test_a_kind_without_encryption_is_refused_at_preview(sandbox_project):
     preview = project.cli("preview")
     assert preview.code == 2
     assert "FF-ENC-001" in preview.err and "ctyun-hd-01" in preview.err
+
+
+def test_an_idc_cluster_is_encrypted_over_ssh_and_its_keys_never_show(sandbox_project):
+    project = sandbox_project
+    project.keep_clusters(lambda cluster: cluster["name"] == "idc-sh-02")
+    project.without_fleets()
+    up = project.cli("up", "--yes", "--json", timeout=600)
+    assert up.code == 0, up.out + up.err
+    encryption = up.json()["outputs"]["clusters"]["idc-sh-02"]["encryption"]
+    assert encryption == {"state": "enabled", "provider": "aesgcm", "keyRef": "key-1"}
+
+    (config,) = (project.world_dir / "nodes" / "idc-sh-02").rglob("encryption-provider.conf")
+    document = yaml.safe_load(config.read_text())  # on the sandbox's control-plane host, written over SSH
+    keys = [
+        k["secret"] for r in document["resources"] for p in r["providers"] for k in p.get("aesgcm", {}).get("keys", [])
+    ]
+    assert keys and all(len(base64.b64decode(key)) == 32 for key in keys)
+
+    seen = [up.out, up.err]
+    seen += [project.cli("preview", "--diff").out, project.cli("stack", "output", "--json").out]
+    seen += [path.read_text() for path in (project.state / "stacks").glob("*.json")]
+    for key in keys:
+        assert not any(key in text for text in seen)  # secret in state (encrypted), never printed

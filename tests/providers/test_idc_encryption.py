@@ -15,7 +15,8 @@ import yaml
 
 from providers.dynamic import IdcEncryptionProvider
 from providers.dynamic.idc_encryption import IdcEncryptionInputs, IdcEncryptionOutputs
-from providers.idc_encryption import IdcCode, IdcEncryptionError, Journal, SshAccess
+from providers.errors import ErrorCode
+from providers.idc_encryption import IdcEncryptionError, Journal, SshAccess
 from providers.idc_encryption.etcd import prefix
 from providers.idc_encryption.transport import Hosts
 from sandbox.kubeapi import KubeApiEmulator
@@ -159,7 +160,7 @@ def test_a_host_without_a_kubeadm_manifest_is_refused_before_anything_is_written
     estate.hosts.roots[estate.hosts.nodes[1]].path(MANIFEST).write_text("not: a kube-apiserver\n")
     with pytest.raises(IdcEncryptionError) as refused:
         IdcEncryptionProvider().create(estate.props())
-    assert refused.value.code is IdcCode.NOT_KUBEADM
+    assert refused.value.code is ErrorCode.ENC_NOT_KUBEADM
     assert "has no container named kube-apiserver" in str(refused.value)
     assert estate.host_file(estate.hosts.nodes[0], CONFIG) is None  # nothing was written anywhere
 
@@ -292,7 +293,7 @@ def test_the_old_key_stays_when_the_etcd_snapshot_fails(estate):
 
     with pytest.raises(IdcEncryptionError) as refused:
         IdcEncryptionProvider(fault=break_etcdctl).update(CLUSTER, before, props)
-    assert refused.value.code is IdcCode.BACKUP_NOT_CONFIRMED
+    assert refused.value.code is ErrorCode.ENC_BACKUP_NOT_CONFIRMED
     assert str(refused.value).startswith("FF-ENC-011 refusing to drop key key-1 on 'idc-one' before an etcd snapshot")
     assert all(estate.key_names(node) == ["key-2", "key-1"] for node in estate.hosts.nodes)
     assert estate.cluster.at_rest.undecryptable() == []
@@ -327,7 +328,7 @@ def test_an_unknown_host_key_is_refused(estate):
     forged = "".join(f"[{host}]:{access['port']} {' '.join(stranger)}\n" for host in access["hosts"])
     with pytest.raises(IdcEncryptionError) as refused:
         IdcEncryptionProvider().create(estate.props(ssh={**access, "known_hosts": forged}))
-    assert refused.value.code is IdcCode.HOST_KEY_UNTRUSTED
+    assert refused.value.code is ErrorCode.ENC_HOST_KEY_UNTRUSTED
     assert "SHA256:" in str(refused.value) and "known_hosts_file or host_key_fingerprints" in str(refused.value)
     assert all(estate.host_file(node, CONFIG) is None for node in estate.hosts.nodes)
 
@@ -341,13 +342,15 @@ def test_pinned_fingerprints_trust_exactly_those_keys(estate):
     only_first = SshAccess.from_dict({**access, "known_hosts": "", "host_key_fingerprints": pins[:1]})
     with pytest.raises(IdcEncryptionError) as refused, Hosts(only_first, CLUSTER):
         pass
-    assert refused.value.code is IdcCode.HOST_KEY_UNTRUSTED and pins[1] in str(refused.value)
+    assert refused.value.code is ErrorCode.ENC_HOST_KEY_UNTRUSTED and pins[1] in str(refused.value)
 
 
 def test_privileged_pod_access_is_refused_at_apply(estate):
     with pytest.raises(IdcEncryptionError) as refused:
         IdcEncryptionProvider().create(estate.props(node_access="privileged-pod", ssh=None))
-    assert refused.value.code is IdcCode.NODE_ACCESS_UNAVAILABLE and "set idc.node_access: ssh" in str(refused.value)
+    assert refused.value.code is ErrorCode.ENC_NODE_ACCESS_UNAVAILABLE and "set idc.node_access: ssh" in str(
+        refused.value
+    )
 
 
 def test_check_refuses_unverified_host_keys_and_dropped_resources(estate):
