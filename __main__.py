@@ -197,11 +197,7 @@ def cluster_output(name: str, c: RegisteredCluster) -> dict:
     }
     encryption = encryptions.get(name)
     if encryption is not None:
-        output["encryption"] = {
-            "state": encryption.state,
-            "provider": encryption.provider,
-            "keyRef": encryption.key_ref,
-        }
+        output["encryption"] = encryption.summary
     bootstrap = bootstraps.get(name)
     if bootstrap is not None:
         output["ingress"] = bootstrap.ingress

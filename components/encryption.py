@@ -21,8 +21,8 @@ from .cluster import RegisteredCluster
 
 
 class EtcdEncryption(pulumi.ComponentResource):
-    """Outputs ``state``, ``provider``, ``key_ref`` (never key material), ``verified``, and for idc
-    ``key_revision``, ``last_rotated_at``, ``rotation_due``."""
+    """Outputs ``state``, ``provider``, ``keyRef`` (never key material), ``verified``, and for idc
+    ``keyRevision``, ``lastRotatedAt``, ``rotationDue`` (:attr:`summary`, as the stack output shows them)."""
 
     def __init__(
         self,
@@ -70,10 +70,21 @@ class EtcdEncryption(pulumi.ComponentResource):
                 kubernetes_version=cluster.kubernetes_version,
                 opts=pulumi.ResourceOptions.merge(after_registration, pulumi.ResourceOptions(protect=irreversible)),
             )
-        self.resource = resource
         self.provider = resource.active_provider if spec.kind == "idc" else resource.provider
-        self.state, self.key_ref = resource.state, resource.key_ref
-        self.register_outputs({"state": self.state, "provider": self.provider, "key_ref": self.key_ref})
+        self.state, self.key_ref, self.verified = resource.state, resource.key_ref, resource.verified
+        self.summary: dict[str, pulumi.Output] = {
+            "state": self.state,
+            "provider": self.provider,
+            "keyRef": self.key_ref,
+            "verified": self.verified,
+        }
+        if spec.kind == "idc":  # the engine's own keys rotate (DOMAIN §2.7)
+            self.summary |= {
+                "keyRevision": resource.key_revision,
+                "lastRotatedAt": resource.last_rotated_at,
+                "rotationDue": resource.rotation_due,
+            }
+        self.register_outputs(self.summary)
 
 
 def _secret_key(access: dict | None) -> dict | None:

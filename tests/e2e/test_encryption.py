@@ -118,7 +118,15 @@ def test_an_idc_cluster_is_encrypted_over_ssh_and_its_keys_never_show(sandbox_pr
     up = project.cli("up", "--yes", "--json", timeout=600)
     assert up.code == 0, up.out + up.err
     encryption = up.json()["outputs"]["clusters"]["idc-sh-02"]["encryption"]
-    assert encryption == {"state": "enabled", "provider": "aesgcm", "keyRef": "key-1"}
+    assert {k: encryption[k] for k in ("state", "provider", "keyRef", "keyRevision", "verified", "rotationDue")} == {
+        "state": "enabled",
+        "provider": "aesgcm",
+        "keyRef": "key-1",
+        "keyRevision": 1,
+        "verified": True,  # the canary Secret is stored under key-1's prefix
+        "rotationDue": False,
+    }
+    assert encryption["lastRotatedAt"]
 
     (config,) = (project.world_dir / "nodes" / "idc-sh-02").rglob("encryption-provider.conf")
     document = yaml.safe_load(config.read_text())  # on the sandbox's control-plane host, written over SSH
