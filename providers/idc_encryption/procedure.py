@@ -265,8 +265,9 @@ def converge(
             raise
         if journal.failure:  # an earlier run failed; this one got through
             journal = run.persist(journal.with_failure(""))
-    reason = _reason(journal, len(hosts), observed, run.rewritten)
-    return Outcome(journal, observed, True, reason)
+    if run.rewritten:  # what this run did, not the state: logged, so that a refresh reads the same reason back
+        log.info("%s: %d object(s) rewritten", desired.cluster, run.rewritten)
+    return Outcome(journal, observed, True, _reason(journal, len(hosts), observed))
 
 
 def observe(cluster: str, kubeconfig: str, access: SshAccess, known: Journal) -> Outcome:
@@ -281,7 +282,7 @@ def observe(cluster: str, kubeconfig: str, access: SshAccess, known: Journal) ->
         except IdcEncryptionError as exc:  # etcdctl broken on the host: reported, not fatal to a refresh
             value, observed, drift = b"", "", drift or f"the canary could not be read from etcd: {exc}"
     verified = bool(value) and not drift and journal.transition is None and observed == journal.writer.prefix
-    reason = journal.failure or drift or _reason(journal, len(hosts), observed, 0)
+    reason = journal.failure or drift or _reason(journal, len(hosts), observed)
     return Outcome(journal, observed, verified, reason)
 
 
@@ -293,12 +294,11 @@ def _check_resources(api: ApiServer, cluster: str, resources: tuple[str, ...]) -
         )
 
 
-def _reason(journal: Journal, hosts: int, observed: str, rewritten: int) -> str:
+def _reason(journal: Journal, hosts: int, observed: str) -> str:
     writer = journal.writer
     if journal.transition is not None:
         t = journal.transition
         return f"{t.kind} to {t.target.name} stopped at phase {t.phase}/6 ({PHASES[t.phase]}); the next run resumes it"
     if writer.is_identity:
         return f"not encrypted on {hosts} host(s); the canary is stored as written"
-    text = f"{writer.provider} key {writer.name} on {hosts} host(s); the canary is stored as {observed}"
-    return text + (f"; {rewritten} object(s) rewritten" if rewritten else "")
+    return f"{writer.provider} key {writer.name} on {hosts} host(s); the canary is stored as {observed}"

@@ -76,6 +76,15 @@ class SandboxProject:
             self._drop_federation(config["config"], federation["name"])
         self.write_config(config)
 
+    def without_day1(self) -> None:
+        """No ingress, storage or encryption: for tests about registration, fleets and federation, which
+        would only wait for load balancers and keys they do not look at."""
+        config = self.config()
+        for cluster in config["config"]["fleetform:clusters"]:
+            cluster.pop("bootstrap", None)
+            cluster.pop("encryption", None)
+        self.write_config(config)
+
     def without_fleets(self) -> None:
         """No fleets, permissions or federations: for tests about registration alone."""
         config = self.config()

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 from components.spec import CLUSTER_MODELS
 from sandbox.kubeapi import KubeApiEmulator
 from sandbox.world import CLOUD_EMULATORS
+
+
+@pytest.fixture(autouse=True)
+def _without_day1(sandbox_project):
+    sandbox_project.without_day1()  # ingress, storage and encryption have their own tests
 
 
 def delete_in_cloud(world_dir, kind: str, declared: dict) -> None:

@@ -3,9 +3,16 @@ objects through an OCM ManifestWork on the hub, applied by the klusterlet's work
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from sandbox.kubeapi import ApiError, KubeApiEmulator
+
+
+@pytest.fixture(autouse=True)
+def _without_day1(sandbox_project):
+    sandbox_project.without_day1()  # ingress, storage and encryption have their own tests
+
 
 WORK_API = "work.open-cluster-management.io/v1"
 MANUAL = "idc-bj-01"

@@ -127,6 +127,9 @@ def test_an_idc_cluster_is_encrypted_over_ssh_and_its_keys_never_show(sandbox_pr
         "rotationDue": False,
     }
     assert encryption["lastRotatedAt"]
+    refresh = project.cli("refresh", "--preview-only", "--json").json()  # read back from the hosts and etcd
+    (step,) = [s for s in refresh["steps"] if s["urn"].endswith("::idc-sh-02-encryption")]
+    assert step["op"] == "same", step
 
     (config,) = (project.world_dir / "nodes" / "idc-sh-02").rglob("encryption-provider.conf")
     document = yaml.safe_load(config.read_text())  # on the sandbox's control-plane host, written over SSH

@@ -10,6 +10,12 @@ from test_sandbox import fleetform_objects
 
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
+
+@pytest.fixture(autouse=True)
+def _without_day1(sandbox_project):
+    sandbox_project.without_day1()  # ingress, storage and encryption have their own tests
+
+
 MEMBERS = ("idc-sh-02", "eks-euw1-01", "gke-euw1-01", "aks-weu-01")
 REGISTRY = {
     "eks-euw1-01": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",

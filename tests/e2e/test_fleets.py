@@ -5,9 +5,16 @@ leaves nothing. Only idc clusters: the kind does not matter here and they are qu
 
 from __future__ import annotations
 
+import pytest
 from test_sandbox import fleetform_objects
 
 from sandbox.kubeapi import ApiError, KubeApiEmulator
+
+
+@pytest.fixture(autouse=True)
+def _without_day1(sandbox_project):
+    sandbox_project.without_day1()  # ingress, storage and encryption have their own tests
+
 
 RBAC = "rbac.authorization.k8s.io/v1"
 CLUSTERSET = "cluster.open-cluster-management.io/clusterset"
