@@ -82,7 +82,7 @@ def read_kubeconfigs(spec: FleetSpec) -> tuple[str, dict[str, str | None]]:
 def ssh_settings(cluster):
     """The SSH access of an idc cluster whose encryption goes over SSH, else None."""
     encryption = getattr(cluster, "encryption", None)
-    if cluster.kind != "idc" or encryption is None or not encryption.enabled or encryption.idc.node_access != "ssh":
+    if cluster.kind != "idc" or encryption is None or encryption.idc.node_access != "ssh":
         return None
     return encryption.idc.ssh
 
@@ -182,7 +182,8 @@ bootstraps = {name: ClusterBootstrap(c, c.spec.bootstrap) for name, c in cluster
 encryptions = {
     name: EtcdEncryption(c, cloud_endpoint=estate.cloud_endpoints.get(name), ssh_access=estate.ssh_access.get(name))
     for name, c in clusters.items()
-    if c.spec.encryption is not None and c.spec.encryption.enabled
+    # enabled: false on a kind that can encrypt turns encryption off; on one that cannot, there is nothing to do
+    if c.spec.encryption is not None and (c.spec.encryption.enabled or c.spec.ENCRYPTION.supported)
 }
 
 

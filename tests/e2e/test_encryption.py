@@ -143,3 +143,9 @@ def test_an_idc_cluster_is_encrypted_over_ssh_and_its_keys_never_show(sandbox_pr
     seen += [path.read_text() for path in (project.state / "stacks").glob("*.json")]
     for key in keys:
         assert not any(key in text for text in seen)  # secret in state (encrypted), never printed
+
+    edit_cluster(project, "idc-sh-02", lambda c: c["encryption"].update(enabled=False))  # turned off, not forgotten
+    up = project.cli("up", "--yes", "--json", timeout=600)
+    assert up.code == 0, up.out + up.err
+    encryption = up.json()["outputs"]["clusters"]["idc-sh-02"]["encryption"]
+    assert (encryption["state"], encryption["provider"], encryption["keyRef"]) == ("disabled", "identity", "")
