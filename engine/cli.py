@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import sys
-import sysconfig
 import threading
 import traceback
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+
+from kubeclient import scripts_on_path
 
 from .errors import (
     EXIT_CHANGES_PRESENT,
@@ -446,18 +447,9 @@ def _stop_at_once(_signum, _frame) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-def _scripts_on_path() -> None:
-    """Commands installed with fleetform (the kubeconfig credential plugin ``fleetform-credential``) run by
-    name from the kubeconfigs it writes: make sure the directory they were installed in is on ``PATH``."""
-    scripts = sysconfig.get_path("scripts")
-    path = os.environ.get("PATH", "")
-    if scripts and scripts not in path.split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join(filter(None, (scripts, path)))
-
-
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _stop_at_once)
-    _scripts_on_path()
+    scripts_on_path()  # the credential plugin named in kubeconfigs runs in every command
     # `kill -USR1 <pid>` prints where every thread is, to stderr, without stopping the run: for a
     # run that seems stuck, before deciding to interrupt it.
     faulthandler.register(signal.SIGUSR1, all_threads=True)

@@ -34,14 +34,21 @@ Connections go through :mod:`kubeclient`; its errors become :class:`ProviderErro
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets as random_source
 import threading
 import time
 from typing import Any
 
-from kubeclient import KubeClientError, Kubeconfig, KubeconfigError, RestClient, Unreachable
+from kubeclient import (
+    DELETE_UNREACHABLE_ENV,
+    KubeClientError,
+    Kubeconfig,
+    KubeconfigError,
+    RestClient,
+    Unreachable,
+    delete_unreachable,
+)
 
 from .diff import diff_properties, restrict_to
 from .numbers import whole_numbers
@@ -56,7 +63,6 @@ AUTONAMED = "pulumi.com/autonamed"
 SKIP_AWAIT = "pulumi.com/skipAwait"
 TIMEOUT_SECONDS = "pulumi.com/timeoutSeconds"
 DEFAULT_AWAIT_SECONDS = 600
-DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"  # pulumi-kubernetes's name (providers/kube.py reads it too)
 log = logging.getLogger("fleetform.kubernetes")
 _NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -85,9 +91,7 @@ class KubernetesProvider:
         self._namespace = config.get("namespace")
         # pulumi-kubernetes's deleteUnreachable: objects of a cluster that cannot be reached any more leave
         # the state on delete (with a notice) instead of failing every destroy
-        self._delete_unreachable = _truthy(config.get("deleteUnreachable")) or _truthy(
-            os.environ.get(DELETE_UNREACHABLE_ENV)
-        )
+        self._delete_unreachable = delete_unreachable(config.get("deleteUnreachable"))
         self._rest: RestClient | None = None
         self._kinds: dict[tuple[str, str], tuple[str, bool]] = {}
         self._lock = threading.Lock()
@@ -370,7 +374,3 @@ def _secret_outputs(live: dict) -> dict:
 
 def kubernetes_factory(config: dict | None) -> KubernetesProvider:
     return KubernetesProvider(config)
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"

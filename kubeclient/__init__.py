@@ -4,19 +4,24 @@ providers, so that neither imports the other. It imports nothing of either.
 * :class:`Kubeconfig` parses a kubeconfig (text, dict or file) and resolves a :class:`Context`.
 * :class:`RestClient` sends JSON requests with retries (429, 5xx, network, ``Retry-After``).
 * :func:`render_token_kubeconfig` writes a bearer-token kubeconfig.
+* :func:`scripts_on_path` and :func:`delete_unreachable`: process settings both users share.
 * Every failure is a :class:`KubeClientError` (:class:`KubeconfigError`, :class:`Unreachable`).
 """
 
 from .errors import KubeClientError, KubeconfigError, Unreachable
 from .kubeconfig import Context, Kubeconfig, render_token_kubeconfig
+from .plugins import DELETE_UNREACHABLE_ENV, delete_unreachable, scripts_on_path
 from .rest import RestClient
 
 __all__ = [
+    "DELETE_UNREACHABLE_ENV",
     "Context",
     "KubeClientError",
     "Kubeconfig",
     "KubeconfigError",
     "RestClient",
     "Unreachable",
+    "delete_unreachable",
     "render_token_kubeconfig",
+    "scripts_on_path",
 ]

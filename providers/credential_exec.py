@@ -11,7 +11,7 @@ credentials in the environment, profile or workload identity.
 The kubeconfig names the plugin by its command name, found on ``PATH`` like ``aws`` for EKS, never by
 this machine's interpreter path: state written on one machine opens the cluster from another (a CI
 runner, another checkout). The process that builds such a kubeconfig puts the directory the package's
-scripts were installed in on its ``PATH`` (:func:`ensure_on_path`), so the embedded engine's clients run
+scripts were installed in on its ``PATH`` (:func:`kubeclient.scripts_on_path`), so the embedded engine's clients run
 it; under the Pulumi CLI, pulumi-kubernetes runs it, and ``fleetform-credential`` must be on ``PATH``.
 """
 
@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import sysconfig
 from datetime import UTC, datetime, timedelta
 
 import yaml
+
+from kubeclient import scripts_on_path
 
 from .clouds import source_for
 from .clouds.base import CloudError
@@ -32,14 +32,6 @@ from .clouds.base import CloudError
 # Refresh well before the shortest cloud token lifetime (EKS: 15 minutes).
 REFRESH_AFTER = timedelta(minutes=10)
 COMMAND = "fleetform-credential"  # the console script of :func:`main` (pyproject.toml)
-
-
-def ensure_on_path() -> None:
-    """Put the directory pip installed this package's scripts in (with :data:`COMMAND`) on ``PATH``."""
-    scripts = sysconfig.get_path("scripts")
-    path = os.environ.get("PATH", "")
-    if scripts and scripts not in path.split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join(filter(None, (scripts, path)))
 
 
 def exec_credential(kubeconfig: str) -> dict:
@@ -64,7 +56,7 @@ def exec_credential(kubeconfig: str) -> dict:
 def exec_kubeconfig(name: str, kind: str, identity: dict, endpoint: str | None, server: str, ca_data: str) -> str:
     """A kubeconfig for a cloud cluster whose credential comes from this plugin (deterministic); this process
     can run it from now on."""
-    ensure_on_path()
+    scripts_on_path()
     args = ["--kind", kind, "--identity", json.dumps(identity, sort_keys=True)]
     if endpoint:
         args += ["--endpoint", endpoint]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubeclient import KubeClientError, Kubeconfig, RestClient, Unreachable
+from kubeclient import KubeClientError, Kubeconfig, RestClient, Unreachable, delete_unreachable
 
 from .errors import ClusterAccessError, ErrorCode, Problem
 
@@ -150,11 +149,8 @@ def wait_for(condition: Callable[[], Any], timeout: float, interval: float = 0.5
         time.sleep(interval)
 
 
-DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"
-
-
 def gone_and_may_be_forgotten(exc: ClusterAccessError) -> bool:
     """Whether a delete that failed with ``exc`` may end as done: the cluster could not be reached or its
     credential not made, and the user said such clusters are gone (pulumi-kubernetes's deleteUnreachable)."""
     unreachable = isinstance(exc.__cause__, KubeClientError)
-    return unreachable and os.environ.get(DELETE_UNREACHABLE_ENV, "").lower() == "true"
+    return unreachable and delete_unreachable()
