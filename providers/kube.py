@@ -45,13 +45,36 @@ def api_client(text: str, what: str, context: str | None = None) -> RestClient:
 
 
 def request_json(
-    client: RestClient, method: str, path: str, body: Any = None, timeout: float = 10.0, attempts: int = 3
+    client: RestClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    timeout: float = 10.0,
+    attempts: int = 3,
+    content_type: str = "application/json",
 ) -> tuple[int, Any]:
     """(status, parsed body); a network failure that outlasts the retries raises ClusterAccessError."""
     try:
-        return client.request(method, path, body=body, timeout=timeout, attempts=attempts)
+        return client.request(method, path, body=body, content_type=content_type, timeout=timeout, attempts=attempts)
     except KubeClientError as exc:
         raise ClusterAccessError(None, str(exc)) from exc
+
+
+def expect(
+    client: RestClient,
+    what: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    ok: tuple[int, ...] = (200,),
+    content_type: str = "application/json",
+) -> Any:
+    """The parsed body of a request answered with a status in ``ok`` (None for an accepted 404); any other
+    answer is a ClusterAccessError naming ``what``, the call and the server's message."""
+    status, data = request_json(client, method, path, body, content_type=content_type)
+    if status not in ok:
+        raise ClusterAccessError(None, f"{what}: {method} {path} answered HTTP {status} ({_message(data)})")
+    return None if status == 404 else data
 
 
 def parse_version(git_version: str) -> tuple[int, int]:

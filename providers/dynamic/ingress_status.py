@@ -25,7 +25,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from .. import kube
-from ..errors import ClusterAccessError, ErrorCode
+from ..errors import ErrorCode
 from ._props import Props, now
 from ._waiting import poll
 
@@ -74,12 +74,7 @@ class _Member:
         self.client = kube.api_client(inputs.kubeconfig, inputs.cluster)
 
     def _get(self, path: str) -> dict | None:
-        status, data = kube.request_json(self.client, "GET", path)
-        if status == 404:
-            return None
-        if status != 200:
-            raise ClusterAccessError(None, f"{self.inputs.cluster}: GET {path} answered HTTP {status}")
-        return data
+        return kube.expect(self.client, self.inputs.cluster, "GET", path, ok=(200, 404))
 
     def observe(self) -> _Seen:
         return self._observe_gateway() if self.inputs.gateway else self._observe_controller()

@@ -37,8 +37,6 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
-from kubeclient import KubeClientError
-
 from .. import kube
 from ..errors import ClusterAccessError, ErrorCode
 from ._props import Props
@@ -194,12 +192,8 @@ class _Cluster:
         self.name = inputs.cluster
         self.client = kube.api_client(inputs.kubeconfig, inputs.cluster)
 
-    def _call(self, method: str, path: str, body=None, ok=(200, 201)) -> dict:
-        status, data = kube.request_json(self.client, method, path, body)
-        if status not in ok:
-            message = (data or {}).get("message") if isinstance(data, dict) else data
-            raise ClusterAccessError(None, f"{self.name}: {method} {path} answered HTTP {status}: {message}")
-        return data or {}
+    def _call(self, method: str, path: str, body=None, ok=(200,), content_type="application/json") -> dict:
+        return kube.expect(self.client, self.name, method, path, body, ok, content_type) or {}
 
     def classes(self) -> dict[str, dict]:
         return {sc["metadata"]["name"]: sc for sc in self._call("GET", STORAGE_CLASSES).get("items") or []}
@@ -221,14 +215,8 @@ class _Cluster:
         value = "true" if default else None  # None removes the annotation (merge patch)
         path = f"{STORAGE_CLASSES}/{quote(name)}"
         patch = {"metadata": {"annotations": {DEFAULT_ANNOTATION: value}}}
-        try:
-            status, _ = self.client.request("PATCH", path, body=patch, content_type="application/merge-patch+json")
-        except KubeClientError as exc:
-            raise ClusterAccessError(None, str(exc)) from exc
-        if status == 404:
-            return  # gone meanwhile: nothing to mark or restore
-        if status != 200:
-            raise ClusterAccessError(None, f"{self.name}: marking StorageClass '{name}' answered HTTP {status}")
+        # 404: gone meanwhile, nothing to mark or restore
+        self._call("PATCH", path, patch, ok=(200, 404), content_type="application/merge-patch+json")
 
     def delete(self, name: str) -> None:
         self._call("DELETE", f"{STORAGE_CLASSES}/{quote(name)}", ok=(200, 202, 404))
