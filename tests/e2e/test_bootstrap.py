@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from sandbox.kubeapi import ApiError, KubeApiEmulator
+from test_sandbox import registered_clusters
+
+from sandbox.kubeapi import KubeApiEmulator
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 # kind -> the class the cluster ends with (DOMAIN §6.3): created (eks, ctyun) or the cloud's own, adopted
@@ -21,17 +23,10 @@ EXPECTED_CLASS = {
 
 
 def virtual_clusters(project) -> dict[str, str]:
-    """Registered cluster -> the sandbox's virtual cluster behind it, from the registration markers."""
+    """Registered cluster -> the name of the sandbox's virtual cluster behind it."""
     emulator = KubeApiEmulator(project.world_dir / "kubeapi")
     try:
-        found = {}
-        for virtual, cluster in emulator.clusters.items():
-            try:
-                marker = cluster.objects.get("v1", "ConfigMap", "fleetform-registration", "fleetform-system")
-            except ApiError:
-                continue
-            found[marker["data"]["cluster"]] = virtual
-        return found
+        return {name: cluster.name for name, cluster in registered_clusters(emulator).items()}
     finally:
         emulator.stop()
 

@@ -6,7 +6,7 @@ execution controller)."""
 from __future__ import annotations
 
 import pytest
-from test_sandbox import fleetform_objects
+from test_sandbox import fleetform_objects, registered_clusters
 
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
@@ -24,16 +24,11 @@ REGISTRY = {
 
 
 def member_deployments(project) -> dict[str, dict | None]:
-    """nginx in namespace demo of each fleet member, found through the registration marker."""
+    """nginx in namespace demo of each fleet member."""
     emulator = KubeApiEmulator(project.world_dir / "kubeapi")
     try:
         found: dict[str, dict | None] = {}
-        for cluster in emulator.clusters.values():
-            try:
-                marker = cluster.objects.get("v1", "ConfigMap", "fleetform-registration", "fleetform-system")
-            except ApiError:
-                continue
-            name = marker["data"]["cluster"]
+        for name, cluster in registered_clusters(emulator).items():
             if name not in MEMBERS:
                 continue
             try:
@@ -84,13 +79,7 @@ def set_reachable(project, member: str, reachable: bool) -> None:
     """Make the virtual cluster behind a registered member stop (or start) answering."""
     emulator = KubeApiEmulator(project.world_dir / "kubeapi")
     try:
-        for cluster in emulator.clusters.values():
-            try:
-                marker = cluster.objects.get("v1", "ConfigMap", "fleetform-registration", "fleetform-system")
-            except ApiError:
-                continue
-            if marker["data"]["cluster"] == member:
-                cluster.set_reachable(reachable)
+        registered_clusters(emulator)[member].set_reachable(reachable)
     finally:
         emulator.flush()
         emulator.stop()

@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from sandbox.kubeapi import ApiError, KubeApiEmulator
+from sandbox.kubeapi import ApiError, KubeApiEmulator, VirtualCluster
 
 OCM = "cluster.open-cluster-management.io/v1"
 OCM_SETS = "cluster.open-cluster-management.io/v1beta2"
@@ -22,6 +22,18 @@ KINDS = [
     ("apps/v1", "Deployment"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 ]
+
+
+def registered_clusters(emulator: KubeApiEmulator) -> dict[str, VirtualCluster]:
+    """Registered cluster name -> the sandbox's virtual cluster behind it, found through the registration marker."""
+    found = {}
+    for cluster in emulator.clusters.values():
+        try:
+            marker = cluster.objects.get("v1", "ConfigMap", "fleetform-registration", "fleetform-system")
+        except ApiError:
+            continue
+        found[marker["data"]["cluster"]] = cluster
+    return found
 
 
 def fleetform_objects(world_dir) -> dict[str, set[tuple[str, str]]]:
