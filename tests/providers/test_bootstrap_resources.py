@@ -9,6 +9,7 @@ import datetime
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from test_federation_status import crd  # a schema-less CRD, as an implementation's installer makes one
 
 from providers.dynamic import DefaultStorageClassProvider, IngressStatusProvider
 from providers.dynamic.storage_class import StorageInputs, plan
@@ -17,6 +18,7 @@ from providers.errors import ClusterAccessError, ErrorCode
 from sandbox.kubeapi import KubeApiEmulator
 
 DEFAULT = "storageclass.kubernetes.io/is-default-class"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
 
 
 def storage_class(name, provisioner, parameters=None, default=False, binding="WaitForFirstConsumer") -> dict:
@@ -268,8 +270,8 @@ def test_a_second_default_ingress_class_is_reported_never_left_silent(cluster):
 
 
 def test_a_gateway_is_ready_once_programmed_with_an_address(cluster):
-    cluster.objects.create(crd_for("gateways", "Gateway", "Namespaced"))
-    cluster.objects.create(crd_for("gatewayclasses", "GatewayClass", "Cluster"))
+    cluster.objects.create(crd(GATEWAY_GROUP, "gateways", "Gateway", "v1", "Namespaced"))
+    cluster.objects.create(crd(GATEWAY_GROUP, "gatewayclasses", "GatewayClass", "v1", "Cluster"))
     cluster.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-gateway"}})
     gateway = {
         "apiVersion": "gateway.networking.k8s.io/v1",
@@ -312,29 +314,6 @@ def test_a_gateway_is_ready_once_programmed_with_an_address(cluster):
     )
     ready = IngressStatusProvider().create(inputs)
     assert (ready.outs["state"], ready.outs["address"]) == ("ready", "10.132.0.9")
-
-
-def crd_for(plural: str, kind: str, scope: str) -> dict:
-    """A Gateway API CRD (schema-less) as the implementation's installer would make it."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.gateway.networking.k8s.io"},
-        "spec": {
-            "group": "gateway.networking.k8s.io",
-            "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": f"{kind}List"},
-            "scope": scope,
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                }
-            ],
-        },
-    }
 
 
 def test_undoing_on_a_cluster_that_is_gone_is_forgotten_only_when_asked(cluster, monkeypatch):
