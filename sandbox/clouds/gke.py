@@ -11,7 +11,8 @@ Every cluster is backed by the virtual cluster ``gke-<cluster name>`` of the Kub
 token endpoint issues opens it as a member of ``system:masters`` (what a project-level
 ``roles/container.admin`` grant gives on GKE).
 
-Emulated: GetCluster and ListClusters (``/v1/projects/*/locations/*/clusters[/*]``); UpdateCluster
+Emulated: GetCluster and ListClusters (``/v1/projects/*/locations/*/clusters[/*]``; ListClusters in location
+``-`` answers every location of the project, as GKE does for ``gcloud container clusters list``); UpdateCluster
 with ``desiredDatabaseEncryption`` (an ``UPDATE_CLUSTER`` operation that is ``DONE``
 :attr:`GkeEmulator.operation_seconds` after it started and once GetOperation has shown it running
 :attr:`GkeEmulator.operation_polls` times, the cluster ``RECONCILING`` and ``currentState``
@@ -31,7 +32,7 @@ the client library sends when the credentials are a service-account key). Fault 
 
 Not emulated: Cloud KMS (any well-formed key name is usable; the GKE service agent's grant is not
 checked), ``ALL_OBJECTS_ENCRYPTION_ENABLED``, creating or deleting clusters through the API, node
-pools, the legacy ``/zones/`` paths, ``locations/-``, IAM (any valid credential may do anything in
+pools, the legacy ``/zones/`` paths, ``locations/-`` for anything but ListClusters, IAM (any valid credential may do anything in
 any project), the other ``desired*`` updates, the authorized-user (refresh token) grant, gRPC.
 """
 
@@ -279,7 +280,8 @@ class GkeEmulator(CloudEmulator):
         raise GkeApiError("NOT_FOUND", f"The requested URL {method} {path} was not found on this server.")
 
     def _list_clusters(self, project: str, location: str) -> dict:
-        records = [r for r in self._clusters.values() if (r["project"], r["location"]) == (project, location)]
+        """The project's clusters in ``location``; ``-`` stands for every location."""
+        records = [r for r in self._clusters.values() if r["project"] == project and location in ("-", r["location"])]
         return {"clusters": [self._render(r) for r in records]}
 
     def _record(self, project: str, location: str, name: str) -> dict:

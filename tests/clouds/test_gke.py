@@ -11,6 +11,9 @@ import base64
 import functools
 import itertools
 import json
+import os
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -314,3 +317,66 @@ def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, cloud_env
         assert second.endpoint == endpoint
         assert gke.source(identity, second.endpoint).describe().running
         second.remove_cluster(**identity)
+
+
+# --- every location at once, as gcloud lists -----------------------------------------------------
+
+
+@pytest.fixture
+def spread(env):
+    """Clusters of one project in two locations, and one of another project."""
+    clusters = [
+        {"project": PROJECT, "location": LOCATION, "cluster_name": f"spread-{next(_numbers)}"},
+        {"project": PROJECT, "location": "us-east1", "cluster_name": f"spread-{next(_numbers)}"},
+        {"project": "other-project", "location": LOCATION, "cluster_name": f"spread-{next(_numbers)}"},
+    ]
+    for identity in clusters:
+        env.add_cluster(**identity)
+    yield clusters
+    for identity in clusters:
+        env.remove_cluster(**identity)
+
+
+def test_listing_location_dash_answers_every_location_of_the_project(env, spread):
+    with sdk_client(env) as client:
+        every = client.list_clusters(parent=f"projects/{PROJECT}/locations/-").clusters
+        one = client.list_clusters(parent=f"projects/{PROJECT}/locations/us-east1").clusters
+
+    ours = {c["cluster_name"] for c in spread}
+    assert {(c.name, c.location) for c in every if c.name in ours} == {
+        (spread[0]["cluster_name"], LOCATION),
+        (spread[1]["cluster_name"], "us-east1"),
+    }
+    assert [c.name for c in one if c.name in ours] == [spread[1]["cluster_name"]]
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the gcloud CLI is not installed on this machine")
+def test_gcloud_container_clusters_list_sees_every_location(env, spread, tmp_path):
+    """The real gcloud, pointed at the emulator the way a user points it at a private endpoint."""
+    credentials, _ = google.auth.default(scopes=gke.SCOPES)
+    credentials.refresh(google.auth.transport.requests.Request())
+    token_file = tmp_path / "access-token"
+    token_file.write_text(credentials.token)
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
+        "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER": f"{env.endpoint}/",
+    }
+    command = ["gcloud", "container", "clusters", "list", "--project", PROJECT, "--format", "json"]
+    result = subprocess.run(
+        [*command, "--access-token-file", str(token_file)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    ours = {c["cluster_name"] for c in spread}
+    listed = {(c["name"], c["location"], c["status"]) for c in json.loads(result.stdout) if c["name"] in ours}
+    assert listed == {
+        (spread[0]["cluster_name"], LOCATION, "RUNNING"),
+        (spread[1]["cluster_name"], "us-east1", "RUNNING"),
+    }
