@@ -4,13 +4,20 @@ encryption (CLOUD-APIS §2).
 
 Identity: ``region``, ``cluster_name``, optional ``assume_role_arn`` (assumed through STS before
 every call). Credentials come from botocore's standard chain only (environment, shared profile,
-SSO, container or instance role). ``endpoint`` replaces the EKS *and* STS endpoints, because the
-token is presigned against STS.
+SSO, container or instance role). ``endpoint`` replaces the EKS endpoint only. STS calls
+(AssumeRole) go where botocore's configuration sends them (``AWS_ENDPOINT_URL_STS`` included).
+
+Tokens are presigned for the regional STS host of the cluster's region (``sts.<region>.amazonaws.com``,
+``.amazonaws.com.cn`` in China), as ``aws eks get-token`` does: a cluster's authenticator accepts
+GetCallerIdentity URLs of STS hosts only, so neither the EKS endpoint override nor a configured
+STS endpoint (a VPC endpoint, say) may end up in a token. ``FLEETFORM_STS_ENDPOINT`` names another
+STS host when the cluster's authenticator is set up for it.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,8 +49,11 @@ TOKEN_PREFIX = "k8s-aws-v1."
 TOKEN_URL_EXPIRY = 60  # seconds, as aws eks get-token presigns; STS accepts the URL for 15 minutes
 CLUSTER_ID_HEADER = "x-k8s-aws-id"
 PROVIDER_DEFAULT_ENCRYPTION = (1, 28)  # from 1.28 EKS encrypts all API data with an AWS-owned key (V35)
+STS_ENDPOINT_VARIABLE = "FLEETFORM_STS_ENDPOINT"
 # botocore's own retries are off: with_retries is the one retry loop, so attempts and backoff are ours.
 _CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=30)
+# Presigning resolves the partition's regional STS host, whatever endpoint the environment configures.
+_PRESIGN_CONFIG = _CONFIG.merge(Config(ignore_configured_endpoint_urls=True))
 _THROTTLED = {
     "Throttling",
     "ThrottlingException",
@@ -80,10 +90,12 @@ def check(description: ClusterDescription, name: str) -> list[Problem]:
     return []
 
 
-def bearer_token(session: boto3.session.Session, region: str, cluster_name: str, endpoint: str | None) -> str:
-    """``k8s-aws-v1.`` + unpadded base64url of a presigned STS GetCallerIdentity URL that signs the
-    header ``x-k8s-aws-id: <cluster name>``, so the token opens this cluster only. Local: no call."""
-    sts = session.client("sts", region_name=region, endpoint_url=endpoint, config=_CONFIG)
+def bearer_token(session: boto3.session.Session, region: str, cluster_name: str) -> str:
+    """``k8s-aws-v1.`` + unpadded base64url of a presigned STS GetCallerIdentity URL (regional STS host,
+    or ``FLEETFORM_STS_ENDPOINT``) that signs the header ``x-k8s-aws-id: <cluster name>``, so the token
+    opens this cluster only. Local: no call."""
+    endpoint = os.environ.get(STS_ENDPOINT_VARIABLE) or None
+    sts = session.client("sts", region_name=region, endpoint_url=endpoint, config=_PRESIGN_CONFIG)
     sts.meta.events.register("before-sign.sts.GetCallerIdentity", partial(_bind_to_cluster, cluster_name))
     url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=TOKEN_URL_EXPIRY, HttpMethod="GET")
     return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
@@ -118,7 +130,7 @@ class EksSource:
     def credentials(self) -> str:
         """A token kubeconfig: the cluster's endpoint and CA, a fresh STS token (valid 15 minutes)."""
         description = self.describe()
-        token = self._call(lambda: bearer_token(self._session(), self.region, self.cluster_name, self.endpoint))
+        token = self._call(lambda: bearer_token(self._session(), self.region, self.cluster_name))
         return render_token_kubeconfig(f"eks-{self.cluster_name}", description.endpoint, description.ca_data, token)
 
     def encryption_status(self) -> dict:
@@ -240,7 +252,7 @@ class EksSource:
         session = boto3.session.Session(region_name=self.region)
         if not self.assume_role_arn:
             return session
-        sts = session.client("sts", endpoint_url=self.endpoint, config=_CONFIG)
+        sts = session.client("sts", config=_CONFIG)
         keys = sts.assume_role(RoleArn=self.assume_role_arn, RoleSessionName="fleetform")["Credentials"]
         return boto3.session.Session(
             aws_access_key_id=keys["AccessKeyId"],

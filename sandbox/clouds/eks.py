@@ -28,8 +28,9 @@ updates), creates each cluster in moto through the API, and the proxy
   (EKS calls only; STS calls are never faulted).
 
 Bearer tokens: each backing cluster has a token checker that accepts ``k8s-aws-v1.`` tokens the
-way the EKS authenticator does with STS: the token is a presigned GetCallerIdentity URL of this
-emulator, at most 15 minutes old, whose SigV4 signature verifies with ``x-k8s-aws-id`` = the
+way the EKS authenticator does with STS: the token is a presigned GetCallerIdentity URL of an STS
+host (``sts.amazonaws.com``, or the regional ``sts.<region>.amazonaws.com[.cn]`` of the region it
+was signed for; a URL of any other host, this emulator's included, is refused), at most 15 minutes old, whose SigV4 signature verifies with ``x-k8s-aws-id`` = the
 cluster's name and the secret of a key this emulator knows. The caller becomes a member of
 ``system:masters`` (the cluster creator's admin access entry).
 
@@ -164,6 +165,7 @@ class EksEmulator(CloudEmulator):
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": DEFAULT_REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL_STS": self.endpoint,  # AssumeRole reaches the emulated STS
         }
 
     # --- clusters -------------------------------------------------------------------------------
@@ -437,7 +439,8 @@ class EksEmulator(CloudEmulator):
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if (
-            parts.netloc != f"127.0.0.1:{self._port}"
+            parts.scheme != "https"
+            or parts.netloc not in _sts_hosts(query.get("X-Amz-Credential", ""))
             or parts.path not in ("", "/")
             or query.get("Action") != "GetCallerIdentity"
             or "x-k8s-aws-id" not in query.get("X-Amz-SignedHeaders", "").split(";")
@@ -493,6 +496,17 @@ def presigned_signature(secret_key: str, method: str, path: str, query: dict[str
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def _sts_hosts(credential: str) -> set[str]:
+    """The STS hosts a token signed with this credential scope (``KEY/DATE/REGION/sts/aws4_request``) may
+    name: the regional host of its region, and the global ``sts.amazonaws.com``, which signs for us-east-1."""
+    scope = credential.split("/")
+    if len(scope) != 5 or scope[3] != "sts":
+        return set()
+    region = scope[2]
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return {f"sts.{region}.{suffix}"} | ({"sts.amazonaws.com"} if region == "us-east-1" else set())
 
 
 def _key(record: dict) -> tuple[str, str]:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import base64
 import functools
 import itertools
+import json
+import os
+import shutil
+import ssl
+import subprocess
 import urllib.parse
+import urllib.request
 
 import boto3
 import pytest
@@ -107,6 +113,68 @@ def test_assumed_role_credentials_open_the_cluster_as_that_role(env, identity):
     assert kube.probe(kubeconfig, identity["cluster_name"]).git_version == "v1.29.4"
     caller = env.token_caller(token_of(kubeconfig), identity["cluster_name"])
     assert caller.startswith(f"arn:aws:sts::{env.account_id}:assumed-role/fleet-admin/")
+
+
+def token_url(token: str) -> urllib.parse.SplitResult:
+    return urllib.parse.urlsplit(base64.urlsafe_b64decode(token.removeprefix(eks.TOKEN_PREFIX) + "==").decode())
+
+
+def test_tokens_are_presigned_for_the_regional_sts_host_not_for_an_endpoint_override(env, identity):
+    """The EKS endpoint is overridden and ``AWS_ENDPOINT_URL_STS`` points at the emulator, yet the token
+    names the regional STS host, the one an EKS authenticator accepts."""
+    assert os.environ["AWS_ENDPOINT_URL_STS"] == env.endpoint
+
+    token = token_of(eks.source(identity, env.endpoint).credentials())
+
+    url = token_url(token)
+    assert (url.scheme, url.netloc) == ("https", f"sts.{REGION}.amazonaws.com")
+    assert env.token_caller(token, identity["cluster_name"]) == f"arn:aws:iam::{env.account_id}:user/fleetform-sandbox"
+
+
+def test_a_configured_sts_endpoint_names_the_host_tokens_are_presigned_for(env, identity, monkeypatch):
+    monkeypatch.setenv(eks.STS_ENDPOINT_VARIABLE, "https://sts.private.example")
+
+    token = token_of(eks.source(identity, env.endpoint).credentials())
+
+    assert token_url(token).netloc == "sts.private.example"
+    assert env.token_caller(token, identity["cluster_name"]) is None  # this authenticator trusts AWS's STS only
+
+
+def test_a_token_presigned_for_another_host_is_refused_like_eks_does(env, identity):
+    session = boto3.session.Session(region_name=REGION)
+    sts = session.client("sts", endpoint_url=env.endpoint)  # the emulator itself, not an STS host
+    sts.meta.events.register(
+        "before-sign.sts.GetCallerIdentity",
+        lambda request, **_: request.headers.__setitem__(eks.CLUSTER_ID_HEADER, identity["cluster_name"]),
+    )
+    url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
+    token = eks.TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+    assert env.token_caller(token, identity["cluster_name"]) is None
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed on this machine")
+def test_aws_eks_get_token_opens_the_cluster_with_a_raw_request(env, identity, tmp_path):
+    """The real ``aws eks get-token``, run as a user would (keys in the environment, no endpoint
+    settings), makes a token the emulated cluster accepts on a plain HTTPS request."""
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    command = ["aws", "eks", "get-token", "--cluster-name", identity["cluster_name"], "--region", REGION]
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    token = json.loads(result.stdout)["status"]["token"]
+
+    description = eks.source(identity, env.endpoint).describe()
+    context = ssl.create_default_context(cadata=base64.b64decode(description.ca_data).decode())
+    request = urllib.request.Request(f"{description.endpoint}/version", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+        assert json.load(answer)["gitVersion"] == "v1.29.4"
+    assert token_url(token).netloc == f"sts.{REGION}.amazonaws.com"
 
 
 def test_missing_cluster_is_not_found_naming_cluster_and_region(env, identity):
