@@ -35,7 +35,13 @@ class Estate:
 
 def sandbox_estate(spec: FleetSpec) -> Estate:
     """Everything from the local emulators, which seed every declared cluster the first time."""
-    from sandbox.world import open_world
+    try:
+        from sandbox.world import open_world
+    except ModuleNotFoundError as exc:  # the emulators' libraries are the `sandbox` extra, not a plain install
+        raise pulumi.RunError(
+            f"the sandbox stack runs on fleetform's emulators, whose libraries are not installed ({exc.name} is "
+            "missing): install fleetform with its sandbox extra, e.g. pip install -e '.[sandbox]' in a checkout"
+        ) from exc
 
     state_dir = Path(os.environ.get("FLEETFORM_STATE_DIR", ".fleetform"))
     world = open_world(state_dir / "sandbox", spec.hub.name)

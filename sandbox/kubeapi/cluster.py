@@ -16,7 +16,6 @@ from .controlplane import ControlPlane
 from .encryption import AtRest
 from .faults import Faults, FaultSettings
 from .httpserver import HttpServer
-from .jwt import Signer
 from .objectapi import ObjectApi
 from .operations import Operations
 from .pki import ClusterPki
@@ -24,6 +23,7 @@ from .resources import Registry
 from .rest import RestApi
 from .rules import KindRules
 from .satokens import ServiceAccountTokens
+from .signer import Signer
 from .store import Store
 from .users import MASTERS, StaticUsers
 

@@ -1,4 +1,4 @@
-"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch and JSON patch (RFC 6902).
+"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch and JSON patch (RFC 6902, through ``jsonpatch``).
 
 Strategic merge patch, as supported here (built-in kinds only; custom resources get 415):
 
@@ -14,6 +14,9 @@ Strategic merge patch, as supported here (built-in kinds only; custom resources 
 from __future__ import annotations
 
 import copy
+
+import jsonpatch
+import jsonpointer
 
 from . import errors
 
@@ -85,102 +88,14 @@ def _merge_list(current, patch: list, shape) -> list:
 # --- RFC 6902 -----------------------------------------------------------------------------------
 
 
-def _pointer(path: str) -> list[str]:
-    if path == "":
-        return []
-    if not path.startswith("/"):
-        raise _patch_error(f"invalid JSON pointer {path!r}")
-    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
-
-
-def _patch_error(message: str) -> errors.ApiError:
-    return errors.ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {message}")
-
-
-def _index(container: list, token: str, *, for_insert: bool) -> int:
-    if token == "-" and for_insert:
-        return len(container)
-    if not token.isdigit() or (token != "0" and token.startswith("0")):
-        raise _patch_error(f"invalid array index {token!r}")
-    index = int(token)
-    if index > len(container) or (index == len(container) and not for_insert):
-        raise _patch_error(f"array index {index} out of bounds")
-    return index
-
-
-def _parent(doc, tokens: list[str]):
-    node = doc
-    for token in tokens[:-1]:
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list):
-            node = node[_index(node, token, for_insert=False)]
-        else:
-            raise _patch_error(f"path /{'/'.join(tokens)} does not exist")
-    return node
-
-
-def _get(doc, tokens: list[str]):
-    if not tokens:
-        return doc
-    parent, last = _parent(doc, tokens), tokens[-1]
-    if isinstance(parent, dict) and last in parent:
-        return parent[last]
-    if isinstance(parent, list):
-        return parent[_index(parent, last, for_insert=False)]
-    raise _patch_error(f"path /{'/'.join(tokens)} does not exist")
-
-
-def _add(doc, tokens: list[str], value):
-    if not tokens:
-        return value
-    parent, last = _parent(doc, tokens), tokens[-1]
-    if isinstance(parent, dict):
-        parent[last] = value
-    elif isinstance(parent, list):
-        parent.insert(_index(parent, last, for_insert=True), value)
-    else:
-        raise _patch_error(f"cannot add to a scalar at /{'/'.join(tokens)}")
-    return doc
-
-
-def _remove(doc, tokens: list[str]):
-    if not tokens:
-        raise _patch_error("cannot remove the whole document")
-    parent, last = _parent(doc, tokens), tokens[-1]
-    if isinstance(parent, dict) and last in parent:
-        return parent.pop(last)
-    if isinstance(parent, list):
-        return parent.pop(_index(parent, last, for_insert=False))
-    raise _patch_error(f"path /{'/'.join(tokens)} does not exist")
-
-
 def json_patch(doc, operations) -> dict:
+    """``operations`` applied to a copy of ``doc`` (the ``jsonpatch`` library); a malformed or failing
+    operation is 422 Invalid, as the API server answers."""
     if not isinstance(operations, list):
         raise errors.bad_request("a JSON patch must be a list of operations")
-    doc = copy.deepcopy(doc)
-    for op in operations:
-        if not isinstance(op, dict) or "op" not in op or "path" not in op:
-            raise _patch_error(f"malformed operation {op!r}")
-        kind, tokens = op["op"], _pointer(op["path"])
-        if kind in ("add", "replace", "test") and "value" not in op:
-            raise _patch_error(f"operation {kind} needs a value")
-        if kind == "add":
-            doc = _add(doc, tokens, copy.deepcopy(op["value"]))
-        elif kind == "remove":
-            _remove(doc, tokens)
-        elif kind == "replace":
-            _get(doc, tokens)
-            if tokens:
-                _remove(doc, tokens)
-            doc = _add(doc, tokens, copy.deepcopy(op["value"]))
-        elif kind in ("move", "copy"):
-            source = _pointer(op.get("from", ""))
-            value = _remove(doc, source) if kind == "move" else copy.deepcopy(_get(doc, source))
-            doc = _add(doc, tokens, value)
-        elif kind == "test":
-            if _get(doc, tokens) != op["value"]:
-                raise _patch_error(f"test operation failed at {op['path']}")
-        else:
-            raise _patch_error(f"unknown operation {kind!r}")
-    return doc
+    try:
+        return jsonpatch.apply_patch(doc, operations)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        raise errors.ApiError(
+            422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+        ) from exc

@@ -13,7 +13,7 @@ import time
 import uuid
 
 from . import errors
-from .jwt import Signer
+from .signer import Signer
 from .store import Store
 from .users import AUTHENTICATED, UserInfo
 
