@@ -14,12 +14,14 @@ import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import typer
 
 from kubeclient import scripts_on_path
 
+from .cli_config import config_app, schema
 from .errors import (
     EXIT_CHANGES_PRESENT,
     EXIT_FAILED,
@@ -42,7 +44,6 @@ app = typer.Typer(
     "touched); 3 --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention; "
     "130 interrupted by Ctrl-C.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock.", no_args_is_help=True)
@@ -429,8 +430,22 @@ def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) 
     typer.echo(f"settled {len(settled)} interrupted operations of stack '{stack}'")
 
 
+app.add_typer(config_app, name="config")
+app.command()(schema)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"fleetform {package_version('fleetform')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _resolve_state_dir() -> None:
+def _resolve_state_dir(
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print fleetform's version and exit."
+    ),
+) -> None:
     """Make a relative FLEETFORM_STATE_DIR absolute against the directory fleetform was started in,
     once, for the engine and the program alike (the program runs in the project directory, so a
     relative value would otherwise name a second directory when --cwd points elsewhere)."""

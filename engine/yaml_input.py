@@ -54,6 +54,11 @@ def read_yaml(path: Path) -> Any:
         raise InvalidInputError(
             f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
         ) from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path | str) -> Any:
+    """``text`` (a document, or a value given on the command line) as plain values; ``path`` names it in errors."""
     loader = None
     try:
         _check_nesting(path, text)
@@ -76,7 +81,7 @@ def read_yaml(path: Path) -> Any:
     return _Builder(path, loader).build(node, "", 0)
 
 
-def _check_nesting(path: Path, text: str) -> None:
+def _check_nesting(path: Path | str, text: str) -> None:
     """Refuse deep nesting before composing (the composer recurses once per level)."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
@@ -92,7 +97,7 @@ def _check_nesting(path: Path, text: str) -> None:
 class _Builder:
     """Builds plain values from composed nodes, counting every value produced."""
 
-    def __init__(self, path: Path, loader: yaml.SafeLoader):
+    def __init__(self, path: Path | str, loader: yaml.SafeLoader):
         self.path, self.loader, self.nodes = path, loader, 0
 
     def _fail(self, node: Node, where: str, problem: str) -> InvalidInputError:

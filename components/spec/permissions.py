@@ -28,7 +28,7 @@ class PermissionRule(StrictModel):
     verbs: list[str] = Field(min_length=1)
     resources: list[ResourceRef] = Field(min_length=1)
 
-    @field_validator("resources", mode="before")
+    @field_validator("resources", mode="before", json_schema_input_type=list[ResourceRef] | Literal["*"])
     @classmethod
     def _star_means_everything(cls, value: object) -> object:
         """``"*"`` is shorthand for every resource of every API group (RBAC's own ``*``)."""
@@ -59,7 +59,7 @@ class FleetPermission(StrictModel):
                 f"FF-PERM-001 permission '{name}': unknown role {value!r}", f"allowed: {', '.join(ROLES)}"
             ) from None
 
-    @field_validator("namespaces", mode="before")
+    @field_validator("namespaces", mode="before", json_schema_input_type=list[str] | Literal["*"])
     @classmethod
     def _star_is_cluster_wide(cls, value: object) -> object:
         return ["*"] if value == "*" else value
