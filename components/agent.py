@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from .ocm import OCM_RELEASE
 from .rbac import service_account_binding
 
 AGENT_NAMESPACE = "open-cluster-management-agent"
@@ -19,12 +20,15 @@ AGENT_SERVICE_ACCOUNT = "klusterlet"
 AGENT_DEPLOYMENT = "klusterlet-agent"
 AGENT_BINDING = "fleetform-klusterlet"
 BOOTSTRAP_SECRET = "bootstrap-hub-kubeconfig"
-AGENT_IMAGE = "quay.io/open-cluster-management/registration:v0.16.0"
+AGENT_IMAGE = f"quay.io/open-cluster-management/registration:v{OCM_RELEASE}"
 
 
-def agent_objects(cluster: str, bootstrap_kubeconfig: Any, labels: dict[str, str]) -> dict[str, dict]:
+def agent_objects(
+    cluster: str, bootstrap_kubeconfig: Any, labels: dict[str, str], node_selector: dict[str, str] | None = None
+) -> dict[str, dict]:
     """Namespace, ServiceAccount, ClusterRoleBinding, bootstrap Secret and Deployment, in apply
-    order, each under the stable suffix of its resource name (see :func:`components.delivery.deliver`)."""
+    order, each under the stable suffix of its resource name (see :func:`components.delivery.deliver`).
+    ``node_selector`` (the cluster's ``agent_node_selector``) pins the agent's pod to matching nodes."""
 
     def meta(name: str, namespace: str | None = None) -> dict:
         return {"name": name, **({"namespace": namespace} if namespace else {}), "labels": dict(labels)}
@@ -49,7 +53,7 @@ def agent_objects(cluster: str, bootstrap_kubeconfig: Any, labels: dict[str, str
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": meta(AGENT_DEPLOYMENT, AGENT_NAMESPACE),
-            "spec": _deployment_spec(cluster),
+            "spec": _deployment_spec(cluster, node_selector or {}),
         },
     }
 
@@ -59,7 +63,7 @@ def render_manifest(objects: list[dict]) -> str:
     return yaml.safe_dump_all(objects, sort_keys=False)
 
 
-def _deployment_spec(cluster: str) -> dict:
+def _deployment_spec(cluster: str, node_selector: dict[str, str]) -> dict:
     selector = {"app": AGENT_DEPLOYMENT}
     return {
         "replicas": 1,
@@ -68,6 +72,7 @@ def _deployment_spec(cluster: str) -> dict:
             "metadata": {"labels": selector},
             "spec": {
                 "serviceAccountName": AGENT_SERVICE_ACCOUNT,
+                **({"nodeSelector": dict(node_selector)} if node_selector else {}),
                 "containers": [
                     {
                         "name": "agent",

@@ -319,7 +319,9 @@ class RegisteredCluster(pulumi.ComponentResource):
         )
         self.agent_manifest = pulumi.Output.secret(
             bootstrap.kubeconfig_out.apply(
-                lambda config: agent.render_manifest(list(agent.agent_objects(name, config, self._labels).values()))
+                lambda config: agent.render_manifest(
+                    list(agent.agent_objects(name, config, self._labels, spec.agent_node_selector).values())
+                )
             )
         )
         marker = deliver(
@@ -328,6 +330,10 @@ class RegisteredCluster(pulumi.ComponentResource):
         if not own.reachable:
             return [managed, bootstrap, *marker.resources]
         installed = deliver(
-            name, own, agent.agent_objects(name, bootstrap.kubeconfig_out, self._labels), owner="agent", parent=self
+            name,
+            own,
+            agent.agent_objects(name, bootstrap.kubeconfig_out, self._labels, spec.agent_node_selector),
+            owner="agent",
+            parent=self,
         )
         return [managed, *marker.resources, *installed.resources]

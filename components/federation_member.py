@@ -176,6 +176,7 @@ class FederationMember(pulumi.ComponentResource):
             provider=cluster.spec.CLOUD,
             region=cluster.region,
             labels=self._labels,
+            node_selector=cluster.spec.agent_node_selector,
         )
         delivered = deliver(f"{fed}-{name}", cluster.member, objects, owner="karmada-agent", parent=self)
         return [credential, *delivered.resources]

@@ -281,10 +281,19 @@ def agent_work_rules() -> list[dict]:
 
 
 def agent_objects(
-    cluster: str, *, version: str, karmada_kubeconfig: Any, endpoint: Any, provider: str, region: Any, labels: dict
+    cluster: str,
+    *,
+    version: str,
+    karmada_kubeconfig: Any,
+    endpoint: Any,
+    provider: str,
+    region: Any,
+    labels: dict,
+    node_selector: dict[str, str] | None = None,
 ) -> dict[str, dict]:
     """Namespace, ServiceAccount, ClusterRole(Binding), kubeconfig Secret and Deployment of the agent
-    in the member, keyed by resource-name suffix; ``karmada_kubeconfig`` may be a ``pulumi.Output``."""
+    in the member, keyed by resource-name suffix; ``karmada_kubeconfig`` may be a ``pulumi.Output``;
+    ``node_selector`` (the member's ``agent_node_selector``) pins the agent's pod to matching nodes."""
     app = {"app": AGENT_NAME}
 
     def meta(name: str, namespaced: bool = True) -> dict:
@@ -338,6 +347,7 @@ def agent_objects(
                     "metadata": {"labels": app},
                     "spec": {
                         "serviceAccountName": AGENT_SERVICE_ACCOUNT,
+                        **({"nodeSelector": dict(node_selector)} if node_selector else {}),
                         "tolerations": [{"key": "node-role.kubernetes.io/master", "operator": "Exists"}],
                         "containers": [
                             {

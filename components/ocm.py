@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+OCM_RELEASE = "0.16.0"  # the OCM release whose agent fleetform deploys (hub ``ocm_version`` cannot change it yet)
 GROUP = "cluster.open-cluster-management.io"
 WORK_GROUP = "work.open-cluster-management.io"
 MANAGED_CLUSTER_API = f"{GROUP}/v1"

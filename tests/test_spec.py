@@ -412,6 +412,30 @@ def test_v25_non_rfc1918_ranges_are_warnings():
     ]
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "asked", "done"),
+    [
+        ("hub", "ocm_version", "0.15.1", "0.16.0"),
+        ("clusters", "force_deregister", True, False),
+        ("federations", "api_server_exposure", "public", "internal"),
+        ("federations", "member_network_type", "public", None),
+    ],
+)
+def test_inputs_this_version_does_not_apply_are_warned_about_not_ignored(section, key, asked, done):
+    def stack(value) -> dict:
+        if section == "hub":
+            return config(hub={**HUB, key: value})
+        federation = {"name": "fed-a", **({key: value} if section == "federations" else {})}
+        member = cluster("eks", **({key: value} if section == "clusters" else {}))
+        return config(clusters=[member], fleets=[{"name": "fleet-a", "federation": "fed-a"}], federations=[federation])
+
+    where = "fleetform:hub" if section == "hub" else f"fleetform:{section}[0]"
+    warned = [str(w) for w in spec_from_config(stack(asked), SOURCE).warnings if "FF-CFG-W01" in str(w)]
+    assert len(warned) == 1 and warned[0].startswith(f"{where}.{key}: FF-CFG-W01 {key}={asked} is not applied")
+    if done is not None:
+        assert not [w for w in spec_from_config(stack(done), SOURCE).warnings if "FF-CFG-W01" in str(w)]
+
+
 # --- bootstrap --------------------------------------------------------------------------------------------------
 
 

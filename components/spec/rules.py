@@ -1,6 +1,7 @@
 """The DOMAIN §3 rules that need no network, over a whole parsed stack: names (V1-V3), references between
 entities, one fleet per cluster (V16) and per federation (V18); each item's own checks are delegated to it."""
 
+from ..ocm import OCM_RELEASE
 from .cluster_checks import check_cluster
 from .common import NAME_PATTERN, NAMESPACE, RESERVED_NAME_PREFIXES, RESERVED_NAMES
 from .report import Loc, ParsedStack, Report, config_path
@@ -161,4 +162,40 @@ def _check_permissions(stack: ParsedStack, report: Report) -> None:
         report.issues(loc, permission.issues())
 
 
-RULES = (_check_names, _check_hub, _check_clusters, _check_fleets, _check_federations, _check_permissions)
+# Inputs DOMAIN defines and the model accepts, which this version does not act on yet, with the value that
+# matches what it does instead. A stack that asks for something else is told so (a warning per entry) instead of
+# the value being silently ignored.
+NOT_APPLIED = {
+    ("hub", "ocm_version"): (OCM_RELEASE, f"this version deploys OCM {OCM_RELEASE}"),
+    ("clusters", "force_deregister"): (
+        False,
+        "to forget a gone member's objects on destroy, run it with PULUMI_K8S_DELETE_UNREACHABLE=true",
+    ),
+    ("federations", "api_server_exposure"): (
+        "internal",
+        "the Karmada API server is exposed as api_server_service_type says, with no public address of its own",
+    ),
+    ("federations", "member_network_type"): (None, "members join on the endpoint fleetform itself reaches them at"),
+}
+
+
+def _warn_not_applied(stack: ParsedStack, report: Report) -> None:
+    entries = {"hub": [((), stack.hub)] if stack.hub is not None else []}
+    entries |= {section: [((i,), item) for i, item in stack.items[section]] for section in stack.items}
+    for (section, key), (done, hint) in NOT_APPLIED.items():
+        for index, item in entries.get(section, []):
+            value = getattr(item, key)
+            if key in item.model_fields_set and value != done:
+                message = f"FF-CFG-W01 {key}={value} is not applied by this version"
+                report.warn((section, *index, key), message, hint)
+
+
+RULES = (
+    _check_names,
+    _check_hub,
+    _check_clusters,
+    _check_fleets,
+    _check_federations,
+    _check_permissions,
+    _warn_not_applied,
+)

@@ -271,3 +271,38 @@ def test_a_gateway_api_ingress_is_a_gateway_with_the_load_balancer_annotations(m
     assert gateway["type"] == "kubernetes:gateway.networking.k8s.io/v1:Gateway"
     assert gateway["spec"]["gatewayClassName"] == "gke-l7-rilb"
     assert not [name for name in resources if name.endswith("-ingress-controller")]  # no ingress-nginx
+
+
+def test_agent_node_selector_pins_the_klusterlet_in_both_install_modes(stack_config):
+    stack_config["fleetform:clusters"][1]["agent_node_selector"] = {"node-role.fleetform.io/edge": "true"}
+    installed = by_name(run_program(stack_config))
+    assert installed["idc-bj-01-agent"]["spec"]["template"]["spec"]["nodeSelector"] == {
+        "node-role.fleetform.io/edge": "true"
+    }
+    unpinned = stack_config["fleetform:clusters"][0]["name"]
+    assert not any(
+        "nodeSelector" in r.get("spec", {}).get("template", {}).get("spec", {})
+        for name, r in by_name(run_program(stack_config)).items()
+        if name.startswith(f"{unpinned}-")
+    )
+
+    from components.agent import agent_objects, render_manifest
+
+    manifest = render_manifest(list(agent_objects("idc-bj-01", "kubeconfig", {}, {"zone": "edge"}).values()))
+    assert "nodeSelector:\n        zone: edge" in manifest
+
+
+def test_agent_node_selector_pins_the_karmada_agent_of_a_pull_member():
+    from components.karmada import agent_objects
+
+    objects = agent_objects(
+        "idc-bj-01",
+        version="v1.18.2",
+        karmada_kubeconfig="kubeconfig",
+        endpoint="https://10.0.0.1:6443",
+        provider="idc",
+        region="dc-beijing",
+        labels={},
+        node_selector={"zone": "edge"},
+    )
+    assert objects["karmada-agent"]["spec"]["template"]["spec"]["nodeSelector"] == {"zone": "edge"}
