@@ -45,6 +45,7 @@ app = typer.Typer(
     "130 interrupted by Ctrl-C.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: flags without type placeholders
 )
 stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")

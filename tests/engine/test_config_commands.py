@@ -134,3 +134,11 @@ def test_version_and_shell_completion():
         timeout=60,
     )
     assert completion.stdout.split() == ["set"]
+
+
+@pytest.mark.parametrize("command", [[], ["preview"], ["up"], ["destroy"], ["refresh"], ["config", "set"]])
+def test_help_names_flags_without_type_placeholders(command):
+    shown = CliRunner().invoke(app, [*command, "--help"], prog_name="fleetform").output
+
+    assert "Usage: fleetform" in shown and "--help" in shown
+    assert "<bool>" not in shown
