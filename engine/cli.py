@@ -30,7 +30,7 @@ from .errors import (
     EXIT_OK,
     EngineError,
 )
-from .graph import to_dot
+from .graph_view import FORMATS, Selection, rendered, view
 from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_outputs
 from .project import Project, load_project
 from .render import Reporter, result_to_json
@@ -226,14 +226,35 @@ def validate(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
     typer.echo(f"stack '{stack}' is valid")
 
 
+TypesOpt = typer.Option([], "--type", help="Only resources of matching types (glob or substring); repeatable.")
+OutputOpt = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output.")
+
+
 @app.command()
-def graph(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
-    """Print the stack's recorded dependency graph in Graphviz DOT (e.g. `| dot -Tsvg`)."""
+def graph(
+    stack: str = StackOpt,
+    cwd: Path = CwdOpt,
+    format_: str = typer.Option("dot", "--format", "-f", help="dot, mermaid, svg or png (svg/png need Graphviz)."),
+    root: str = typer.Option(None, "--root", help="Only this resource (URN or name) and what is under it."),
+    depth: int = typer.Option(None, "--depth", min=0, help="Levels of the parent tree to show (below --root)."),
+    types: list[str] = TypesOpt,
+    output: Path = OutputOpt,
+) -> None:
+    """Draw the stack's recorded dependency graph, grouped by component (cluster, fleet, federation)."""
+    if format_ not in FORMATS:
+        _fail(f"--format {format_}: choose one of {', '.join(FORMATS)}", EXIT_INVALID_INPUT)
     try:
         resources = StackOperations(cwd, stack, Reporter("graph", quiet=True)).recorded()
+        picture = rendered(view(resources, Selection(root, depth, tuple(types))), format_)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    typer.echo(to_dot(resources), nl=False)
+    if output is not None:
+        output.write_bytes(picture)
+    elif format_ in ("svg", "png") and sys.stdout.isatty():
+        _fail(f"--format {format_} is binary; give --output FILE or redirect standard output", EXIT_INVALID_INPUT)
+    else:
+        sys.stdout.buffer.write(picture)
+        sys.stdout.flush()
 
 
 def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int) -> None:

@@ -1,4 +1,5 @@
-"""The dependency graph of a stack's resources: what each needs first, the order of deletes, and DOT.
+"""The dependency graph of a stack's resources: what each needs first and the order of deletes (pictures of it:
+:mod:`engine.graph_view`).
 
 A resource needs first its ``depends_on`` dependencies, the resources its inputs came from
 (property dependencies), its explicit provider and, for deletes and display, its parent.
@@ -12,7 +13,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .urn import provider_urn, urn_name
+from .urn import provider_urn
 
 K = TypeVar("K", bound=Hashable)
 
@@ -67,24 +68,3 @@ def deletion_graph(resources: Sequence) -> Graph[int]:
                 if target != index:
                     needs[target].add(index)
     return Graph(list(range(len(resources))), needs)
-
-
-def to_dot(resources: Sequence) -> str:
-    """The recorded resources as a Graphviz DOT graph: solid edges for dependencies, dashed for
-    parent/child, dotted for the provider a resource uses (edges point at what is needed first)."""
-    names = {r.urn: urn_name(r.urn) for r in resources}
-    lines = ["digraph fleetform {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
-    for resource in resources:
-        label = f"{names[resource.urn]}\\n{resource.type}"
-        lines.append(f'  "{resource.urn}" [label="{label}"];')
-    for resource in resources:
-        for dependency in sorted(set(resource.dependencies)):
-            if dependency in names:
-                lines.append(f'  "{resource.urn}" -> "{dependency}";')
-        if resource.parent in names:
-            lines.append(f'  "{resource.urn}" -> "{resource.parent}" [style=dashed];')
-        provider = provider_urn(resource.provider)
-        if provider in names:
-            lines.append(f'  "{resource.urn}" -> "{provider}" [style=dotted];')
-    lines.append("}")
-    return "\n".join(lines) + "\n"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.graph import Graph, deletion_graph, needed_urns, to_dot
+from engine.graph import Graph, deletion_graph, needed_urns
+from engine.graph_view import to_dot, view
 from engine.state import ResourceState
 from engine.steps import Status
 from engine.urn import STACK_TYPE, URN, ProviderRef, is_stack, provider_urn, urn_name
@@ -100,8 +101,8 @@ def test_dot_shows_dependencies_parents_and_providers():
     )
     a = _res("a", provider=f"{provider.urn}::id")
     b = _res("b", dependencies=[_urn("a"), "urn:pulumi:dev::proj::x:y:Z::gone"], parent=_urn("a"))
-    dot = to_dot([provider, a, b])
-    assert dot.startswith("digraph fleetform {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n")
+    dot = to_dot(view([provider, a, b]))
+    assert dot.startswith("digraph fleetform {\n  rankdir=LR;\n")
     assert f'"{_urn("b")}" [label="b\\n{FILE}"];' in dot
     assert f'"{_urn("b")}" -> "{_urn("a")}";' in dot
     assert f'"{_urn("b")}" -> "{_urn("a")}" [style=dashed];' in dot
