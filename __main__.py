@@ -36,6 +36,7 @@ class Estate:
 def sandbox_estate(spec: FleetSpec) -> Estate:
     """Everything from the local emulators, which seed every declared cluster the first time."""
     try:
+        from sandbox.client import SandboxError, attach, in_process
         from sandbox.world import open_world
     except ModuleNotFoundError as exc:  # the emulators' libraries are the `sandbox` extra, not a plain install
         raise pulumi.RunError(
@@ -43,8 +44,11 @@ def sandbox_estate(spec: FleetSpec) -> Estate:
             "missing): install fleetform with its sandbox extra, e.g. pip install -e '.[sandbox]' in a checkout"
         ) from exc
 
-    state_dir = Path(os.environ.get("FLEETFORM_STATE_DIR", ".fleetform"))
-    world = open_world(state_dir / "sandbox", spec.hub.name)
+    data_dir = Path(os.environ.get("FLEETFORM_STATE_DIR", ".fleetform")).absolute() / "sandbox"
+    try:  # the long-running sandbox (started on first use), or a world in this process
+        world = open_world(data_dir, spec.hub.name) if in_process() else attach(data_dir, spec.hub.name)
+    except SandboxError as exc:
+        raise pulumi.RunError(str(exc)) from exc
     estate = Estate(world.kubeconfig(spec.hub.name), world.hub_url)
     for cluster in spec.clusters:
         if cluster.kind == "idc":

@@ -14,6 +14,7 @@ import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import entry_points
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -454,6 +455,19 @@ def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) 
 
 app.add_typer(config_app, name="config")
 app.command()(schema)
+
+
+def _add_plugin_commands() -> None:
+    """Command groups other installed packages offer (entry point group ``fleetform.commands``: name -> a Typer
+    app), e.g. the sandbox's; one that cannot be loaded is left out with a note, the rest of the CLI works."""
+    for entry in entry_points(group="fleetform.commands"):
+        try:
+            app.add_typer(entry.load(), name=entry.name)
+        except ImportError as exc:
+            sys.stderr.write(f"note: `fleetform {entry.name}` is unavailable ({exc})\n")
+
+
+_add_plugin_commands()
 
 
 def _print_version(wanted: bool) -> None:

@@ -28,6 +28,9 @@ from .steps import SUMMARY_OPS, Op, Status, Step
 from .urn import STACK_TYPE
 from .walk import Walker
 
+# Set while `validate` runs the program: it must leave nothing behind (no state, nothing kept running).
+VALIDATING_ENV = "FLEETFORM_VALIDATING"
+
 DEFAULT_PARALLEL = 16
 
 
@@ -232,11 +235,13 @@ class StackOperations:
 
         No state is read (so no passphrase is needed), and the program sees ``FLEETFORM_STATE_DIR``
         pointing at a scratch directory removed afterwards, so that whatever it keeps there (the
-        sandbox's emulated world) is neither created nor changed."""
+        sandbox's emulated world) is neither created nor changed, and ``FLEETFORM_VALIDATING=1``, so that
+        it starts nothing that outlives the run."""
         config = load_stack_config(self.project, self.stack)
         empty = LiveState([], [], None)
         deployment = Deployment(empty, default_registry(config, self.project), self.observer, Mode.FROZEN, Walker(1))
-        with tempfile.TemporaryDirectory(prefix="fleetform-validate-") as scratch, _state_dir_set_to(scratch):
+        scratch_dir = tempfile.TemporaryDirectory(prefix="fleetform-validate-")
+        with scratch_dir as scratch, _environment(**{STATE_DIR_ENV: scratch, VALIDATING_ENV: "1"}):
             error = self._run(deployment, config, dry_run=True)
         return RunResult("validate", self.stack, [], {}, error)
 
@@ -312,16 +317,17 @@ def _invalid_input(error: BaseException | None) -> bool:
 
 
 @contextmanager
-def _state_dir_set_to(directory: str) -> Iterator[None]:
-    previous = os.environ.get(STATE_DIR_ENV)
-    os.environ[STATE_DIR_ENV] = directory
+def _environment(**values: str) -> Iterator[None]:
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(STATE_DIR_ENV, None)
-        else:
-            os.environ[STATE_DIR_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _last_run(kind: str, started: str, result: RunResult) -> dict:

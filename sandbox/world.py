@@ -106,6 +106,21 @@ class SandboxWorld:
                 self._control_planes[cluster_name] = hosts
             return hosts.access()
 
+    def environment(self) -> dict[str, str]:
+        """What the cloud SDKs need to use the cloud emulators started so far (what :meth:`cloud` exports)."""
+        with self._lock:
+            clouds = list(self._clouds.values())
+        return {name: value for cloud in clouds for name, value in cloud.environment().items()}
+
+    def endpoints(self) -> dict[str, str]:
+        """The API endpoint of each cloud emulator started so far, by kind."""
+        with self._lock:
+            return {kind: cloud.endpoint for kind, cloud in sorted(self._clouds.items())}
+
+    def cluster_names(self) -> list[str]:
+        """Every virtual cluster: the hub, idc clusters, cloud clusters' backing clusters, Karmada API servers."""
+        return sorted(self.emulator.clusters)
+
     @property
     def hub_url(self) -> str:
         return self.emulator.cluster(self.hub).url

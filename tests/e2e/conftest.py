@@ -30,7 +30,11 @@ class Run:
 
 
 class SandboxProject:
-    def __init__(self, root: Path):
+    """By default the world runs inside each fleetform process (``FLEETFORM_SANDBOX=in-process``): tests read and
+    edit its files between runs, which a long-running sandbox would overwrite. With ``long_running=True`` runs
+    attach to the long-running sandbox, as a user's do; :meth:`stop_sandbox` ends it."""
+
+    def __init__(self, root: Path, long_running: bool = False):
         self.dir = root / "project"
         self.state = root / "state"
         self.dir.mkdir()
@@ -39,6 +43,17 @@ class SandboxProject:
         shutil.copytree(ROOT / "stacks", self.dir / "stacks")
         self.env = {**os.environ, "FLEETFORM_STATE_DIR": str(self.state), "PYTHONPATH": str(ROOT)}
         self.env.pop("FLEETFORM_PASSPHRASE", None)
+        if long_running:
+            self.env.pop("FLEETFORM_SANDBOX", None)
+        else:
+            self.env["FLEETFORM_SANDBOX"] = "in-process"
+
+    def stop_sandbox(self) -> None:
+        """Stop the long-running sandbox of this project, if one runs."""
+        from sandbox.client import stop
+
+        if self.world_dir.exists():
+            stop(self.world_dir)
 
     @property
     def stack_file(self) -> Path:
@@ -99,9 +114,18 @@ class SandboxProject:
             if fleet.get("federation") == name:
                 del fleet["federation"]
 
-    def cli(self, *args: str, timeout: float = 300) -> Run:
-        """Run fleetform; past ``timeout`` fail the test with where each of its threads was."""
-        command = [sys.executable, "-m", "engine.cli", *args, "-s", "sandbox", "--cwd", str(self.dir)]
+    def cli(self, *args: str, timeout: float = 300, stack: bool = True) -> Run:
+        """Run fleetform (on the sandbox stack unless ``stack=False``); past ``timeout`` fail the test with where
+        each of its threads was."""
+        command = [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            *args,
+            *(["-s", "sandbox"] if stack else []),
+            "--cwd",
+            str(self.dir),
+        ]
         with subprocess.Popen(command, stdout=PIPE, stderr=PIPE, text=True, env=self.env) as proc:
             try:
                 out, err = proc.communicate(timeout=timeout)
