@@ -1,0 +1,123 @@
+"""The product at estate scale: a generated sandbox stack of N clusters brought up, previewed, refreshed and
+destroyed through the CLI, with wall time, CPU time and peak memory per phase.
+
+    python bench/estate.py                       # 10, 100 and 1,000 clusters
+    python bench/estate.py --clusters 10 50      # other sizes
+
+The stack: a hub and N clusters, mostly idc (direct), with one in ten of each cloud kind (EKS, GKE, AKS, ACK,
+TKE, CTyun) each looked up in its emulated cloud; registration only (no fleets, federation, bootstrap or
+encryption), so the figures show how the registration graph, the engine and the sandbox grow with the estate.
+The sandbox runs inside the measured process (``FLEETFORM_SANDBOX=in-process``), so its cost is counted: a
+user's long-running sandbox would take the emulators' share off the fleetform process. Results: a table on
+stdout and bench/results/estate.json, with CPU per cluster to show whether growth is linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from measure import machine, measure
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PHASES = ("up", "noop_preview", "refresh", "destroy")
+CLOUD_SHARE = 10  # one cluster in ten of each cloud kind
+
+# How each cloud kind's identifying inputs vary with the cluster's number (formats its validation accepts).
+IDENTITIES = {
+    "eks": lambda n: {"region": "eu-west-1", "cluster_name": f"bench-eks-{n:05d}"},
+    "gke": lambda n: {"project": "fleetform-bench", "location": "europe-west1", "cluster_name": f"bench-gke-{n:05d}"},
+    "aks": lambda n: {
+        "subscription_id": "00000000-0000-4000-8000-00000000f1ee",
+        "resource_group": "rg-fleetform-bench",
+        "cluster_name": f"bench-aks-{n:05d}",
+    },
+    "ack": lambda n: {"region_id": "cn-hangzhou", "cluster_id": f"c{n:031x}"},
+    "tke": lambda n: {"region": "ap-guangzhou", "cluster_id": f"cls-b{n:07d}"},
+    "ctyun": lambda n: {"region_id": "bb9fdb42056f11eda1610242ac110002", "cluster_id": f"{n:032x}"},
+}
+
+
+def kinds_for(count: int) -> list[str]:
+    """``count`` kinds: one in ten of each cloud kind, the rest idc, clouds spread through the list."""
+    clouds = list(IDENTITIES)
+    per_cloud = max(1, count // CLOUD_SHARE) if count >= len(clouds) else 0
+    kinds = [kind for _ in range(per_cloud) for kind in clouds][:count]
+    kinds += ["idc"] * (count - len(kinds))
+    return sorted(kinds, key=lambda k: 0 if k == "idc" else 1)
+
+
+def stack_file(count: int) -> dict:
+    sandbox = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
+    clusters = []
+    for number, kind in enumerate(kinds_for(count), start=1):
+        cluster = {"name": f"{kind}-bench-{number:05d}", "kind": kind, "deletion_protection": False}
+        if kind == "idc":
+            cluster |= {"connection_mode": "direct", "region": f"dc-{number % 7}"}
+        else:
+            cluster |= IDENTITIES[kind](number)
+        clusters.append(cluster)
+    hub = sandbox["config"]["fleetform:hub"]
+    return {"config": {"fleetform:sandbox": True, "fleetform:hub": hub, "fleetform:clusters": clusters}}
+
+
+def estate_phases(workdir: Path, count: int) -> dict:
+    project = workdir / "project"
+    (project / "stacks").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project)
+    (project / "stacks" / "Pulumi.sandbox.yaml").write_text(yaml.safe_dump(stack_file(count), sort_keys=False))
+    env = {**os.environ, "FLEETFORM_STATE_DIR": str(workdir / "state"), "FLEETFORM_SANDBOX": "in-process"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env.pop("FLEETFORM_PASSPHRASE", None)
+    cli = [sys.executable, "-m", "engine.cli"]
+    where = ["-s", "sandbox", "--cwd", str(project)]
+    figures = {"up": measure([*cli, "up", "--yes", *where], env, ROOT)}
+    state = json.loads((workdir / "state" / "stacks" / "sandbox.json").read_text())
+    figures["resources"] = len(state.get("resources") or [])
+    figures["noop_preview"] = measure([*cli, "preview", "--expect-no-changes", *where], env, ROOT)
+    figures["refresh"] = measure([*cli, "refresh", "--yes", *where], env, ROOT)
+    figures["destroy"] = measure([*cli, "destroy", "--yes", *where], env, ROOT)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clusters", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "estate.json")
+    args = parser.parse_args()
+    results = {"machine": machine(), "sizes": {}, "targets": _targets()}
+    for count in args.clusters:
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="fleetform-estate-") as tmp:
+            figures = estate_phases(Path(tmp), count)
+        figures["cpu_per_cluster_s"] = {p: round(figures[p]["cpu_s"] / count, 3) for p in PHASES}
+        results["sizes"][str(count)] = figures
+        print(f"{count} clusters: {figures['resources']} resources, {time.perf_counter() - started:.0f} s", flush=True)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n")  # after every size: a long run keeps its part
+    _print_table(results)
+
+
+def _targets() -> dict:
+    return {"clusters": 1000, "up_wall_s": 300, "noop_preview_wall_s": 60, "peak_rss_mib": 2048}
+
+
+def _print_table(results: dict) -> None:
+    print(f"{'clusters':>8} {'resources':>9}  " + "  ".join(f"{p + ' wall/cpu':>22}" for p in PHASES) + "  peak MiB")
+    for count, f in results["sizes"].items():
+        cells = "  ".join(f"{f[p]['wall_s']:>10.1f} s /{f[p]['cpu_s']:>7.1f} s" for p in PHASES)
+        peak = max(f[p]["peak_rss_mib"] for p in PHASES)
+        print(f"{count:>8} {f['resources']:>9}  {cells}  {peak:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()

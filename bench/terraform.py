@@ -1,0 +1,130 @@
+"""fleetform's engine against Terraform on the same synthetic graph.
+
+    python bench/terraform.py                        # 1,250 chains x 8 = 10,000 resources, 3 runs per phase
+    python bench/terraform.py --chains 125 --runs 1  # a quick look
+
+The graph: ``chains`` chains of ``depth`` resources, each depending on the previous one; no provider latency.
+fleetform runs bench/program (dynamic resources whose provider sleeps its latency, 0 here) through its CLI;
+Terraform runs the same shape built from its built-in ``terraform_data`` resource (no provider plugin, so
+nothing is downloaded), with a local state file. For each tool and phase (plan on an empty state, apply,
+no-op plan, destroy) the CPU time (user + system of the whole process tree), wall time and peak memory are
+recorded, the median of ``--runs`` runs with their range. Results: a table on stdout and
+bench/results/terraform.json. Skipped with a message where ``terraform`` is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from measure import machine, measure, spread
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PHASES = ("plan", "apply", "noop_plan", "destroy")
+
+
+def terraform_config(chains: int, depth: int) -> str:
+    blocks = []
+    for c in range(chains):
+        for d in range(depth):
+            value = f'"c{c:04d}-r0"' if d == 0 else f"terraform_data.c{c:04d}_r{d - 1}.output"
+            blocks.append(f'resource "terraform_data" "c{c:04d}_r{d}" {{\n  input = {value}\n}}\n')
+    return "\n".join(blocks)
+
+
+def terraform_phases(workdir: Path, chains: int, depth: int) -> dict:
+    workdir.mkdir(parents=True)
+    (workdir / "main.tf").write_text(terraform_config(chains, depth))
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    measure(["terraform", "init", "-no-color"], env, workdir)
+    plan = ["terraform", "plan", "-no-color", "-lock=false"]
+    return {
+        "plan": measure(plan, env, workdir, allowed=(0, 2)),
+        "apply": measure(["terraform", "apply", "-no-color", "-auto-approve", "-lock=false"], env, workdir),
+        "noop_plan": measure([*plan, "-detailed-exitcode"], env, workdir),  # 0: no changes
+        "destroy": measure(["terraform", "destroy", "-no-color", "-auto-approve", "-lock=false"], env, workdir),
+    }
+
+
+def fleetform_phases(workdir: Path, chains: int, depth: int) -> dict:
+    project = workdir / "program"
+    shutil.copytree(HERE / "program", project, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "Pulumi.bench.yaml").write_text(
+        f"config:\n  bench:clusters: {chains}\n  bench:depth: {depth}\n  bench:latency: 0\n"
+    )
+    env = {**os.environ, "FLEETFORM_PASSPHRASE": "bench", "FLEETFORM_STATE_DIR": str(workdir / "state")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    cli = [sys.executable, "-m", "engine.cli"]
+    where = ["-s", "bench", "--cwd", str(project), "--parallel", "64"]
+    return {
+        "plan": measure([*cli, "preview", *where], env, ROOT),
+        "apply": measure([*cli, "up", "--yes", *where], env, ROOT),
+        "noop_plan": measure([*cli, "preview", "--expect-no-changes", *where], env, ROOT),
+        "destroy": measure([*cli, "destroy", "--yes", *where], env, ROOT),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chains", type=int, default=1250)
+    parser.add_argument("--depth", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "terraform.json")
+    args = parser.parse_args()
+    if shutil.which("terraform") is None:
+        print("skipped: terraform is not installed on this machine")
+        return
+    resources = args.chains * args.depth
+    print(f"graph: {args.chains} chains x depth {args.depth} = {resources} resources, {args.runs} run(s)", flush=True)
+    runs: dict[str, list[dict]] = {"fleetform": [], "terraform": []}
+    for number in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="fleetform-vs-terraform-") as tmp:
+            runs["fleetform"].append(fleetform_phases(Path(tmp) / "fleetform", args.chains, args.depth))
+            runs["terraform"].append(terraform_phases(Path(tmp) / "terraform", args.chains, args.depth))
+        print(f"  run {number + 1} done", flush=True)
+    results = {
+        "resources": resources,
+        "chains": args.chains,
+        "depth": args.depth,
+        "machine": machine(),
+        "terraform_version": _terraform_version(),
+        **{
+            tool: {phase: spread([r[phase] for r in tool_runs]) for phase in PHASES} for tool, tool_runs in runs.items()
+        },
+    }
+    results["cpu_ratio_fleetform_to_terraform"] = {
+        phase: round(results["fleetform"][phase]["cpu_s"] / results["terraform"][phase]["cpu_s"], 3) for phase in PHASES
+    }
+    results["targets"] = {"plan_cpu_ratio": 0.8, "peak_rss_mib": 1024}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    _print_table(results)
+
+
+def _terraform_version() -> str:
+    import subprocess
+
+    return subprocess.run(["terraform", "version"], capture_output=True, text=True).stdout.splitlines()[0]
+
+
+def _print_table(r: dict) -> None:
+    print(
+        f"{'phase':<10} {'fleetform cpu':>14} {'terraform cpu':>14} {'ratio':>7} {'fleetform MiB':>14} {'terraform MiB':>14}"
+    )
+    for phase in PHASES:
+        f, t = r["fleetform"][phase], r["terraform"][phase]
+        ratio = r["cpu_ratio_fleetform_to_terraform"][phase]
+        print(
+            f"{phase:<10} {f['cpu_s']:>12.2f} s {t['cpu_s']:>12.2f} s {ratio:>7.2f} "
+            f"{f['peak_rss_mib']:>14.0f} {t['peak_rss_mib']:>14.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
