@@ -206,10 +206,13 @@ class IdcEncryptionProvider(ResourceProvider):
         return ReadResult(id_, _outputs(inputs, outcome))
 
     def delete(self, _id: str, props: dict) -> None:
-        """Disable: objects rewritten as written, keys dropped after the backup (V42)."""
+        """Disable: objects rewritten as written, keys dropped after the backup (V42); the privileged pods'
+        namespace goes too."""
         inputs = IdcEncryptionInputs.from_props(props)
-        known = Journal.from_dict(props.get("keys"))
-        converge(_desired(inputs, enabled=False), inputs.kubeconfig, _access(inputs), known, self.fault)
+        known, access = Journal.from_dict(props.get("keys")), _access(inputs)
+        converge(_desired(inputs, enabled=False), inputs.kubeconfig, access, known, self.fault)
+        if isinstance(access, PodAccess):
+            access.remove_namespace(inputs.cluster)
 
 
 class IdcEncryption(Resource, module="fleetform", name="IdcEncryption"):

@@ -16,7 +16,7 @@ themselves after :data:`LIFETIME_SECONDS` (the container sleeps that long, and `
 the next run deletes every pod carrying :data:`ROLE_LABEL` for the cluster before it creates its own.
 
 The namespace is fleetform's own, created with Pod Security level ``privileged`` (a namespace apart from
-``fleetform-system``, whose workloads need no such level). The image is pinned by digest: busybox 1.37.0 (musl)
+``fleetform-system``, whose workloads need no such level), and deleted with the encryption resource. The image is pinned by digest: busybox 1.37.0 (musl)
 as Docker Official Images publish it (the multi-platform index, docker-library/repo-info
 ``repos/busybox/remote/1.37.0-musl.md``).
 """
@@ -72,6 +72,10 @@ class PodAccess:
 
     def connect(self, cluster: str) -> Pods:
         return Pods(self, cluster)
+
+    def remove_namespace(self, cluster: str) -> None:
+        """Delete :data:`NAMESPACE` (encryption is gone from the cluster: nothing will run there again)."""
+        Pods(self, cluster)._call("DELETE", f"/api/v1/namespaces/{NAMESPACE}", ok=(200, 202, 404), what="delete")
 
 
 def pod_manifest(cluster: str, node: str, image: str) -> dict:

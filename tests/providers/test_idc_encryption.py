@@ -468,3 +468,5 @@ def test_delete_through_pods_disables_and_removes_the_configuration(pod_estate):
     assert prefixes(estate) == {""}
     assert all(estate.host_file(node, CONFIG) is None for node in estate.nodes)
     assert estate.pods() == []
+    namespaces = {ns["metadata"]["name"]: ns["metadata"] for ns in estate.cluster.objects.list("v1", "Namespace")}
+    assert "deletionTimestamp" in namespaces.get(pods.NAMESPACE, {"deletionTimestamp": "gone"})  # deleted, or going
