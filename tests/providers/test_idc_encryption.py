@@ -460,6 +460,12 @@ def test_a_rotation_killed_with_its_pods_left_behind_resumes_there(pod_estate, m
     assert estate.pods() == []  # the leftovers removed, and this run's own pods too
 
 
+def test_privileged_pod_access_needs_no_ssh_settings(pod_estate):
+    props = pod_estate.props()
+    assert (props["node_access"], props["ssh"]) == ("privileged-pod", None)
+    assert IdcEncryptionProvider().check({}, props).failures == []
+
+
 def test_delete_through_pods_disables_and_removes_the_configuration(pod_estate):
     estate = pod_estate
     provider = IdcEncryptionProvider()
