@@ -1,6 +1,7 @@
 """One command in a pod's container through the Kubernetes exec API: ``pods/exec`` upgraded to a WebSocket with
-the ``v5.channel.k8s.io`` (or ``v4.channel.k8s.io``) subprotocol, by the official client's
-:func:`kubernetes.stream.stream` (websocket-client underneath).
+the ``v5.channel.k8s.io`` (or ``v4.channel.k8s.io``) subprotocol, by the official client's WebSocket channel
+client (``kubernetes.stream.ws_client``, websocket-client underneath), authenticated and verified as the
+kubeconfig says (the client configuration :class:`~kubeclient.RestClient` built).
 
 Every message carries its channel in the first byte: 0 stdin, 1 stdout, 2 stderr, 3 the outcome (a ``Status``:
 ``Success``, or ``Failure`` with reason ``NonZeroExitCode`` and the code as the cause's message). v5 adds the
@@ -8,17 +9,17 @@ message ``[255, 0]`` that closes stdin; over v4 stdin ends only with the connect
 read exactly as many stdin bytes as they are told (``head -c N``) and never wait for its end.
 
 The argv is not a shell line (no quoting); stdin is where content travels, so nothing secret is in the URL.
+(The client's ``stream()`` wrapper is not used: it turns a refused upgrade into an ``AttributeError``.)
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from urllib.parse import quote
 
-from kubernetes.client import CoreV1Api
-from kubernetes.client.exceptions import ApiException
-from kubernetes.stream import stream
-from kubernetes.stream.ws_client import ERROR_CHANNEL, STDIN_CHANNEL
+from kubernetes.stream.ws_client import ERROR_CHANNEL, STDIN_CHANNEL, WSClient, get_websocket_url
+from websocket import WebSocketBadStatusException, WebSocketException
 
 from kubeclient import RestClient
 
@@ -41,23 +42,21 @@ class ExecResult:
 def run(
     client: RestClient, namespace: str, pod: str, container: str, argv: list[str], stdin: bytes, timeout: float
 ) -> ExecResult:
+    configuration = client.api.configuration
+    headers = {
+        auth["key"].lower(): auth["value"] for auth in configuration.auth_settings().values() if auth["in"] == "header"
+    }
+    query = [("container", container), ("command", argv), ("stdout", "true"), ("stderr", "true")]
+    query += [("stdin", "true")] if stdin else []
+    url = get_websocket_url(f"{configuration.host}/api/v1/namespaces/{quote(namespace)}/pods/{quote(pod)}/exec", query)
     try:
-        session = stream(
-            CoreV1Api(client.api).connect_get_namespaced_pod_exec,
-            pod,
-            namespace,
-            container=container,
-            command=argv,
-            stdin=bool(stdin),
-            stdout=True,
-            stderr=True,
-            tty=False,
-            binary=True,
-            _preload_content=False,
-        )
-    except ApiException as exc:  # the client wraps the failed upgrade: "Handshake status 403 Forbidden ..."
-        reason = str(exc.reason or exc)
-        raise ExecFailed(reason.split(" -+-+- ")[0], _handshake_status(reason)) from None
+        session = WSClient(configuration, url, headers, capture_all=False, binary=True)
+    except WebSocketBadStatusException as exc:
+        raise ExecFailed(
+            f"the API server refused it: HTTP {exc.status_code}{_message(exc.resp_body)}", exc.status_code
+        ) from None
+    except (WebSocketException, OSError) as exc:
+        raise ExecFailed(f"{type(exc).__name__}: {exc}") from None
     try:
         if stdin:
             session.write_channel(STDIN_CHANNEL, stdin)
@@ -67,6 +66,8 @@ def run(
             raise ExecFailed(f"no answer within {timeout:.0f}s")
         outcome = session.read_channel(ERROR_CHANNEL)
         return ExecResult(_exit_code(outcome), session.read_stdout() or b"", session.read_stderr() or b"")
+    except (WebSocketException, OSError) as exc:
+        raise ExecFailed(f"the connection was lost: {type(exc).__name__}: {exc}") from None
     finally:
         session.close()
 
@@ -85,8 +86,10 @@ def _exit_code(outcome: bytes) -> int:
     raise ExecFailed(status.get("message") or "the command failed without an exit code")
 
 
-def _handshake_status(reason: str) -> int:
-    words = reason.split()
-    if len(words) > 2 and words[0] == "Handshake" and words[1] == "status" and words[2].isdigit():
-        return int(words[2])
-    return 0
+def _message(body: bytes | None) -> str:
+    """The message of the ``Status`` a refused upgrade carries, if it does."""
+    try:
+        message = json.loads(body or b"").get("message")
+    except (ValueError, AttributeError):
+        return ""
+    return f" ({message})" if message else ""

@@ -166,7 +166,7 @@ class PodNode:
 
 
 _RBAC_HINT = (
-    f"; the kubeconfig's user needs create, get, list and delete on pods and create on pods/exec in namespace "
+    f"; the kubeconfig's user needs create, get, list and delete on pods and create and get on pods/exec in namespace "
     f"{NAMESPACE}, and the namespace must admit privileged pods (pod-security.kubernetes.io/enforce: privileged); "
     "or set node_access: ssh"
 )

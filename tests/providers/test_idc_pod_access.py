@@ -14,6 +14,7 @@ from sandbox.kubeapi import KubeApiEmulator
 from sandbox.nodes import control_plane_nodes, host_control_planes
 
 CLUSTER = "idc-pods"
+POD_VERBS = ["create", "get", "list", "delete"]
 
 
 class Cluster:
@@ -111,13 +112,16 @@ def test_pods_left_by_a_killed_run_are_removed_by_the_next(cluster):
     assert [p["metadata"]["name"] for p in cluster.pods(cluster="another-cluster")] == [other["metadata"]["name"]]
 
 
-def test_a_user_who_may_not_create_pods_gets_a_clear_error_and_nothing_is_left(cluster):
+@pytest.mark.parametrize(
+    ("pod_verbs", "refused"), [(["list", "get", "delete"], "may not create a pod"), (POD_VERBS, "exec into pod")]
+)
+def test_a_user_who_may_not_run_the_pods_gets_a_clear_error_and_nothing_is_left(cluster, pod_verbs, refused):
     objects = cluster.cluster.objects
     cluster.cluster.add_user("auditor")
     rules = [
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]},
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "get", "delete"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": pod_verbs},  # pods/exec never
     ]
     objects.create(
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}, "rules": rules}
@@ -131,11 +135,11 @@ def test_a_user_who_may_not_create_pods_gets_a_clear_error_and_nothing_is_left(c
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "auditor"}],
         }
     )
-    with pytest.raises(IdcEncryptionError) as refused, cluster.access("auditor").connect(CLUSTER):
-        pass
-    message = str(refused.value)
-    assert refused.value.code is ErrorCode.ENC_NODE_ACCESS_UNAVAILABLE
-    assert "may not create a pod" in message and "pods/exec" in message and "node_access: ssh" in message
+    with pytest.raises(IdcEncryptionError) as error, cluster.access("auditor").connect(CLUSTER) as nodes:
+        nodes[0].run("hostname")
+    message = str(error.value)
+    assert error.value.code is ErrorCode.ENC_NODE_ACCESS_UNAVAILABLE
+    assert refused in message and "pods/exec" in message and "node_access: ssh" in message
     assert cluster.pods(cluster=None) == []
 
 
