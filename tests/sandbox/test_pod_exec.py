@@ -223,3 +223,31 @@ def test_the_write_script_does_on_a_real_shell_what_the_sandbox_does(tmp_path):
         outcomes[where] = results
     assert outcomes["shell"] == outcomes["sandbox"]
     assert outcomes["shell"] == [(True, b"hello", "0o640", "0o700", False), (False, b"old", None, "0o755", False)]
+
+
+@pytest.mark.parametrize(("version", "allowed"), [("1.29.4", True), ("1.35.0", False)])
+def test_a_websocket_exec_needs_create_from_1_35(tmp_path, version, allowed):
+    """Upstream's AuthorizePodWebsocketUpgradeCreatePermission (beta, on, in 1.35): the GET that opens the
+    WebSocket is authorized as create; before, as get."""
+    with KubeApiEmulator() as emulator:
+        cluster = emulator.add_cluster("idc-rbac", version=version)
+        host_control_planes(cluster, tmp_path / "nodes", control_plane_nodes(cluster))
+        cluster.objects.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        (tmp_path / "ca.pem").write_text(cluster.ca_pem)
+        cluster.ca_file = str(tmp_path / "ca.pem")
+        make_pod(cluster, "shell", node="idc-rbac-node-1")
+        running(cluster, "shell")
+        cluster.add_user("getter")
+        rbac = "rbac.authorization.k8s.io/v1"
+        rule = {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get"]}
+        cluster.objects.create({"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": "g"}, "rules": [rule]})
+        subject = {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "getter"}
+        role = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "g"}
+        binding = {"metadata": {"name": "g"}, "roleRef": role, "subjects": [subject]}
+        cluster.objects.create({"apiVersion": rbac, "kind": "ClusterRoleBinding", **binding})
+        if allowed:
+            connect(cluster, "shell", ["hostname"], "v4.channel.k8s.io", user="getter").close()
+        else:
+            with pytest.raises(websocket.WebSocketBadStatusException) as forbidden:
+                connect(cluster, "shell", ["hostname"], "v4.channel.k8s.io", user="getter")
+            assert forbidden.value.status_code == 403
