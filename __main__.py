@@ -56,6 +56,8 @@ def sandbox_estate(spec: FleetSpec) -> Estate:
             ssh = ssh_settings(cluster)
             if ssh is not None:  # the sandbox's own control-plane hosts stand in for the declared ones
                 estate.ssh_access[cluster.name] = {**layout(ssh), **world.ssh_access(cluster.name)}
+            elif node_access(cluster) == "privileged-pod":  # the same hosts, reached through pods on their nodes
+                world.host_control_plane(cluster.name)
         else:
             estate.cloud_endpoints[cluster.name] = world.cloud_cluster(cluster.kind, cluster.identity())
     return estate
@@ -89,12 +91,15 @@ def read_kubeconfigs(spec: FleetSpec) -> tuple[str, dict[str, str | None]]:
     return hub, members
 
 
+def node_access(cluster) -> str | None:
+    """How the encryption of an idc cluster reaches its control-plane nodes (None: not an encrypted idc cluster)."""
+    encryption = getattr(cluster, "encryption", None)
+    return encryption.idc.node_access if cluster.kind == "idc" and encryption is not None else None
+
+
 def ssh_settings(cluster):
     """The SSH access of an idc cluster whose encryption goes over SSH, else None."""
-    encryption = getattr(cluster, "encryption", None)
-    if cluster.kind != "idc" or encryption is None or encryption.idc.node_access != "ssh":
-        return None
-    return encryption.idc.ssh
+    return cluster.encryption.idc.ssh if node_access(cluster) == "ssh" else None
 
 
 def layout(ssh) -> dict:
@@ -188,7 +193,7 @@ pulumi.export("permissions", {name: {"state": p.state, "clusters": p.clusters} f
 
 # -- day-1 initialisation (DOMAIN §2.6): ingress and default StorageClass, once the cluster runs ---------
 bootstraps = {name: ClusterBootstrap(c, c.spec.bootstrap) for name, c in clusters.items() if c.spec.bootstrap}
-# -- secrets encrypted at rest (DOMAIN §2.7): the cloud's KMS, or idc's EncryptionConfiguration over SSH ---
+# -- secrets encrypted at rest (DOMAIN §2.7): the cloud's KMS, or idc's EncryptionConfiguration on the nodes ---
 encryptions = {
     name: EtcdEncryption(c, cloud_endpoint=estate.cloud_endpoints.get(name), ssh_access=estate.ssh_access.get(name))
     for name, c in clusters.items()

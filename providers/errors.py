@@ -62,7 +62,8 @@ class ErrorCode(StrEnum):
     # not in DOMAIN §8 yet: a phase's gate failed (files differ between hosts, an API server did not come back with
     # the new configuration, Secrets could not be rewritten, the canary is not stored as expected)
     ENC_PHASE_FAILED = "FF-ENC-031"
-    # not in DOMAIN §8 yet: node_access privileged-pod is not implemented for idc encryption
+    # not in DOMAIN §8 yet: the nodes cannot be reached the way node_access says (privileged-pod: RBAC or Pod Security
+    # refuses the pod or the exec; ssh: its settings are missing)
     ENC_NODE_ACCESS_UNAVAILABLE = "FF-ENC-032"
     # not in DOMAIN §8 yet: a change the procedure cannot make safely (resources removed, a KMS plugin re-pointed)
     ENC_CHANGE_REFUSED = "FF-ENC-033"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .controllers import SandboxControllers
 from .kubeapi import KubeApiEmulator, VirtualCluster
-from .nodes import ControlPlaneHosts
+from .nodes import ControlPlaneHosts, control_plane_nodes, host_control_planes
 from .ports import PortClaims
 
 DEFAULT_VERSION = "1.29.4"
@@ -120,6 +120,15 @@ class SandboxWorld:
     def cluster_names(self) -> list[str]:
         """Every virtual cluster: the hub, idc clusters, cloud clusters' backing clusters, Karmada API servers."""
         return sorted(self.emulator.clusters)
+
+    def host_control_plane(self, cluster_name: str) -> list[str]:
+        """Give idc cluster ``cluster_name``'s control-plane node a host (the same one ``ssh_access`` serves), reached
+        through pods on that node (``node_access: privileged-pod``); returns the node names."""
+        with self._lock:
+            cluster = self.cluster(cluster_name)
+            nodes = control_plane_nodes(cluster)
+            host_control_planes(cluster, self.data_dir / "nodes" / cluster_name, nodes)
+            return nodes
 
     @property
     def hub_url(self) -> str:

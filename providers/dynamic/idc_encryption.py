@@ -1,5 +1,6 @@
 """IdcEncryption: Secrets encrypted at rest on an idc cluster (DOMAIN §2.7, §7.2, §7.3), by
-:mod:`providers.idc_encryption` over SSH to every control-plane host.
+:mod:`providers.idc_encryption` on every control-plane node, over SSH (``node_access: ssh``) or through a
+short-lived privileged pod per node (``node_access: privileged-pod``, with the member's kubeconfig).
 
 ``create`` and ``update`` converge the cluster: a transition the journal records is resumed at its phase, then
 encryption is enabled, rotated (when ``rotation_interval_seconds`` has passed, which ``diff`` reports as a
@@ -9,7 +10,7 @@ encryption: every object rewritten as written, then the keys dropped (after the 
 
 The phase and every key live in the secret output ``keys`` (the journal) and on the hosts; Pulumi records
 outputs only when a call returns, so the hosts' copy, written before each phase acts, is what a killed run
-resumes from. ``node_access: privileged-pod`` is not implemented: apply refuses it (FF-ENC-032).
+resumes from.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from ..idc_encryption import (
     Fault,
     IdcEncryptionError,
     Journal,
+    NodeAccess,
     Outcome,
+    PodAccess,
     SshAccess,
     converge,
     observe,
@@ -95,12 +98,14 @@ def _desired(inputs: IdcEncryptionInputs, enabled: bool | None = None) -> Desire
     )
 
 
-def _access(inputs: IdcEncryptionInputs) -> SshAccess:
+def _access(inputs: IdcEncryptionInputs) -> NodeAccess:
+    if inputs.node_access == "privileged-pod":
+        return PodAccess(inputs.kubeconfig)
     if inputs.node_access != "ssh" or not inputs.ssh:
         raise IdcEncryptionError(
             ErrorCode.ENC_NODE_ACCESS_UNAVAILABLE,
-            f"cluster '{inputs.cluster}': node_access {inputs.node_access} is not available yet for idc encryption; "
-            "set idc.node_access: ssh with hosts, user, private_key_file (or private_key_env) and known_hosts_file",
+            f"cluster '{inputs.cluster}': node_access {inputs.node_access} needs its settings; set idc.node_access: "
+            "privileged-pod, or ssh with hosts, user, private_key_file (or private_key_env) and known_hosts_file",
         )
     return SshAccess.from_dict(inputs.ssh)
 
@@ -201,12 +206,13 @@ class IdcEncryptionProvider(ResourceProvider):
         return ReadResult(id_, _outputs(inputs, outcome))
 
     def delete(self, _id: str, props: dict) -> None:
-        """Disable: objects rewritten as written, keys dropped after the backup (V42)."""
+        """Disable: objects rewritten as written, keys dropped after the backup (V42); the privileged pods'
+        namespace goes too."""
         inputs = IdcEncryptionInputs.from_props(props)
-        if inputs.node_access != "ssh":
-            return
-        known = Journal.from_dict(props.get("keys"))
-        converge(_desired(inputs, enabled=False), inputs.kubeconfig, _access(inputs), known, self.fault)
+        known, access = Journal.from_dict(props.get("keys")), _access(inputs)
+        converge(_desired(inputs, enabled=False), inputs.kubeconfig, access, known, self.fault)
+        if isinstance(access, PodAccess):
+            access.remove_namespace(inputs.cluster)
 
 
 class IdcEncryption(Resource, module="fleetform", name="IdcEncryption"):

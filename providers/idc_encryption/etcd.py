@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shlex
 
-from .transport import Host
+from .node import Node
 
 ENDPOINT = "https://127.0.0.1:2379"
 PKI = "/etc/kubernetes/pki/etcd"
@@ -31,7 +31,7 @@ def secret_key(namespace: str, name: str) -> str:
     return f"/registry/secrets/{namespace}/{name}"
 
 
-def stored(host: Host, key: str) -> bytes:
+def stored(host: Node, key: str) -> bytes:
     """The value under ``key`` (empty when there is none); etcdctl ends it with a newline."""
     return host.run(etcdctl("get", key, "--print-value-only")).removesuffix(b"\n")
 
@@ -43,7 +43,7 @@ def prefix(value: bytes) -> str:
     return b":".join(value.split(b":", 5)[:5]).decode(errors="replace") + ":"
 
 
-def snapshot(host: Host, name: str) -> str:
+def snapshot(host: Node, name: str) -> str:
     """``etcdctl snapshot save`` into SNAPSHOT_DIR on ``host``; returns the snapshot's path there."""
     host.makedirs(SNAPSHOT_DIR)
     path = f"{SNAPSHOT_DIR}/{name}"

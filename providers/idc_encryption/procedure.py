@@ -1,5 +1,5 @@
-"""DOMAIN §7.3 on an idc control plane reached over SSH: enable, rotate, switch and disable, executed as
-persisted phases.
+"""DOMAIN §7.3 on an idc control plane reached over SSH or through privileged pods (:mod:`.node`): enable, rotate,
+switch and disable, executed as persisted phases.
 
 :func:`converge` connects to every host, checks the kubeadm layout (V41), takes the newest journal (the hosts'
 copies and the one recorded in the stack), finishes a transition under way, then runs each transition
@@ -40,9 +40,9 @@ from .entries import Entry
 from .errors import IdcEncryptionError
 from .journal import PHASES, Journal, newest
 from .manifest import NotKubeadm, apiserver_container, config_path, with_encryption
+from .node import Node, NodeAccess
 from .planning import Desired, plan
 from .rewrite import rewrite
-from .transport import Host, Hosts, SshAccess
 
 log = logging.getLogger("fleetform.idc_encryption")
 
@@ -65,8 +65,8 @@ class _Run:
         self,
         cluster: str,
         kubeconfig: str,
-        access: SshAccess,
-        hosts: list[Host],
+        access: NodeAccess,
+        hosts: list[Node],
         etcd_backup: str = "engine",
         fault: Fault | None = None,
     ):
@@ -241,10 +241,10 @@ class _Run:
 
 
 def converge(
-    desired: Desired, kubeconfig: str, access: SshAccess, known: Journal, fault: Fault | None = None
+    desired: Desired, kubeconfig: str, access: NodeAccess, known: Journal, fault: Fault | None = None
 ) -> Outcome:
     """Bring the cluster to ``desired``, resuming whatever transition the newest journal records."""
-    with Hosts(access, desired.cluster) as hosts:
+    with access.connect(desired.cluster) as hosts:
         run = _Run(desired.cluster, kubeconfig, access, hosts, desired.etcd_backup, fault)
         run.check_layout()
         journal = run.journal = newest(known, *run.journals())
@@ -270,10 +270,10 @@ def converge(
     return Outcome(journal, observed, True, _reason(journal, len(hosts), observed))
 
 
-def observe(cluster: str, kubeconfig: str, access: SshAccess, known: Journal) -> Outcome:
+def observe(cluster: str, kubeconfig: str, access: NodeAccess, known: Journal) -> Outcome:
     """What the hosts and etcd show now, changing nothing: the newest journal, drift of the configuration files,
     and the canary's stored prefix."""
-    with Hosts(access, cluster) as hosts:
+    with access.connect(cluster) as hosts:
         run = _Run(cluster, kubeconfig, access, hosts)
         journal = newest(known, *run.journals())
         drift = run.drift(journal) if journal.transition is None else ""  # mid-transition, files may lag the phase

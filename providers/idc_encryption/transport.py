@@ -39,6 +39,9 @@ class SshAccess:
     manifest_path: str = KUBEADM_MANIFEST
     config_dir: str = CONFIG_DIR
 
+    def connect(self, cluster: str) -> Hosts:
+        return Hosts(self, cluster)
+
     @classmethod
     def from_dict(cls, data: dict) -> SshAccess:
         """The ``ssh`` input of IdcEncryption (the component resolved files and variables into text)."""
@@ -67,7 +70,7 @@ class _Client(asyncssh.SSHClient):
 
 
 class Host:
-    """One connected control-plane host: read, write and remove files, run a command."""
+    """One connected control-plane host (a :class:`~.node.Node`): read, write and remove files, run a command."""
 
     def __init__(self, address: str, call, conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPClient):
         self.address = address

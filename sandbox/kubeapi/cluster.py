@@ -16,6 +16,7 @@ from .controlplane import ControlPlane
 from .encryption import AtRest
 from .faults import Faults, FaultSettings
 from .httpserver import HttpServer
+from .kubelet import Kubelets
 from .objectapi import ObjectApi
 from .operations import Operations
 from .pki import ClusterPki
@@ -73,6 +74,7 @@ class VirtualCluster:
         self.faults = Faults(seed)
         self.objects = ObjectApi(self.store, self.registry, self.ops)
         self.at_rest = AtRest(self, at_rest)  # hosts bound by sandbox/nodes; none: everything is stored plain
+        self.kubelets = Kubelets(self)  # pods on those hosts' nodes run, and take exec
         self.control_plane = ControlPlane(self, simulate_workloads)
         self._http = HttpServer(RestApi(self), self.pki.server_context(), port, name, claims)
         self._reachable = reachable

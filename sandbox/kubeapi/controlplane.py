@@ -12,7 +12,8 @@ kube-controller-manager, it acts asynchronously, a few milliseconds after a writ
   deleting a ServiceAccount deletes its token Secrets;
 * garbage collection by ``ownerReferences`` (background, ``orphan`` and ``foregroundDeletion``);
 * workloads (optional): Deployments and DaemonSets report every replica ready - there are no
-  real pods, so this only stands in for a healthy rollout.
+  real pods, so this only stands in for a healthy rollout;
+* pods bound to a node the sandbox hosts are started by that node's kubelet (:mod:`.kubelet`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ TOKEN_GRACE = 1.0
 MANAGER = "kube-controller-manager"
 _NS, _SA, _SECRETS, _CM = ("", "namespaces"), ("", "serviceaccounts"), ("", "secrets"), ("", "configmaps")
 _CRD = ("apiextensions.k8s.io", "customresourcedefinitions")
+_PODS = ("", "pods")
 _WORKLOADS = {("apps", "deployments"), ("apps", "daemonsets")}
 
 
@@ -131,6 +133,8 @@ class ControlPlane:
                     self._sync_token_secret(secret)
         elif key in _WORKLOADS and self.simulate_workloads:
             self._sync_workload(key, obj)
+        elif key == _PODS:
+            self.c.kubelets.handle(change)
 
     def _type(self, key):
         return self.c.registry.storage_type(key)

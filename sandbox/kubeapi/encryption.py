@@ -95,6 +95,11 @@ class AtRest:
             self._boot(node)
             self._ensure_thread()
 
+    def host_root(self, node: str) -> Path | None:
+        """The directory standing for host ``node``'s ``/`` (None: the node has no host in the sandbox)."""
+        server = self._servers.get(node)
+        return server.root if server is not None else None
+
     def config_in_force(self, node: str) -> ServerConfig | None:
         return self._servers[node].config
 

@@ -33,6 +33,7 @@ class HttpRequest:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
+    params: dict[str, list[str]] = field(default_factory=dict)  # every value of each query parameter
     client_cert: bytes | None = None
     disconnected: Callable[[], bool] = lambda: False
 
@@ -42,6 +43,8 @@ class HttpResponse:
     status: int
     body: bytes | Iterator[bytes] = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # a 101 answer: the connection is handed over (its socket) once the headers are sent
+    upgrade: Callable[[socket.socket], None] | None = None
 
     @classmethod
     def json(cls, status: int, obj, headers: dict | None = None) -> HttpResponse:
@@ -89,10 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
+        params = parse_qs(url.query, keep_blank_values=True)
         request = HttpRequest(
             method=self.command,
             path=unquote(url.path),
-            query={k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()},
+            query={k: v[-1] for k, v in params.items()},
+            params=params,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self._read_body(),
             client_cert=self.request.getpeercert(binary_form=True),
@@ -111,6 +116,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
+        if response.upgrade is not None:
+            self.end_headers()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                response.upgrade(self.request)
+            return
         if isinstance(response.body, bytes):
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()

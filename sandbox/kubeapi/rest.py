@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import discovery, errors, watchstream
+from . import discovery, errors, execstream, watchstream
 from .auth import Attributes
 from .httpserver import HttpRequest, HttpResponse, query_flag
 from .patch import APPLY
@@ -123,12 +123,16 @@ class RestApi:
         if verb == "get" and watch or verb == "list" and watch:
             verb = "watch"
         allowed = next((s.verbs for s in rt.subresources() if s.name == sub), None) if sub else rt.verbs
-        if verb is None or verb not in allowed or (verb == "create" and name and sub != "token"):
+        if verb is None or verb not in allowed or (verb == "create" and name and sub not in ("token", "exec")):
             raise errors.method_not_allowed()
         return Target(rt, namespace, name, sub, verb)
 
     def _resource(self, req: HttpRequest, user: UserInfo, group: str, version: str, rest: list[str]) -> HttpResponse:
         t = self._target(req, group, version, rest)
+        if t.subresource == "exec" and discovery.parse_version(self.cluster.version)[1] >= 35:
+            t.verb = (
+                "create"  # a WebSocket upgrade (GET) needs create too (AuthorizePodWebsocketUpgradeCreatePermission)
+            )
         name_for_rbac = (
             t.name
             or (name_from_field_selector(req.query.get("fieldSelector")) if t.verb in ("list", "watch") else "")
@@ -141,6 +145,8 @@ class RestApi:
             return self._review(req, user, t)
         if t.subresource == "token":
             return self._token_request(req, t)
+        if t.subresource == "exec":
+            return self._exec(req, t)
         handler = getattr(self, f"_{t.verb}")
         return handler(req, user, t)
 
@@ -238,6 +244,19 @@ class RestApi:
     def _token_request(self, req: HttpRequest, t: Target) -> HttpResponse:
         account = self.cluster.ops.get(t.rt, t.namespace, t.name)
         return HttpResponse.json(201, self.cluster.sa_tokens.token_request(account, _body(req)))
+
+    def _exec(self, req: HttpRequest, t: Target) -> HttpResponse:
+        """``pods/<name>/exec``: the command (``command``, repeated: the argv) in a container of a running pod on
+        a sandbox node (:mod:`.kubelet`), over a WebSocket (:mod:`.execstream`)."""
+        argv = req.params.get("command") or []
+        if not argv:
+            raise errors.bad_request("you must specify at least 1 command")
+        if not any(query_flag(req.query, stream) for stream in ("stdin", "stdout", "stderr")):
+            raise errors.bad_request("you must specify at least one of stdin, stdout, stderr")
+        container = self.cluster.kubelets.container(
+            self.cluster.ops.get(t.rt, t.namespace, t.name), req.query.get("container", "")
+        )
+        return execstream.upgrade(req, lambda stdin: container.run(argv, stdin))
 
     def _review(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         """SelfSubjectAccessReview: may the caller do what ``spec`` describes?"""

@@ -30,13 +30,42 @@ def _key(path: Path) -> asyncssh.SSHKey:
     return asyncssh.read_private_key(str(path))
 
 
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+
+
+def control_plane_nodes(cluster, count: int = 1) -> list[str]:
+    """The first ``count`` nodes of ``cluster``, by name: those whose hosts the sandbox serves."""
+    names = sorted(node["metadata"]["name"] for node in cluster.objects.list("v1", "Node"))
+    if len(names) < count:
+        raise ValueError(f"cluster {cluster.name} has {len(names)} nodes; {count} control-plane hosts asked for")
+    return names[:count]
+
+
+def host_control_planes(cluster, data_dir: Path, nodes: list[str]) -> dict[str, NodeRoot]:
+    """Give each of ``nodes`` a host: its root under ``<data_dir>/<node>/root`` seeded as kubeadm leaves it, bound
+    to the cluster's API servers (they run from it), and the Node labelled and tainted as kubeadm does a
+    control-plane node. Reached over SSH (:class:`ControlPlaneHosts`) or through pods on the node
+    (``sandbox.kubeapi.kubelet``); either way the same root."""
+    roots = {node: NodeRoot(Path(data_dir) / node / "root") for node in nodes}
+    for node, root in roots.items():
+        root.seed(node, cluster.version)
+        cluster.at_rest.bind(node, root.directory)
+        found = cluster.objects.get("v1", "Node", node)
+        spec, metadata = found.get("spec") or {}, found["metadata"]
+        others = [taint for taint in spec.get("taints") or [] if taint.get("key") != CONTROL_PLANE]
+        taints = [*others, {"key": CONTROL_PLANE, "effect": "NoSchedule"}]
+        labels = {**(metadata.get("labels") or {}), CONTROL_PLANE: ""}
+        if labels != metadata.get("labels") or taints != spec.get("taints"):
+            cluster.objects.update(
+                {**found, "metadata": {**metadata, "labels": labels}, "spec": {**spec, "taints": taints}}
+            )
+    return roots
+
+
 class ControlPlaneHosts:
     def __init__(self, cluster, data_dir: Path, count: int = 1, claims: PortClaims | None = None):
-        names = sorted(node["metadata"]["name"] for node in cluster.objects.list("v1", "Node"))
-        if len(names) < count:
-            raise ValueError(f"cluster {cluster.name} has {len(names)} nodes; {count} control-plane hosts asked for")
         self.cluster, self.data_dir, self.claims = cluster, Path(data_dir), claims
-        self.nodes = names[:count]
+        self.nodes = control_plane_nodes(cluster, count)
         self.roots = {node: NodeRoot(self.data_dir / node / "root") for node in self.nodes}
         self.client_key = _key(self.data_dir / "client_ed25519")
         self._client_key_text = (self.data_dir / "client_ed25519").read_text()  # exports differ (random checkint)
@@ -53,9 +82,7 @@ class ControlPlaneHosts:
         ]
 
     def start(self) -> None:
-        for node, root in self.roots.items():
-            root.seed(node, self.cluster.version)
-            self.cluster.at_rest.bind(node, root.directory)
+        host_control_planes(self.cluster, self.data_dir, self.nodes)
         port_file = self.data_dir / "port"
         kept = int(port_file.read_text()) if port_file.exists() else 0
         for _ in range(ATTEMPTS):

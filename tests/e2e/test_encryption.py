@@ -149,3 +149,52 @@ def test_an_idc_cluster_is_encrypted_over_ssh_and_its_keys_never_show(sandbox_pr
     assert up.code == 0, up.out + up.err
     encryption = up.json()["outputs"]["clusters"]["idc-sh-02"]["encryption"]
     assert (encryption["state"], encryption["provider"], encryption["keyRef"]) == ("disabled", "identity", "")
+
+
+def test_an_idc_cluster_is_encrypted_through_privileged_pods_and_none_is_left(sandbox_project):
+    project = sandbox_project
+    project.keep_clusters(lambda cluster: cluster["name"] == "idc-sh-01")  # node_access: privileged-pod
+    project.without_fleets()
+    up = project.cli("up", "--yes", "--json", timeout=600)
+    assert up.code == 0, up.out + up.err
+    encryption = up.json()["outputs"]["clusters"]["idc-sh-01"]["encryption"]
+    assert {k: encryption[k] for k in ("state", "provider", "keyRef", "keyRevision", "verified")} == {
+        "state": "enabled",
+        "provider": "aesgcm",
+        "keyRef": "key-1",
+        "keyRevision": 1,
+        "verified": True,
+    }
+    again = project.cli("up", "--yes", "--json", timeout=600)  # a second up changes nothing
+    assert again.code == 0, again.out + again.err
+    assert {k: v for k, v in again.json()["summary"].items() if k != "same"} == dict.fromkeys(
+        ("create", "update", "replace", "delete", "failed", "skipped"), 0
+    )
+
+    kube = KubeApiEmulator(project.world_dir / "kubeapi")
+    cluster = kube.cluster("idc-sh-01")
+    secrets = cluster.objects.list("v1", "Secret")
+    stored = {
+        (s["metadata"]["namespace"], s["metadata"]["name"]): cluster.at_rest.etcd_get(
+            f"/registry/secrets/{s['metadata']['namespace']}/{s['metadata']['name']}"
+        )
+        for s in secrets
+    }
+    left = cluster.objects.list("v1", "Pod", "fleetform-node-access")
+    kube.stop()
+    assert len(stored) > 1 and all(value.startswith(b"k8s:enc:aesgcm:v1:key-1:") for value in stored.values()), {
+        key: value[:24] for key, value in stored.items()
+    }  # every Secret, the klusterlet's included, rewritten under the key
+    assert left == []  # no privileged pod outlives a run
+
+    (config,) = (project.world_dir / "nodes" / "idc-sh-01").rglob("encryption-provider.conf")  # written by exec
+    keys = [
+        k["secret"]
+        for r in yaml.safe_load(config.read_text())["resources"]
+        for p in r["providers"]
+        for k in p.get("aesgcm", {}).get("keys", [])
+    ]
+    assert keys
+    seen = [up.out, up.err, again.out, again.err, project.cli("stack", "output", "--json").out]
+    seen += [path.read_text() for path in (project.state / "stacks").glob("*.json")]
+    assert not any(key in text for key in keys for text in seen)
