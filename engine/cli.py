@@ -42,7 +42,7 @@ app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
     "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
     epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
-    "touched); 3 --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention; "
+    "touched); 3 --expect-no-changes found changes, or up --plan: the plan no longer matches; 4 the stack is locked; 5 the state needs attention; "
     "130 interrupted by Ctrl-C.",
     no_args_is_help=True,
     add_completion=False,
@@ -82,7 +82,7 @@ def _program_error_code(error: BaseException) -> int:
 
 def _finish(result: RunResult, reporter: Reporter, as_json: bool, show_diff: bool, markdown: bool = False) -> int:
     if markdown:
-        typer.echo(render_markdown(build_plan_model(result)), nl=False)
+        typer.echo(render_markdown(build_plan_model(result, reporter.diagnostics)), nl=False)
     elif as_json:
         typer.echo(json.dumps(result_to_json(result, reporter.diagnostics), indent=2, sort_keys=True))
     else:

@@ -60,7 +60,8 @@ class PlanModel:
         return bool(self.changes)
 
 
-def build(result: RunResult) -> PlanModel:
+def build(result: RunResult, diagnostics: list[dict] = ()) -> PlanModel:
+    """The model of ``result``; the program's warnings and errors (``diagnostics``) join its notes."""
     steps = [s for s in result.steps if s.type != STACK_TYPE]
     parents = {s.urn: s.parent for s in steps}
     components: dict[str, Component] = {}
@@ -84,7 +85,8 @@ def build(result: RunResult) -> PlanModel:
         changes=changes,
         failures=[s for s in steps if s.status in (Status.FAILED, Status.SKIPPED)],
         component_of=component_of,
-        notes=list(result.notes),
+        notes=list(result.notes)
+        + [f"{d['severity']}: {d['message']}" for d in diagnostics if d["severity"] in ("warning", "error")],
         error=str(result.program_error) if result.program_error is not None else "",
     )
 

@@ -117,3 +117,15 @@ def test_a_small_plan_is_not_cut():
     text = markdown(build(RunResult("preview", STACK, [cluster, child(Op.DELETE, cluster, "x")])))
     assert "were cut" not in text
     assert len(sections(text)) == 1
+
+
+def test_the_programs_warnings_are_listed_with_the_notes():
+    cluster = component(CLUSTER_T, "c")
+    result = RunResult("preview", STACK, [cluster], notes=["a note"])
+    diagnostics = [
+        {"severity": "warning", "message": "aescbc is weaker than aesgcm", "urn": ""},
+        {"severity": "info", "message": "chatter", "urn": ""},
+    ]
+    text = markdown(build(result, diagnostics))
+    assert "<summary>Notes (2)</summary>" in text
+    assert "- warning: aescbc is weaker than aesgcm" in text and "chatter" not in text
