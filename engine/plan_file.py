@@ -190,14 +190,18 @@ class SavedPlan:
             if problem:
                 self._stale(problem)
 
-    def difference(self, step: Step) -> str | None:
-        """How ``step`` differs from its planned step: op, type or the first input; None when it matches."""
+    def difference(self, step: Step, applying: bool = False) -> str | None:
+        """How ``step`` differs from its planned step: op, type or the first input; None when it
+        matches. While ``applying``, a step whose planned inputs held unknowns may do less than
+        planned (a replace an update or nothing, an update nothing) when the unknowns resolved to
+        the recorded values; it may never do more."""
         planned = self.steps.get(step_key(step))
         if planned is None:
             return f"{step.urn} is not in the plan {self.path}"
         if planned.type != step.type:
             return f"{step.urn}: type is {step.type}, the plan has {planned.type}"
-        if planned.op != step.op:
+        settled = applying and step.op in _MAY_SETTLE_AS.get(planned.op, ()) and _has_unknown(planned.inputs)
+        if planned.op != step.op and not settled:
             why = f" (input {step.changes[0].path} changed)" if step.changes else ""
             return f"{step.urn}: the operation is {step.op} now{why}, the plan has {planned.op}"
         if step.op in (Op.DELETE, Op.DELETE_REPLACED):
@@ -210,7 +214,7 @@ class SavedPlan:
     def enforce(self, step: Step) -> str | None:
         """While applying: why ``step`` must not run (it differs from the plan in a value that was
         unknown at the check), recorded for the run's result; None when it may."""
-        problem = None if step.type == STACK_TYPE else self.difference(step)
+        problem = None if step.type == STACK_TYPE else self.difference(step, applying=True)
         if problem is not None:
             self.violations.append(problem)
             return f"not applied: it differs from the saved plan ({problem})"
@@ -221,6 +225,18 @@ class SavedPlan:
             f"the plan {self.path} no longer matches, so nothing was applied: {problem}. "
             f"Run `fleetform preview --save-plan` again and review the new plan"
         )
+
+
+# What a planned operation may turn out to be once values unknown at preview are known.
+_MAY_SETTLE_AS = {Op.REPLACE: (Op.UPDATE, Op.SAME), Op.UPDATE: (Op.SAME,)}
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return value == UNKNOWN
 
 
 def first_difference(planned: Any, actual: Any, path: str = "") -> str | None:

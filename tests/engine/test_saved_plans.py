@@ -9,6 +9,9 @@ import json
 import pytest
 
 from engine.errors import EXIT_CHANGES_PRESENT, EXIT_INVALID_INPUT, EXIT_OK
+from engine.plan_file import PlannedStep, SavedPlan
+from engine.secrets import UNKNOWN
+from engine.steps import Op, Step
 
 A = {"name": "a", "content": "one", "secret": "hush-hush-value"}
 B = {"name": "b", "content": "two"}
@@ -203,3 +206,35 @@ def test_refresh_reads_drift_before_planning(applied, tmp_path):
     assert project.cli("preview", "--refresh", "--save-plan", str(path)).code == EXIT_OK
     assert project.cli("up", "--yes", "--plan", str(path)).code == EXIT_OK  # the plan's refresh is repeated
     assert project.content("a.txt") == "one"
+
+
+def test_while_applying_a_step_may_do_less_only_where_the_plan_had_unknowns(tmp_path):
+    """An input unknown at preview (an output of a resource still to be created) may resolve to
+    the recorded value: the planned update then does nothing. A step planned from known values
+    must do exactly what was planned, and no step may ever do more."""
+    urn = "urn:pulumi:dev::filestest::test:index:Thing::t"
+    planned_unknown = PlannedStep(urn, "test:index:Thing", "update", {"x": UNKNOWN, "y": 1})
+    planned_known = PlannedStep(urn, "test:index:Thing", "update", {"x": "old", "y": 1})
+    planned_same = PlannedStep(urn, "test:index:Thing", "same", {"x": UNKNOWN, "y": 1})
+    same_now = Step(Op.SAME, urn, "test:index:Thing", inputs={"x": "old", "y": 1})
+    update_now = Step(Op.UPDATE, urn, "test:index:Thing", inputs={"x": "new", "y": 1})
+
+    def plan(step: PlannedStep) -> SavedPlan:
+        return SavedPlan(tmp_path / "plan.json", {}, {urn: step})
+
+    assert plan(planned_unknown).enforce(same_now) is None
+    assert plan(planned_unknown).difference(same_now) is not None  # the check before applying is exact
+    assert "the operation is same now, the plan has update" in plan(planned_known).enforce(same_now)
+    assert "the operation is update now, the plan has same" in plan(planned_same).enforce(update_now)
+    stricter = plan(planned_unknown)
+    assert stricter.enforce(Step(Op.SAME, urn, "test:index:Thing", inputs={"x": "old", "y": 2})) is not None
+    assert stricter.violations == ["urn:pulumi:dev::filestest::test:index:Thing::t: input y is 2 now, the plan has 1"]
+
+
+def test_a_new_stack_applies_its_first_plan(files_project, tmp_path):
+    files_project.declare(A, B)
+    path = _save(files_project, tmp_path)
+    assert json.loads(path.read_text())["plan"]["state"] == {"lineage": "", "serial": 0}
+    run = _up_with(files_project, path)
+    assert run.code == EXIT_OK, run.err
+    assert files_project.urns() == {"a", "b"}
