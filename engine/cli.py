@@ -42,8 +42,8 @@ app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
     "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
     epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
-    "touched); 3 --expect-no-changes found changes, or up --plan: the plan no longer matches; 4 the stack is locked; 5 the state needs attention; "
-    "130 interrupted by Ctrl-C.",
+    "touched); 3 --expect-no-changes found changes, or up --plan: the plan no longer matches; 4 the stack is "
+    "locked; 5 the state needs attention; 130 interrupted by Ctrl-C.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -175,6 +175,8 @@ def preview(
     save_plan: Path | None = SavePlanOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
+    if as_json and markdown:
+        _fail("--json and --markdown: choose one", EXIT_INVALID_INPUT)
 
     def action(ops: StackOperations) -> RunResult:
         result = ops.preview(refresh)
@@ -197,12 +199,12 @@ def up(
     plan: Path | None = PlanOpt,
 ) -> None:
     """Create, update, replace and delete resources until the stack matches the program."""
-    if not yes:
-        _confirm_or_exit("up", stack, cwd, parallel)
     try:
         saved = SavedPlan.load(plan, stack) if plan is not None else None
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
+    if not yes:
+        _confirm_or_exit("up", stack, cwd, parallel)
     raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, lambda ops: ops.up(saved, refresh), diff))
 
 

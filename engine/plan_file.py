@@ -100,7 +100,10 @@ def saved_plan_note(path: Path, project: str, result: RunResult, refresh: bool) 
     """Save the plan of a preview that planned every resource; returns what to tell the user."""
     if not result.ok:
         return f"no plan was written to {path}: the preview failed (a plan holds only previews that succeed)"
-    count = save(path, project, result.stack, result.state_version, result.steps, refresh)
+    try:
+        count = save(path, project, result.stack, result.state_version, result.steps, refresh)
+    except OSError as exc:
+        raise InvalidInputError(f"--save-plan {path}: the plan cannot be written ({exc})") from None
     return f"plan saved to {path} ({count} resources); apply exactly it with `fleetform up --plan {path}`"
 
 
