@@ -99,6 +99,7 @@ def save(path: Path, project: str, stack: str, version: tuple[str, int], steps: 
 def saved_plan_note(path: Path, project: str, result: RunResult, refresh: bool) -> str:
     """Save the plan of a preview that planned every resource; returns what to tell the user."""
     if not result.ok:
+        path.unlink(missing_ok=True)  # an older plan there must not be mistaken for this preview's
         return f"no plan was written to {path}: the preview failed (a plan holds only previews that succeed)"
     try:
         count = save(path, project, result.stack, result.state_version, result.steps, refresh)

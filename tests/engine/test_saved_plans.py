@@ -152,8 +152,10 @@ def test_a_failed_preview_writes_no_plan(applied, tmp_path):
     project = applied
     project.declare(A, B, {"name": "bad", "content": "x", "depends_on": ["missing"]})
     path = tmp_path / "plan.json"
-    project.cli("preview", "--save-plan", str(path))
-    assert not path.exists()
+    path.write_text("an older plan")
+    run = project.cli("preview", "--save-plan", str(path))
+    assert run.code != EXIT_OK
+    assert not path.exists()  # not even the older one, which this preview did not compute
 
 
 def test_serial_counts_only_writes_that_change_the_state(applied):
