@@ -1,6 +1,6 @@
-"""The pull-request flow on the sandbox, with the real CLI: a change previewed as Markdown (under a
-comment's size limit, with the property diffs and no secret) and saved as a plan, then applied
-from that plan exactly, leaving nothing to do."""
+"""The pull-request flow on the sandbox, with the real CLI and the CI workflow's flags: a change
+previewed as Markdown (under a comment's size limit, with the property diffs and no secret) and
+saved as a plan, then applied from that plan exactly, leaving nothing to do."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_a_fleet_move_reviewed_as_markdown_then_applied_from_its_plan(sandbox_pr
 
     fleet_stack(project, east=["idc-sh-01"], north=["idc-bj-01", MOVER])
     plan = tmp_path / "sandbox.plan.json"
-    review = project.cli("preview", "--markdown", "--save-plan", str(plan))
+    review = project.cli("preview", "--refresh", "--markdown", "--save-plan", str(plan))  # as CI runs it
 
     assert review.code == 0, review.out + review.err
     text = review.out
