@@ -33,6 +33,9 @@ from .errors import (
 )
 from .graph_view import FORMATS, Selection, rendered, view
 from .operations import DEFAULT_PARALLEL, RunResult, StackOperations, masked_outputs
+from .plan_file import SavedPlan, saved_plan_note
+from .plan_model import build as build_plan_model
+from .plan_render import markdown as render_markdown
 from .project import Project, load_project
 from .render import Reporter, result_to_json
 from .state import STATE_DIR_ENV, StateStore
@@ -42,8 +45,8 @@ app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
     "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
     epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
-    "touched); 3 --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention; "
-    "130 interrupted by Ctrl-C.",
+    "touched); 3 --expect-no-changes found changes, or up --plan: the plan no longer matches; 4 the stack is "
+    "locked; 5 the state needs attention; 130 interrupted by Ctrl-C.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain click help: flags without type placeholders
@@ -80,8 +83,10 @@ def _program_error_code(error: BaseException) -> int:
     return EXIT_FAILED
 
 
-def _finish(result: RunResult, reporter: Reporter, as_json: bool, show_diff: bool) -> int:
-    if as_json:
+def _finish(result: RunResult, reporter: Reporter, as_json: bool, show_diff: bool, markdown: bool = False) -> int:
+    if markdown:
+        typer.echo(render_markdown(build_plan_model(result, reporter.diagnostics)), nl=False)
+    elif as_json:
         typer.echo(json.dumps(result_to_json(result, reporter.diagnostics), indent=2, sort_keys=True))
     else:
         reporter.report(result, show_diff)
@@ -108,17 +113,18 @@ def _operate(
     action,
     show_diff: bool = False,
     expect_no_changes: bool = False,
+    markdown: bool = False,
 ) -> int:
-    reporter = Reporter(kind, quiet=as_json)
+    reporter = Reporter(kind, quiet=as_json or markdown)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
         with reporter, _first_interrupt_cancels(ops):
             result = action(ops)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    code = _finish(result, reporter, as_json, show_diff)
+    code = _finish(result, reporter, as_json, show_diff, markdown)
     if code == EXIT_OK and expect_no_changes and result.has_changes():
-        if not as_json:
+        if not as_json and not markdown:
             typer.echo("error: changes are present (--expect-no-changes)", err=True)
         code = EXIT_CHANGES_PRESENT
     return code
@@ -153,6 +159,12 @@ ExpectNoChangesOpt = typer.Option(
 )
 
 
+RefreshOpt = typer.Option(False, "--refresh", help="Read every resource back from its provider before planning.")
+MarkdownOpt = typer.Option(False, "--markdown", help="Print a Markdown review (for a pull-request comment).")
+SavePlanOpt = typer.Option(None, "--save-plan", help="Write the plan to FILE for `up --plan` (secrets encrypted).")
+PlanOpt = typer.Option(None, "--plan", help="Apply exactly this saved plan; exit 3 if it no longer matches.")
+
+
 @app.command()
 def preview(
     stack: str = StackOpt,
@@ -161,11 +173,21 @@ def preview(
     as_json: bool = JsonOpt,
     diff: bool = DiffOpt,
     expect_no_changes: bool = ExpectNoChangesOpt,
+    refresh: bool = RefreshOpt,
+    markdown: bool = MarkdownOpt,
+    save_plan: Path | None = SavePlanOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
-    raise typer.Exit(
-        _operate("preview", stack, cwd, parallel, as_json, lambda ops: ops.preview(), diff, expect_no_changes)
-    )
+    if as_json and markdown:
+        _fail("--json and --markdown: choose one", EXIT_INVALID_INPUT)
+
+    def action(ops: StackOperations) -> RunResult:
+        result = ops.preview(refresh)
+        if save_plan is not None:
+            result.notes.append(saved_plan_note(save_plan, ops.project.name, result, refresh))
+        return result
+
+    raise typer.Exit(_operate("preview", stack, cwd, parallel, as_json, action, diff, expect_no_changes, markdown))
 
 
 @app.command()
@@ -176,11 +198,17 @@ def up(
     as_json: bool = JsonOpt,
     diff: bool = DiffOpt,
     yes: bool = YesOpt,
+    refresh: bool = RefreshOpt,
+    plan: Path | None = PlanOpt,
 ) -> None:
     """Create, update, replace and delete resources until the stack matches the program."""
+    try:
+        saved = SavedPlan.load(plan, stack) if plan is not None else None
+    except EngineError as exc:
+        _fail(str(exc), exc.exit_code)
     if not yes:
         _confirm_or_exit("up", stack, cwd, parallel)
-    raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, lambda ops: ops.up(), diff))
+    raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, lambda ops: ops.up(saved, refresh), diff))
 
 
 @app.command()

@@ -64,6 +64,8 @@ class Deployment:
         self.stack_outputs: dict = {}
         self._provider_inputs: dict[str, dict] = {}
         self._lock = threading.Lock()
+        # up --plan: says why a planned step must not be applied (engine.plan_file.SavedPlan.enforce)
+        self.plan_check: Callable[[Step], str | None] | None = None
 
     # -- registrations -------------------------------------------------------------------------
     def register(self, reg: Registration) -> tuple[str, dict, bool]:
@@ -90,6 +92,9 @@ class Deployment:
         interrupted = self.unsettled_create(reg.urn) if step.op in (Op.CREATE, Op.REPLACE) else None
         if interrupted is not None and self.mode == Mode.UP:
             return self._fail(step, unsettled_note(interrupted))
+        refused = self.plan_check(step) if self.plan_check is not None else None
+        if refused:
+            return self._fail(step, refused)
         self._record(step)
         if reg.type.startswith(PROVIDER_PREFIX):
             self._provider_inputs[reg.urn] = step.inputs

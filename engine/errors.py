@@ -5,7 +5,8 @@ Exit codes are part of the CLI contract (documented in README.md):
     0  success (for `preview --expect-no-changes`: no changes)
     1  the operation ran and at least one resource failed, or the program raised
     2  invalid input: bad flags, project file, stack file or stack configuration, unknown stack; nothing was touched
-    3  `--expect-no-changes` (preview, refresh) found changes, an unsettled interrupted create included
+    3  `--expect-no-changes` (preview, refresh) found changes, an unsettled interrupted create included;
+       or `up --plan`: the saved plan no longer matches the state, the program or its inputs
     4  the stack is locked by another operation
     5  the state needs attention (not a usable state of the stack, wrong passphrase)
   130  interrupted by Ctrl-C (the calls in flight finished and were recorded; nothing new started)

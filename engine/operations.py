@@ -19,6 +19,7 @@ from . import state_doc
 from .deployment import Deployment, Mode, Observer, unsettled_note
 from .errors import EXIT_INVALID_INPUT, EngineError, InvalidInputError, StateError
 from .monitor import EngineLog, ResourceMonitor
+from .plan_file import SavedPlan, StalePlan
 from .program import run_program
 from .project import Project, StackConfig, load_project, load_stack_config
 from .providers import ProviderRegistry
@@ -44,6 +45,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # URNs whose interrupted operation is still recorded
     interrupted: bool = False  # Ctrl-C: the calls in flight finished, no new one started
+    state_version: tuple[str, int] = ("", 0)  # lineage and serial of the state a preview planned from
 
     def summary(self) -> dict[str, int]:
         counts = Counter({str(op): 0 for op in SUMMARY_OPS})
@@ -103,9 +105,8 @@ class StackOperations:
 
     def _run(self, deployment: Deployment, config: StackConfig, dry_run: bool) -> BaseException | None:
         monitor = ResourceMonitor(deployment, self.stack, self.project.name)
-        return run_program(
-            self.project, self.stack, config, monitor, EngineLog(self.observer), dry_run, deployment.walker.sdk_threads
-        )
+        log = EngineLog(deployment.observer)
+        return run_program(self.project, self.stack, config, monitor, log, dry_run, deployment.walker.sdk_threads)
 
     def _on_stale_lock(self, holder: dict) -> None:
         self.observer.on_diagnostic(
@@ -122,11 +123,15 @@ class StackOperations:
         return result
 
     def _reading(self, config: StackConfig, mode: Mode) -> Deployment:
-        """A deployment over the recorded state that writes nothing (preview, refresh --preview-only)."""
+        """A deployment over the recorded state that writes nothing (refresh --preview-only)."""
         live, _box = self.store.load(self.stack, self.project.name)
-        return Deployment(
-            live, default_registry(config, self.project), self.observer, mode, Walker(self.parallel, self.cancelled)
-        )
+        return self._deployment(live, config, mode)
+
+    def _deployment(
+        self, live: LiveState, config: StackConfig, mode: Mode, checkpointer: Checkpointer | None = None
+    ) -> Deployment:
+        registry = default_registry(config, self.project)
+        return Deployment(live, registry, self.observer, mode, Walker(self.parallel, self.cancelled), checkpointer)
 
     @contextmanager
     def _applying(self, kind: str, config: StackConfig, mode: Mode) -> Iterator[_Applying]:
@@ -151,25 +156,47 @@ class StackOperations:
                 checkpointer.close(record=run.record)
 
     # -- operations ------------------------------------------------------------------------------
-    def preview(self) -> RunResult:
+    def preview(self, refresh: bool = False) -> RunResult:
         config = load_stack_config(self.project, self.stack)
-        deployment = self._reading(config, Mode.PREVIEW)
+        live, _box = self.store.load(self.stack, self.project.name)
+        version = (live.lineage, live.serial)
         notes = [
             unsettled_note(p)
             if p.operation == "creating"
             else f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reads it back"
-            for p in deployment.live.pending()
+            for p in live.pending()
         ]
-        error = self._run(deployment, config, dry_run=True)
+        error = self._refresh_first(live, config, notes) if refresh else None
+        deployment = self._deployment(live, config, Mode.PREVIEW)
+        if error is None:
+            error = self._run(deployment, config, dry_run=True)
         if error is None:
             deployment.plan_deletes(deployment.unregistered())
-        return self._result("preview", deployment, error, notes)
+        result = self._result("preview", deployment, error, notes)
+        result.state_version = version
+        return result
 
-    def up(self) -> RunResult:
+    def up(self, plan: SavedPlan | None = None, refresh: bool = False) -> RunResult:
+        """Apply the program; with ``plan``, only if it plans exactly the saved steps (else StalePlan)."""
         config = load_stack_config(self.project, self.stack)
+        if plan is not None:
+            if refresh and not plan.refresh:
+                raise InvalidInputError(f"--refresh: the plan {plan.path} was saved without it; preview again with it")
+            refresh = plan.refresh
         with self._applying("up", config, Mode.UP) as run:
+            live = run.deployment.live
+            if plan is not None:
+                run.record = False  # a refused plan leaves the state as it was
+                plan.check_target(self.project.name, live)
             run.notes += run.deployment.reconcile_pending()
-            error = self._run(run.deployment, config, dry_run=False)
+            error = self._refresh_first(live, config, run.notes, run.deployment.checkpointer) if refresh else None
+            if error is None and plan is not None:
+                error = self._check_plan(plan, live, config)
+                run.deployment.plan_check = plan.enforce
+            if error is None:
+                error = self._run(run.deployment, config, dry_run=False)
+            if error is None and plan is not None and plan.violations:
+                error = StalePlan(f"applied only what matched the plan {plan.path}: {plan.violations[0]}")
             if error is None:
                 run.deployment.run_deletes(run.deployment.plan_deletes(run.deployment.unregistered()))
             else:
@@ -177,6 +204,34 @@ class StackOperations:
             run.record = any(s.type != STACK_TYPE for s in run.deployment.steps.values())
             run.result = self._result("up", run.deployment, error, run.notes)
         return run.result
+
+    def _refresh_first(
+        self, live: LiveState, config: StackConfig, notes: list[str], checkpointer: Checkpointer | None = None
+    ) -> BaseException | None:
+        """--refresh: read every recorded resource back before planning (the program runs first,
+        answered from state, for its providers, as `refresh` runs it); preview keeps it in memory."""
+        reader = self._deployment(live, config, Mode.FROZEN, checkpointer)
+        error = self._run_for_providers(reader, config, notes)
+        if _invalid_input(error):
+            return error
+        for step in reader.refresh(apply=True):
+            if step.status == Status.FAILED:
+                notes.append(f"refresh: {step.urn}: {step.error}; planned from its recorded state")
+            elif step.op != Op.SAME:
+                gone = step.op == Op.DELETE
+                notes.append(f"refresh: {step.urn} {'no longer exists' if gone else 'changed outside fleetform'}")
+        return None
+
+    def _check_plan(self, plan: SavedPlan, live: LiveState, config: StackConfig) -> BaseException | None:
+        """Preview the program against the state as it is now, quietly; the plan must be exactly that."""
+        checking = Deployment(
+            live, default_registry(config, self.project), _Silent(), Mode.PREVIEW, Walker(self.parallel, self.cancelled)
+        )
+        error = self._run(checking, config, dry_run=True)
+        if error is None:
+            checking.plan_deletes(checking.unregistered())
+            plan.check_steps([s for s in checking.steps.values() if s.type != STACK_TYPE])
+        return error
 
     def destroy(self) -> RunResult:
         self.require_exists()
@@ -294,6 +349,16 @@ class StackOperations:
             if resource.type == STACK_TYPE:
                 return resource.outputs
         return {}
+
+
+class _Silent:
+    """The observer of `up --plan`'s check: the user sees the run that applies, not this one."""
+
+    def on_step(self, step: Step) -> None:
+        pass
+
+    def on_diagnostic(self, severity: str, message: str, urn: str = "") -> None:
+        pass
 
 
 @dataclass

@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,10 +98,24 @@ class PendingOperation:
 
 
 class LiveState:
-    """The state of a stack as a run changes it; every method is thread-safe."""
+    """The state of a stack as a run changes it; every method is thread-safe.
 
-    def __init__(self, resources: list[ResourceState], pending: list[PendingOperation], last_run: dict | None):
+    ``lineage`` names the state's history (given at its first write, kept for its life) and
+    ``serial`` counts the writes that changed its resources or pending operations: together they
+    are the state version a saved plan was computed from (:mod:`engine.plan_file`).
+    """
+
+    def __init__(
+        self,
+        resources: list[ResourceState],
+        pending: list[PendingOperation],
+        last_run: dict | None,
+        lineage: str = "",
+        serial: int = 0,
+    ):
         self._lock = threading.Lock()
+        self.lineage, self.serial = lineage, serial
+        self._changed = False
         self._resources: dict[str, ResourceState] = {}
         self._old_copies: dict[str, ResourceState] = {}
         for resource in resources:
@@ -127,27 +142,30 @@ class LiveState:
     # -- writes --------------------------------------------------------------------------------
     def put(self, resource: ResourceState) -> None:
         with self._lock:
+            self._changed |= self._resources.get(resource.urn) != resource
             self._resources[resource.urn] = resource
 
     def remove(self, urn: str) -> None:
         with self._lock:
-            self._resources.pop(urn, None)
+            self._changed |= self._resources.pop(urn, None) is not None
 
     def keep_old_copy(self, resource: ResourceState) -> None:
         with self._lock:
             self._old_copies[resource.urn] = resource.with_changes(delete=True)
+            self._changed = True
 
     def drop_old_copy(self, urn: str) -> None:
         with self._lock:
-            self._old_copies.pop(urn, None)
+            self._changed |= self._old_copies.pop(urn, None) is not None
 
     def begin(self, operation: PendingOperation) -> None:
         with self._lock:
             self._pending[operation.urn] = operation
+            self._changed = True
 
     def end(self, urn: str) -> None:
         with self._lock:
-            self._pending.pop(urn, None)
+            self._changed |= self._pending.pop(urn, None) is not None
 
     # -- serialization -------------------------------------------------------------------------
     def serialize(self, header: dict, box: SecretBox) -> str:
@@ -156,8 +174,13 @@ class LiveState:
             everything = list(self._resources.values()) + list(self._old_copies.values())
             pending = [asdict(p) for p in self._pending.values()]
             last_run = dict(self.last_run)
+            if self._changed or not self.lineage:  # a first write, or one that changes the state
+                self.lineage = self.lineage or str(uuid.uuid4())
+                self.serial += 1
+                self._changed = False
+            version = {"lineage": self.lineage, "serial": self.serial}
         fragments = [resource.fragment(box) for resource in everything]
-        head = dict(header, pending_operations=pending, last_run=last_run)
+        head = dict(header, pending_operations=pending, last_run=last_run, **version)
         head_text = json.dumps(head, indent=1, sort_keys=True)
         return head_text[:-2] + ',\n "resources": [\n' + ",\n".join(fragments) + "\n ]\n}\n"
 
@@ -227,7 +250,8 @@ class StateStore:
                 records.append(ResourceState.from_dict(data, inputs, outputs))
         except state_doc.DamagedState as exc:
             raise self._damaged(stack, str(exc)) from None
-        return LiveState(records, [PendingOperation(**p) for p in pending], last_run), box
+        lineage, serial = state_doc.version(document)
+        return LiveState(records, [PendingOperation(**p) for p in pending], last_run, lineage, serial), box
 
     def _damaged(self, stack: str, problem: str) -> StateError:
         path, backup = self.path(stack), self.backup_path(stack)

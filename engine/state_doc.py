@@ -7,6 +7,9 @@ read as a different state::
 
     {"integrity": "hmac-sha256:<64 hex>", "last_run": ..., "version": 2, ..., "resources": [...]}
 
+Since fleetform's saved plans, the header also carries ``lineage`` (an id given at the state's
+first write) and ``serial`` (counts the writes that changed it); files without them are still read
+(lineage derived from the secrets salt, serial 0) and get them on the next write.
 Format 1 files (no seal) are still read; the next write seals them. Checks never guess: anything
 that is not a state of this project and stack raises :class:`DamagedState` naming what is wrong.
 """
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+import uuid
 from typing import Any
 
 from .secrets import SecretBox
@@ -81,6 +86,21 @@ def check_header(document: dict, project: str, stack: str) -> None:
         salt = b""
     if len(salt) != 16:
         raise DamagedState("'secrets.salt' is not 16 bytes of base64")
+    if "lineage" in document:
+        _expect(document, "lineage", str)
+    if "serial" in document and (_expect(document, "serial", int) < 0):
+        raise DamagedState(f"'serial' is {document['serial']}, not a count")
+
+
+def version(document: dict) -> tuple[str, int]:
+    """The state's lineage and serial (a checked header). A file written before they existed gets
+    a lineage derived from its secrets salt, which is random per state and fixed for its life, so
+    that every reader of the same file agrees on it."""
+    lineage = document.get("lineage")
+    if lineage is None:
+        digest = hashlib.sha256(b"fleetform lineage:" + document["secrets"]["salt"].encode()).digest()
+        lineage = str(uuid.UUID(bytes=digest[:16]))
+    return lineage, document.get("serial", 0)
 
 
 def check_seal(text: str, document: dict, box: SecretBox) -> None:
