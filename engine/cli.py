@@ -38,6 +38,7 @@ from .plan_model import build as build_plan_model
 from .plan_render import markdown as render_markdown
 from .project import Project, load_project
 from .render import Reporter, result_to_json
+from .report_text import destroy_lines
 from .state import STATE_DIR_ENV, StateStore
 from .state_edit import StateEditor, describe
 
@@ -114,8 +115,9 @@ def _operate(
     show_diff: bool = False,
     expect_no_changes: bool = False,
     markdown: bool = False,
+    terraform_summary: bool = False,
 ) -> int:
-    reporter = Reporter(kind, quiet=as_json or markdown)
+    reporter = Reporter(kind, quiet=as_json or markdown, terraform_summary=terraform_summary)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
         with reporter, _first_interrupt_cancels(ops):
@@ -161,6 +163,9 @@ ExpectNoChangesOpt = typer.Option(
 
 RefreshOpt = typer.Option(False, "--refresh", help="Read every resource back from its provider before planning.")
 MarkdownOpt = typer.Option(False, "--markdown", help="Print a Markdown review (for a pull-request comment).")
+TerraformSummaryOpt = typer.Option(
+    False, "--terraform-summary", help="End with Terraform's line too: Plan: X to add, Y to change, Z to destroy."
+)
 SavePlanOpt = typer.Option(None, "--save-plan", help="Write the plan to FILE for `up --plan` (secrets encrypted).")
 PlanOpt = typer.Option(None, "--plan", help="Apply exactly this saved plan; exit 3 if it no longer matches.")
 
@@ -176,6 +181,7 @@ def preview(
     refresh: bool = RefreshOpt,
     markdown: bool = MarkdownOpt,
     save_plan: Path | None = SavePlanOpt,
+    terraform_summary: bool = TerraformSummaryOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
     if as_json and markdown:
@@ -187,7 +193,10 @@ def preview(
             result.notes.append(saved_plan_note(save_plan, ops.project.name, result, refresh))
         return result
 
-    raise typer.Exit(_operate("preview", stack, cwd, parallel, as_json, action, diff, expect_no_changes, markdown))
+    code = _operate(
+        "preview", stack, cwd, parallel, as_json, action, diff, expect_no_changes, markdown, terraform_summary
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -200,6 +209,7 @@ def up(
     yes: bool = YesOpt,
     refresh: bool = RefreshOpt,
     plan: Path | None = PlanOpt,
+    terraform_summary: bool = TerraformSummaryOpt,
 ) -> None:
     """Create, update, replace and delete resources until the stack matches the program."""
     try:
@@ -208,7 +218,11 @@ def up(
         _fail(str(exc), exc.exit_code)
     if not yes:
         _confirm_or_exit("up", stack, cwd, parallel)
-    raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, lambda ops: ops.up(saved, refresh), diff))
+
+    def action(ops: StackOperations) -> RunResult:
+        return ops.up(saved, refresh)
+
+    raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, action, diff, terraform_summary=terraform_summary))
 
 
 @app.command()
@@ -218,11 +232,16 @@ def destroy(
     parallel: int = ParallelOpt,
     as_json: bool = JsonOpt,
     yes: bool = YesOpt,
+    terraform_summary: bool = TerraformSummaryOpt,
 ) -> None:
     """Delete every resource of the stack, dependents first."""
     if not yes:
         _confirm_or_exit("destroy", stack, cwd, parallel)
-    raise typer.Exit(_operate("destroy", stack, cwd, parallel, as_json, lambda ops: ops.destroy()))
+
+    def action(ops: StackOperations) -> RunResult:
+        return ops.destroy()
+
+    raise typer.Exit(_operate("destroy", stack, cwd, parallel, as_json, action, terraform_summary=terraform_summary))
 
 
 @app.command()
@@ -293,6 +312,13 @@ def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int) -> None:
         code = _operate("preview", stack, cwd, parallel, False, lambda ops: ops.preview())
         if code != EXIT_OK:
             raise typer.Exit(code)
+    else:  # what will go, before asking
+        try:
+            recorded = StackOperations(cwd, stack, Reporter("destroy", quiet=True)).recorded()
+        except EngineError as exc:
+            _fail(str(exc), exc.exit_code)
+        for line in destroy_lines(recorded, stack):
+            typer.echo(line)
     if not typer.confirm(f"Do you want to perform this {kind} on stack '{stack}'?"):
         raise typer.Exit(EXIT_OK)
 

@@ -62,6 +62,8 @@ class Deployment:
         self.steps: dict[str, Step] = {}
         self.registered: dict[str, Registration] = {}
         self.stack_outputs: dict = {}
+        # what the stack's outputs were before this run, for showing what changed
+        self.previous_outputs: dict = next((r.outputs for r in live.resources() if is_stack(r.urn)), {})
         self._provider_inputs: dict[str, dict] = {}
         self._lock = threading.Lock()
         # up --plan: says why a planned step must not be applied (engine.plan_file.SavedPlan.enforce)

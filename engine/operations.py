@@ -46,6 +46,7 @@ class RunResult:
     pending: list[str] = field(default_factory=list)  # URNs whose interrupted operation is still recorded
     interrupted: bool = False  # Ctrl-C: the calls in flight finished, no new one started
     state_version: tuple[str, int] = ("", 0)  # lineage and serial of the state a preview planned from
+    previous_outputs: dict | None = None  # the stack's outputs before the run (None: the stack had none recorded)
 
     def summary(self) -> dict[str, int]:
         counts = Counter({str(op): 0 for op in SUMMARY_OPS})
@@ -119,6 +120,7 @@ class StackOperations:
         steps = [s for s in deployment.steps.values() if s.type != STACK_TYPE]
         pending = [p.urn for p in deployment.live.pending()]
         result = RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes), pending)
+        result.previous_outputs = deployment.previous_outputs if deployment.previous_outputs else None
         result.interrupted = self.cancelled.is_set()
         return result
 

@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.tree import Tree
 
+from .numbers import whole_numbers
 from .operations import RunResult
+from .report_text import failure_lines, outputs_block, resources_block, terraform_line
 from .secrets import mask_secrets
 from .steps import Op, Status, Step
 from .urn import STACK_TYPE, urn_name
@@ -85,8 +87,9 @@ class Reporter:
     With ``quiet`` (JSON mode) it only collects diagnostics for the final document.
     """
 
-    def __init__(self, kind: str, out: TextIO | None = None, quiet: bool = False):
+    def __init__(self, kind: str, out: TextIO | None = None, quiet: bool = False, terraform_summary: bool = False):
         self.kind = kind
+        self.terraform_summary = terraform_summary
         self.out = out or sys.stdout
         self.quiet = quiet
         self.console = Console(file=self.out, highlight=False, soft_wrap=True)
@@ -178,30 +181,29 @@ class Reporter:
             return
         changed = [s for s in result.steps if s.op != Op.SAME or s.status.unsuccessful]
         if show_diff:
-            for step in changed:
+            for step in sorted(changed, key=_review_order):
                 self._print_diff(step)
-        failures = result.failures()
-        if failures:
-            self.console.print("\nFailures:", markup=False)
-            for step in failures:
-                self.console.print(f"  {step.urn}\n    {step.error}", markup=False)
-        for note in result.notes:
-            self.console.print(f"note: {note}", markup=False)
-        if result.stack_outputs and result.kind in ("up", "preview"):
-            self.console.print("\nOutputs:", markup=False)
-            for key, value in sorted(mask_secrets(result.stack_outputs).items()):
-                self.console.print(f"  {key}: {json.dumps(value)}", markup=False)
+        lines = failure_lines(result)
+        lines += [f"note: {note}" for note in result.notes]
+        if result.kind in ("up", "preview"):
+            lines += outputs_block(result)
+        lines += resources_block(result)
         counts = result.summary()
         shown = (Op.CREATE, Op.UPDATE, Op.REPLACE, Op.DELETE, Op.SAME, Status.FAILED, Status.SKIPPED)
         parts = [f"{counts[k]} {k}" for k in shown if counts.get(k)]
-        self.console.print(f"\n{result.kind} summary: " + (", ".join(parts) or "no resources"), markup=False)
+        lines += ["", f"{result.kind} summary: " + (", ".join(parts) or "no resources")]
+        terraform = terraform_line(result) if self.terraform_summary else None
+        if terraform:
+            lines.append(terraform)
+        for line in lines:
+            self.console.print(line, markup=False)
 
     def _print_diff(self, step: Step) -> None:
         self.console.print(f"{SYMBOLS.get(step.op, '?'):>2} {step.type} {step.name}", markup=False)
         for reason in step.replace_reasons:
             self.console.print(f"      replace because of {reason}", markup=False)
         for change in step.changes:
-            shown = change.for_display()
+            shown = whole_numbers(change.for_display())
             if change.kind == "add":
                 self.console.print(f"      + {shown['path']}: {json.dumps(shown['new'])}", markup=False)
             elif change.kind == "delete":
@@ -210,3 +212,9 @@ class Reporter:
                 self.console.print(
                     f"      ~ {shown['path']}: {json.dumps(shown['old'])} => {json.dumps(shown['new'])}", markup=False
                 )
+
+
+def _review_order(step: Step) -> tuple[int, str]:
+    """Replaces and deletes first (what a reviewer weighs most), then updates, then creates."""
+    order = (Op.REPLACE, Op.DELETE, Op.DELETE_REPLACED, Op.UPDATE, Op.CREATE, Op.READ)
+    return (order.index(step.op) if step.op in order else len(order), step.urn)
