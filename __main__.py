@@ -39,6 +39,7 @@ def sandbox_estate(spec: FleetSpec) -> Estate:
 
     state_dir = Path(os.environ.get("FLEETFORM_STATE_DIR", ".fleetform"))
     world = open_world(state_dir / "sandbox", spec.hub.name)
+    world.serve_earlier_clusters()  # clusters removed from the stack are deleted through them
     estate = Estate(world.kubeconfig(spec.hub.name), world.hub_url)
     for cluster in spec.clusters:
         if cluster.kind == "idc":

@@ -64,6 +64,8 @@ class Deployment:
         self.stack_outputs: dict = {}
         self._provider_inputs: dict[str, dict] = {}
         self._lock = threading.Lock()
+        self._gone_origins: dict[str, str] = {}  # provider URN -> the resource it was configured from, now gone
+        self._origins_lock = threading.Lock()
 
     # -- registrations -------------------------------------------------------------------------
     def register(self, reg: Registration) -> tuple[str, dict, bool]:
@@ -89,7 +91,14 @@ class Deployment:
         step.parent = reg.parent
         interrupted = self.unsettled_create(reg.urn) if step.op in (Op.CREATE, Op.REPLACE) else None
         if interrupted is not None and self.mode == Mode.UP:
-            return self._fail(step, unsettled_note(interrupted))
+            try:
+                settled = self._settle_create(reg, step, provider)
+            except Exception as exc:  # looking failed: the create stays unsettled
+                return self._fail(step, f"{unsettled_note(interrupted)} (looking for it failed: {exc})")
+            if settled is None:
+                return self._fail(step, unsettled_note(interrupted))
+            step = settled
+            step.parent = reg.parent
         self._record(step)
         if reg.type.startswith(PROVIDER_PREFIX):
             self._provider_inputs[reg.urn] = step.inputs
@@ -275,10 +284,18 @@ class Deployment:
                     step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs)
                 )
         except Exception as exc:
-            step.status, step.error = Status.FAILED, f"delete failed: {exc}"
-            self._touch()
-            self.observer.on_step(step)
-            return False
+            gone = self.gone_origin(resource)
+            if gone is None:
+                step.status, step.error = Status.FAILED, f"delete failed: {exc}"
+                self._touch()
+                self.observer.on_step(step)
+                return False
+            self.observer.on_diagnostic(
+                "warning",
+                f"removed from the state only: its provider was configured from {urn_name(gone)}, which no longer "
+                f"exists, so there is nothing left to delete it from (the delete said: {exc})",
+                resource.urn,
+            )
         if resource.delete:
             self.live.drop_old_copy(resource.urn)
         else:
@@ -286,6 +303,33 @@ class Deployment:
         self._touch()
         self._finish(step)
         return True
+
+    def gone_origin(self, resource: ResourceState) -> str | None:
+        """The resource that ``resource``'s explicit provider was configured from, if it reads as gone.
+
+        A provider resource depends on what its configuration came from (a cluster lookup whose
+        kubeconfig it uses, say). When that resource's own provider reads it as deleted (its cloud says
+        NotFound), the place the objects lived in is gone with it: their deletes cannot succeed and
+        have nothing left to do. An origin that cannot be read, or still exists, proves nothing."""
+        owner = provider_urn(resource.provider)
+        recorded = self.live.get(owner) if owner else None
+        if recorded is None:
+            return None
+        with self._origins_lock:  # one read per provider and run, however many of its objects fail
+            if owner not in self._gone_origins:
+                self._gone_origins[owner] = next((urn for urn in recorded.dependencies if self._reads_as_gone(urn)), "")
+        return self._gone_origins[owner] or None
+
+    def _reads_as_gone(self, urn: str) -> bool:
+        origin = self.live.get(urn)
+        if origin is None or not origin.custom or origin.type.startswith(PROVIDER_PREFIX):
+            return False
+        try:
+            provider = self.provider(origin.type, origin.provider)
+            fresh = self.walker.call(lambda: provider.read(origin.urn, origin.id, origin.inputs, origin.outputs))
+        except Exception:
+            return False
+        return fresh is None
 
     # -- refresh -------------------------------------------------------------------------------
     def refresh(self, apply: bool) -> list[Step]:
@@ -364,6 +408,26 @@ class Deployment:
             self._persist()
         return notes
 
+    def _settle_create(self, reg: Registration, step: Step, provider: Provider | None) -> Step | None:
+        """Settle the interrupted create of ``reg`` by asking its provider what it left, when the provider
+        can tell (``find_created``): nothing (the step goes ahead), or the resource, which is adopted and
+        the step planned again against it. None when the provider cannot tell: nothing is done."""
+        finder = getattr(provider, "find_created", None)
+        found = self.walker.call(lambda: finder(reg.urn, step.inputs)) if finder is not None else None
+        recorded = self.live.get(reg.urn)
+        if found is None or (found.id and recorded is not None and found.id == recorded.id):
+            return None  # a replacement found under the replaced resource's id cannot be told apart from it
+        self.live.end(reg.urn)
+        if not found.id:
+            self.observer.on_diagnostic("info", "interrupted create: it had not been made; creating it", reg.urn)
+            return step
+        self.live.put(reg.to_state(found.id, found.outputs, found.outputs))
+        self._touch()
+        self.observer.on_diagnostic(
+            "info", f"interrupted create: its provider found it ({found.id}) and it was adopted", reg.urn
+        )
+        return plan_step(reg, self.live.get(reg.urn), provider)
+
     def unsettled_create(self, urn: str) -> PendingOperation | None:
         """The interrupted create recorded for ``urn``, if any (settled only by `state repair`)."""
         return next((p for p in self.live.pending() if p.urn == urn and p.operation == "creating"), None)
@@ -373,7 +437,8 @@ def unsettled_note(op: PendingOperation) -> str:
     """What to say about an interrupted operation that no run settles by itself."""
     return (
         f"{op.urn}: a run was interrupted while {op.operation} it (since {op.started_at}); it may exist "
-        f"without being recorded, so it is not created again. Check for it, then run `fleetform state repair`"
+        f"without being recorded, and its provider cannot look it up, so it is not created again. Check for it, "
+        f"then run `fleetform state repair`"
     )
 
 

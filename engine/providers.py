@@ -36,7 +36,20 @@ class CheckFailure:
     reason: str
 
 
+@dataclass
+class Found:
+    """What a provider found where an interrupted create may have left a resource: nothing (``id``
+    empty), or the resource that create made."""
+
+    id: str = ""
+    outputs: dict = field(default_factory=dict)
+
+
 class Provider(Protocol):
+    """The calls every provider answers. A provider may also answer ``find_created(urn, inputs) ->
+    Found | None``: what an interrupted create of a resource with these inputs left behind, or None when
+    it cannot tell (then the create stays unsettled until `fleetform state repair`)."""
+
     def check(self, urn: str, olds: dict, news: dict) -> tuple[dict, list[CheckFailure]]: ...
 
     def diff(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> DiffOutcome: ...
@@ -137,6 +150,19 @@ class DynamicProvider:
             return None
         fresh = _resecret(dict(result.outs or {}), outputs, set())
         return str(result.id), self._with_provider(fresh, props)
+
+    def find_created(self, urn: str, inputs: dict) -> Found | None:
+        """A dynamic provider that can name a resource from its inputs (an optional ``locate(props) ->
+        id | None``, for resources identified by what they are given) is read at that id."""
+        provider = self._provider(inputs)
+        locate = getattr(provider, "locate", None)
+        id_ = locate(unwrap_secrets(inputs)) if locate is not None else None
+        if not id_:
+            return None
+        result = provider.read(str(id_), unwrap_secrets(inputs))
+        if not result.id:
+            return Found()
+        return Found(str(result.id), self._with_provider(_resecret(dict(result.outs or {}), inputs, set()), inputs))
 
     def update(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> dict:
         provider = self._provider(new_inputs)

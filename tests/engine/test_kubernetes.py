@@ -23,13 +23,15 @@ class KubeProject:
         shutil.copytree(PROJECT, self.dir, ignore=shutil.ignore_patterns("__pycache__"))
         self.cluster = cluster
 
-    def declare(self, *objects: dict, namespace: str = "team-a") -> None:
+    def declare(self, *objects: dict, namespace: str = "team-a", origin: Path | None = None) -> None:
         lines = [
             "config:",
             f"  kube:kubeconfig: {json.dumps(self.cluster.kubeconfig())}",
             f"  kube:namespace: {namespace}",
             f"  kube:objects: {json.dumps(json.dumps(list(objects)))}",
         ]
+        if origin is not None:
+            lines.append(f"  kube:origin: {json.dumps(str(origin))}")
         self.dir.joinpath("Pulumi.dev.yaml").write_text("\n".join(lines) + "\n")
 
     def cli(self, *args: str):
@@ -336,3 +338,46 @@ def test_objects_of_a_cluster_that_is_gone_leave_the_state_only_when_asked(monke
             KubernetesProvider({"kubeconfig": kubeconfig}).delete(
                 "urn", "x", {"apiVersion": "example.com/v1", "kind": "Nothing", "metadata": {"name": "x"}}
             )
+
+
+def test_objects_whose_provider_origin_is_gone_leave_the_state_on_destroy_without_the_opt_in(
+    kube, tmp_path, monkeypatch
+):
+    """The cloud says the cluster is NotFound (here: the marker the provider was configured from reads as
+    gone): its objects are removed from the state with a notice. While the origin still exists, an
+    unreachable cluster keeps failing unless the user opts in."""
+    monkeypatch.delenv(DELETE_UNREACHABLE_ENV, raising=False)
+    marker = tmp_path / "cluster-exists"
+    kube.declare({"kind": "ConfigMap", "name": "settings", "data": {"a": "1"}}, origin=marker)
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    kube.cluster.set_reachable(False)
+
+    code, refused = kube.run_json("destroy", "--yes")
+    assert code == 1 and DELETE_UNREACHABLE_ENV in step(refused, "settings")["error"]
+
+    marker.unlink()  # the cluster's origin is gone: nothing is left to delete the objects from
+    result = kube.cli("destroy", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "removed from the state only" in result.output and "origin" in result.output
+    state = json.loads((kube.dir / ".fleetform" / "stacks" / "dev.json").read_text())
+    assert not [r["urn"] for r in state["resources"] if r["custom"]]
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 3  # the program still declares them: a create
+
+
+def test_a_discovery_refusal_is_reported_as_such_not_as_a_missing_kind(monkeypatch):
+    with KubeApiEmulator() as emulator:
+        cluster = emulator.add_cluster("locked")
+        kubeconfig = cluster.kubeconfig()
+        outputs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}}
+        config = {"kubeconfig": kubeconfig.replace(_token(kubeconfig), "not-a-token")}
+        with pytest.raises(ProviderError) as refused:
+            KubernetesProvider(config).delete("urn", "default/x", outputs)
+        assert "discover the kinds of v1: HTTP 401" in str(refused.value)
+        assert "CustomResourceDefinition" not in str(refused.value)
+
+
+def _token(kubeconfig: str) -> str:
+    import yaml
+
+    return yaml.safe_load(kubeconfig)["users"][0]["user"]["token"]
