@@ -421,7 +421,7 @@ class Deployment:
         if not found.id:
             self.observer.on_diagnostic("info", "interrupted create: it had not been made; creating it", reg.urn)
             return step
-        self.live.put(reg.to_state(found.id, found.outputs, found.outputs))
+        self.live.put(reg.to_state(found.id, step.inputs, found.outputs))  # the provider's diff judges the outputs
         self._touch()
         self.observer.on_diagnostic(
             "info", f"interrupted create: its provider found it ({found.id}) and it was adopted", reg.urn

@@ -4,6 +4,7 @@ failure of each such cluster alone in `preview`."""
 from __future__ import annotations
 
 import importlib
+import json
 
 import pytest
 
@@ -46,3 +47,15 @@ def test_clusters_deleted_in_their_clouds(sandbox_project):
     assert sorted(failed) == [f"{name}-lookup" for name in gone]
     for name in gone:
         assert "FF-REG-003" in failed[f"{name}-lookup"], failed[f"{name}-lookup"]
+
+    # destroy converges without PULUMI_K8S_DELETE_UNREACHABLE: the clouds say NotFound, so the objects that
+    # lived in those clusters leave the state with a notice
+    sandbox_project.env.pop("PULUMI_K8S_DELETE_UNREACHABLE", None)
+    destroy = sandbox_project.cli("destroy", "--yes", "--json")
+    assert destroy.code == 0, [s for s in destroy.json()["steps"] if s["status"] == "failed"]
+    notices = [d for d in destroy.json()["diagnostics"] if "removed from the state only" in d["message"]]
+    assert {d["message"].split("configured from ")[1].split(",")[0] for d in notices} == {
+        f"{name}-lookup" for name in gone
+    }
+    state = json.loads((sandbox_project.state / "stacks" / "sandbox.json").read_text())
+    assert [r["urn"] for r in state["resources"] if r["custom"]] == []

@@ -381,3 +381,46 @@ def _token(kubeconfig: str) -> str:
     import yaml
 
     return yaml.safe_load(kubeconfig)["users"][0]["user"]["token"]
+
+
+def _interrupt_create(kube, name: str) -> None:
+    """Leave the state an interrupted create leaves: no record of ``name``, a pending create of it."""
+    from engine import state_doc
+    from engine.state import Checkpointer, PendingOperation, StateStore
+
+    store = StateStore.for_project(kube.dir)
+    live, box = store.load("dev", "kubetest")
+    (resource,) = [r for r in live.resources() if r.urn.endswith("::" + name)]
+    live.remove(resource.urn)
+    live.begin(PendingOperation(resource.urn, resource.type, "creating"))
+    Checkpointer(store, "dev", live, state_doc.header("kubetest", "dev", box), box).close()
+
+
+def test_an_interrupted_create_of_an_object_this_provider_applied_is_adopted(kube):
+    kube.declare({"kind": "ConfigMap", "name": "settings", "metadata": {"name": "settings"}, "data": {"a": "1"}})
+    assert kube.cli("up", "--yes").exit_code == 0
+    _interrupt_create(kube, "settings")
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 3  # the pending create is still to settle
+
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    assert any("adopted" in d["message"] and d["urn"].endswith("::settings") for d in up["diagnostics"])
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 0
+    assert kube.cluster.objects.get("v1", "ConfigMap", "settings", "team-a")["data"] == {"a": "1"}
+
+
+def test_an_interrupted_create_is_not_adopted_over_an_object_someone_else_made(kube):
+    kube.declare({"kind": "ConfigMap", "name": "settings", "metadata": {"name": "settings"}, "data": {"a": "1"}})
+    assert kube.cli("up", "--yes").exit_code == 0
+    _interrupt_create(kube, "settings")
+    kube.cluster.objects.delete("v1", "ConfigMap", "settings", "team-a")
+    kube.cluster.objects.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "team-a"}}
+    )  # made by another hand: not this resource's field manager
+
+    code, up = kube.run_json("up", "--yes")
+    assert code == 1 and "state repair" in step(up, "settings")["error"]
+    assert kube.cluster.objects.get("v1", "ConfigMap", "settings", "team-a").get("data") in (None, {})
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 3
+    assert kube.cli("state", "repair", "--yes").exit_code == 0
+    assert kube.cli("up", "--yes").exit_code == 0  # once repaired, the create takes the object over
