@@ -152,9 +152,13 @@ class DynamicProvider:
         return str(result.id), self._with_provider(fresh, props)
 
     def find_created(self, urn: str, inputs: dict) -> Found | None:
-        """A dynamic provider that can name a resource from its inputs (an optional ``locate(props) ->
-        id | None``, for resources identified by what they are given) is read at that id."""
+        """What an interrupted create left, for dynamic providers that can tell: one whose create makes
+        nothing a second create would duplicate (``repeatable_create = True``: it observes, waits, or
+        converges) left nothing to adopt; one that can name a resource from its inputs (``locate(props)
+        -> id | None``) is read at that id. Any other cannot tell."""
         provider = self._provider(inputs)
+        if getattr(provider, "repeatable_create", False) is True:
+            return Found()
         locate = getattr(provider, "locate", None)
         id_ = locate(unwrap_secrets(inputs)) if locate is not None else None
         if not id_:
