@@ -20,6 +20,7 @@ import typer
 
 from kubeclient import scripts_on_path
 
+from . import output_capture
 from .errors import (
     EXIT_CHANGES_PRESENT,
     EXIT_FAILED,
@@ -109,7 +110,7 @@ def _operate(
     reporter = Reporter(kind, quiet=as_json)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
-        with reporter, _first_interrupt_cancels(ops):
+        with reporter, _first_interrupt_cancels(ops), output_capture.routing():
             result = action(ops)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
+from . import output_capture
 from .diff import diff_properties
 from .errors import EngineError
 from .graph import Graph, deletion_graph
@@ -83,18 +84,20 @@ class Deployment:
             return self._replay(reg, old)
         try:
             provider = self.provider(reg.type, reg.provider_ref) if reg.custom else None
-            step = plan_step(reg, old, provider)
+            step = output_capture.call(lambda: plan_step(reg, old, provider))
         except Exception as exc:  # a planning failure fails this resource only
             unplanned = _unplanned(reg, old)
             unplanned.invalid_inputs = isinstance(exc, CheckFailed)
-            return self._fail(unplanned, str(exc))
+            return self._fail(unplanned, output_capture.describe(exc))
         step.parent = reg.parent
         interrupted = self.unsettled_create(reg.urn) if step.op in (Op.CREATE, Op.REPLACE) else None
         if interrupted is not None and self.mode == Mode.UP:
             try:
                 settled = self._settle_create(reg, step, provider)
             except Exception as exc:  # looking failed: the create stays unsettled
-                return self._fail(step, f"{unsettled_note(interrupted)} (looking for it failed: {exc})")
+                return self._fail(
+                    step, f"{unsettled_note(interrupted)} (looking for it failed: {output_capture.describe(exc)})"
+                )
             if settled is None:
                 return self._fail(step, unsettled_note(interrupted))
             step = settled
@@ -173,7 +176,7 @@ class Deployment:
         except Exception as exc:
             if step.op == Op.REPLACE and not step.delete_before_replace:
                 self.live.drop_old_copy(reg.urn)  # the recorded resource stays as it was
-            return self._fail(step, f"{step.op} failed: {exc}")
+            return self._fail(step, f"{step.op} failed: {output_capture.describe(exc)}")
         outputs = _mark_secret_outputs(outputs, reg.additional_secret_outputs)
         self.live.put(reg.to_state(id_, step.inputs, outputs))
         if reg.type.startswith(PROVIDER_PREFIX) and step.op == Op.UPDATE:
@@ -191,7 +194,7 @@ class Deployment:
             step.status = Status.RUNNING
             self.observer.on_step(step)
             try:
-                return fn()
+                return output_capture.call(fn)
             finally:
                 self.live.end(step.urn)
 
@@ -286,7 +289,7 @@ class Deployment:
         except Exception as exc:
             gone = self.gone_origin(resource)
             if gone is None:
-                step.status, step.error = Status.FAILED, f"delete failed: {exc}"
+                step.status, step.error = Status.FAILED, f"delete failed: {output_capture.describe(exc)}"
                 self._touch()
                 self.observer.on_step(step)
                 return False
@@ -326,7 +329,9 @@ class Deployment:
             return False
         try:
             provider = self.provider(origin.type, origin.provider)
-            fresh = self.walker.call(lambda: provider.read(origin.urn, origin.id, origin.inputs, origin.outputs))
+            fresh = self.walker.call(
+                lambda: output_capture.call(lambda: provider.read(origin.urn, origin.id, origin.inputs, origin.outputs))
+            )
         except Exception:
             return False
         return fresh is None
@@ -353,10 +358,12 @@ class Deployment:
         try:
             provider = self.provider(resource.type, resource.provider)
             fresh = self.walker.call(
-                lambda: provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
+                lambda: output_capture.call(
+                    lambda: provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
+                )
             )
         except Exception as exc:
-            step.status, step.error = Status.FAILED, f"read failed: {exc}"
+            step.status, step.error = Status.FAILED, f"read failed: {output_capture.describe(exc)}"
             self.observer.on_step(step)
             return False
         if fresh is None:
@@ -389,10 +396,13 @@ class Deployment:
                 continue
             try:
                 provider = self.provider(recorded.type, recorded.provider)
-                fresh = provider.read(recorded.urn, recorded.id, recorded.inputs, recorded.outputs)
+                fresh = output_capture.call(
+                    lambda provider=provider, r=recorded: provider.read(r.urn, r.id, r.inputs, r.outputs)
+                )
             except Exception as exc:
                 notes.append(
-                    f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded"
+                    f"{op.urn}: interrupted while {op.operation}; reading it back failed "
+                    f"({output_capture.describe(exc)}); kept as recorded"
                 )
                 continue
             if fresh is None:
@@ -413,7 +423,9 @@ class Deployment:
         can tell (``find_created``): nothing (the step goes ahead), or the resource, which is adopted and
         the step planned again against it. None when the provider cannot tell: nothing is done."""
         finder = getattr(provider, "find_created", None)
-        found = self.walker.call(lambda: finder(reg.urn, step.inputs)) if finder is not None else None
+        if finder is None:
+            return None
+        found = self.walker.call(lambda: output_capture.call(lambda: finder(reg.urn, step.inputs)))
         recorded = self.live.get(reg.urn)
         if found is None or (found.id and recorded is not None and found.id == recorded.id):
             return None  # a replacement found under the replaced resource's id cannot be told apart from it
