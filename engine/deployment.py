@@ -20,7 +20,7 @@ from .diff import diff_properties
 from .errors import EngineError
 from .graph import Graph, deletion_graph
 from .numbers import whole_numbers
-from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
+from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry, UnreachableError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 from .state import Checkpointer, LiveState, PendingOperation, ResourceState
 from .steps import CheckFailed, Op, Registration, Status, Step, plan_step, preview_outputs
@@ -287,7 +287,7 @@ class Deployment:
                     step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs)
                 )
         except Exception as exc:
-            gone = self.gone_origin(resource)
+            gone = self.gone_origin(resource) if isinstance(exc, UnreachableError) else None
             if gone is None:
                 step.status, step.error = Status.FAILED, f"delete failed: {output_capture.describe(exc)}"
                 self._touch()
@@ -310,10 +310,11 @@ class Deployment:
     def gone_origin(self, resource: ResourceState) -> str | None:
         """The resource that ``resource``'s explicit provider was configured from, if it reads as gone.
 
-        A provider resource depends on what its configuration came from (a cluster lookup whose
-        kubeconfig it uses, say). When that resource's own provider reads it as deleted (its cloud says
-        NotFound), the place the objects lived in is gone with it: their deletes cannot succeed and
-        have nothing left to do. An origin that cannot be read, or still exists, proves nothing."""
+        Asked when a delete could not reach where the resource lives (:class:`UnreachableError`). A
+        provider resource depends on what its configuration came from (a cluster lookup whose kubeconfig
+        it uses, say). When that resource's own provider reads it as deleted (its cloud says NotFound),
+        the place the objects lived in is gone with it: their deletes cannot succeed and have nothing
+        left to do. An origin that cannot be read, or still exists, proves nothing."""
         owner = provider_urn(resource.provider)
         recorded = self.live.get(owner) if owner else None
         if recorded is None:

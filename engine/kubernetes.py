@@ -52,7 +52,7 @@ from kubeclient import (
 
 from .diff import diff_properties, restrict_to
 from .numbers import whole_numbers
-from .providers import CheckFailure, DiffOutcome, Found, ProviderError
+from .providers import CheckFailure, DiffOutcome, Found, ProviderError, UnreachableError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 
 FIELD_MANAGER = "pulumi-kubernetes"
@@ -246,7 +246,7 @@ class KubernetesProvider:
             if not isinstance(exc.__cause__, Unreachable | KubeconfigError):
                 raise
             if not self._delete_unreachable:
-                raise ProviderError(
+                raise UnreachableError(
                     f"{exc}. If the cluster no longer exists, run again with {DELETE_UNREACHABLE_ENV}=true "
                     "(or deleteUnreachable on its provider) to remove its objects from the state"
                 ) from exc

@@ -23,6 +23,10 @@ class ProviderError(EngineError):
     """A provider call failed; the message is the provider's, prefixed with the operation."""
 
 
+class UnreachableError(ProviderError):
+    """The provider could not reach where the resource lives (no answer, or no usable connection to it)."""
+
+
 @dataclass
 class DiffOutcome:
     changes: bool | None  # None: the provider does not know; the engine compares inputs

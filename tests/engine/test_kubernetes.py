@@ -344,19 +344,31 @@ def test_objects_whose_provider_origin_is_gone_leave_the_state_on_destroy_withou
     kube, tmp_path, monkeypatch
 ):
     """The cloud says the cluster is NotFound (here: the marker the provider was configured from reads as
-    gone): its objects are removed from the state with a notice. While the origin still exists, an
-    unreachable cluster keeps failing unless the user opts in."""
+    gone) and the cluster cannot be reached: its objects are removed from the state with a notice. While
+    the origin still exists, an unreachable cluster keeps failing unless the user opts in; while the
+    cluster answers, its failures are never swallowed."""
     monkeypatch.delenv(DELETE_UNREACHABLE_ENV, raising=False)
     marker = tmp_path / "cluster-exists"
-    kube.declare({"kind": "ConfigMap", "name": "settings", "data": {"a": "1"}}, origin=marker)
+    held = {"name": "held", "finalizers": ["example.com/hold"], "annotations": {"pulumi.com/timeoutSeconds": "1"}}
+    kube.declare(
+        {"kind": "ConfigMap", "name": "settings", "data": {"a": "1"}},
+        {"kind": "ConfigMap", "name": "held", "metadata": held},
+        origin=marker,
+    )
     code, up = kube.run_json("up", "--yes")
     assert code == 0, up
-    kube.cluster.set_reachable(False)
 
+    kube.cluster.set_reachable(False)
     code, refused = kube.run_json("destroy", "--yes")
     assert code == 1 and DELETE_UNREACHABLE_ENV in step(refused, "settings")["error"]
 
-    marker.unlink()  # the cluster's origin is gone: nothing is left to delete the objects from
+    kube.cluster.set_reachable(True)
+    marker.unlink()  # the cluster's origin is gone, but the cluster answers: a failure stays a failure
+    code, answered = kube.run_json("destroy", "--yes")
+    assert code == 1 and "still present after delete" in step(answered, "held")["error"]
+    assert step(answered, "settings")["status"] == "done"
+
+    kube.cluster.set_reachable(False)  # now gone for good: nothing is left to delete the objects from
     result = kube.cli("destroy", "--yes")
     assert result.exit_code == 0, result.output
     assert "removed from the state only" in result.output and "origin" in result.output
