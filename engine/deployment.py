@@ -385,15 +385,16 @@ class Deployment:
         """Settle what a killed run left unfinished; returns what was done, one line each.
 
         An interrupted update, delete or read is settled by reading the resource back. An
-        interrupted create is not: the resource may exist without any record of it, and creating
-        it again would make a duplicate. Its record stays, the resource is refused (see
-        :meth:`unsettled_create`), and `fleetform state repair` settles it once someone has looked.
+        interrupted create is not settled here: the resource may exist without any record of it, and
+        creating it again would make a duplicate. Its record stays until the resource registers, when
+        its provider is asked what the create left (:meth:`_settle_create`); a provider that cannot
+        tell leaves it to `fleetform state repair`, once someone has looked.
         """
         notes = []
         for op in self.live.pending():
             recorded = self.live.get(op.urn)
             if op.operation == "creating" or recorded is None:
-                notes.append(unsettled_note(op))
+                notes.append(pending_create_note(op) if op.operation == "creating" else unsettled_note(op))
                 continue
             try:
                 provider = self.provider(recorded.type, recorded.provider)
@@ -442,8 +443,17 @@ class Deployment:
         return plan_step(reg, self.live.get(reg.urn), provider)
 
     def unsettled_create(self, urn: str) -> PendingOperation | None:
-        """The interrupted create recorded for ``urn``, if any (settled only by `state repair`)."""
+        """The interrupted create recorded for ``urn``, if any."""
         return next((p for p in self.live.pending() if p.urn == urn and p.operation == "creating"), None)
+
+
+def pending_create_note(op: PendingOperation) -> str:
+    """What to say about an interrupted create before the run that may settle it."""
+    return (
+        f"{op.urn}: a run was interrupted while creating it (since {op.started_at}); the next up adopts what "
+        f"that create made, or creates it, where its provider can tell; otherwise check for it, then run "
+        f"`fleetform state repair`"
+    )
 
 
 def unsettled_note(op: PendingOperation) -> str:
