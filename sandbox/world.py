@@ -82,7 +82,8 @@ class SandboxWorld:
             self.cloud(kind)
         nodes = self.data_dir / "nodes"
         for directory in sorted(nodes.iterdir()) if nodes.is_dir() else []:
-            self.ssh_access(directory.name)
+            if directory.name in self.emulator:  # a cluster removed from the emulator stays removed
+                self.ssh_access(directory.name)
 
     def cloud_cluster(self, kind: str, identity: dict[str, str], version: str = DEFAULT_VERSION) -> str:
         """Seed the cloud cluster the first time it is declared; returns the cloud API endpoint.
