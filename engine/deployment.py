@@ -287,7 +287,7 @@ class Deployment:
                     step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs)
                 )
         except Exception as exc:
-            gone = self.gone_origin(resource) if isinstance(exc, UnreachableError) else None
+            gone = self.gone_origin(resource) if _unreachable(exc) else None
             if gone is None:
                 step.status, step.error = Status.FAILED, f"delete failed: {output_capture.describe(exc)}"
                 self._touch()
@@ -295,7 +295,7 @@ class Deployment:
                 return False
             self.observer.on_diagnostic(
                 "warning",
-                f"removed from the state only: its provider was configured from {urn_name(gone)}, which no longer "
+                f"removed from the state only: it was reached through {urn_name(gone)}, which no longer "
                 f"exists, so there is nothing left to delete it from (the delete said: {exc})",
                 resource.urn,
             )
@@ -310,18 +310,21 @@ class Deployment:
     def gone_origin(self, resource: ResourceState) -> str | None:
         """The resource that ``resource``'s explicit provider was configured from, if it reads as gone.
 
-        Asked when a delete could not reach where the resource lives (:class:`UnreachableError`). A
+        Asked when a delete could not reach where the resource lives (see :func:`_unreachable`). A
         provider resource depends on what its configuration came from (a cluster lookup whose kubeconfig
-        it uses, say). When that resource's own provider reads it as deleted (its cloud says NotFound),
-        the place the objects lived in is gone with it: their deletes cannot succeed and have nothing
-        left to do. An origin that cannot be read, or still exists, proves nothing."""
+        it uses, say); a dynamic resource, which has no provider resource, on its own dependencies. When
+        such a resource's own provider reads it as deleted (its cloud says NotFound), the place the
+        objects lived in is gone with it: their deletes cannot succeed and have nothing left to do. An
+        origin that cannot be read, or still exists, proves nothing."""
         owner = provider_urn(resource.provider)
-        recorded = self.live.get(owner) if owner else None
-        if recorded is None:
-            return None
+        if owner:
+            recorded = self.live.get(owner)
+            origins = recorded.dependencies if recorded is not None else []
+        else:  # a dynamic resource is configured by its inputs: from its own dependencies
+            owner, origins = resource.urn, resource.dependencies
         with self._origins_lock:  # one read per provider and run, however many of its objects fail
             if owner not in self._gone_origins:
-                self._gone_origins[owner] = next((urn for urn in recorded.dependencies if self._reads_as_gone(urn)), "")
+                self._gone_origins[owner] = next((urn for urn in origins if self._reads_as_gone(urn)), "")
         return self._gone_origins[owner] or None
 
     def _reads_as_gone(self, urn: str) -> bool:
@@ -463,6 +466,12 @@ def unsettled_note(op: PendingOperation) -> str:
         f"without being recorded, and its provider cannot look it up, so it is not created again. Check for it, "
         f"then run `fleetform state repair`"
     )
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a failed call could not reach where the resource lives: an :class:`UnreachableError`, or
+    (from a dynamic provider, which cannot import the engine) an exception whose ``unreachable`` is true."""
+    return isinstance(exc, UnreachableError) or getattr(exc, "unreachable", False) is True
 
 
 def _unplanned(reg: Registration, old: ResourceState | None) -> Step:

@@ -54,7 +54,7 @@ def test_clusters_deleted_in_their_clouds(sandbox_project):
     destroy = sandbox_project.cli("destroy", "--yes", "--json")
     assert destroy.code == 0, [s for s in destroy.json()["steps"] if s["status"] == "failed"]
     notices = [d for d in destroy.json()["diagnostics"] if "removed from the state only" in d["message"]]
-    assert {d["message"].split("configured from ")[1].split(",")[0] for d in notices} == {
+    assert {d["message"].split("reached through ")[1].split(",")[0] for d in notices} == {
         f"{name}-lookup" for name in gone
     }
     state = json.loads((sandbox_project.state / "stacks" / "sandbox.json").read_text())

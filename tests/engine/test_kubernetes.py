@@ -377,6 +377,22 @@ def test_objects_whose_provider_origin_is_gone_leave_the_state_on_destroy_withou
     assert kube.cli("preview", "--expect-no-changes").exit_code == 3  # the program still declares them: a create
 
 
+def test_a_dynamic_resource_whose_dependency_is_gone_leaves_the_state_when_it_cannot_be_reached(kube, tmp_path):
+    marker = tmp_path / "cluster-exists"
+    kube.declare(origin=marker)
+    assert kube.cli("up", "--yes").exit_code == 0
+    (tmp_path / "cluster-exists.down").write_text("")
+
+    code, refused = kube.run_json("destroy", "--yes")  # unreachable, but what it depends on still exists
+    assert code == 1 and "cannot reach the place" in step(refused, "reacher")["error"]
+
+    marker.unlink()
+    code, done = kube.run_json("destroy", "--yes")
+    assert code == 0, done
+    (notice,) = [d for d in done["diagnostics"] if d["urn"].endswith("::reacher")]
+    assert "removed from the state only: it was reached through origin" in notice["message"]
+
+
 def test_a_discovery_refusal_is_reported_as_such_not_as_a_missing_kind(monkeypatch):
     with KubeApiEmulator() as emulator:
         cluster = emulator.add_cluster("locked")

@@ -23,3 +23,25 @@ class MarkerProvider(ResourceProvider):
 class Marker(Resource, module="test", name="Marker"):
     def __init__(self, name: str, path: str):
         super().__init__(MarkerProvider(), name, {"path": path})
+
+
+class Unreachable(Exception):
+    """What a dynamic provider raises when it cannot reach where its resource lives."""
+
+    unreachable = True
+
+
+class ReacherProvider(ResourceProvider):
+    """A resource living where the marker stands for; ``<marker>.down`` makes that place unreachable."""
+
+    def create(self, props):
+        return CreateResult(id_="reacher", outs=props)
+
+    def delete(self, _id, props):
+        if Path(props["path"] + ".down").exists():
+            raise Unreachable(f"cannot reach the place of {props['path']}")
+
+
+class Reacher(Resource, module="test", name="Reacher"):
+    def __init__(self, name: str, path: str, opts=None):
+        super().__init__(ReacherProvider(), name, {"path": path}, opts)
