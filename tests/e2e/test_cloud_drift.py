@@ -28,6 +28,10 @@ def delete_in_cloud(world_dir, kind: str, declared: dict) -> None:
 
 
 def test_clusters_deleted_in_their_clouds(sandbox_project):
+    config = sandbox_project.config()  # one default StorageClass: a dynamic resource inside a cloud cluster
+    (ctyun,) = [c for c in config["config"]["fleetform:clusters"] if c["name"] == "ctyun-hd-01"]
+    ctyun["bootstrap"] = {"storage": {"parameters": {"type": "SSD"}}}
+    sandbox_project.write_config(config)
     assert sandbox_project.cli("up", "--yes").code == 0
     declared = {c["name"]: c for c in sandbox_project.config()["config"]["fleetform:clusters"]}
     gone = sorted(name for name, c in declared.items() if c["kind"] in CLOUD_EMULATORS)
@@ -57,5 +61,6 @@ def test_clusters_deleted_in_their_clouds(sandbox_project):
     assert {d["message"].split("reached through ")[1].split(",")[0] for d in notices} == {
         f"{name}-lookup" for name in gone
     }
+    assert any(d["urn"].endswith("::ctyun-hd-01-storage") for d in notices)
     state = json.loads((sandbox_project.state / "stacks" / "sandbox.json").read_text())
     assert [r["urn"] for r in state["resources"] if r["custom"]] == []
