@@ -47,6 +47,7 @@ def sandbox_estate(spec: FleetSpec) -> Estate:
     data_dir = Path(os.environ.get("FLEETFORM_STATE_DIR", ".fleetform")).absolute() / "sandbox"
     try:  # the long-running sandbox (started on first use), or a world in this process
         world = open_world(data_dir, spec.hub.name) if in_process() else attach(data_dir, spec.hub.name)
+        world.serve_earlier_clusters()  # clusters removed from the stack are deleted through them
     except SandboxError as exc:
         raise pulumi.RunError(str(exc)) from exc
     estate = Estate(world.kubeconfig(spec.hub.name), world.hub_url)

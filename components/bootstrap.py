@@ -175,7 +175,8 @@ class ClusterBootstrap(pulumi.ComponentResource):
             adopt_default=defaults.adopt_default and settings.class_name is None,
             create=creatable,
             labels=self._labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=member.ready),
+            # and on the lookup: a cluster gone from its cloud reads as deleted, and this leaves the state with it
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*member.ready, *filter(None, [self.cluster.lookup])]),
         )
         return storage.storage_class, storage.previous_default, storage.state
 

@@ -22,6 +22,7 @@ import typer
 
 from kubeclient import scripts_on_path
 
+from . import output_capture
 from .cli_config import config_app, schema
 from .errors import (
     EXIT_CHANGES_PRESENT,
@@ -120,7 +121,7 @@ def _operate(
     reporter = Reporter(kind, quiet=as_json or markdown, terraform_summary=terraform_summary)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
-        with reporter, _first_interrupt_cancels(ops):
+        with reporter, _first_interrupt_cancels(ops), output_capture.routing():
             result = action(ops)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)

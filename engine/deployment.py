@@ -15,11 +15,12 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
+from . import output_capture
 from .diff import diff_properties
 from .errors import EngineError
 from .graph import Graph, deletion_graph
 from .numbers import whole_numbers
-from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry
+from .providers import DYNAMIC_PROVIDER_KEY, PROVIDER_PREFIX, Provider, ProviderRegistry, UnreachableError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 from .state import Checkpointer, LiveState, PendingOperation, ResourceState
 from .steps import CheckFailed, Op, Registration, Status, Step, plan_step, preview_outputs
@@ -68,6 +69,8 @@ class Deployment:
         self._lock = threading.Lock()
         # up --plan: says why a planned step must not be applied (engine.plan_file.SavedPlan.enforce)
         self.plan_check: Callable[[Step], str | None] | None = None
+        self._gone_origins: dict[str, str] = {}  # provider URN -> the resource it was configured from, now gone
+        self._origins_lock = threading.Lock()
 
     # -- registrations -------------------------------------------------------------------------
     def register(self, reg: Registration) -> tuple[str, dict, bool]:
@@ -85,15 +88,24 @@ class Deployment:
             return self._replay(reg, old)
         try:
             provider = self.provider(reg.type, reg.provider_ref) if reg.custom else None
-            step = plan_step(reg, old, provider)
+            step = output_capture.call(lambda: plan_step(reg, old, provider))
         except Exception as exc:  # a planning failure fails this resource only
             unplanned = _unplanned(reg, old)
             unplanned.invalid_inputs = isinstance(exc, CheckFailed)
-            return self._fail(unplanned, str(exc))
+            return self._fail(unplanned, output_capture.describe(exc))
         step.parent = reg.parent
         interrupted = self.unsettled_create(reg.urn) if step.op in (Op.CREATE, Op.REPLACE) else None
         if interrupted is not None and self.mode == Mode.UP:
-            return self._fail(step, unsettled_note(interrupted))
+            try:
+                settled = self._settle_create(reg, step, provider)
+            except Exception as exc:  # looking failed: the create stays unsettled
+                return self._fail(
+                    step, f"{unsettled_note(interrupted)} (looking for it failed: {output_capture.describe(exc)})"
+                )
+            if settled is None:
+                return self._fail(step, unsettled_note(interrupted))
+            step = settled
+            step.parent = reg.parent
         refused = self.plan_check(step) if self.plan_check is not None else None
         if refused:
             return self._fail(step, refused)
@@ -171,7 +183,7 @@ class Deployment:
         except Exception as exc:
             if step.op == Op.REPLACE and not step.delete_before_replace:
                 self.live.drop_old_copy(reg.urn)  # the recorded resource stays as it was
-            return self._fail(step, f"{step.op} failed: {exc}")
+            return self._fail(step, f"{step.op} failed: {output_capture.describe(exc)}")
         outputs = _mark_secret_outputs(outputs, reg.additional_secret_outputs)
         self.live.put(reg.to_state(id_, step.inputs, outputs))
         if reg.type.startswith(PROVIDER_PREFIX) and step.op == Op.UPDATE:
@@ -189,7 +201,7 @@ class Deployment:
             step.status = Status.RUNNING
             self.observer.on_step(step)
             try:
-                return fn()
+                return output_capture.call(fn)
             finally:
                 self.live.end(step.urn)
 
@@ -282,10 +294,18 @@ class Deployment:
                     step, "deleting", resource.id, lambda: provider.delete(resource.urn, resource.id, resource.outputs)
                 )
         except Exception as exc:
-            step.status, step.error = Status.FAILED, f"delete failed: {exc}"
-            self._touch()
-            self.observer.on_step(step)
-            return False
+            gone = self.gone_origin(resource) if _unreachable(exc) else None
+            if gone is None:
+                step.status, step.error = Status.FAILED, f"delete failed: {output_capture.describe(exc)}"
+                self._touch()
+                self.observer.on_step(step)
+                return False
+            self.observer.on_diagnostic(
+                "warning",
+                f"removed from the state only: it was reached through {urn_name(gone)}, which no longer "
+                f"exists, so there is nothing left to delete it from (the delete said: {exc})",
+                resource.urn,
+            )
         if resource.delete:
             self.live.drop_old_copy(resource.urn)
         else:
@@ -293,6 +313,39 @@ class Deployment:
         self._touch()
         self._finish(step)
         return True
+
+    def gone_origin(self, resource: ResourceState) -> str | None:
+        """The resource that ``resource``'s explicit provider was configured from, if it reads as gone.
+
+        Asked when a delete could not reach where the resource lives (see :func:`_unreachable`). A
+        provider resource depends on what its configuration came from (a cluster lookup whose kubeconfig
+        it uses, say); a dynamic resource, which has no provider resource, on its own dependencies. When
+        such a resource's own provider reads it as deleted (its cloud says NotFound), the place the
+        objects lived in is gone with it: their deletes cannot succeed and have nothing left to do. An
+        origin that cannot be read, or still exists, proves nothing."""
+        owner = provider_urn(resource.provider)
+        if owner:
+            recorded = self.live.get(owner)
+            origins = recorded.dependencies if recorded is not None else []
+        else:  # a dynamic resource is configured by its inputs: from its own dependencies
+            owner, origins = resource.urn, resource.dependencies
+        with self._origins_lock:  # one read per provider and run, however many of its objects fail
+            if owner not in self._gone_origins:
+                self._gone_origins[owner] = next((urn for urn in origins if self._reads_as_gone(urn)), "")
+        return self._gone_origins[owner] or None
+
+    def _reads_as_gone(self, urn: str) -> bool:
+        origin = self.live.get(urn)
+        if origin is None or not origin.custom or origin.type.startswith(PROVIDER_PREFIX):
+            return False
+        try:
+            provider = self.provider(origin.type, origin.provider)
+            fresh = self.walker.call(
+                lambda: output_capture.call(lambda: provider.read(origin.urn, origin.id, origin.inputs, origin.outputs))
+            )
+        except Exception:
+            return False
+        return fresh is None
 
     # -- refresh -------------------------------------------------------------------------------
     def refresh(self, apply: bool) -> list[Step]:
@@ -316,10 +369,12 @@ class Deployment:
         try:
             provider = self.provider(resource.type, resource.provider)
             fresh = self.walker.call(
-                lambda: provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
+                lambda: output_capture.call(
+                    lambda: provider.read(resource.urn, resource.id, resource.inputs, resource.outputs)
+                )
             )
         except Exception as exc:
-            step.status, step.error = Status.FAILED, f"read failed: {exc}"
+            step.status, step.error = Status.FAILED, f"read failed: {output_capture.describe(exc)}"
             self.observer.on_step(step)
             return False
         if fresh is None:
@@ -340,22 +395,26 @@ class Deployment:
         """Settle what a killed run left unfinished; returns what was done, one line each.
 
         An interrupted update, delete or read is settled by reading the resource back. An
-        interrupted create is not: the resource may exist without any record of it, and creating
-        it again would make a duplicate. Its record stays, the resource is refused (see
-        :meth:`unsettled_create`), and `fleetform state repair` settles it once someone has looked.
+        interrupted create is not settled here: the resource may exist without any record of it, and
+        creating it again would make a duplicate. Its record stays until the resource registers, when
+        its provider is asked what the create left (:meth:`_settle_create`); a provider that cannot
+        tell leaves it to `fleetform state repair`, once someone has looked.
         """
         notes = []
         for op in self.live.pending():
             recorded = self.live.get(op.urn)
             if op.operation == "creating" or recorded is None:
-                notes.append(unsettled_note(op))
+                notes.append(pending_create_note(op) if op.operation == "creating" else unsettled_note(op))
                 continue
             try:
                 provider = self.provider(recorded.type, recorded.provider)
-                fresh = provider.read(recorded.urn, recorded.id, recorded.inputs, recorded.outputs)
+                fresh = output_capture.call(
+                    lambda provider=provider, r=recorded: provider.read(r.urn, r.id, r.inputs, r.outputs)
+                )
             except Exception as exc:
                 notes.append(
-                    f"{op.urn}: interrupted while {op.operation}; reading it back failed ({exc}); kept as recorded"
+                    f"{op.urn}: interrupted while {op.operation}; reading it back failed "
+                    f"({output_capture.describe(exc)}); kept as recorded"
                 )
                 continue
             if fresh is None:
@@ -371,17 +430,55 @@ class Deployment:
             self._persist()
         return notes
 
+    def _settle_create(self, reg: Registration, step: Step, provider: Provider | None) -> Step | None:
+        """Settle the interrupted create of ``reg`` by asking its provider what it left, when the provider
+        can tell (``find_created``): nothing (the step goes ahead), or the resource, which is adopted and
+        the step planned again against it. None when the provider cannot tell: nothing is done."""
+        finder = getattr(provider, "find_created", None)
+        if finder is None:
+            return None
+        found = self.walker.call(lambda: output_capture.call(lambda: finder(reg.urn, step.inputs)))
+        recorded = self.live.get(reg.urn)
+        if found is None or (found.id and recorded is not None and found.id == recorded.id):
+            return None  # a replacement found under the replaced resource's id cannot be told apart from it
+        self.live.end(reg.urn)
+        if not found.id:
+            self.observer.on_diagnostic("info", "interrupted create: it had not been made; creating it", reg.urn)
+            return step
+        self.live.put(reg.to_state(found.id, step.inputs, found.outputs))  # the provider's diff judges the outputs
+        self._touch()
+        self.observer.on_diagnostic(
+            "info", f"interrupted create: its provider found it ({found.id}) and it was adopted", reg.urn
+        )
+        return plan_step(reg, self.live.get(reg.urn), provider)
+
     def unsettled_create(self, urn: str) -> PendingOperation | None:
-        """The interrupted create recorded for ``urn``, if any (settled only by `state repair`)."""
+        """The interrupted create recorded for ``urn``, if any."""
         return next((p for p in self.live.pending() if p.urn == urn and p.operation == "creating"), None)
+
+
+def pending_create_note(op: PendingOperation) -> str:
+    """What to say about an interrupted create before the run that may settle it."""
+    return (
+        f"{op.urn}: a run was interrupted while creating it (since {op.started_at}); the next up adopts what "
+        f"that create made, or creates it, where its provider can tell; otherwise check for it, then run "
+        f"`fleetform state repair`"
+    )
 
 
 def unsettled_note(op: PendingOperation) -> str:
     """What to say about an interrupted operation that no run settles by itself."""
     return (
         f"{op.urn}: a run was interrupted while {op.operation} it (since {op.started_at}); it may exist "
-        f"without being recorded, so it is not created again. Check for it, then run `fleetform state repair`"
+        f"without being recorded, and its provider cannot look it up, so it is not created again. Check for it, "
+        f"then run `fleetform state repair`"
     )
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a failed call could not reach where the resource lives: an :class:`UnreachableError`, or
+    (from a dynamic provider, which cannot import the engine) an exception whose ``unreachable`` is true."""
+    return isinstance(exc, UnreachableError) or getattr(exc, "unreachable", False) is True
 
 
 def _unplanned(reg: Registration, old: ResourceState | None) -> Step:

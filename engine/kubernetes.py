@@ -52,7 +52,7 @@ from kubeclient import (
 
 from .diff import diff_properties, restrict_to
 from .numbers import whole_numbers
-from .providers import CheckFailure, DiffOutcome, ProviderError
+from .providers import CheckFailure, DiffOutcome, Found, ProviderError, UnreachableError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 
 FIELD_MANAGER = "pulumi-kubernetes"
@@ -136,7 +136,8 @@ class KubernetesProvider:
         if key not in self._kinds:
             path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
             status, data = self._request("GET", path)
-            if status == 200:
+            if status != 404:  # 404: the group is not served; anything else but 200 is no answer about it
+                _raise_for(status, data, f"discover the kinds of {api_version}")
                 for entry in data.get("resources", []):
                     if "/" not in entry["name"]:
                         self._kinds[(api_version, entry["kind"])] = (entry["name"], bool(entry["namespaced"]))
@@ -207,6 +208,26 @@ class KubernetesProvider:
         _raise_for(status, data, f"read {obj['kind']} {meta['name']}")
         return id_, _secret_outputs(data)
 
+    def find_created(self, urn: str, inputs: dict) -> Found | None:
+        """An object an interrupted create applied is found by its name; it is adopted only when it carries
+        this resource's field manager (else it is someone else's). An autonamed object's name was drawn
+        by the interrupted run and is not known: None."""
+        obj = _plain_object(inputs)
+        meta = dict(obj.get("metadata") or {})
+        if (meta.get("annotations") or {}).get(AUTONAMED) == "true" or not meta.get("name"):
+            return None
+        manager, _force = _ownership(meta)
+        _plural, namespaced = self._kind_info(obj["apiVersion"], obj["kind"])
+        namespace = (meta.get("namespace") or self._default_namespace()) if namespaced else None
+        status, data = self._request("GET", self._path(obj["apiVersion"], obj["kind"], meta["name"], namespace))
+        if status == 404:
+            return Found()
+        _raise_for(status, data, f"read {obj['kind']} {meta['name']}")
+        managers = {entry.get("manager") for entry in (data.get("metadata") or {}).get("managedFields") or []}
+        if manager not in managers:
+            return None
+        return Found(f"{namespace}/{meta['name']}" if namespaced else meta["name"], _secret_outputs(data))
+
     def drift(self, inputs: dict, old_outputs: dict, new_outputs: dict) -> list:
         """Drift is a change to what the program manages: fields outside its inputs (status,
         resource versions, server defaults) are not compared."""
@@ -225,7 +246,7 @@ class KubernetesProvider:
             if not isinstance(exc.__cause__, Unreachable | KubeconfigError):
                 raise
             if not self._delete_unreachable:
-                raise ProviderError(
+                raise UnreachableError(
                     f"{exc}. If the cluster no longer exists, run again with {DELETE_UNREACHABLE_ENV}=true "
                     "(or deleteUnreachable on its provider) to remove its objects from the state"
                 ) from exc

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import state_doc
-from .deployment import Deployment, Mode, Observer, unsettled_note
+from .deployment import Deployment, Mode, Observer, pending_create_note
 from .errors import EXIT_INVALID_INPUT, EngineError, InvalidInputError, StateError
 from .monitor import EngineLog, ResourceMonitor
 from .plan_file import SavedPlan, StalePlan
@@ -163,7 +163,7 @@ class StackOperations:
         live, _box = self.store.load(self.stack, self.project.name)
         version = (live.lineage, live.serial)
         notes = [
-            unsettled_note(p)
+            pending_create_note(p)
             if p.operation == "creating"
             else f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reads it back"
             for p in live.pending()

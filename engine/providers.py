@@ -23,6 +23,10 @@ class ProviderError(EngineError):
     """A provider call failed; the message is the provider's, prefixed with the operation."""
 
 
+class UnreachableError(ProviderError):
+    """The provider could not reach where the resource lives (no answer, or no usable connection to it)."""
+
+
 @dataclass
 class DiffOutcome:
     changes: bool | None  # None: the provider does not know; the engine compares inputs
@@ -36,7 +40,20 @@ class CheckFailure:
     reason: str
 
 
+@dataclass
+class Found:
+    """What a provider found where an interrupted create may have left a resource: nothing (``id``
+    empty), or the resource that create made."""
+
+    id: str = ""
+    outputs: dict = field(default_factory=dict)
+
+
 class Provider(Protocol):
+    """The calls every provider answers. A provider may also answer ``find_created(urn, inputs) ->
+    Found | None``: what an interrupted create of a resource with these inputs left behind, or None when
+    it cannot tell (then the create stays unsettled until `fleetform state repair`)."""
+
     def check(self, urn: str, olds: dict, news: dict) -> tuple[dict, list[CheckFailure]]: ...
 
     def diff(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> DiffOutcome: ...
@@ -137,6 +154,23 @@ class DynamicProvider:
             return None
         fresh = _resecret(dict(result.outs or {}), outputs, set())
         return str(result.id), self._with_provider(fresh, props)
+
+    def find_created(self, urn: str, inputs: dict) -> Found | None:
+        """What an interrupted create left, for dynamic providers that can tell: one whose create makes
+        nothing a second create would duplicate (``repeatable_create = True``: it observes, waits, or
+        converges) left nothing to adopt; one that can name a resource from its inputs (``locate(props)
+        -> id | None``) is read at that id. Any other cannot tell."""
+        provider = self._provider(inputs)
+        if getattr(provider, "repeatable_create", False) is True:
+            return Found()
+        locate = getattr(provider, "locate", None)
+        id_ = locate(unwrap_secrets(inputs)) if locate is not None else None
+        if not id_:
+            return None
+        result = provider.read(str(id_), unwrap_secrets(inputs))
+        if not result.id:
+            return Found()
+        return Found(str(result.id), self._with_provider(_resecret(dict(result.outs or {}), inputs, set()), inputs))
 
     def update(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> dict:
         provider = self._provider(new_inputs)

@@ -39,20 +39,28 @@ _TAG_NAMES = {
 _ALLOWED = "only text, numbers, true/false, null, lists and mappings are allowed (quote a value to keep it as text)"
 
 
+class YamlInputError(InvalidInputError):
+    """A problem with a YAML file: ``where`` is its line (and key path), empty when it is the whole file."""
+
+    def __init__(self, path: Path, where: str, problem: str):
+        super().__init__(f"{path}: {where}: {problem}" if where else f"{path}: {problem}")
+        self.path, self.where, self.problem = path, where, problem
+
+
 def read_yaml(path: Path) -> Any:
     """The document in ``path`` as plain values ({} for an empty file)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot be read ({exc.strerror})") from exc
+        raise YamlInputError(path, "", f"cannot be read ({exc.strerror})") from exc
     if len(data) > MAX_BYTES:
-        raise InvalidInputError(f"{path}: {len(data)} bytes; a stack or project file is limited to {MAX_BYTES}")
+        raise YamlInputError(path, "", f"{len(data)} bytes; a stack or project file is limited to {MAX_BYTES}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InvalidInputError(
-            f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
+        raise YamlInputError(
+            path, f"line {line}", f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
         ) from None
     return parse_yaml(text, path)
 
@@ -66,13 +74,13 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        raise InvalidInputError(f"{path}:{where} not valid YAML ({exc.problem or exc.context})") from None
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise YamlInputError(path, where, f"not valid YAML ({exc.problem or exc.context})") from None
     except yaml.YAMLError as exc:  # a reader error: a character YAML does not allow
         position = getattr(exc, "position", None)
-        where = f" line {text[:position].count(chr(10)) + 1}:" if isinstance(position, int) else ""
+        where = f"line {text[:position].count(chr(10)) + 1}" if isinstance(position, int) else ""
         detail = getattr(exc, "reason", None) or str(exc).splitlines()[0]
-        raise InvalidInputError(f"{path}:{where} not valid YAML ({detail})") from None
+        raise YamlInputError(path, where, f"not valid YAML ({detail})") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -89,7 +97,7 @@ def _check_nesting(path: Path | str, text: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 line = event.start_mark.line + 1
-                raise InvalidInputError(f"{path}: line {line}: nested more than {MAX_DEPTH} levels deep")
+                raise YamlInputError(path, f"line {line}", f"nested more than {MAX_DEPTH} levels deep")
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
@@ -100,9 +108,9 @@ class _Builder:
     def __init__(self, path: Path | str, loader: yaml.SafeLoader):
         self.path, self.loader, self.nodes = path, loader, 0
 
-    def _fail(self, node: Node, where: str, problem: str) -> InvalidInputError:
-        at = f" {where}:" if where else ""
-        return InvalidInputError(f"{self.path}: line {node.start_mark.line + 1}:{at} {problem}")
+    def _fail(self, node: Node, where: str, problem: str) -> YamlInputError:
+        line = f"line {node.start_mark.line + 1}"
+        return YamlInputError(self.path, f"{line}: {where}" if where else line, problem)
 
     def build(self, node: Node, where: str, depth: int) -> Any:
         self.nodes += 1

@@ -18,6 +18,8 @@ it; under the Pulumi CLI, pulumi-kubernetes runs it, and ``fleetform-credential`
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 from datetime import UTC, datetime, timedelta
@@ -89,12 +91,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--identity", required=True, help="JSON object of the kind's identifiers")
     parser.add_argument("--endpoint", default=None, help="cloud API endpoint override")
     args = parser.parse_args(argv)
+    what = f"fleetform credential plugin ({args.kind})"
+    printed = io.StringIO()  # what the cloud SDK prints (its handlers are made on import, below): not ours to show
     try:
-        kubeconfig = source_for(args.kind, json.loads(args.identity), args.endpoint).credentials()
-        print(json.dumps(exec_credential(kubeconfig)))
-    except CloudError as exc:
-        print(f"fleetform credential plugin ({args.kind}): {exc}", file=sys.stderr)
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            credential = exec_credential(source_for(args.kind, json.loads(args.identity), args.endpoint).credentials())
+    except CloudError as exc:  # its message already says what the SDK's failure means and what to do
+        print(f"{what}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the run winds down and says so
+        print(f"{what}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # not mapped to a CloudError: the end of what the SDK printed may say more
+        tail = [line for line in printed.getvalue().splitlines() if line.strip()][-5:]
+        print(f"{what}: {type(exc).__name__}: {exc}" + "".join(f"\n  {line}" for line in tail), file=sys.stderr)
+        return 1
+    print(json.dumps(credential))
     return 0
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kubeclient import KubeClientError
+
 
 class ErrorCode(StrEnum):
     REG_ALREADY_REGISTERED = "FF-REG-001"
@@ -109,6 +111,12 @@ class ClusterAccessError(FleetformError):
     def __init__(self, code: ErrorCode | None, message: str, problems: tuple[Problem, ...] = ()):
         super().__init__(code, message)
         self.problems = problems
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether the cluster gave no answer or no usable connection (not a refusal or a broken rule).
+        The embedded engine reads this when a delete fails, to ask whether the cluster is gone."""
+        return isinstance(self.__cause__, KubeClientError)
 
     @classmethod
     def of(cls, problems: list[Problem]) -> ClusterAccessError:

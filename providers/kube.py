@@ -175,5 +175,4 @@ def wait_for(condition: Callable[[], Any], timeout: float, interval: float = 0.5
 def gone_and_may_be_forgotten(exc: ClusterAccessError) -> bool:
     """Whether a delete that failed with ``exc`` may end as done: the cluster could not be reached or its
     credential not made, and the user said such clusters are gone (pulumi-kubernetes's deleteUnreachable)."""
-    unreachable = isinstance(exc.__cause__, KubeClientError)
-    return unreachable and delete_unreachable()
+    return exc.unreachable and delete_unreachable()

@@ -142,6 +142,10 @@ class RemoteWorld:
         os.environ.update(self._call("environment"))
         return endpoint
 
+    def serve_earlier_clusters(self) -> None:
+        self._call("serve_earlier_clusters")
+        os.environ.update(self._call("environment"))
+
     def environment(self) -> dict[str, str]:
         return self._call("environment")
 

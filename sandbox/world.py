@@ -74,6 +74,17 @@ class SandboxWorld:
                 self._clouds[kind] = emulator
             return emulator
 
+    def serve_earlier_clusters(self) -> None:
+        """Start the cloud emulators and control-plane hosts of every cluster this world served before, declared
+        now or not: a cluster removed from the stack is still there until its resources are deleted, and those
+        deletes need its cloud's credentials (exported by :meth:`cloud`) and its hosts."""
+        for kind in sorted({record[0] for record in self._seeded}):
+            self.cloud(kind)
+        nodes = self.data_dir / "nodes"
+        for directory in sorted(nodes.iterdir()) if nodes.is_dir() else []:
+            if directory.name in self.emulator:  # a cluster removed from the emulator stays removed
+                self.ssh_access(directory.name)
+
     def cloud_cluster(self, kind: str, identity: dict[str, str], version: str = DEFAULT_VERSION) -> str:
         """Seed the cloud cluster the first time it is declared; returns the cloud API endpoint.
         ``identity`` holds the fields that locate a cluster in that cloud (region, name, ...), named

@@ -718,7 +718,34 @@ def test_load_stack_file_reports_yaml_syntax_errors_with_file_and_line(tmp_path)
     with pytest.raises(StackConfigError) as caught:
         load_stack_file(stack)
     (line,) = str(caught.value).splitlines()
-    assert line.startswith(f"{stack}: line 4, column ") and "invalid YAML" in line
+    assert line.startswith(f"{stack}: line 4, column ") and "not valid YAML" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "config:\n  fleetform:hub: {name: hub-x, since: 2024-01-01}\n",
+            "line 2: config.fleetform:hub.since: a YAML date",
+        ),
+        (
+            "config:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"  {chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+                f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+                for i in range(6)
+            ),
+            "values (are aliases expanding?)",
+        ),
+    ],
+    ids=["date", "alias-bomb"],
+)
+def test_load_stack_file_reads_through_the_limited_plain_yaml_reader(tmp_path, text, expected):
+    stack = tmp_path / "Pulumi.odd.yaml"
+    stack.write_text(text)
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_file(stack)
+    assert str(caught.value).startswith(f"{stack}: ") and expected in str(caught.value)
 
 
 def test_load_stack_file_needs_a_config_mapping(tmp_path):

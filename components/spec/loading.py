@@ -17,8 +17,9 @@ from typing import Any
 
 import pulumi
 import pulumi.runtime.config as pulumi_config
-import yaml
 from pydantic import TypeAdapter, ValidationError
+
+from engine.yaml_input import YamlInputError, read_yaml
 
 from .clusters import ClusterSpec
 from .common import NAMESPACE, TOP_LEVEL_KEYS, Problem, StackConfigError
@@ -159,10 +160,10 @@ def _json_or_text(value: Any) -> Any:
 def load_stack_file(path: str | os.PathLike[str]) -> FleetSpec:
     """Validate a Pulumi stack file (``config:`` mapping). Keys without a namespace belong to the project."""
     source = str(path)
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise StackConfigError(source, [_yaml_problem(exc)]) from None
+    try:  # the CLI's reader: plain JSON-like values within size, depth and alias limits
+        document = read_yaml(Path(path))
+    except YamlInputError as exc:
+        raise StackConfigError(source, [Problem(exc.where or "file", exc.problem)]) from None
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackConfigError(
@@ -180,10 +181,3 @@ def load_stack_file(path: str | os.PathLike[str]) -> FleetSpec:
 
 def _namespaced(key: str) -> str:
     return key if ":" in key else f"{NAMESPACE}:{key}"
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> Problem:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-    problem = getattr(exc, "problem", None) or str(exc)
-    return Problem(where, f"invalid YAML: {problem}", getattr(exc, "context", None) or "")

@@ -77,6 +77,8 @@ def _rules(by_group: dict[str, list[str]]) -> list[dict]:
 
 
 class ApiDiscoveryProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = ApiDiscoveryInputs.from_props(news).changed(ApiDiscoveryInputs.from_props(olds))
         return DiffResult(changes=bool(changed))

@@ -64,6 +64,8 @@ class ClusterLookupProvider(ResourceProvider):
     short-lived cloud token is ever kept in state.
     """
 
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     @staticmethod
     def _source(inputs: ClusterLookupInputs):
         identity = dict(inputs.identity)

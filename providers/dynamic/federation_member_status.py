@@ -134,6 +134,8 @@ def _qualified(obj: dict) -> str:
 
 
 class FederationMemberStatusProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = FederationMemberStatusInputs.from_props(news).changed(FederationMemberStatusInputs.from_props(olds))
         return DiffResult(changes=bool(changed))

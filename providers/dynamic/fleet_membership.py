@@ -51,6 +51,8 @@ def observe(inputs: FleetMembershipInputs) -> FleetMembershipOutputs:
 
 
 class FleetMembershipProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         old, new = FleetMembershipInputs.from_props(olds), FleetMembershipInputs.from_props(news)
         changed = new.changed(old)

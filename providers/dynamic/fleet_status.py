@@ -78,6 +78,8 @@ def observe(inputs: FleetStatusInputs) -> FleetStatusOutputs:
 
 
 class FleetStatusProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = FleetStatusInputs.from_props(news).changed(FleetStatusInputs.from_props(olds))
         return DiffResult(changes=bool(changed))

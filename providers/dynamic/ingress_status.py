@@ -207,6 +207,8 @@ def _await_new_address(inputs: IngressStatusInputs, old_address: str) -> None:
 
 
 class IngressStatusProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = IngressStatusInputs.from_props(news).changed(IngressStatusInputs.from_props(olds))
         return DiffResult(changes=bool(changed))

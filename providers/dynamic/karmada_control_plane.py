@@ -152,6 +152,8 @@ class KarmadaControlPlaneProvider(ResourceProvider):
     """Waits for the control plane and hands out its admin kubeconfig; owns nothing (the Karmada CR
     is a Kubernetes resource of the component). A timeout or a failed CR is FF-FED-002."""
 
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         old, new = KarmadaControlPlaneInputs.from_props(olds), KarmadaControlPlaneInputs.from_props(news)
         changed = new.changed(old)

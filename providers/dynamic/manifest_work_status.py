@@ -83,6 +83,8 @@ class ManifestWorkStatusProvider(ResourceProvider):
     """Waits for a ManifestWork's Applied and Available conditions; fails with FF-DLV-001 naming the
     cluster, the work and the conditions last seen when they are not both True in time."""
 
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = ManifestWorkStatusInputs.from_props(news).changed(ManifestWorkStatusInputs.from_props(olds))
         return DiffResult(changes=bool(changed))

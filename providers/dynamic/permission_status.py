@@ -96,6 +96,8 @@ def observe(inputs: PermissionStatusInputs) -> PermissionStatusOutputs:
 
 
 class PermissionStatusProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = PermissionStatusInputs.from_props(news).changed(PermissionStatusInputs.from_props(olds))
         return DiffResult(changes=bool(changed))

@@ -93,6 +93,8 @@ def _outputs(state: str, clusters: dict, reason: str) -> PolicyStatusOutputs:
 
 
 class PolicyStatusProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         return DiffResult(
             changes=bool(PolicyStatusInputs.from_props(news).changed(PolicyStatusInputs.from_props(olds)))

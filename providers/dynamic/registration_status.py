@@ -40,6 +40,8 @@ class RegistrationStatusProvider(ResourceProvider):
     that a cluster that stopped answering shows up as drift to ``disconnected``.
     """
 
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = RegistrationStatusInputs.from_props(news).changed(RegistrationStatusInputs.from_props(olds))
         return DiffResult(changes=bool(changed))

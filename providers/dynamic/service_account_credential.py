@@ -49,6 +49,8 @@ class ServiceAccountCredentialProvider(ResourceProvider):
     for a token valid ``ttl_seconds`` (bootstrap credentials). Any input change replaces it.
     """
 
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     TOKEN_WAIT_SECONDS = 60.0
 
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:

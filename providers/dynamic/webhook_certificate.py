@@ -93,6 +93,8 @@ def renewal_due(not_after: str, now: datetime.datetime | None = None) -> bool:
 
 
 class WebhookCertificateProvider(ResourceProvider):
+    repeatable_create = True  # it observes or converges and makes nothing a second create would duplicate
+
     def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         changed = WebhookCertificateInputs.from_props(news).changed(WebhookCertificateInputs.from_props(olds))
         if renewal_due(olds.get("not_after", "")):

@@ -4,6 +4,7 @@ failure of each such cluster alone in `preview`."""
 from __future__ import annotations
 
 import importlib
+import json
 
 import pytest
 
@@ -27,6 +28,10 @@ def delete_in_cloud(world_dir, kind: str, declared: dict) -> None:
 
 
 def test_clusters_deleted_in_their_clouds(sandbox_project):
+    config = sandbox_project.config()  # one default StorageClass: a dynamic resource inside a cloud cluster
+    (ctyun,) = [c for c in config["config"]["fleetform:clusters"] if c["name"] == "ctyun-hd-01"]
+    ctyun["bootstrap"] = {"storage": {"parameters": {"type": "SSD"}}}
+    sandbox_project.write_config(config)
     assert sandbox_project.cli("up", "--yes").code == 0
     declared = {c["name"]: c for c in sandbox_project.config()["config"]["fleetform:clusters"]}
     gone = sorted(name for name, c in declared.items() if c["kind"] in CLOUD_EMULATORS)
@@ -46,3 +51,16 @@ def test_clusters_deleted_in_their_clouds(sandbox_project):
     assert sorted(failed) == [f"{name}-lookup" for name in gone]
     for name in gone:
         assert "FF-REG-003" in failed[f"{name}-lookup"], failed[f"{name}-lookup"]
+
+    # destroy converges without PULUMI_K8S_DELETE_UNREACHABLE: the clouds say NotFound, so the objects that
+    # lived in those clusters leave the state with a notice
+    sandbox_project.env.pop("PULUMI_K8S_DELETE_UNREACHABLE", None)
+    destroy = sandbox_project.cli("destroy", "--yes", "--json")
+    assert destroy.code == 0, [s for s in destroy.json()["steps"] if s["status"] == "failed"]
+    notices = [d for d in destroy.json()["diagnostics"] if "removed from the state only" in d["message"]]
+    assert {d["message"].split("reached through ")[1].split(",")[0] for d in notices} == {
+        f"{name}-lookup" for name in gone
+    }
+    assert any(d["urn"].endswith("::ctyun-hd-01-storage") for d in notices)
+    state = json.loads((sandbox_project.state / "stacks" / "sandbox.json").read_text())
+    assert [r["urn"] for r in state["resources"] if r["custom"]] == []

@@ -201,3 +201,13 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
             pass  # the file is being replaced; look again
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_what_a_failing_provider_prints_goes_into_its_message_not_onto_the_terminal(files_project):
+    files_project.declare({"name": "good", "content": "1"}, {"name": "bad", "content": "2", "fail": True})
+    run = files_project.cli("up", "--yes", "--json")
+    assert run.code == EXIT_FAILED
+    error = {s["urn"].rsplit("::", 1)[-1]: s.get("error", "") for s in run.json()["steps"]}["bad"]  # stdout is JSON
+    assert "refusing to write bad.txt" in error and "printed during the call" in error
+    for printed in ("sdk: retrying bad.txt", "sdk: credentials for bad.txt not found", "LookupError: no credentials"):
+        assert printed in error and printed not in run.err  # and stdout parsed as JSON: nothing printed raw there

@@ -23,13 +23,15 @@ class KubeProject:
         shutil.copytree(PROJECT, self.dir, ignore=shutil.ignore_patterns("__pycache__"))
         self.cluster = cluster
 
-    def declare(self, *objects: dict, namespace: str = "team-a") -> None:
+    def declare(self, *objects: dict, namespace: str = "team-a", origin: Path | None = None) -> None:
         lines = [
             "config:",
             f"  kube:kubeconfig: {json.dumps(self.cluster.kubeconfig())}",
             f"  kube:namespace: {namespace}",
             f"  kube:objects: {json.dumps(json.dumps(list(objects)))}",
         ]
+        if origin is not None:
+            lines.append(f"  kube:origin: {json.dumps(str(origin))}")
         self.dir.joinpath("Pulumi.dev.yaml").write_text("\n".join(lines) + "\n")
 
     def cli(self, *args: str):
@@ -336,3 +338,117 @@ def test_objects_of_a_cluster_that_is_gone_leave_the_state_only_when_asked(monke
             KubernetesProvider({"kubeconfig": kubeconfig}).delete(
                 "urn", "x", {"apiVersion": "example.com/v1", "kind": "Nothing", "metadata": {"name": "x"}}
             )
+
+
+def test_objects_whose_provider_origin_is_gone_leave_the_state_on_destroy_without_the_opt_in(
+    kube, tmp_path, monkeypatch
+):
+    """The cloud says the cluster is NotFound (here: the marker the provider was configured from reads as
+    gone) and the cluster cannot be reached: its objects are removed from the state with a notice. While
+    the origin still exists, an unreachable cluster keeps failing unless the user opts in; while the
+    cluster answers, its failures are never swallowed."""
+    monkeypatch.delenv(DELETE_UNREACHABLE_ENV, raising=False)
+    marker = tmp_path / "cluster-exists"
+    held = {"name": "held", "finalizers": ["example.com/hold"], "annotations": {"pulumi.com/timeoutSeconds": "1"}}
+    kube.declare(
+        {"kind": "ConfigMap", "name": "settings", "data": {"a": "1"}},
+        {"kind": "ConfigMap", "name": "held", "metadata": held},
+        origin=marker,
+    )
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+
+    kube.cluster.set_reachable(False)
+    code, refused = kube.run_json("destroy", "--yes")
+    assert code == 1 and DELETE_UNREACHABLE_ENV in step(refused, "settings")["error"]
+
+    kube.cluster.set_reachable(True)
+    marker.unlink()  # the cluster's origin is gone, but the cluster answers: a failure stays a failure
+    code, answered = kube.run_json("destroy", "--yes")
+    assert code == 1 and "still present after delete" in step(answered, "held")["error"]
+    assert step(answered, "settings")["status"] == "done"
+
+    kube.cluster.set_reachable(False)  # now gone for good: nothing is left to delete the objects from
+    result = kube.cli("destroy", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "removed from the state only" in result.output and "origin" in result.output
+    state = json.loads((kube.dir / ".fleetform" / "stacks" / "dev.json").read_text())
+    assert not [r["urn"] for r in state["resources"] if r["custom"]]
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 3  # the program still declares them: a create
+
+
+def test_a_dynamic_resource_whose_dependency_is_gone_leaves_the_state_when_it_cannot_be_reached(kube, tmp_path):
+    marker = tmp_path / "cluster-exists"
+    kube.declare(origin=marker)
+    assert kube.cli("up", "--yes").exit_code == 0
+    (tmp_path / "cluster-exists.down").write_text("")
+
+    code, refused = kube.run_json("destroy", "--yes")  # unreachable, but what it depends on still exists
+    assert code == 1 and "cannot reach the place" in step(refused, "reacher")["error"]
+
+    marker.unlink()
+    code, done = kube.run_json("destroy", "--yes")
+    assert code == 0, done
+    (notice,) = [d for d in done["diagnostics"] if d["urn"].endswith("::reacher")]
+    assert "removed from the state only: it was reached through origin" in notice["message"]
+
+
+def test_a_discovery_refusal_is_reported_as_such_not_as_a_missing_kind(monkeypatch):
+    with KubeApiEmulator() as emulator:
+        cluster = emulator.add_cluster("locked")
+        kubeconfig = cluster.kubeconfig()
+        outputs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}}
+        config = {"kubeconfig": kubeconfig.replace(_token(kubeconfig), "not-a-token")}
+        with pytest.raises(ProviderError) as refused:
+            KubernetesProvider(config).delete("urn", "default/x", outputs)
+        assert "discover the kinds of v1: HTTP 401" in str(refused.value)
+        assert "CustomResourceDefinition" not in str(refused.value)
+
+
+def _token(kubeconfig: str) -> str:
+    import yaml
+
+    return yaml.safe_load(kubeconfig)["users"][0]["user"]["token"]
+
+
+def _interrupt_create(kube, name: str) -> None:
+    """Leave the state an interrupted create leaves: no record of ``name``, a pending create of it."""
+    from engine import state_doc
+    from engine.state import Checkpointer, PendingOperation, StateStore
+
+    store = StateStore.for_project(kube.dir)
+    live, box = store.load("dev", "kubetest")
+    (resource,) = [r for r in live.resources() if r.urn.endswith("::" + name)]
+    live.remove(resource.urn)
+    live.begin(PendingOperation(resource.urn, resource.type, "creating"))
+    Checkpointer(store, "dev", live, state_doc.header("kubetest", "dev", box), box).close()
+
+
+def test_an_interrupted_create_of_an_object_this_provider_applied_is_adopted(kube):
+    kube.declare({"kind": "ConfigMap", "name": "settings", "metadata": {"name": "settings"}, "data": {"a": "1"}})
+    assert kube.cli("up", "--yes").exit_code == 0
+    _interrupt_create(kube, "settings")
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 3  # the pending create is still to settle
+
+    code, up = kube.run_json("up", "--yes")
+    assert code == 0, up
+    assert any("adopted" in d["message"] and d["urn"].endswith("::settings") for d in up["diagnostics"])
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 0
+    assert kube.cluster.objects.get("v1", "ConfigMap", "settings", "team-a")["data"] == {"a": "1"}
+
+
+def test_an_interrupted_create_is_not_adopted_over_an_object_someone_else_made(kube):
+    kube.declare({"kind": "ConfigMap", "name": "settings", "metadata": {"name": "settings"}, "data": {"a": "1"}})
+    assert kube.cli("up", "--yes").exit_code == 0
+    _interrupt_create(kube, "settings")
+    kube.cluster.objects.delete("v1", "ConfigMap", "settings", "team-a")
+    kube.cluster.objects.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "team-a"}}
+    )  # made by another hand: not this resource's field manager
+
+    code, up = kube.run_json("up", "--yes")
+    assert code == 1 and "state repair" in step(up, "settings")["error"]
+    assert kube.cluster.objects.get("v1", "ConfigMap", "settings", "team-a").get("data") in (None, {})
+    assert kube.cli("preview", "--expect-no-changes").exit_code == 3
+    assert kube.cli("state", "repair", "--yes").exit_code == 0
+    assert kube.cli("up", "--yes").exit_code == 0  # once repaired, the create takes the object over

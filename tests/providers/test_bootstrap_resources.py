@@ -322,7 +322,8 @@ def test_undoing_on_a_cluster_that_is_gone_is_forgotten_only_when_asked(cluster,
     created = provider.create(eks_inputs(cluster))
     cluster.set_reachable(False)
     monkeypatch.delenv("PULUMI_K8S_DELETE_UNREACHABLE", raising=False)
-    with pytest.raises(ClusterAccessError):
+    with pytest.raises(ClusterAccessError) as refused:
         provider.delete(created.id, created.outs)
+    assert refused.value.unreachable  # the engine then asks whether the cluster is gone from its cloud
     monkeypatch.setenv("PULUMI_K8S_DELETE_UNREACHABLE", "true")
     provider.delete(created.id, created.outs)  # done: its objects went with the cluster

@@ -1,13 +1,24 @@
 """Test program: `kube:objects` is a JSON list of {name, kind, ...} turned into typed
-pulumi_kubernetes resources on one explicit provider built from `kube:kubeconfig`."""
+pulumi_kubernetes resources on one explicit provider built from `kube:kubeconfig`. With `kube:origin`
+(a file path) the provider, and a dynamic resource, depend on a marker resource at that path, as a
+member's provider and fleetform's default StorageClass depend on their cluster's lookup."""
 
 import json
 
 import pulumi
 import pulumi_kubernetes as k8s
+from origin import Marker, Reacher
 
 config = pulumi.Config("kube")
-provider = k8s.Provider("cluster", kubeconfig=config.require_secret("kubeconfig"), namespace=config.get("namespace"))
+origin = [Marker("origin", config.get("origin"))] if config.get("origin") else []
+if origin:  # a dynamic resource reached through the same place
+    Reacher("reacher", config.get("origin"), pulumi.ResourceOptions(depends_on=origin))
+provider = k8s.Provider(
+    "cluster",
+    kubeconfig=config.require_secret("kubeconfig"),
+    namespace=config.get("namespace"),
+    opts=pulumi.ResourceOptions(depends_on=origin),
+)
 made = {}
 for spec in json.loads(config.get("objects") or "[]"):
     opts = pulumi.ResourceOptions(provider=provider, depends_on=[made[d] for d in spec.get("depends_on", [])])

@@ -20,12 +20,31 @@ def _log(props: dict, event: str) -> None:
 
 def _write(props: dict, event: str) -> None:
     if props.get("fail"):
+        _sdk_noise(props["path"])
         raise RuntimeError(f"refusing to write {props['path']} (fail=true)")
     _log(props, f"start-{event}")
     time.sleep(float(props.get("sleep", 0)))
     path = Path(props["dir"]) / props["path"]
     path.write_text(json.dumps({"content": props["content"], "secret": props.get("secret")}))
     _log(props, event)
+
+
+def _sdk_noise(path: str) -> None:
+    """Print as cloud SDKs do when they fail: a line on stdout, a log record through a handler the SDK adds
+    itself (as on import), and a traceback on stderr."""
+    import logging
+    import sys
+    import traceback
+
+    print(f"sdk: retrying {path}")
+    logger = logging.getLogger("fake-sdk")
+    if not logger.handlers:
+        logger.addHandler(logging.StreamHandler())
+    logger.warning("sdk: credentials for %s not found", path)
+    try:
+        raise LookupError("no credentials in the chain")
+    except LookupError:
+        traceback.print_exc(file=sys.stderr)
 
 
 class FileProvider(ResourceProvider):
