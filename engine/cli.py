@@ -312,7 +312,7 @@ def stack_init(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
         ops.init()
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    typer.echo(f"created stack '{stack}' ({ops.store.path(stack)})")
+    typer.echo(f"created stack '{stack}' ({ops.store.location(stack)})")
     if not ops.project.stack_file(stack).exists():
         typer.echo(f"next: write its configuration in {ops.project.stack_file(stack)}")
 
