@@ -20,6 +20,7 @@ import typer
 
 from kubeclient import scripts_on_path
 
+from .cli_backend import register as register_backend_commands
 from .errors import (
     EXIT_CHANGES_PRESENT,
     EXIT_FAILED,
@@ -37,7 +38,8 @@ from .state_edit import StateEditor, describe
 
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
-    "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
+    "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR, FLEETFORM_BACKEND, "
+    "`fleetform login` or backend.url in Pulumi.yaml say otherwise.",
     epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
     "touched); 3 --expect-no-changes found changes; 4 the stack is locked; 5 the state needs attention; "
     "130 interrupted by Ctrl-C.",
@@ -45,7 +47,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock.", no_args_is_help=True)
+stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock, export, import.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 state_app = typer.Typer(help="Edit a stack's state by hand: delete, unprotect, repair.", no_args_is_help=True)
 app.add_typer(state_app, name="state")
@@ -427,6 +429,9 @@ def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) 
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
     typer.echo(f"settled {len(settled)} interrupted operations of stack '{stack}'")
+
+
+register_backend_commands(app, stack_app)  # login, logout, whoami, stack export, stack import
 
 
 @app.callback()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import state_doc
-from .backends import STATE_DIR_ENV, Backend, open_backend
+from .backends import STATE_DIR_ENV, Backend, choose, open_backend
 from .errors import StateError
 from .project import load_project
 from .secrets import SecretBox, passphrase_for
@@ -167,7 +167,7 @@ class StateStore:
     def for_project(cls, project_dir: Path) -> StateStore:
         """The project's store, on the backend chosen for it (see :mod:`engine.backends`)."""
         project = load_project(project_dir)
-        return cls(open_backend(project.dir, project.name, project.backend_url))
+        return cls(open_backend(project.dir, project.name, choose(project.dir, project.backend_url).url))
 
     def location(self, stack: str) -> str:
         return self.backend.location(stack)

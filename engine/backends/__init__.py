@@ -71,10 +71,10 @@ def display(url: str) -> str:
     return masked(url) if "@" in url else url
 
 
-def open_backend(project_dir: Path, project_name: str, project_url: str | None) -> Backend:
+def open_backend(project_dir: Path, project_name: str, url: str | None) -> Backend:
+    """The backend at ``url`` (None: the default local directory) for the project's stacks."""
     from .file import FileBackend
 
-    url = choose(project_dir, project_url).url
     if url is None:
         return FileBackend(default_root(project_dir))
     scheme = check_url(url)
