@@ -156,17 +156,20 @@ class PostgresBackend(Backend):
         import psycopg
 
         self._run("SELECT 1")  # the tables exist
+        key = _lock_key(self.project, stack)
         conn = self._connect()
         try:
             try:
-                taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(self.project, stack),)).fetchone()[0]
+                taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
             except psycopg.Error as exc:
                 raise BackendError(f"state backend {self.url}: {_reason(exc)}") from None
             if not taken:
                 raise self._locked(stack)
             yield
+            # released here, not only by closing: the server ends a closed session asynchronously
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
         finally:
-            conn.close()  # ends the session: the server releases the advisory lock
+            conn.close()  # ends the session: whatever happened, the server releases the lock
 
     @contextmanager
     def lock(self, stack: str, operation: str, since: str, on_stale: OnStale = None):

@@ -145,10 +145,11 @@ class S3Backend(Backend):
         names = []
         try:
             for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                names += [item["Key"][len(prefix) : -len(".json")] for item in page.get("Contents", [])]
+                keys = [item["Key"][len(prefix) :] for item in page.get("Contents", [])]
+                names += [key[: -len(".json")] for key in keys if key.endswith(".json") and "/" not in key]
         except ClientError as exc:
             raise self._denied("list stacks", exc) from None
-        return sorted(name for name in names if name and "/" not in name and not name.endswith(".json"))
+        return sorted(names)
 
     def remove(self, stack: str) -> None:
         from botocore.exceptions import ClientError

@@ -10,7 +10,6 @@ import time
 
 import boto3
 import pytest
-from backend_servers import moto_endpoint, postgres_server, postgres_url, s3_url  # noqa: F401 (fixtures)
 from conftest import FilesProject, Run
 from typer.testing import CliRunner
 
