@@ -270,9 +270,9 @@ def stack_output(
 def _project_and_store(cwd: Path) -> tuple[Project, StateStore]:
     try:
         project = load_project(cwd)
+        return project, StateStore.for_project(project.dir)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    return project, StateStore.for_project(project.dir)
 
 
 @stack_app.command("ls")
@@ -458,7 +458,11 @@ def main(argv: list[str] | None = None) -> None:
     # `kill -USR1 <pid>` prints where every thread is, to stderr, without stopping the run: for a
     # run that seems stuck, before deciding to interrupt it.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    app(args=argv, prog_name="fleetform")
+    try:
+        app(args=argv, prog_name="fleetform")
+    except EngineError as exc:  # one a command did not report itself (e.g. a state backend out of reach)
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":
