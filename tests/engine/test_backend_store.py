@@ -150,3 +150,28 @@ def test_a_password_in_a_postgres_url_is_never_printed(files_project, monkeypatc
         "postgres://team:***@127.0.0.1:1/state"
         in CliRunner().invoke(app, ["whoami", "--cwd", str(files_project.dir)]).stdout
     )
+
+
+def test_the_backend_is_chosen_by_env_then_login_then_pulumi_yaml(files_project, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    project_file = files_project.dir / "Pulumi.yaml"
+    project_file.write_text(project_file.read_text() + "backend:\n  url: file://shared\n")
+    files_project.declare({"name": "a", "content": "1"})
+    assert files_project.cli("up", "--yes").code == 0
+    assert (files_project.dir / "shared" / "stacks" / "dev.json").exists()
+    assert not (files_project.dir / ".fleetform" / "stacks").exists()
+
+    def whoami() -> str:
+        return CliRunner().invoke(app, ["whoami", "--cwd", str(files_project.dir)]).stdout
+
+    assert "backend.url in" in whoami()
+    login = CliRunner().invoke(app, ["login", f"file://{tmp_path / 'elsewhere'}", "--cwd", str(files_project.dir)])
+    assert login.exit_code == 0 and "fleetform login" in whoami()
+    monkeypatch.setenv("FLEETFORM_BACKEND", f"file://{tmp_path / 'env'}")
+    assert "$FLEETFORM_BACKEND" in whoami()
+    project_file.write_text(project_file.read_text().replace("  url: file://shared\n", "  path: x\n"))
+    run = files_project.cli("preview")
+    assert run.code == EXIT_INVALID_INPUT and "'backend' must be a mapping with a 'url'" in run.err
