@@ -193,7 +193,8 @@ class PostgresBackend(Backend):
         key = _lock_key(self.project, stack) & 0xFFFFFFFFFFFFFFFF
         rows = self._run(
             "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s::bigint::oid "
-            "AND objid = %s::bigint::oid AND objsubid = 1 AND granted",
+            "AND objid = %s::bigint::oid AND objsubid = 1 AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             (key >> 32, key & 0xFFFFFFFF),
         )
         return bool(rows)

@@ -139,7 +139,7 @@ class S3Backend(Backend):
         return f"aws s3 cp s3://{self.bucket}/{key}.bak s3://{self.bucket}/{key}"
 
     def stacks(self) -> list[str]:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         prefix = f"{self.base}stacks/"
         names = []
@@ -147,7 +147,7 @@ class S3Backend(Backend):
             for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
                 keys = [item["Key"][len(prefix) :] for item in page.get("Contents", [])]
                 names += [key[: -len(".json")] for key in keys if key.endswith(".json") and "/" not in key]
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise self._denied("list stacks", exc) from None
         return sorted(names)
 
@@ -266,7 +266,10 @@ class _Lease:
         renewals = 0
         while not self._stop.wait(LEASE / 4):
             renewals += 1
-            etag = self._backend._put_lock(self._stack, {**self._owner, "renewals": renewals}, IfMatch=self._etag)
+            try:
+                etag = self._backend._put_lock(self._stack, {**self._owner, "renewals": renewals}, IfMatch=self._etag)
+            except BackendError:
+                continue  # out of reach for now: try again; the state writes still check their own version
             if etag is None:
                 self.lost = True
                 return
