@@ -20,6 +20,7 @@ Credentials come from boto3's standard chain (``profile`` picks a named profile)
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from contextlib import contextmanager
@@ -56,7 +57,7 @@ class S3Backend(Backend):
         prefix = parts.path.strip("/")
         self.base = f"{prefix}/{project}/" if prefix else f"{project}/"
         self.url = url
-        self._client = _client(options)
+        self._client = _client(options.get("region"), options.get("endpoint"), options.get("profile"))
         self._held: dict[str, _Lease] = {}
 
     # -- keys ------------------------------------------------------------------------------------
@@ -294,15 +295,16 @@ class _Lease:
                 raise self._backend._denied("release the lock", exc) from None
 
 
-def _client(options: dict):
+@functools.cache
+def _client(region: str | None, endpoint: str | None, profile: str | None):
+    """One client per process and settings: building one loads botocore's service model (slow)."""
     import boto3
     from botocore.config import Config
     from botocore.exceptions import ProfileNotFound
 
     try:
-        session = boto3.session.Session(profile_name=options.get("profile"), region_name=options.get("region"))
+        session = boto3.session.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as exc:
         raise BackendUrlError(f"backend URL option profile: {exc}") from None
-    endpoint = options.get("endpoint")
     config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}) if endpoint else None
     return session.client("s3", endpoint_url=endpoint, config=config)

@@ -86,7 +86,9 @@ def test_a_stack_applied_from_one_working_copy_is_a_no_op_from_another(files_pro
     assert files_project.cli("preview", "--json").json()["summary"]["create"] == 2
 
 
-def test_export_then_import_into_another_backend_previews_as_a_no_op(files_project, backend_url, tmp_path):
+def test_export_then_import_into_another_backend_previews_as_a_no_op(files_project, request, tmp_path):
+    """From the local directory to PostgreSQL (S3 is the target of the next test)."""
+    backend_url = request.getfixturevalue("postgres_url")
     files_project.declare({"name": "a", "content": "1"}, {"name": "b", "content": "2", "secret": "hush"})
     assert files_project.cli("up", "--yes").code == EXIT_OK  # on the default local directory
     exported = tmp_path / "dev.deployment.json"
