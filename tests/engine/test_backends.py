@@ -167,3 +167,17 @@ def test_pending_operations_and_secrets_survive_export_and_import(files_project,
     assert other.cli("stack", "output", "--json", "--show-secrets").code == EXIT_OK
     imported = StateStore.for_project(other.dir).load("dev", "filestest")[0]
     assert [r.inputs["secret"]["value"] for r in imported.resources() if r.urn.endswith("::a")] == ["hush"]
+
+
+def test_stack_commands_work_on_every_backend(files_project, backend_url, monkeypatch):
+    monkeypatch.setenv("FLEETFORM_BACKEND", backend_url)
+    files_project.stack = "fresh"
+    created = files_project.cli("stack", "init")
+    assert created.code == EXIT_OK and "created stack 'fresh'" in created.out
+    assert files_project.cli("stack", "init").code == 2  # it exists now, in the backend
+    listing = _project_cli(files_project, "stack", "ls").out
+    assert [line.split()[:2] for line in listing.splitlines()[1:]] == [["fresh", "0"]]  # known from its state alone
+    assert files_project.cli("stack", "unlock").out.strip() == "stack 'fresh' was not locked"
+    assert files_project.cli("stack", "rm").code == EXIT_OK
+    assert "fresh" not in _project_cli(files_project, "stack", "ls").out
+    assert not (files_project.dir / ".fleetform" / "stacks").exists()
