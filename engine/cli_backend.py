@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from .backends import choose, display, login_file, open_backend, store_login
-from .errors import EngineError, InvalidInputError
-from .files import write_atomically
+from .backends import choose, login_file, open_backend, store_login
+from .backends.base import mask_password
+from .errors import EXIT_INVALID_INPUT, EngineError, InvalidInputError
 from .project import load_project
 from .stack_transfer import export_stack, import_stack
 from .state import StateStore
@@ -40,7 +40,9 @@ def login(
     except EngineError as exc:
         _fail(exc)
     stored = store_login(project.dir, url)
-    typer.echo(f"logged in to {display(url)} ({len(stacks)} stacks of project '{project.name}'); stored in {stored}")
+    typer.echo(
+        f"logged in to {mask_password(url)} ({len(stacks)} stacks of project '{project.name}'); stored in {stored}"
+    )
     if os.environ.get("FLEETFORM_BACKEND"):
         typer.echo("note: FLEETFORM_BACKEND is set and takes precedence while it is", err=True)
 
@@ -54,7 +56,7 @@ def logout(cwd: Path = CwdOpt) -> None:
     login_file(project.dir).unlink(missing_ok=True)
     now = choose(project.dir, project.backend_url)
     typer.echo(
-        f"logged out; the backend is now {display(now.url) if now.url else 'the local directory'} ({now.source})"
+        f"logged out; the backend is now {mask_password(now.url) if now.url else 'the local directory'} ({now.source})"
     )
 
 
@@ -82,7 +84,12 @@ def stack_export(stack: str = StackOpt, cwd: Path = CwdOpt, file: Path | None = 
     if file is None:
         sys.stdout.write(text)
         return
-    write_atomically(file.absolute(), text.encode(), durable=True)
+    try:  # 0600 like a state: it names everything the stack manages (its secrets stay encrypted)
+        with open(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        typer.echo(f"error: cannot write {file}: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     typer.echo(f"exported stack '{stack}' to {file}")
 
 
@@ -98,7 +105,7 @@ def stack_import(
         text = file.read_text(encoding="utf-8") if file else sys.stdin.read()
     except (OSError, UnicodeDecodeError) as exc:
         typer.echo(f"error: cannot read {source}: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     try:
         project = load_project(cwd)
         store = StateStore.for_project(project.dir)

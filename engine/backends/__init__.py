@@ -19,8 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..files import private_dir, write_atomically
-from .base import Backend, BackendUrlError
-from .postgres import masked
+from .base import Backend, BackendUrlError, mask_password
 
 BACKEND_ENV = "FLEETFORM_BACKEND"
 STATE_DIR_ENV = "FLEETFORM_STATE_DIR"
@@ -60,15 +59,10 @@ def check_url(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme not in SCHEMES:
         raise BackendUrlError(
-            f"backend URL {display(url)!r}: unknown scheme {scheme!r}; use file://PATH, "
+            f"backend URL {mask_password(url)!r}: unknown scheme {scheme!r}; use file://PATH, "
             f"s3://BUCKET[/PREFIX][?region=…&endpoint=…&profile=…] or postgres://USER@HOST[:PORT]/DB"
         )
     return scheme
-
-
-def display(url: str) -> str:
-    """The URL safe to print: any password masked."""
-    return masked(url) if "@" in url else url
 
 
 def open_backend(project_dir: Path, project_name: str, url: str | None) -> Backend:

@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, StackLockedError, StateError
 
@@ -43,6 +44,15 @@ class BackendUrlError(InvalidInputError):
 
 
 OnStale = Callable[[dict], None] | None
+
+
+def mask_password(url: str) -> str:
+    """The URL with any password replaced by ``***`` (what fleetform prints of a backend URL)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class Backend(ABC):

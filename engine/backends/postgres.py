@@ -23,11 +23,10 @@ import hashlib
 import json
 import threading
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import StackLockedError
 from ..locking import locked_message, owner_record
-from .base import Backend, BackendError, Blob, OnStale, StateConflictError
+from .base import Backend, BackendError, Blob, OnStale, StateConflictError, mask_password
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS fleetform_state (
@@ -39,15 +38,6 @@ CREATE TABLE IF NOT EXISTS fleetform_lock_holders (
 _SCHEMA_LOCK = 0x666C656574666F72  # serializes the CREATE TABLEs of runners starting together
 
 
-def masked(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-
-
 def _lock_key(project: str, stack: str) -> int:
     digest = hashlib.sha256(f"fleetform-lock\0{project}\0{stack}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
@@ -56,7 +46,7 @@ def _lock_key(project: str, stack: str) -> int:
 class PostgresBackend(Backend):
     def __init__(self, url: str, project: str):
         self._dsn = url
-        self.url = masked(url)
+        self.url = mask_password(url)
         self.project = project
         self._guard = threading.Lock()  # one statement at a time on the shared connection
         self._conn = None

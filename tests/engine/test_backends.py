@@ -93,6 +93,7 @@ def test_export_then_import_into_another_backend_previews_as_a_no_op(files_proje
     assert files_project.cli("up", "--yes").code == EXIT_OK  # on the default local directory
     exported = tmp_path / "dev.deployment.json"
     assert files_project.cli("stack", "export", "--file", str(exported)).code == EXIT_OK
+    assert exported.stat().st_mode & 0o777 == 0o600
     text = exported.read_text()
     assert "hush" not in text and "s3cr3t-token-value" not in text
     deployment = json.loads(text)
