@@ -4,8 +4,8 @@ A Pulumi deployment carries its secrets provider's state, ``{"salt": "v1:<salt>:
 salt (base64) and the text ``pulumi`` encrypted under the key, so a wrong passphrase is detected.
 The key is PBKDF2-HMAC-SHA256 of the passphrase, 1,000,000 iterations, 32 bytes; each value is
 AES-256-GCM with a 12-byte nonce, written ``v1:<nonce>:<ciphertext>`` (base64), its plaintext the
-value's JSON. With the same passphrase in ``PULUMI_CONFIG_PASSPHRASE``, the Pulumi CLI reads what
-fleetform exports, and the other way round.
+value's JSON: what the Pulumi CLI reads and writes with the same passphrase in
+``PULUMI_CONFIG_PASSPHRASE`` (checked against Pulumi's source; no Pulumi CLI run tests it here).
 """
 
 from __future__ import annotations
