@@ -23,6 +23,7 @@ import typer
 from kubeclient import scripts_on_path
 
 from . import output_capture
+from .cli_backend import register as register_backend_commands
 from .cli_config import config_app, schema
 from .errors import (
     EXIT_CHANGES_PRESENT,
@@ -45,7 +46,8 @@ from .state_edit import StateEditor, describe
 
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
-    "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR is set.",
+    "(no Pulumi CLI needed). State lives in <project>/.fleetform unless FLEETFORM_STATE_DIR, FLEETFORM_BACKEND, "
+    "`fleetform login` or backend.url in Pulumi.yaml say otherwise.",
     epilog="Exit codes: 0 success; 1 a resource failed or the program raised; 2 invalid input (nothing was "
     "touched); 3 --expect-no-changes found changes, or up --plan: the plan no longer matches; 4 the stack is "
     "locked; 5 the state needs attention; 130 interrupted by Ctrl-C.",
@@ -53,7 +55,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain click help: flags without type placeholders
 )
-stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock.", no_args_is_help=True)
+stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock, export, import.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 state_app = typer.Typer(help="Edit a stack's state by hand: delete, unprotect, repair.", no_args_is_help=True)
 app.add_typer(state_app, name="state")
@@ -347,9 +349,9 @@ def stack_output(
 def _project_and_store(cwd: Path) -> tuple[Project, StateStore]:
     try:
         project = load_project(cwd)
+        return project, StateStore.for_project(project.dir)
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    return project, StateStore.for_project(project.dir)
 
 
 @stack_app.command("ls")
@@ -391,7 +393,7 @@ def stack_init(stack: str = StackOpt, cwd: Path = CwdOpt) -> None:
         ops.init()
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
-    typer.echo(f"created stack '{stack}' ({ops.store.path(stack)})")
+    typer.echo(f"created stack '{stack}' ({ops.store.location(stack)})")
     if not ops.project.stack_file(stack).exists():
         typer.echo(f"next: write its configuration in {ops.project.stack_file(stack)}")
 
@@ -508,6 +510,7 @@ def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) 
     typer.echo(f"settled {len(settled)} interrupted operations of stack '{stack}'")
 
 
+register_backend_commands(app, stack_app)  # login, logout, whoami, stack export, stack import
 app.add_typer(config_app, name="config")
 app.command()(schema)
 
@@ -559,7 +562,11 @@ def main(argv: list[str] | None = None) -> None:
     # `kill -USR1 <pid>` prints where every thread is, to stderr, without stopping the run: for a
     # run that seems stuck, before deciding to interrupt it.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    app(args=argv, prog_name="fleetform")
+    try:
+        app(args=argv, prog_name="fleetform")
+    except EngineError as exc:  # one a command did not report itself (e.g. a state backend out of reach)
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

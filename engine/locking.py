@@ -27,7 +27,8 @@ from .errors import StackLockedError
 from .files import private_dir
 
 
-def _owner(operation: str, since: str) -> dict:
+def owner_record(operation: str, since: str) -> dict:
+    """Who holds a lock, for the exit-4 message (every backend writes the same record)."""
     return {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -92,17 +93,7 @@ def is_held(path: Path) -> bool:
     This does not probe the OS lock, so that `stack ls` can never make a starting run see the stack
     as locked."""
     record = holder_of(path)
-    if not record:
-        return False
-    if record.get("host") != socket.gethostname():
-        return True
-    try:
-        os.kill(int(record["pid"]), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, KeyError, ValueError, TypeError):
-        return True
-    return True
+    return bool(record) and not pid_is_gone(record)
 
 
 @contextmanager
@@ -113,12 +104,12 @@ def stack_lock(
     private_dir(path.parent)
     fd = _try_lock(path)
     if fd is None:
-        raise StackLockedError(locked_message(stack, path, holder_of(path)))
+        raise StackLockedError(locked_message(stack, holder_of(path), _RELEASED.format(path=path)))
     try:
         previous = _read_record(fd)
         if previous and on_stale is not None:
             on_stale(previous)
-        owner = _owner(operation, since)
+        owner = owner_record(operation, since)
         _write_record(fd, owner)
         try:
             yield owner
@@ -135,7 +126,7 @@ def clear_stale(path: Path, stack: str) -> dict | None:
         return None
     fd = _try_lock(path)
     if fd is None:
-        raise StackLockedError(locked_message(stack, path, holder_of(path)))
+        raise StackLockedError(locked_message(stack, holder_of(path), _RELEASED.format(path=path)))
     try:
         previous = _read_record(fd)
         _write_record(fd, None)
@@ -144,7 +135,24 @@ def clear_stale(path: Path, stack: str) -> dict | None:
         os.close(fd)
 
 
-def locked_message(stack: str, path: Path, holder: dict | None) -> str:
+_RELEASED = "the lock is released as soon as it exits (lock file: {path})"
+
+
+def pid_is_gone(record: dict) -> bool:
+    """Whether the record names a process on this host that no longer runs (a killed run)."""
+    if record.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(record["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, KeyError, ValueError, TypeError):
+        return False
+    return False
+
+
+def locked_message(stack: str, holder: dict | None, released: str) -> str:
+    """The exit-4 message: who holds the lock and since when, and when it will be free."""
     if not holder:
         who = "another operation that is just starting or ending"
     else:
@@ -152,7 +160,4 @@ def locked_message(stack: str, path: Path, holder: dict | None) -> str:
             f"'{holder.get('operation')}' run by {holder.get('user')} on {holder.get('host')} "
             f"(pid {holder.get('pid')}) since {holder.get('since')}"
         )
-    return (
-        f"stack '{stack}' is locked by {who}. Wait for it to finish, or stop that process; the lock is "
-        f"released as soon as it exits (lock file: {path})"
-    )
+    return f"stack '{stack}' is locked by {who}. Wait for it to finish, or stop that process; {released}"

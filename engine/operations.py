@@ -283,7 +283,7 @@ class StackOperations:
         known = sorted(set(self.project.declared_stacks()) | set(self.store.stacks()))
         raise InvalidInputError(
             f"stack '{self.stack}' does not exist: there is no {self.project.stack_file(self.stack)} and no state "
-            f"{self.store.path(self.stack)} (stacks: {', '.join(known) or 'none'}); check -s, or create it with "
+            f"{self.store.location(self.stack)} (stacks: {', '.join(known) or 'none'}); check -s, or create it with "
             f"`fleetform stack init -s {self.stack}`"
         )
 
@@ -306,7 +306,7 @@ class StackOperations:
         """Create the stack's state (empty), so that it exists and its secrets salt is fixed."""
         with self.store.lock(self.stack, "stack init"):
             if self.store.exists(self.stack):
-                raise InvalidInputError(f"stack '{self.stack}' already exists ({self.store.path(self.stack)})")
+                raise InvalidInputError(f"stack '{self.stack}' already exists ({self.store.location(self.stack)})")
             live, box = self.store.load(self.stack, self.project.name)
             Checkpointer(self.store, self.stack, live, self._header(box), box).close(record=True)
 

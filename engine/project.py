@@ -17,6 +17,7 @@ class Project:
     name: str
     main: Path
     stack_config_dir: Path
+    backend_url: str | None = None  # `backend: {url: …}` (engine.backends picks the backend)
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -59,7 +60,12 @@ def load_project(directory: Path) -> Project:
             f"{path}: the program entry point {main} does not exist (set 'main' or add __main__.py)"
         )
     config_dir = directory / str(data.get("stackConfigDir", "."))
-    return Project(directory, data["name"], main, config_dir)
+    backend = data.get("backend")
+    if backend is not None and not (isinstance(backend, dict) and isinstance(backend.get("url"), str)):
+        raise InvalidInputError(
+            f"{path}: 'backend' must be a mapping with a 'url' text, e.g. backend: {{url: s3://bucket/prefix}}"
+        )
+    return Project(directory, data["name"], main, config_dir, backend["url"] if backend else None)
 
 
 def _encode(value: Any) -> str:

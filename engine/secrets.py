@@ -74,6 +74,21 @@ def mask_secrets(value: Any) -> Any:
     return transform(value, lambda v: MASK if is_secret(v) else "[unknown]" if v == UNKNOWN else _KEEP)
 
 
+def seal_with(value: Any, encrypt: Callable[[Any], str]) -> Any:
+    """The value with every secret wrapper's content replaced by ``encrypt(content)`` (a ciphertext)."""
+    return transform(
+        value, lambda v: {SIG_KEY: SECRET_SIG, "ciphertext": encrypt(v.get("value"))} if is_secret(v) else _KEEP
+    )
+
+
+def open_with(value: Any, decrypt: Callable[[dict], Any]) -> Any:
+    """The value with every sealed secret envelope replaced by a wrapper of ``decrypt(envelope)``."""
+    return transform(
+        value,
+        lambda v: wrap_secret(decrypt(v)) if is_secret(v) and ("ciphertext" in v or "plaintext" in v) else _KEEP,
+    )
+
+
 def passphrase_for(stack: str) -> str:
     """The stack's passphrase. ``sandbox`` always uses its documented one, even when
     FLEETFORM_PASSPHRASE is exported for the other stacks (else it would lock the sandbox out)."""
@@ -157,12 +172,7 @@ class SecretBox:
 
     def seal(self, value: Any) -> Any:
         """The value with every secret wrapper's content encrypted (for storage)."""
-        return transform(
-            value,
-            lambda v: (
-                {SIG_KEY: SECRET_SIG, "ciphertext": self.encrypt_value(v.get("value"))} if is_secret(v) else _KEEP
-            ),
-        )
+        return seal_with(value, self.encrypt_value)
 
     def open(self, value: Any) -> Any:
         """Inverse of :meth:`seal`; raises ValueError when a ciphertext does not authenticate."""

@@ -1,20 +1,14 @@
-"""The checkpoint store: one state file per stack, written atomically, guarded by a lock.
+"""The checkpoint store: one state document per stack, kept by a backend, guarded by the stack's lock.
 
-Layout under the state directory (``<project>/.fleetform`` or ``$FLEETFORM_STATE_DIR``)::
-
-    stacks/<stack>.json      the checkpoint: resources, pending operations, last run, secrets header
-    stacks/<stack>.json.bak  the checkpoint as it was before the last run that changed the stack
-    locks/<stack>.lock       the stack's OS lock; while held, says who and since when
-
-Every write goes to a temporary file in the same directory and is renamed over the checkpoint, so a
-reader (or a process killed mid-write) sees either the old or the new checkpoint, never a torn one.
-The file's format and the checks it passes before use are in :mod:`engine.state_doc`.
+Where the bytes live is the backend's business (:mod:`engine.backends`: a local directory by default,
+S3 or PostgreSQL); what they hold, and the checks they pass before use, is the same everywhere
+(:mod:`engine.state_doc`). The store remembers the version of each state it read, and every write is
+conditional on it, so a run never overwrites a state another run changed after it read it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -24,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from . import state_doc
+from .backends import STATE_DIR_ENV, Backend, choose, open_backend
 from .errors import StateError
-from .files import write_atomically
-from .locking import clear_stale, is_held, stack_lock
+from .project import load_project
 from .secrets import SecretBox, passphrase_for
 
-STATE_DIR_ENV = "FLEETFORM_STATE_DIR"
+__all__ = ["STATE_DIR_ENV", "Checkpointer", "LiveState", "PendingOperation", "ResourceState", "StateStore"]
 
 
 def utc_now() -> str:
@@ -186,40 +180,34 @@ class LiveState:
 
 
 class StateStore:
-    """Checkpoints, backups and locks of the stacks of one project."""
+    """Checkpoints, backups and locks of the stacks of one project, on its backend."""
 
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self._versions: dict[str, str | None] = {}  # stack -> version of the state last read or written
 
     @classmethod
     def for_project(cls, project_dir: Path) -> StateStore:
-        """The project's store: ``$FLEETFORM_STATE_DIR`` if set (the CLI makes a relative value
-        absolute against the directory fleetform was started in), else ``<project>/.fleetform``."""
-        override = os.environ.get(STATE_DIR_ENV)
-        return cls(Path(override).absolute() if override else project_dir / ".fleetform")
+        """The project's store, on the backend chosen for it (see :mod:`engine.backends`)."""
+        project = load_project(project_dir)
+        return cls(open_backend(project.dir, project.name, choose(project.dir, project.backend_url).url))
 
-    def path(self, stack: str) -> Path:
-        return self.root / "stacks" / f"{stack}.json"
-
-    def backup_path(self, stack: str) -> Path:
-        return self.root / "stacks" / f"{stack}.json.bak"
-
-    def lock_path(self, stack: str) -> Path:
-        return self.root / "locks" / f"{stack}.lock"
+    def location(self, stack: str) -> str:
+        return self.backend.location(stack)
 
     def stacks(self) -> list[str]:
-        folder = self.root / "stacks"
-        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        return self.backend.stacks()
 
     def exists(self, stack: str) -> bool:
-        return self.path(stack).exists()
+        return self.backend.read(stack) is not None
 
     # -- reading -------------------------------------------------------------------------------
     def summary(self, stack: str) -> dict:
         """What `stack ls` shows without the passphrase: resource count and last run, or the damage."""
+        blob = self.backend.read(stack)
         try:
-            document = state_doc.parse(self.path(stack).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, state_doc.DamagedState) as exc:
+            document = state_doc.parse(blob.data.decode("utf-8") if blob else "")
+        except (UnicodeDecodeError, state_doc.DamagedState) as exc:
             return {"damaged": str(exc)}
         resources, last_run = document.get("resources"), document.get("last_run")
         return {
@@ -228,15 +216,19 @@ class StateStore:
         }
 
     def load(self, stack: str, project: str) -> tuple[LiveState, SecretBox]:
-        """The stack's state, checked whole before anything uses it; an empty state if there is no
-        file. Anything else that is not a state of this project and stack raises StateError."""
-        path = self.path(stack)
+        """The stack's state, checked whole before anything uses it; an empty state if there is none.
+        Anything else that is not a state of this project and stack raises StateError."""
         passphrase = passphrase_for(stack)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            blob = self.backend.read(stack)
+        except OSError as exc:
+            raise self._damaged(stack, f"it cannot be read ({exc})") from None
+        self._versions[stack] = blob.version if blob else None
+        if blob is None:
             return LiveState([], [], None), SecretBox(passphrase)
-        except (OSError, UnicodeDecodeError) as exc:
+        try:
+            text = blob.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise self._damaged(stack, f"it cannot be read ({exc})") from None
         try:
             document = state_doc.parse(text)
@@ -254,42 +246,40 @@ class StateStore:
         return LiveState(records, [PendingOperation(**p) for p in pending], last_run, lineage, serial), box
 
     def _damaged(self, stack: str, problem: str) -> StateError:
-        path, backup = self.path(stack), self.backup_path(stack)
-        if backup.exists():
-            fix = f"restore the copy kept before the last run that changed it: cp {backup} {path}"
+        restore = self.backend.restore_hint(stack)
+        if restore:
+            fix = f"restore the copy kept before the last run that changed it: {restore}"
         else:
-            fix = "restore it from your own backup (there is no .bak copy)"
+            fix = "restore it from your own backup (there is no backup copy)"
         return StateError(
-            f"state file {path} is not a usable state of stack '{stack}': {problem}. Nothing was changed; {fix}"
+            f"state {self.location(stack)} is not a usable state of stack '{stack}': {problem}. "
+            f"Nothing was changed; {fix}"
         )
 
     # -- writing -------------------------------------------------------------------------------
     def write_text(self, stack: str, text: str, durable: bool = False) -> None:
-        write_atomically(self.path(stack), text.encode(), durable)
+        """Replace the state, only if it is still the version this store last read or wrote."""
+        self._versions[stack] = self.backend.write(stack, text.encode(), self._versions.get(stack), durable)
 
     def backup(self, stack: str) -> None:
-        """Keep the current state file as ``<stack>.json.bak`` (before a run changes it)."""
-        try:
-            data = self.path(stack).read_bytes()
-        except FileNotFoundError:
-            return
-        write_atomically(self.backup_path(stack), data, durable=True)
+        """Keep the current state as the stack's backup (before a run changes it)."""
+        self.backend.backup(stack)
 
     def remove(self, stack: str) -> None:
-        """Delete the stack's state, its backup and its lock record."""
-        for path in (self.path(stack), self.backup_path(stack), self.lock_path(stack)):
-            path.unlink(missing_ok=True)
+        """Delete the stack's state and its backup."""
+        self.backend.remove(stack)
+        self._versions.pop(stack, None)
 
     # -- locking -------------------------------------------------------------------------------
     def lock(self, stack: str, operation: str, on_stale=None):
-        """Hold the stack's lock for a ``with`` block (see :mod:`engine.locking`)."""
-        return stack_lock(self.lock_path(stack), stack, operation, utc_now(), on_stale)
+        """Hold the stack's lock for a ``with`` block (see :mod:`engine.backends.base`)."""
+        return self.backend.lock(stack, operation, utc_now(), on_stale)
 
     def is_locked(self, stack: str) -> bool:
-        return is_held(self.lock_path(stack))
+        return self.backend.is_locked(stack)
 
     def unlock(self, stack: str) -> dict | None:
-        return clear_stale(self.lock_path(stack), stack)
+        return self.backend.unlock(stack)
 
 
 class Checkpointer:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from backend_servers import moto_endpoint, postgres_server, postgres_url, s3_url  # noqa: F401 (state backend fixtures)
 from typer.testing import CliRunner
 
 from engine.cli import app

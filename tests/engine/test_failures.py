@@ -126,14 +126,16 @@ def test_a_second_up_on_a_locked_stack_reports_the_holder(files_project):
     assert files_project.cli("up", "--yes").code == EXIT_OK  # the lock is gone with its holder
 
 
-def test_two_concurrent_ups_one_waits_out(files_project):
-    files_project.declare({"name": "slow", "content": "1", "sleep": 3})
+def test_two_concurrent_ups_one_waits_out(files_project, tmp_path):
+    gate = tmp_path / "gate"
+    files_project.declare({"name": "slow", "content": "1", "gate": str(gate)})
     first = files_project.subprocess("up", "--yes")
-    _wait_for(lambda: files_project.dir.joinpath(".fleetform", "locks", "dev.lock").exists())
+    _wait_for(lambda: "start-create slow.txt" in files_project.all_events())  # holding the lock, at the gate
     second = files_project.subprocess("up", "--yes")
     _out, err = second.communicate(timeout=60)
     assert second.returncode == EXIT_LOCKED
     assert f"pid {first.pid}" in err
+    gate.touch()
     first.communicate(timeout=60)
     assert first.returncode == EXIT_OK
 

@@ -61,7 +61,7 @@ def test_a_lock_held_by_a_live_run_is_never_broken(files_project):
 def test_a_run_ending_leaves_a_lock_taken_after_it_alone(files_project):
     """The old design unlinked whatever lock file was there when a run ended."""
     store = StateStore.for_project(files_project.dir)
-    path = store.lock_path("dev")
+    path = store.backend.lock_path("dev")
     first = store.lock("dev", "up")
     first.__enter__()
     path.unlink()  # someone removes the file by hand while the first run holds it

@@ -24,7 +24,9 @@ from engine.project import load_project, load_stack_config
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
 MUTANTS_PER_STACK = 120
-SECONDS_PER_MUTANT = 2.0
+# A hang guard, not a speed target (those live in bench/): an alias bomb or a runaway nesting check would take
+# minutes; a parse takes milliseconds, so even a machine loaded many times over stays far below this.
+HANG_SECONDS = 30.0
 
 SNIPPETS = [
     "2024-01-01",
@@ -128,7 +130,7 @@ def test_mutants_of_the_shipped_stacks_parse_or_are_refused(project_copy, shippe
         target.write_bytes(mutant)
         started = time.monotonic()
         outcomes.append(parse_both_ways(project_copy, stack))
-        assert time.monotonic() - started < SECONDS_PER_MUTANT, mutant[:200]
+        assert time.monotonic() - started < HANG_SECONDS, mutant[:200]
     assert "invalid" in outcomes  # the mutations do reach the checks
 
 
@@ -152,7 +154,7 @@ def test_yaml_beyond_json_values_is_refused_with_its_place(project_copy, case):
     started = time.monotonic()
     with pytest.raises(InvalidInputError) as raised:
         load_stack_config(load_project(project_copy), "dev")
-    assert time.monotonic() - started < SECONDS_PER_MUTANT
+    assert time.monotonic() - started < HANG_SECONDS
     assert str(target) in str(raised.value) and message in str(raised.value), str(raised.value)
 
 

@@ -1,7 +1,7 @@
 """Test program: declares file resources from the stack config `files:resources`.
 
 Each entry: {name, content, path?, depends_on?: [names], parent?: name, secret?, fail?, protect?,
-ignore_changes?: [...], replace_on_changes?: [...], dbr?, retain?, sleep?}.
+ignore_changes?: [...], replace_on_changes?: [...], dbr?, retain?, sleep?, gate?}.
 """
 
 import json
@@ -39,6 +39,8 @@ for spec in specs:
         "sleep": spec.get("sleep", 0),
         "dbr": spec.get("dbr", False),
     }
+    if "gate" in spec:
+        props["gate"] = spec["gate"]
     if "secret" in spec:
         props["secret"] = pulumi.Output.secret(spec["secret"])
     for dep in spec.get("content_from", []):

@@ -1,7 +1,8 @@
 """A test-only dynamic provider with real side effects: each resource is a file in a directory.
 
 ``content`` changes update the file in place; ``path`` changes replace it. A resource whose
-``fail`` input is true fails on create/update. ``sleep`` delays each call, for tests that kill a run.
+``fail`` input is true fails on create/update. ``sleep`` delays each call, for tests that kill a run;
+``gate`` (a path) holds a create or update until that file exists, for tests that race two runs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def _write(props: dict, event: str) -> None:
         raise RuntimeError(f"refusing to write {props['path']} (fail=true)")
     _log(props, f"start-{event}")
     time.sleep(float(props.get("sleep", 0)))
+    while props.get("gate") and not Path(props["gate"]).exists():
+        time.sleep(0.05)
     path = Path(props["dir"]) / props["path"]
     path.write_text(json.dumps({"content": props["content"], "secret": props.get("secret")}))
     _log(props, event)
