@@ -43,6 +43,7 @@ from .render import Reporter, result_to_json
 from .report_text import destroy_lines
 from .state import STATE_DIR_ENV, StateStore
 from .state_edit import StateEditor, describe
+from .targets import Targeting
 
 app = typer.Typer(
     help="fleetform: preview and apply a Pulumi Python program with the embedded engine "
@@ -166,6 +167,9 @@ ExpectNoChangesOpt = typer.Option(
 
 RefreshOpt = typer.Option(False, "--refresh", help="Read every resource back from its provider before planning.")
 MarkdownOpt = typer.Option(False, "--markdown", help="Print a Markdown review (for a pull-request comment).")
+TargetOpt = typer.Option([], "--target", "-t", help="Only this resource (URN or name) and what it needs; repeatable.")
+TargetDependentsOpt = typer.Option(False, "--target-dependents", help="With --target: also whatever needs a target.")
+ExcludeOpt = typer.Option([], "--exclude", help="Leave out this resource (URN or name) and what needs it; repeatable.")
 TerraformSummaryOpt = typer.Option(
     False, "--terraform-summary", help="End with Terraform's line too: Plan: X to add, Y to change, Z to destroy."
 )
@@ -185,12 +189,17 @@ def preview(
     markdown: bool = MarkdownOpt,
     save_plan: Path | None = SavePlanOpt,
     terraform_summary: bool = TerraformSummaryOpt,
+    target: list[str] = TargetOpt,
+    target_dependents: bool = TargetDependentsOpt,
+    exclude: list[str] = ExcludeOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
+    targeting = _targeting(target, target_dependents, exclude)
     if as_json and markdown:
         _fail("--json and --markdown: choose one", EXIT_INVALID_INPUT)
 
     def action(ops: StackOperations) -> RunResult:
+        ops.targeting = targeting
         result = ops.preview(refresh)
         if save_plan is not None:
             result.notes.append(saved_plan_note(save_plan, ops.project.name, result, refresh))
@@ -213,16 +222,21 @@ def up(
     refresh: bool = RefreshOpt,
     plan: Path | None = PlanOpt,
     terraform_summary: bool = TerraformSummaryOpt,
+    target: list[str] = TargetOpt,
+    target_dependents: bool = TargetDependentsOpt,
+    exclude: list[str] = ExcludeOpt,
 ) -> None:
     """Create, update, replace and delete resources until the stack matches the program."""
+    targeting = _targeting(target, target_dependents, exclude)
     try:
         saved = SavedPlan.load(plan, stack) if plan is not None else None
     except EngineError as exc:
         _fail(str(exc), exc.exit_code)
     if not yes:
-        _confirm_or_exit("up", stack, cwd, parallel)
+        _confirm_or_exit("up", stack, cwd, parallel, targeting)
 
     def action(ops: StackOperations) -> RunResult:
+        ops.targeting = targeting
         return ops.up(saved, refresh)
 
     raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, action, diff, terraform_summary=terraform_summary))
@@ -236,12 +250,16 @@ def destroy(
     as_json: bool = JsonOpt,
     yes: bool = YesOpt,
     terraform_summary: bool = TerraformSummaryOpt,
+    target: list[str] = TargetOpt,
+    exclude: list[str] = ExcludeOpt,
 ) -> None:
-    """Delete every resource of the stack, dependents first."""
+    """Delete every resource of the stack, dependents first (with --target: those and what needs them)."""
+    targeting = _targeting(target, False, exclude)
     if not yes:
-        _confirm_or_exit("destroy", stack, cwd, parallel)
+        _confirm_or_exit("destroy", stack, cwd, parallel, targeting)
 
     def action(ops: StackOperations) -> RunResult:
+        ops.targeting = targeting
         return ops.destroy()
 
     raise typer.Exit(_operate("destroy", stack, cwd, parallel, as_json, action, terraform_summary=terraform_summary))
@@ -256,11 +274,19 @@ def refresh(
     yes: bool = YesOpt,
     preview_only: bool = typer.Option(False, "--preview-only", help="Show drift only; change nothing."),
     expect_no_changes: bool = ExpectNoChangesOpt,
+    target: list[str] = TargetOpt,
+    target_dependents: bool = TargetDependentsOpt,
+    exclude: list[str] = ExcludeOpt,
 ) -> None:
     """Read every resource back from its provider and record what really exists (drift)."""
+    targeting = _targeting(target, target_dependents, exclude)
     if not yes and not preview_only:
-        _confirm_or_exit("refresh", stack, cwd, parallel)
-    action = lambda ops: ops.refresh(apply=not preview_only)  # noqa: E731
+        _confirm_or_exit("refresh", stack, cwd, parallel, targeting)
+
+    def action(ops: StackOperations) -> RunResult:
+        ops.targeting = targeting
+        return ops.refresh(apply=not preview_only)
+
     raise typer.Exit(_operate("refresh", stack, cwd, parallel, as_json, action, True, expect_no_changes))
 
 
@@ -308,13 +334,26 @@ def graph(
         sys.stdout.flush()
 
 
-def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int) -> None:
+def _targeting(targets: list[str], dependents: bool, excludes: list[str]) -> Targeting:
+    if dependents and not targets:
+        _fail("--target-dependents needs at least one --target", EXIT_INVALID_INPUT)
+    return Targeting(tuple(targets), dependents, tuple(excludes))
+
+
+def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int, targeting: Targeting) -> None:
     if not sys.stdin.isatty():
         _fail(f"{kind} needs --yes when not run interactively", EXIT_INVALID_INPUT)
     if kind != "destroy":
-        code = _operate("preview", stack, cwd, parallel, False, lambda ops: ops.preview())
+
+        def preview(ops: StackOperations) -> RunResult:
+            ops.targeting = targeting
+            return ops.preview()
+
+        code = _operate("preview", stack, cwd, parallel, False, preview)
         if code != EXIT_OK:
             raise typer.Exit(code)
+    elif targeting.active:
+        typer.echo(f"destroy will delete what --target selects in stack '{stack}' and whatever needs it")
     else:  # what will go, before asking
         try:
             recorded = StackOperations(cwd, stack, Reporter("destroy", quiet=True)).recorded()

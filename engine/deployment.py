@@ -69,6 +69,9 @@ class Deployment:
         self._lock = threading.Lock()
         # up --plan: says why a planned step must not be applied (engine.plan_file.SavedPlan.enforce)
         self.plan_check: Callable[[Step], str | None] | None = None
+        # --target/--exclude: the URNs this run may touch (None: all); what it left alone, for the notes
+        self.selection: set[str] | None = None
+        self.untouched: list[str] = []
         self._gone_origins: dict[str, str] = {}  # provider URN -> the resource it was configured from, now gone
         self._origins_lock = threading.Lock()
 
@@ -85,6 +88,10 @@ class Deployment:
             step = _unplanned(reg, old)
             return self._skip(step, f"skipped: depends on failed {', '.join(urn_name(u) for u in blocked_by)}")
         if self.mode == Mode.FROZEN:
+            return self._replay(reg, old)
+        if not self.selected(reg.urn):
+            with self._lock:
+                self.untouched.append(reg.urn)
             return self._replay(reg, old)
         try:
             provider = self.provider(reg.type, reg.provider_ref) if reg.custom else None
@@ -250,9 +257,15 @@ class Deployment:
         gone = [r for r in self.live.resources() if r.urn not in seen]
         return gone + self.live.old_copies()
 
+    def selected(self, urn: str) -> bool:
+        return self.selection is None or urn in self.selection
+
     def plan_deletes(self, resources: list[ResourceState]) -> list[Step]:
         steps = []
-        for resource in resources:
+        left = [r.urn for r in resources if not self.selected(r.urn)]
+        with self._lock:
+            self.untouched += left
+        for resource in (r for r in resources if self.selected(r.urn)):
             op = Op.DELETE_REPLACED if resource.delete else Op.DELETE
             step = Step(op, resource.urn, resource.type, resource, parent=resource.parent)
             if resource.protect:
@@ -352,6 +365,9 @@ class Deployment:
         """Read every recorded custom resource and compare it with the recorded outputs. Reads are
         independent of each other (as in Pulumi): a failed read skips nothing."""
         candidates = [r for r in self.live.resources() if r.custom and not r.type.startswith(PROVIDER_PREFIX)]
+        with self._lock:
+            self.untouched += [r.urn for r in candidates if not self.selected(r.urn)]
+        candidates = [r for r in candidates if self.selected(r.urn)]
         steps = [Step(Op.READ, r.urn, r.type, r, parent=r.parent) for r in candidates]
         with self._lock:
             self.steps.update((step.urn, step) for step in steps)

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import state_doc
 from .deployment import Deployment, Mode, Observer, pending_create_note
 from .errors import EXIT_INVALID_INPUT, EngineError, InvalidInputError, StateError
+from .graph import needed_urns, recorded_needs
 from .monitor import EngineLog, ResourceMonitor
 from .plan_file import SavedPlan, StalePlan
 from .program import run_program
@@ -26,6 +27,7 @@ from .providers import ProviderRegistry
 from .secrets import mask_secrets
 from .state import STATE_DIR_ENV, Checkpointer, LiveState, StateStore, utc_now
 from .steps import SUMMARY_OPS, Op, Status, Step
+from .targets import Node, Targeting, untouched_note
 from .urn import STACK_TYPE
 from .walk import Walker
 
@@ -95,6 +97,7 @@ class StackOperations:
         self.parallel = parallel
         self.store = StateStore.for_project(self.project.dir)
         self.cancelled = threading.Event()  # set on Ctrl-C: no new provider call starts
+        self.targeting = Targeting()  # --target/--target-dependents/--exclude
 
     def cancel(self) -> None:
         """Wind the run down: calls in flight finish and are recorded, no new one starts."""
@@ -119,6 +122,8 @@ class StackOperations:
     def _result(self, kind: str, deployment: Deployment, error: BaseException | None, notes: list[str]) -> RunResult:
         steps = [s for s in deployment.steps.values() if s.type != STACK_TYPE]
         pending = [p.urn for p in deployment.live.pending()]
+        note = untouched_note(deployment.untouched, self.targeting.active)
+        notes = [*notes, note] if note else notes
         result = RunResult(kind, self.stack, steps, deployment.stack_outputs, error, list(notes), pending)
         result.previous_outputs = deployment.previous_outputs if deployment.previous_outputs else None
         result.interrupted = self.cancelled.is_set()
@@ -171,6 +176,8 @@ class StackOperations:
         error = self._refresh_first(live, config, notes) if refresh else None
         deployment = self._deployment(live, config, Mode.PREVIEW)
         if error is None:
+            error = self._select(deployment, config, program=True)
+        if error is None:
             error = self._run(deployment, config, dry_run=True)
         if error is None:
             deployment.plan_deletes(deployment.unregistered())
@@ -195,6 +202,8 @@ class StackOperations:
             if error is None and plan is not None:
                 error = self._check_plan(plan, live, config)
                 run.deployment.plan_check = plan.enforce
+            if error is None:
+                error = self._select(run.deployment, config, program=True)
             if error is None:
                 error = self._run(run.deployment, config, dry_run=False)
             if error is None and plan is not None and plan.violations:
@@ -224,6 +233,31 @@ class StackOperations:
                 notes.append(f"refresh: {step.urn} {'no longer exists' if gone else 'changed outside fleetform'}")
         return None
 
+    def _select(
+        self, deployment: Deployment, config: StackConfig, program: bool, deleting: bool = False
+    ) -> BaseException | None:
+        """Narrow ``deployment`` to what --target/--exclude select, from the recorded resources and, with
+        ``program``, from what a quiet preview of the program declares (a resource not recorded yet counts)."""
+        if not self.targeting.active:
+            return None
+        nodes = {r.urn: Node(frozenset(recorded_needs(r)), r.parent) for r in deployment.live.resources()}
+        if program:
+            declaring = Deployment(
+                deployment.live,
+                default_registry(config, self.project),
+                _Silent(),
+                Mode.PREVIEW,
+                Walker(self.parallel, self.cancelled),
+            )
+            error = self._run(declaring, config, dry_run=True)
+            if error is not None:
+                return error
+            for reg in declaring.registered.values():
+                needs = needed_urns(reg.dependencies, reg.property_dependencies, reg.provider_ref, reg.parent)
+                nodes[reg.urn] = Node(frozenset(needs), reg.parent)
+        deployment.selection = self.targeting.select(nodes, deleting)
+        return None
+
     def _check_plan(self, plan: SavedPlan, live: LiveState, config: StackConfig) -> BaseException | None:
         """Preview the program against the state as it is now, quietly; the plan must be exactly that."""
         checking = Deployment(
@@ -244,6 +278,7 @@ class StackOperations:
                 return self._stopped(run, "destroy", error)
             run.notes += run.deployment.reconcile_pending()
             live = run.deployment.live
+            self._select(run.deployment, config, program=False, deleting=True)
             run.deployment.run_deletes(run.deployment.plan_deletes(live.resources() + live.old_copies()))
             if error is not None:
                 run.notes.append(f"the program failed while setting up for destroy: {error}")
@@ -259,6 +294,7 @@ class StackOperations:
             error = self._run_for_providers(deployment, config, notes)
             if _invalid_input(error):
                 return RunResult("refresh", self.stack, [], {}, error)
+            self._select(deployment, config, program=False)
             deployment.refresh(apply=False)
             return self._result("refresh", deployment, None, notes)
         with self._applying("refresh", config, Mode.FROZEN) as run:
@@ -266,6 +302,7 @@ class StackOperations:
             if _invalid_input(error):
                 return self._stopped(run, "refresh", error)
             run.notes += run.deployment.reconcile_pending()
+            self._select(run.deployment, config, program=False)
             run.deployment.refresh(apply=True)
             run.result = self._result("refresh", run.deployment, None, run.notes)
         return run.result
