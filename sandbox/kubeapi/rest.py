@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import discovery, errors, watchstream
+from . import discovery, errors, impersonation, protobody, reviews, scale, watchstream
 from .auth import Attributes
 from .httpserver import HttpRequest, HttpResponse, query_flag
 from .patch import APPLY
@@ -71,6 +71,7 @@ class RestApi:
         user = self.cluster.authenticator.authenticate(req.headers.get("authorization"), req.client_cert)
         if user is None:
             raise errors.unauthorized()
+        user = impersonation.impersonated(self.cluster.authorizer, user, req.headers)
         segments = path.strip("/").split("/")
         if segments[0] == "api" and len(segments) >= 3 and segments[1] == "v1":
             return self._resource(req, user, "", "v1", segments[2:])
@@ -141,6 +142,8 @@ class RestApi:
             return self._review(req, user, t)
         if t.subresource == "token":
             return self._token_request(req, t)
+        if t.subresource == "scale":
+            return self._scale(req, t)
         handler = getattr(self, f"_{t.verb}")
         return handler(req, user, t)
 
@@ -239,45 +242,18 @@ class RestApi:
         account = self.cluster.ops.get(t.rt, t.namespace, t.name)
         return HttpResponse.json(201, self.cluster.sa_tokens.token_request(account, _body(req)))
 
-    def _review(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        """SelfSubjectAccessReview: may the caller do what ``spec`` describes?"""
-        body = _body(req)
-        spec = body.get("spec") or {}
-        res, non_res = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
-        if res:
-            attrs = Attributes(
-                res.get("verb", ""),
-                res.get("namespace", ""),
-                res.get("group", ""),
-                res.get("resource", ""),
-                res.get("subresource", ""),
-                res.get("name", ""),
-            )
-        elif non_res:
-            attrs = Attributes(non_res.get("verb", ""), path=non_res.get("path", ""))
-        else:
-            raise errors.invalid(
-                t.rt.kind,
-                t.rt.group,
-                "",
-                [
-                    errors.field_required(
-                        "spec.resourceAttributes",
-                        "exactly one of nonResourceAttributes or resourceAttributes must be specified",
-                    )
-                ],
-            )
-        allowed = self.cluster.authorizer.allowed(user, attrs)
+    def _scale(self, req: HttpRequest, t: Target) -> HttpResponse:
+        ops = self.cluster.ops
+        if t.verb == "get":
+            return HttpResponse.json(200, scale.get(ops, t.rt, t.namespace, t.name))
+        patch_type = req.headers.get("content-type", "").split(";")[0].strip().lower() if t.verb == "patch" else None
+        doc = _body(req, yaml_ok=patch_type == APPLY)
         return HttpResponse.json(
-            201,
-            {
-                "kind": t.rt.kind,
-                "apiVersion": t.rt.api_version,
-                "metadata": {"creationTimestamp": None},
-                "spec": spec,
-                "status": {"allowed": allowed},
-            },
+            200, scale.write(ops, t.rt, t.namespace, t.name, doc, patch_type, _manager(req), _dry_run(req))
         )
+
+    def _review(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
+        return HttpResponse.json(201, reviews.review(self.cluster, user, t.rt, t.namespace, _body(req)))
 
 
 # --- request helpers ----------------------------------------------------------------------------
@@ -285,6 +261,8 @@ class RestApi:
 
 def _body(req: HttpRequest, yaml_ok: bool = False):
     content_type = req.headers.get("content-type", "")
+    if content_type.split(";")[0].strip() == protobody.MEDIA_TYPE:
+        return protobody.decode(req.body)
     try:
         if yaml_ok or "yaml" in content_type:
             doc = yaml.safe_load(req.body.decode() or "null")
