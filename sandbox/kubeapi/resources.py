@@ -49,6 +49,7 @@ class ResourceType:
     terminating: bool = False  # its CRD is being deleted: no new objects
     storage_version: bool = True  # the version objects are stored in (CRDs: exactly one)
     schema: dict | None = field(default=None, compare=False, hash=False)
+    printer_columns: tuple[dict, ...] = field(default=(), compare=False, hash=False)  # CRD additionalPrinterColumns
 
     @property
     def api_version(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import discovery, errors, impersonation, protobody, reviews, scale, watchstream
+from . import discovery, errors, fieldvalidation, impersonation, openapi, protobody, reviews, scale, tables, watchstream
 from .auth import Attributes
 from .httpserver import HttpRequest, HttpResponse, query_flag
 from .patch import APPLY
@@ -87,6 +87,8 @@ class RestApi:
             raise errors.method_not_allowed()
         registry = self.cluster.registry
         doc = None
+        if segments[0] == "openapi":
+            return self._openapi(req, segments[1:])
         if segments == ["api"]:
             doc = discovery.core_versions(f"127.0.0.1:{self.cluster.port}")
         elif segments == ["api", "v1"]:
@@ -100,6 +102,12 @@ class RestApi:
         if doc is None:
             raise errors.page_not_found()
         return HttpResponse.json(200, doc)
+
+    def _openapi(self, req: HttpRequest, segments: list[str]) -> HttpResponse:
+        accept = req.headers.get("accept", "")
+        if segments == ["v2"] and accept and "json" not in accept and "*/*" not in accept:
+            raise errors.not_acceptable(["application/json"])
+        return HttpResponse.json(200, openapi.respond(self.cluster.registry, segments, self.cluster.version))
 
     # --- resources ------------------------------------------------------------------------------
 
@@ -144,13 +152,24 @@ class RestApi:
             return self._token_request(req, t)
         if t.subresource == "scale":
             return self._scale(req, t)
-        handler = getattr(self, f"_{t.verb}")
-        return handler(req, user, t)
+        warnings = self._field_validation(req, t)
+        response = getattr(self, f"_{t.verb}")(req, user, t)
+        if warnings:
+            response.headers["Warning"] = fieldvalidation.warning_header(warnings)
+        return response
+
+    @staticmethod
+    def _field_validation(req: HttpRequest, t: Target) -> list[str]:
+        if t.verb not in ("create", "update", "patch") or t.subresource not in ("", "status"):
+            return []
+        patch_type = req.headers.get("content-type", "").split(";")[0].strip().lower() if t.verb == "patch" else None
+        return fieldvalidation.check(t.rt, req.query, _body(req, yaml_ok=patch_type == APPLY), patch_type)
 
     def _list(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         q = req.query
-        return HttpResponse.json(
-            200,
+        return self._shown(
+            req,
+            t,
             self.cluster.ops.list(
                 t.rt,
                 t.namespace or None,
@@ -171,7 +190,14 @@ class RestApi:
         return HttpResponse(200, events, {"Content-Type": "application/json"})
 
     def _get(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        return HttpResponse.json(200, self.cluster.ops.get(t.rt, t.namespace, t.name))
+        return self._shown(req, t, self.cluster.ops.get(t.rt, t.namespace, t.name))
+
+    @staticmethod
+    def _shown(req: HttpRequest, t: Target, doc: dict) -> HttpResponse:
+        """``doc`` as JSON, or as a Table when the client asks for one (kubectl get)."""
+        if tables.wants_table(req.headers.get("accept", "")):
+            doc = tables.table(t.rt, doc, req.query.get("includeObject", ""))
+        return HttpResponse.json(200, doc)
 
     def _create(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         created = self.cluster.ops.create(t.rt, t.namespace, _body(req), manager=_manager(req), dry_run=_dry_run(req))

@@ -19,7 +19,7 @@ import binascii
 import ipaddress
 import re
 
-from . import crd, errors, meta, schema
+from . import crd, errors, meta, schema, typeschemas
 from .resources import Registry, ResourceType
 from .store import Store
 
@@ -50,7 +50,10 @@ class KindRules:
         """Defaults and server-owned fields, before validation (``old`` None on create)."""
         if rt.custom:
             schema.normalize(obj, rt.schema)
-        elif subresource != "finalize" and (handler := self._preparers.get(rt.key)):
+            return
+        if model := typeschemas.model_for(rt.group, rt.version, rt.kind):
+            typeschemas.unknown_fields(obj, model.__name__, prune=True)  # dropped, as a real server does
+        if subresource != "finalize" and (handler := self._preparers.get(rt.key)):
             handler(obj, old)
 
     def causes(self, rt: ResourceType, obj: dict, old: dict | None) -> list[dict]:
