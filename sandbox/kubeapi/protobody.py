@@ -1,7 +1,7 @@
 """Protobuf request bodies (``application/vnd.kubernetes.protobuf``) for the kinds kubectl sends so.
 
 kubectl's typed commands (``create namespace``, ``create token``, ``auth can-i``, ``auth
-whoami``, ``create configmap|secret|serviceaccount|deployment``) post protobuf and do not fall back to JSON
+whoami``, ``create configmap|secret|serviceaccount|deployment|role|rolebinding``...) post protobuf and do not fall back to JSON
 on a 415. The body is the ``k8s\\0`` magic, then a ``runtime.Unknown`` envelope (typeMeta,
 raw) whose ``raw`` is the object's message. Protobuf carries field numbers, not names, so each
 kind decoded here has a table of its fields' numbers (facts of the Kubernetes ``generated.proto``
@@ -18,6 +18,7 @@ from . import errors
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 _MAGIC = b"k8s\x00"
+_RBAC = "rbac.authorization.k8s.io/v1"
 
 # A field is (json name, kind): kind is "str", "int", "bool", "bytes", "strs" (repeated string),
 # "map" (map<string,string>), "bmap" (map<string,bytes>), a message table (dict), or
@@ -82,6 +83,21 @@ _DEPLOYMENT_SPEC = {
     4: ("strategy", {1: ("type", "str")}),
 }
 
+_POLICY_RULE = {
+    1: ("verbs", "strs"),
+    2: ("apiGroups", "strs"),
+    3: ("resources", "strs"),
+    4: ("resourceNames", "strs"),
+    5: ("nonResourceURLs", "strs"),
+}
+_BINDING = {
+    2: (
+        "subjects",
+        ("msgs", {1: ("kind", "str"), 2: ("apiGroup", "str"), 3: ("name", "str"), 4: ("namespace", "str")}),
+    ),
+    3: ("roleRef", {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")}),
+}
+
 
 def _kind(spec: dict | None = None, extra: dict | None = None) -> dict:
     fields = {1: ("metadata", _OBJECT_META)}
@@ -105,6 +121,10 @@ KINDS: dict[tuple[str, str], dict] = {
         },
     ),
     ("apps/v1", "Deployment"): _kind(_DEPLOYMENT_SPEC),
+    **{
+        (_RBAC, kind): _kind(None, {2: ("rules", ("msgs", _POLICY_RULE))} if kind.endswith("Role") else _BINDING)
+        for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+    },
     ("authentication.k8s.io/v1", "TokenRequest"): _kind(
         {1: ("audiences", "strs"), 3: ("boundObjectRef", _BOUND_REF), 4: ("expirationSeconds", "int")}
     ),

@@ -1,8 +1,8 @@
 """``labelSelector`` and ``fieldSelector`` query parameters: parsing and matching.
 
 Label requirements (comma-separated, ANDed): ``k=v``, ``k==v``, ``k!=v``, ``k in (a,b)``,
-``k notin (a,b)``, ``k`` (exists), ``!k`` (does not exist). Field selectors support
-``metadata.name`` and ``metadata.namespace`` with ``=``, ``==`` and ``!=``, which every kind has.
+``k notin (a,b)``, ``k`` (exists), ``!k`` (does not exist). Field selectors support ``=``,
+``==`` and ``!=`` on the labels each resource has (:mod:`fieldlabels`).
 """
 
 from __future__ import annotations
