@@ -12,8 +12,7 @@ Typical use::
 Not emulated: pods actually running (Deployments/DaemonSets just report ready, no ReplicaSets or
 Pods are made for them), scheduling, admission webhooks, aggregated ClusterRoles and RBAC escalation
 checks, CEL/``anyOf`` schema rules, CRD conversion webhooks, protobuf responses (requests: only the
-kinds kubectl's typed commands send), ``x-kubernetes-patch-merge-key`` in the OpenAPI documents,
-``$setElementOrder`` (strategic merge patches keep the live order), the ``scale`` subresource of
+kinds kubectl's typed commands send), ``x-kubernetes-patch-merge-key`` in the OpenAPI documents, the ``scale`` subresource of
 custom resources, JSON-patch field validation, and the consistent-snapshot semantics of paginated
 lists. Each module's docstring states its shortcuts.
 

@@ -31,6 +31,7 @@ SCALARS = {
 }
 
 
+@functools.cache
 def model_for(group: str, version: str, kind: str):
     """The client's model class of a built-in kind, or None (custom resources, unknown kinds)."""
     prefix = (group.split(".")[0] or "core").capitalize()
@@ -62,29 +63,35 @@ def is_model(kind: str) -> bool:
     return kind not in SCALARS and kind != "object" and not LIST.match(kind) and not DICT.match(kind)
 
 
+@functools.cache
+def _parsed(kind: str) -> tuple[str, str]:
+    """``("list"|"dict", item type)``, ``("model", kind)`` or ``("other", kind)``."""
+    if m := LIST.match(kind):
+        return "list", m.group(1)
+    if m := DICT.match(kind):
+        return "dict", m.group(1)
+    return ("model" if is_model(kind) else "other"), kind
+
+
 def unknown_fields(value, kind: str, path: str = "", prune: bool = False) -> list[str]:
     """Paths (``.spec.foo``) of fields ``value`` has that a ``kind`` has not; removed when
     ``prune``. ``$``-prefixed strategic merge patch directives are not fields, and a null
     (a patch deleting the field) is not reported."""
     found: list[str] = []
-    if m := LIST.match(kind):
-        if isinstance(value, list):
-            for n, item in enumerate(value):
-                found += unknown_fields(item, m.group(1), f"{path}[{n}]", prune)
-        return found
-    if m := DICT.match(kind):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                found += unknown_fields(item, m.group(1), f"{path}[{key}]", prune)
-        return found
-    if not is_model(kind) or not isinstance(value, dict):
-        return found
-    known = fields(kind)
-    for key in list(value):
-        if key in known:
-            found += unknown_fields(value[key], known[key], f"{path}.{key}", prune)
-        elif not key.startswith("$") and value[key] is not None:  # null: a patch removing it
-            found.append(f"{path}.{key}")
-            if prune:
-                del value[key]
+    shape, inner = _parsed(kind)
+    if shape == "list" and isinstance(value, list):
+        for n, item in enumerate(value):
+            found += unknown_fields(item, inner, f"{path}[{n}]", prune)
+    elif shape == "dict" and isinstance(value, dict):
+        for key, item in value.items():
+            found += unknown_fields(item, inner, f"{path}[{key}]", prune)
+    elif shape == "model" and isinstance(value, dict):
+        known = fields(kind)
+        for key in list(value):
+            if key in known:
+                found += unknown_fields(value[key], known[key], f"{path}.{key}", prune)
+            elif not key.startswith("$") and value[key] is not None:  # null: a patch removing it
+                found.append(f"{path}.{key}")
+                if prune:
+                    del value[key]
     return found

@@ -150,6 +150,16 @@ def test_apply_then_diff_shows_only_real_changes(kubectl):
     assert "+      - image: nginx:1.26" in changed.stdout
 
 
+def test_apply_reorders_a_keyed_list_through_set_element_order(kubectl):
+    env = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    kubectl.run("apply", "-f", "-", stdin=_deployment("web", {"name": "c", "image": "nginx", "env": env}))
+    reordered = _deployment("web", {"name": "c", "image": "nginx", "env": env[::-1]})
+    kubectl.run("apply", "-f", "-", stdin=reordered)
+    container = kubectl.json("get", "deployment", "web")["spec"]["template"]["spec"]["containers"][0]
+    assert [e["name"] for e in container["env"]] == ["B", "A"]
+    assert kubectl.run("diff", "-f", "-", stdin=reordered, check=False).returncode == 0
+
+
 def test_defaults_of_the_built_in_types_are_filled(kubectl):
     kubectl.run("apply", "-f", "-", stdin=_deployment("web", {"name": "c", "image": "nginx"}))
     spec = kubectl.json("get", "deployment", "web")["spec"]
