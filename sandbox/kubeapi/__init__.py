@@ -9,8 +9,8 @@ Typical use::
         cluster.objects.create({"apiVersion": "v1", "kind": "ConfigMap", ...})   # in-process
         cluster.set_faults(latency=0.2, error_rate=0.1)
 
-Not emulated: pods actually running (Deployments/DaemonSets just report ready, no ReplicaSets or
-Pods are made for them), scheduling, admission webhooks, aggregated ClusterRoles and RBAC escalation
+Not emulated: pods actually running (Deployments get ReplicaSets and Pods that are ready at once,
+DaemonSets just report ready), scheduling, admission webhooks, aggregated ClusterRoles and RBAC escalation
 checks, CEL/``anyOf`` schema rules, CRD conversion webhooks, protobuf responses (requests: only the
 kinds kubectl's typed commands send), ``x-kubernetes-patch-merge-key`` in the OpenAPI documents, the ``scale`` subresource of
 custom resources, JSON-patch field validation, and the consistent-snapshot semantics of paginated
@@ -23,7 +23,7 @@ events), ``controlplane`` (background controllers), ``auth``/``satokens``/``user
 RBAC), ``impersonation``, ``reviews`` (whoami, can-i, token reviews), ``discovery``, ``openapi``/
 ``typeschemas`` (OpenAPI documents, built-in fields), ``fieldvalidation`` (unknown fields),
 ``defaults``, ``fieldlabels``/``selectors``, ``tables`` (server-side printing), ``scale``,
-``protobody`` (protobuf requests), ``faults``, ``pki``, ``httpserver``, ``objectapi`` (in-process access).
+``protobody`` (protobuf requests), ``workloads`` (Deployment -> ReplicaSet -> Pod), ``faults``, ``pki``, ``httpserver``, ``objectapi`` (in-process access).
 """
 
 from .cluster import VirtualCluster

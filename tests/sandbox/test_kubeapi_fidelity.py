@@ -1,9 +1,11 @@
 """What real clients rely on, checked without kubectl (see test_kubectl.py for kubectl itself):
-field validation, OpenAPI documents, protobuf request bodies and impersonation."""
+field validation, OpenAPI documents, protobuf request bodies, impersonation and the workload
+controller."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import yaml
@@ -127,3 +129,46 @@ def test_impersonation_needs_the_impersonate_verb(api, cluster):
         _call(api, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review, headers=headers).data
     )
     assert answer["status"]["userInfo"] == {"username": "jane", "groups": ["system:authenticated"]}
+
+
+def _wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.02)
+    return value
+
+
+def test_a_deployment_is_available_through_its_replicaset_and_pods(cluster):
+    objects = cluster.objects
+    objects.create(
+        {**_deployment({"name": "app", "image": "nginx:1"}), "metadata": {"name": "web", "namespace": "default"}}
+    )
+
+    def rolled_out(image: str, replicas: int):
+        d = objects.get("apps/v1", "Deployment", "web", "default")
+        pods = [p for p in objects.list("v1", "Pod", "default") if p["spec"]["containers"][0]["image"] == image]
+        done = d.get("status", {}).get("availableReplicas") == replicas and len(pods) == replicas
+        return done and d
+
+    deployment = _wait_for(lambda: rolled_out("nginx:1", 1))
+    (replicaset,) = objects.list("apps/v1", "ReplicaSet", "default")
+    assert replicaset["metadata"]["ownerReferences"][0]["uid"] == deployment["metadata"]["uid"]
+    assert replicaset["status"]["readyReplicas"] == 1
+    (pod,) = objects.list("v1", "Pod", "default")
+    assert pod["metadata"]["ownerReferences"][0]["name"] == replicaset["metadata"]["name"]
+    assert pod["status"]["phase"] == "Running" and pod["spec"]["nodeName"]
+
+    objects.patch(
+        "apps/v1",
+        "Deployment",
+        "web",
+        {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}},
+        namespace="default",
+    )
+    _wait_for(lambda: rolled_out("nginx:2", 2) and len(objects.list("v1", "Pod", "default")) == 2)
+    sets = {s["metadata"]["name"]: s["spec"]["replicas"] for s in objects.list("apps/v1", "ReplicaSet", "default")}
+    assert sorted(sets.values()) == [0, 2]
+    reasons = {e["reason"] for e in objects.list("v1", "Event", "default")}
+    assert {"ScalingReplicaSet", "SuccessfulCreate", "SuccessfulDelete"} <= reasons
