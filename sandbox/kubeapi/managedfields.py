@@ -11,7 +11,8 @@ the upstream ``FieldsV1`` format.
 * Apply (:func:`apply`) computes the leaves of the applied configuration, refuses with a 409
   listing each leaf another manager owns with a different value (unless ``force``, which moves
   ownership), removes the leaves this manager applied last time but no longer applies (unless
-  someone else owns them), and merges the configuration into the object. Equal values end up
+  someone else owns them; a keyed item left with only unowned fields - server defaults - goes
+  with them), and merges the configuration into the object. Equal values end up
   shared. Lists of scalars are atomic (upstream ``set`` lists are not merged per value).
 """
 
