@@ -1,7 +1,7 @@
 """Protobuf request bodies (``application/vnd.kubernetes.protobuf``) for the kinds kubectl sends so.
 
 kubectl's typed commands (``create namespace``, ``create token``, ``auth can-i``, ``auth
-whoami``, ``create configmap|secret|serviceaccount|deployment|role|rolebinding``...) post protobuf and do not fall back to JSON
+whoami``, ``create configmap|secret|serviceaccount|deployment|service|role|rolebinding``...) post protobuf and do not fall back to JSON
 on a 415. The body is the ``k8s\\0`` magic, then a ``runtime.Unknown`` envelope (typeMeta,
 raw) whose ``raw`` is the object's message. Protobuf carries field numbers, not names, so each
 kind decoded here has a table of its fields' numbers (facts of the Kubernetes ``generated.proto``
@@ -20,7 +20,8 @@ MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 _MAGIC = b"k8s\x00"
 _RBAC = "rbac.authorization.k8s.io/v1"
 
-# A field is (json name, kind): kind is "str", "int", "bool", "bytes", "strs" (repeated string),
+# A field is (json name, kind): kind is "str", "int", "int0" (zero means unset), "intstr"
+# (IntOrString), "bool", "bytes", "strs" (repeated string),
 # "map" (map<string,string>), "bmap" (map<string,bytes>), a message table (dict), or
 # ("msgs", table) for a repeated message.
 _TYPE_META = {1: ("apiVersion", "str"), 2: ("kind", "str")}
@@ -83,6 +84,20 @@ _DEPLOYMENT_SPEC = {
     4: ("strategy", {1: ("type", "str")}),
 }
 
+_INT_OR_STRING = {1: ("type", "int"), 2: ("intVal", "int"), 3: ("strVal", "str")}
+_SERVICE_PORT = {
+    1: ("name", "str"),
+    2: ("protocol", "str"),
+    3: ("port", "int"),
+    4: ("targetPort", "intstr"),
+    5: ("nodePort", "int0"),
+}
+_SERVICE_SPEC = {
+    1: ("ports", ("msgs", _SERVICE_PORT)),
+    2: ("selector", "map"),
+    3: ("clusterIP", "str"),
+    4: ("type", "str"),
+}
 _POLICY_RULE = {
     1: ("verbs", "strs"),
     2: ("apiGroups", "strs"),
@@ -121,6 +136,7 @@ KINDS: dict[tuple[str, str], dict] = {
         },
     ),
     ("apps/v1", "Deployment"): _kind(_DEPLOYMENT_SPEC),
+    ("v1", "Service"): _kind(_SERVICE_SPEC),
     **{
         (_RBAC, kind): _kind(None, {2: ("rules", ("msgs", _POLICY_RULE))} if kind.endswith("Role") else _BINDING)
         for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
@@ -190,8 +206,11 @@ def decode_message(data: bytes, table: dict) -> dict:
         elif kind == "str":
             if value:  # Go writes empty non-pointer strings; JSON omits them
                 out[name] = value.decode()
-        elif kind == "bytes" or kind == "int":
+        elif kind in ("bytes", "int") or (kind == "int0" and value):  # int0: Go writes unset ints as 0
             out[name] = value
+        elif kind == "intstr":
+            parsed = decode_message(value, _INT_OR_STRING)
+            out[name] = parsed.get("strVal", "") if parsed.get("type") == 1 else parsed.get("intVal", 0)
         elif kind == "bool":
             out[name] = bool(value)
         elif kind == "strs":

@@ -167,10 +167,13 @@ def test_defaults_of_the_built_in_types_are_filled(kubectl):
     assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
     container = spec["template"]["spec"]["containers"][0]
     assert (container["imagePullPolicy"], container["terminationMessagePath"]) == ("Always", "/dev/termination-log")
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}, "spec": {"ports": [{"port": 80}]}}
-    kubectl.run("apply", "-f", "-", stdin=yaml.safe_dump(service))
+    kubectl.run("create", "service", "nodeport", "api", "--tcp=80:http")
     service = kubectl.json("get", "service", "api")["spec"]
     assert (service["sessionAffinity"], service["ipFamilies"]) == ("None", ["IPv4"])
+    assert service["externalTrafficPolicy"] == "Cluster"
+    (port,) = service["ports"]
+    assert (port["port"], port["targetPort"], port["protocol"]) == (80, "http", "TCP")
+    assert 30000 <= port["nodePort"] < 32768  # Go's unset 0 is not read as a port
 
 
 def test_explain_reads_the_openapi_documents(kubectl):
