@@ -281,7 +281,8 @@ class KubernetesProvider:
         manager, force = _ownership(meta)
 
         def apply(forced: bool) -> tuple[int, Any]:
-            query = {"fieldManager": manager, "force": "true" if forced else "false"}
+            # Strict: a field the server's type lacks (a typo) fails the step instead of being dropped
+            query = {"fieldManager": manager, "force": "true" if forced else "false", "fieldValidation": "Strict"}
             return self._request("PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml")
 
         status, data = apply(force)

@@ -9,16 +9,21 @@ Typical use::
         cluster.objects.create({"apiVersion": "v1", "kind": "ConfigMap", ...})   # in-process
         cluster.set_faults(latency=0.2, error_rate=0.1)
 
-Not emulated: pods actually running (Deployments/DaemonSets just report ready), scheduling,
-admission webhooks, aggregated ClusterRoles and RBAC escalation checks, CEL/``anyOf`` schema
-rules, CRD conversion webhooks, ``/scale``, Table output, protobuf, OpenAPI documents, and the
-consistent-snapshot semantics of paginated lists. Each module's docstring states its shortcuts.
+Not emulated: pods actually running (Deployments get ReplicaSets and Pods that are ready at once,
+DaemonSets just report ready), scheduling, admission webhooks, aggregated ClusterRoles and RBAC escalation
+checks, CEL/``anyOf`` schema rules, CRD conversion webhooks, protobuf responses (requests: only the
+kinds kubectl's typed commands send), ``x-kubernetes-patch-merge-key`` in the OpenAPI documents, the ``scale`` subresource of
+custom resources, JSON-patch field validation, and the consistent-snapshot semantics of paginated
+lists. Each module's docstring states its shortcuts.
 
 Module map: ``emulator`` (many clusters, persistence), ``cluster`` (one cluster), ``rest`` (HTTP
 routing and verbs), ``operations`` (API semantics), ``rules``/``crd``/``schema`` (per-kind
 behaviour), ``patch``/``managedfields`` (patch types, server-side apply), ``store`` (versions and
 events), ``controlplane`` (background controllers), ``auth``/``satokens``/``users`` (credentials,
-RBAC), ``discovery``, ``faults``, ``pki``, ``httpserver``, ``objectapi`` (in-process access).
+RBAC), ``impersonation``, ``reviews`` (whoami, can-i, token reviews), ``discovery``, ``openapi``/
+``typeschemas`` (OpenAPI documents, built-in fields), ``fieldvalidation`` (unknown fields),
+``defaults``, ``fieldlabels``/``selectors``, ``tables`` (server-side printing), ``scale``,
+``protobody`` (protobuf requests), ``workloads`` (Deployment -> ReplicaSet -> Pod), ``faults``, ``pki``, ``httpserver``, ``objectapi`` (in-process access).
 """
 
 from .cluster import VirtualCluster

@@ -92,7 +92,7 @@ def _rule_allows(rule: dict, a: Attributes) -> bool:
     return not names or a.name in names
 
 
-def _binds(binding: dict, user: UserInfo) -> bool:
+def binds(binding: dict, user: UserInfo) -> bool:
     for subject in binding.get("subjects") or []:
         kind, name = subject.get("kind"), subject.get("name")
         if kind == "User" and name == user.name:
@@ -115,11 +115,11 @@ class Authorizer:
             return True
         with self.store.lock:
             for binding in self.store.objects((_RBAC, "clusterrolebindings")):
-                if _binds(binding, user) and self._grants(binding, "", a):
+                if binds(binding, user) and self._grants(binding, "", a):
                     return True
             if a.namespace and a.resource:
                 for binding in self.store.objects((_RBAC, "rolebindings"), a.namespace):
-                    if _binds(binding, user) and self._grants(binding, a.namespace, a):
+                    if binds(binding, user) and self._grants(binding, a.namespace, a):
                         return True
         return False
 

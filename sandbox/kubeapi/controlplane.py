@@ -11,8 +11,8 @@ kube-controller-manager, it acts asynchronously, a few milliseconds after a writ
   once its ServiceAccount exists; without one for ``TOKEN_GRACE`` seconds it is deleted, and
   deleting a ServiceAccount deletes its token Secrets;
 * garbage collection by ``ownerReferences`` (background, ``orphan`` and ``foregroundDeletion``);
-* workloads (optional): Deployments and DaemonSets report every replica ready - there are no
-  real pods, so this only stands in for a healthy rollout;
+* workloads (optional): Deployments run ReplicaSets that run Pods (:mod:`workloads`, which also plays the
+  kubelet for those pods, ready at once); DaemonSets report one ready pod per node without making any;
 * pods bound to a node the sandbox hosts are started by that node's kubelet (:mod:`.kubelet`).
 """
 
@@ -30,6 +30,7 @@ from .operations import FOREGROUND_FINALIZER, ORPHAN_FINALIZER
 from .patch import MERGE
 from .rules import NAMESPACE_FINALIZER, SA_NAME_ANNOTATION, SA_TOKEN_TYPE, SA_UID_ANNOTATION
 from .store import Change
+from .workloads import Workloads, owning_replicaset
 
 log = logging.getLogger("sandbox.kubeapi.controlplane")
 
@@ -37,14 +38,15 @@ TOKEN_GRACE = 1.0
 MANAGER = "kube-controller-manager"
 _NS, _SA, _SECRETS, _CM = ("", "namespaces"), ("", "serviceaccounts"), ("", "secrets"), ("", "configmaps")
 _CRD = ("apiextensions.k8s.io", "customresourcedefinitions")
-_PODS = ("", "pods")
-_WORKLOADS = {("apps", "deployments"), ("apps", "daemonsets")}
+_DEPLOYMENTS, _REPLICASETS, _PODS = ("apps", "deployments"), ("apps", "replicasets"), ("", "pods")
+_DAEMONSETS = ("apps", "daemonsets")
 
 
 class ControlPlane:
     def __init__(self, cluster, simulate_workloads: bool = True):
         self.c = cluster
         self.simulate_workloads = simulate_workloads
+        self.workloads = Workloads(cluster)
         self._timers: list = []
         self._seq = itertools.count()
         self._stop = threading.Event()
@@ -114,6 +116,8 @@ class ControlPlane:
             owner_crd = self.c.store.get(_CRD, "", f"{key[1]}.{key[0]}")
             if owner_crd is not None and meta.is_deleting(owner_crd):
                 self._clean_crd(owner_crd)
+            if self.simulate_workloads and key in (_PODS, _REPLICASETS):
+                self._sync_owner(key, obj)
             return
         if m.get("ownerReferences"):
             self._check_owners(obj)
@@ -131,10 +135,34 @@ class ControlPlane:
             for secret in self.c.store.objects(_SECRETS, m["namespace"]):
                 if _token_secret_for(secret, m["name"]):
                     self._sync_token_secret(secret)
-        elif key in _WORKLOADS and self.simulate_workloads:
-            self._sync_workload(key, obj)
         elif key == _PODS:
             self.c.kubelets.handle(change)
+            if self.simulate_workloads:
+                self._sync_owner(key, obj)
+        elif not self.simulate_workloads:
+            return
+        elif key == _DAEMONSETS:
+            self._sync_workload(key, obj)
+        elif key == _DEPLOYMENTS:
+            self.workloads.sync_deployment(obj)
+        elif key == _REPLICASETS:
+            self.workloads.sync_replicaset(obj)
+            self._sync_owner(key, obj)
+
+    def _sync_owner(self, key, obj: dict) -> None:
+        """A pod's ReplicaSet, or a ReplicaSet's Deployment, recounts after a change below it."""
+        ns = obj["metadata"].get("namespace", "")
+        if key == _PODS:
+            name = owning_replicaset(obj)
+            owner = self.c.store.get(_REPLICASETS, ns, name) if name else None
+            if owner is not None:
+                self.workloads.sync_replicaset(owner)
+            return
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            if ref.get("kind") == "Deployment" and ref.get("controller"):
+                owner = self.c.store.get(_DEPLOYMENTS, ns, ref.get("name", ""))
+                if owner is not None and owner["metadata"]["uid"] == ref.get("uid"):
+                    self.workloads.sync_deployment(owner)
 
     def _type(self, key):
         return self.c.registry.storage_type(key)
@@ -331,33 +359,19 @@ class ControlPlane:
     # --- workloads ------------------------------------------------------------------------------
 
     def _sync_workload(self, key, obj: dict) -> None:
-        m, spec = obj["metadata"], obj.get("spec") or {}
+        m = obj["metadata"]
         if (obj.get("status") or {}).get("observedGeneration") == m.get("generation"):
             return
-        if key == ("apps", "deployments"):
-            n = spec.get("replicas", 1)
-            status = {
-                "observedGeneration": m.get("generation"),
-                "replicas": n,
-                "updatedReplicas": n,
-                "readyReplicas": n,
-                "availableReplicas": n,
-                "conditions": [
-                    _condition("Available", "MinimumReplicasAvailable", "Deployment has minimum availability."),
-                    _condition("Progressing", "NewReplicaSetAvailable", "ReplicaSet has successfully progressed."),
-                ],
-            }
-        else:
-            n = len(self.c.store.objects(("", "nodes")))
-            status = {
-                "observedGeneration": m.get("generation"),
-                "currentNumberScheduled": n,
-                "desiredNumberScheduled": n,
-                "numberAvailable": n,
-                "numberMisscheduled": 0,
-                "numberReady": n,
-                "updatedNumberScheduled": n,
-            }
+        n = len(self.c.store.objects(("", "nodes")))
+        status = {
+            "observedGeneration": m.get("generation"),
+            "currentNumberScheduled": n,
+            "desiredNumberScheduled": n,
+            "numberAvailable": n,
+            "numberMisscheduled": 0,
+            "numberReady": n,
+            "updatedNumberScheduled": n,
+        }
         self._ignore_missing(
             lambda: self.c.ops.replace(
                 self._type(key),
@@ -373,15 +387,3 @@ class ControlPlane:
 def _token_secret_for(secret: dict, account: str) -> bool:
     annotations = secret["metadata"].get("annotations") or {}
     return secret.get("type") == SA_TOKEN_TYPE and annotations.get(SA_NAME_ANNOTATION) == account
-
-
-def _condition(ctype: str, reason: str, message: str) -> dict:
-    now = meta.now()
-    return {
-        "type": ctype,
-        "status": "True",
-        "lastUpdateTime": now,
-        "lastTransitionTime": now,
-        "reason": reason,
-        "message": message,
-    }

@@ -131,6 +131,7 @@ def served_types(crd: dict) -> list[ResourceType]:
             custom=True,
             list_kind=names["listKind"],
             schema=(v.get("schema") or {}).get("openAPIV3Schema"),
+            printer_columns=tuple(v.get("additionalPrinterColumns") or ()),
             storage_version=bool(v.get("storage")),
             terminating=meta.is_deleting(crd),
         )

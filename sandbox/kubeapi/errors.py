@@ -137,6 +137,10 @@ def unsupported_media_type(accepted: list[str]) -> ApiError:
     )
 
 
+def not_acceptable(available: list[str]) -> ApiError:
+    return ApiError(406, "NotAcceptable", f"only the following media types are accepted: {', '.join(available)}")
+
+
 def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 

@@ -68,6 +68,15 @@ def query_flag(query: dict[str, str], name: str) -> bool:
     return not (value == "0" or value.lower() == "false")
 
 
+def _joined_headers(items) -> dict[str, str]:
+    """Lower-case names; a repeated header (``Impersonate-Group``) joined with commas, per RFC 9110."""
+    headers: dict[str, str] = {}
+    for name, value in items:
+        name = name.lower()
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # idle keep-alive connections are closed after this many seconds
@@ -98,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=unquote(url.path),
             query={k: v[-1] for k, v in params.items()},
             params=params,
-            headers={k.lower(): v for k, v in self.headers.items()},
+            headers=_joined_headers(self.headers.items()),
             body=self._read_body(),
             client_cert=self.request.getpeercert(binary_form=True),
             disconnected=self._peer_gone,

@@ -11,7 +11,8 @@ the upstream ``FieldsV1`` format.
 * Apply (:func:`apply`) computes the leaves of the applied configuration, refuses with a 409
   listing each leaf another manager owns with a different value (unless ``force``, which moves
   ownership), removes the leaves this manager applied last time but no longer applies (unless
-  someone else owns them), and merges the configuration into the object. Equal values end up
+  someone else owns them; a keyed item left with only unowned fields - server defaults - goes
+  with them), and merges the configuration into the object. Equal values end up
   shared. Lists of scalars are atomic (upstream ``set`` lists are not merged per value).
 """
 
@@ -115,7 +116,15 @@ def _hollow(node, element: str) -> bool:
     return not node
 
 
-def _remove_leaf(root: dict, path: Path) -> None:
+def _unowned_item(item_path: Path, owned: set[Path]) -> bool:
+    """A keyed list item none of whose fields (its key aside) anyone owns: what is left in it
+    are server defaults, which go with the item, as upstream."""
+    return item_path[-1].startswith("k:") and not any(
+        p[: len(item_path)] == item_path and len(p) > len(item_path) and not _is_item_key(p) for p in owned
+    )
+
+
+def _remove_leaf(root: dict, path: Path, owned: set[Path] = frozenset()) -> None:
     nodes = [root]
     for element in path:
         child = _child(nodes[-1], element)
@@ -124,7 +133,7 @@ def _remove_leaf(root: dict, path: Path) -> None:
         nodes.append(child)
     _delete_child(nodes[-2], path[-1])
     for depth in range(len(path) - 1, 0, -1):
-        if not _hollow(nodes[depth], path[depth - 1]):
+        if not (_hollow(nodes[depth], path[depth - 1]) or _unowned_item(path[:depth], owned)):
             break
         _delete_child(nodes[depth - 1], path[depth - 1])
 
@@ -305,7 +314,7 @@ def apply(
     result = copy.deepcopy(live) if live else {}
     for path in sorted(previous - applied, key=len, reverse=True):
         if not _is_item_key(path) and not _owned_elsewhere(path, others):
-            _remove_leaf(result, path)
+            _remove_leaf(result, path, others | applied)
     result = _merge(result, intent_t, shape)
     for top in ("apiVersion", "kind"):
         result[top] = intent.get(top, result.get(top))

@@ -122,7 +122,7 @@ class Operations:
         limit: int = 0,
         continue_token: str = "",
     ) -> dict:
-        labels, fields = label_matcher(label_selector), field_matcher(field_selector)
+        labels, fields = label_matcher(label_selector), field_matcher(field_selector, rt.key)
         with self.store.lock:
             rv = self.store.resource_version
             items = [

@@ -8,12 +8,14 @@ Strategic merge patch, as supported here (built-in kinds only; custom resources 
 * ``metadata.finalizers`` merges as a set (upstream's ``patchStrategy: merge`` on a list of
   strings) and ``$deleteFromPrimitiveList/<field>`` removes values from such a list;
 * ``{"$patch": "replace"}`` inside a map replaces that map instead of merging;
-* ``$setElementOrder/<field>`` and ``$retainKeys`` directives are accepted and ignored.
+* ``$setElementOrder/<field>`` orders the items it names (those only the server has keep their
+  places); ``$retainKeys`` is accepted and ignored.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 
 import jsonpatch
 import jsonpointer
@@ -60,6 +62,27 @@ def strategic_merge_patch(target, patch, shape):
     for key, values in removals.items():
         if isinstance(result.get(key), list):
             result[key] = [v for v in result[key] if v not in values]
+    for key, order in patch.items():
+        field = key.split("/", 1)[1] if key.startswith("$setElementOrder/") else None
+        if field and isinstance(result.get(field), list) and isinstance(order, list):
+            result[field] = _in_order(result[field], order, shape.field(field))
+    return result
+
+
+def _in_order(items: list, order: list, shape) -> list:
+    """``$setElementOrder``: the items the order names take its order, in the places those items
+    hold; items only the server has keep theirs."""
+    keys = shape.list_keys(items + [o for o in order if isinstance(o, dict)]) or ()
+
+    def ident(item):
+        return tuple(item.get(k) for k in keys) if keys and isinstance(item, dict) else json.dumps(item, sort_keys=True)
+
+    rank = {ident(o): n for n, o in enumerate(order)}
+    slots = [n for n, item in enumerate(items) if ident(item) in rank]
+    ordered = sorted((items[n] for n in slots), key=lambda item: rank[ident(item)])
+    result = list(items)
+    for slot, item in zip(slots, ordered, strict=True):
+        result[slot] = item
     return result
 
 

@@ -49,6 +49,7 @@ class ResourceType:
     terminating: bool = False  # its CRD is being deleted: no new objects
     storage_version: bool = True  # the version objects are stored in (CRDs: exactly one)
     schema: dict | None = field(default=None, compare=False, hash=False)
+    printer_columns: tuple[dict, ...] = field(default=(), compare=False, hash=False)  # CRD additionalPrinterColumns
 
     @property
     def api_version(self) -> str:
@@ -70,6 +71,9 @@ class ResourceType:
     def subresources(self) -> tuple[Subresource, ...]:
         own = (Subresource("status", ("get", "patch", "update")),) if self.status else ()
         return own + self.extra_subresources
+
+
+SCALE = Subresource("scale", ("get", "patch", "update"), "Scale", "autoscaling", "v1")
 
 
 def _t(group, version, kind, plural, namespaced, **kw) -> ResourceType:
@@ -136,6 +140,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         categories=("all",),
         status=True,
         generation=True,
+        extra_subresources=(SCALE,),
     ),
     _t(
         "apps",
@@ -197,6 +202,106 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         False,
         verbs=("create",),
         virtual=True,
+    ),
+    # Review objects answered by the reviews module.
+    *(
+        _t(group, "v1", kind, plural, kind.startswith("Local"), verbs=("create",), virtual=True, since=since)
+        for group, kind, plural, since in (
+            ("authentication.k8s.io", "TokenReview", "tokenreviews", (1, 0)),
+            ("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", (1, 28)),
+            ("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", (1, 0)),
+            ("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", (1, 0)),
+            ("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", (1, 0)),
+        )
+    ),
+    # Standard types stored and served with their API rules (no controller acts on them unless
+    # the control plane module says so).
+    _t("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, short_names=("pvc",), status=True),
+    _t("", "v1", "PersistentVolume", "persistentvolumes", False, short_names=("pv",), status=True),
+    _t(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        True,
+        short_names=("rs",),
+        categories=("all",),
+        status=True,
+        generation=True,
+        extra_subresources=(SCALE,),
+    ),
+    _t(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        True,
+        short_names=("sts",),
+        categories=("all",),
+        status=True,
+        generation=True,
+        extra_subresources=(SCALE,),
+    ),
+    _t("apps", "v1", "ControllerRevision", "controllerrevisions", True),
+    _t("batch", "v1", "Job", "jobs", True, categories=("all",), status=True, generation=True),
+    _t(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        True,
+        short_names=("cj",),
+        categories=("all",),
+        status=True,
+        generation=True,
+        since=(1, 21),
+    ),
+    _t("events.k8s.io", "v1", "Event", "events", True, short_names=("ev",), since=(1, 19)),
+    _t("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True, since=(1, 21)),
+    _t(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        False,
+        short_names=("csr",),
+        status=True,
+        since=(1, 19),
+        extra_subresources=(Subresource("approval", ("get", "patch", "update")),),
+    ),
+    _t(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        True,
+        short_names=("pdb",),
+        status=True,
+        generation=True,
+        since=(1, 21),
+    ),
+    _t(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        True,
+        short_names=("hpa",),
+        categories=("all",),
+        status=True,
+        since=(1, 23),
+    ),
+    _t("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, short_names=("pc",), since=(1, 14)),
+    _t(
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        False,
+        status=True,
+        name_rule="path",
+        categories=("api-extensions",),
+        since=(1, 10),
     ),
 )
 

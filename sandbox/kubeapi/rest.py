@@ -15,7 +15,19 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import discovery, errors, execstream, watchstream
+from . import (
+    discovery,
+    errors,
+    execstream,
+    fieldvalidation,
+    impersonation,
+    openapi,
+    protobody,
+    reviews,
+    scale,
+    tables,
+    watchstream,
+)
 from .auth import Attributes
 from .httpserver import HttpRequest, HttpResponse, query_flag
 from .patch import APPLY
@@ -71,6 +83,7 @@ class RestApi:
         user = self.cluster.authenticator.authenticate(req.headers.get("authorization"), req.client_cert)
         if user is None:
             raise errors.unauthorized()
+        user = impersonation.impersonated(self.cluster.authorizer, user, req.headers)
         segments = path.strip("/").split("/")
         if segments[0] == "api" and len(segments) >= 3 and segments[1] == "v1":
             return self._resource(req, user, "", "v1", segments[2:])
@@ -86,6 +99,8 @@ class RestApi:
             raise errors.method_not_allowed()
         registry = self.cluster.registry
         doc = None
+        if segments[0] == "openapi":
+            return self._openapi(req, segments[1:])
         if segments == ["api"]:
             doc = discovery.core_versions(f"127.0.0.1:{self.cluster.port}")
         elif segments == ["api", "v1"]:
@@ -99,6 +114,12 @@ class RestApi:
         if doc is None:
             raise errors.page_not_found()
         return HttpResponse.json(200, doc)
+
+    def _openapi(self, req: HttpRequest, segments: list[str]) -> HttpResponse:
+        accept = req.headers.get("accept", "")
+        if segments == ["v2"] and accept and "json" not in accept and "*/*" not in accept:
+            raise errors.not_acceptable(["application/json"])
+        return HttpResponse.json(200, openapi.respond(self.cluster.registry, segments, self.cluster.version))
 
     # --- resources ------------------------------------------------------------------------------
 
@@ -147,13 +168,26 @@ class RestApi:
             return self._token_request(req, t)
         if t.subresource == "exec":
             return self._exec(req, t)
-        handler = getattr(self, f"_{t.verb}")
-        return handler(req, user, t)
+        if t.subresource == "scale":
+            return self._scale(req, t)
+        warnings = self._field_validation(req, t)
+        response = getattr(self, f"_{t.verb}")(req, user, t)
+        if warnings:
+            response.headers["Warning"] = fieldvalidation.warning_header(warnings)
+        return response
+
+    @staticmethod
+    def _field_validation(req: HttpRequest, t: Target) -> list[str]:
+        if t.verb not in ("create", "update", "patch") or t.subresource not in ("", "status"):
+            return []
+        patch_type = req.headers.get("content-type", "").split(";")[0].strip().lower() if t.verb == "patch" else None
+        return fieldvalidation.check(t.rt, req.query, _body(req, yaml_ok=patch_type == APPLY), patch_type)
 
     def _list(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         q = req.query
-        return HttpResponse.json(
-            200,
+        return self._shown(
+            req,
+            t,
             self.cluster.ops.list(
                 t.rt,
                 t.namespace or None,
@@ -174,7 +208,14 @@ class RestApi:
         return HttpResponse(200, events, {"Content-Type": "application/json"})
 
     def _get(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        return HttpResponse.json(200, self.cluster.ops.get(t.rt, t.namespace, t.name))
+        return self._shown(req, t, self.cluster.ops.get(t.rt, t.namespace, t.name))
+
+    @staticmethod
+    def _shown(req: HttpRequest, t: Target, doc: dict) -> HttpResponse:
+        """``doc`` as JSON, or as a Table when the client asks for one (kubectl get)."""
+        if tables.wants_table(req.headers.get("accept", "")):
+            doc = tables.table(t.rt, doc, req.query.get("includeObject", ""))
+        return HttpResponse.json(200, doc)
 
     def _create(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
         created = self.cluster.ops.create(t.rt, t.namespace, _body(req), manager=_manager(req), dry_run=_dry_run(req))
@@ -258,45 +299,18 @@ class RestApi:
         )
         return execstream.upgrade(req, lambda stdin: container.run(argv, stdin))
 
-    def _review(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        """SelfSubjectAccessReview: may the caller do what ``spec`` describes?"""
-        body = _body(req)
-        spec = body.get("spec") or {}
-        res, non_res = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
-        if res:
-            attrs = Attributes(
-                res.get("verb", ""),
-                res.get("namespace", ""),
-                res.get("group", ""),
-                res.get("resource", ""),
-                res.get("subresource", ""),
-                res.get("name", ""),
-            )
-        elif non_res:
-            attrs = Attributes(non_res.get("verb", ""), path=non_res.get("path", ""))
-        else:
-            raise errors.invalid(
-                t.rt.kind,
-                t.rt.group,
-                "",
-                [
-                    errors.field_required(
-                        "spec.resourceAttributes",
-                        "exactly one of nonResourceAttributes or resourceAttributes must be specified",
-                    )
-                ],
-            )
-        allowed = self.cluster.authorizer.allowed(user, attrs)
+    def _scale(self, req: HttpRequest, t: Target) -> HttpResponse:
+        ops = self.cluster.ops
+        if t.verb == "get":
+            return HttpResponse.json(200, scale.get(ops, t.rt, t.namespace, t.name))
+        patch_type = req.headers.get("content-type", "").split(";")[0].strip().lower() if t.verb == "patch" else None
+        doc = _body(req, yaml_ok=patch_type == APPLY)
         return HttpResponse.json(
-            201,
-            {
-                "kind": t.rt.kind,
-                "apiVersion": t.rt.api_version,
-                "metadata": {"creationTimestamp": None},
-                "spec": spec,
-                "status": {"allowed": allowed},
-            },
+            200, scale.write(ops, t.rt, t.namespace, t.name, doc, patch_type, _manager(req), _dry_run(req))
         )
+
+    def _review(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
+        return HttpResponse.json(201, reviews.review(self.cluster, user, t.rt, t.namespace, _body(req)))
 
 
 # --- request helpers ----------------------------------------------------------------------------
@@ -304,6 +318,8 @@ class RestApi:
 
 def _body(req: HttpRequest, yaml_ok: bool = False):
     content_type = req.headers.get("content-type", "")
+    if content_type.split(";")[0].strip() == protobody.MEDIA_TYPE:
+        return protobody.decode(req.body)
     try:
         if yaml_ok or "yaml" in content_type:
             doc = yaml.safe_load(req.body.decode() or "null")

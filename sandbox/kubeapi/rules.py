@@ -10,6 +10,9 @@ What the real API server's per-type strategies do that matters to clients, kept 
 * Deployment / DaemonSet: selector required, matching the template labels, immutable.
 * (Cluster)RoleBinding: ``roleRef`` required and immutable.
 * CustomResourceDefinition: see :mod:`crd`; custom resources: see :mod:`schema`.
+
+Before these, every write of a built-in kind loses the fields its type does not have
+(:mod:`typeschemas`) and gets the type's defaults (:mod:`defaults`), as on a real server.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import binascii
 import ipaddress
 import re
 
-from . import crd, errors, meta, schema
+from . import crd, defaults, errors, meta, schema, typeschemas
 from .resources import Registry, ResourceType
 from .store import Store
 
@@ -50,7 +53,12 @@ class KindRules:
         """Defaults and server-owned fields, before validation (``old`` None on create)."""
         if rt.custom:
             schema.normalize(obj, rt.schema)
-        elif subresource != "finalize" and (handler := self._preparers.get(rt.key)):
+            return
+        if model := typeschemas.model_for(rt.group, rt.version, rt.kind):
+            typeschemas.unknown_fields(obj, model.__name__, prune=True)  # dropped, as a real server does
+        if subresource not in ("status", "finalize"):
+            defaults.apply(rt.key, obj)
+        if subresource != "finalize" and (handler := self._preparers.get(rt.key)):
             handler(obj, old)
 
     def causes(self, rt: ResourceType, obj: dict, old: dict | None) -> list[dict]:

@@ -22,21 +22,25 @@ def _allows_unknown(schema: dict) -> bool:
     return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or schema.get("additionalProperties") is True
 
 
-def prune(value, schema: dict) -> None:
+def prune(value, schema: dict, path: str = "") -> list[str]:
+    """Drop the fields ``schema`` does not allow; returns their paths (``.spec.foo``)."""
+    dropped: list[str] = []
     if isinstance(value, dict):
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         embedded = schema.get("x-kubernetes-embedded-resource")
         for key in list(value):
             if key in props:
-                prune(value[key], props[key])
+                dropped += prune(value[key], props[key], f"{path}.{key}")
             elif isinstance(extra, dict):
-                prune(value[key], extra)
+                dropped += prune(value[key], extra, f"{path}[{key}]")
             elif not (_allows_unknown(schema) or (embedded and key in _ROOT_FIELDS)):
                 del value[key]
+                dropped.append(f"{path}.{key}")
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for item in value:
-            prune(item, schema["items"])
+        for n, item in enumerate(value):
+            dropped += prune(item, schema["items"], f"{path}[{n}]")
+    return dropped
 
 
 def apply_defaults(value, schema: dict) -> None:

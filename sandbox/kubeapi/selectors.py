@@ -1,8 +1,8 @@
 """``labelSelector`` and ``fieldSelector`` query parameters: parsing and matching.
 
 Label requirements (comma-separated, ANDed): ``k=v``, ``k==v``, ``k!=v``, ``k in (a,b)``,
-``k notin (a,b)``, ``k`` (exists), ``!k`` (does not exist). Field selectors support
-``metadata.name`` and ``metadata.namespace`` with ``=``, ``==`` and ``!=``, which every kind has.
+``k notin (a,b)``, ``k`` (exists), ``!k`` (does not exist). Field selectors support ``=``,
+``==`` and ``!=`` on the labels each resource has (:mod:`fieldlabels`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from . import errors
+from .fieldlabels import labels_for
 
 Matcher = Callable[[dict], bool]
 
@@ -63,27 +64,17 @@ def label_matcher(selector: str | None) -> Matcher:
     return lambda obj: all(r(obj.get("metadata", {}).get("labels") or {}) for r in requirements)
 
 
-_FIELDS = {"metadata.name": "name", "metadata.namespace": "namespace"}
-
-
-def field_matcher(selector: str | None) -> Matcher:
+def field_matcher(selector: str | None, key: tuple[str, str] | None = None) -> Matcher:
+    """Matcher for a field selector on the resource with storage ``key`` (see :mod:`fieldlabels`)."""
+    supported = labels_for(key)
     checks = []
     for part in _split(selector or ""):
         m = re.match(r"^\s*([^!=\s]+)\s*(==|=|!=)\s*(.*?)\s*$", part)
-        if not m or m.group(1) not in _FIELDS:
+        if not m or m.group(1) not in supported:
             field = m.group(1) if m else part
             raise errors.bad_request(f"field label not supported: {field}")
-        attr, op, value = _FIELDS[m.group(1)], m.group(2), m.group(3)
-        checks.append((attr, op == "!=", value))
-
-    def match(obj: dict) -> bool:
-        meta = obj.get("metadata", {})
-        return all(
-            (meta.get(attr) or "") != value if negate else (meta.get(attr) or "") == value
-            for attr, negate, value in checks
-        )
-
-    return match
+        checks.append((supported[m.group(1)], m.group(2) == "!=", m.group(3)))
+    return lambda obj: all((get(obj) != value) if negate else (get(obj) == value) for get, negate, value in checks)
 
 
 def name_from_field_selector(selector: str | None) -> str | None:

@@ -34,7 +34,7 @@ def stream(
     present: Callable[[ResourceType, dict], dict],
     disconnected: Callable[[], bool],
 ) -> Iterator[bytes]:
-    labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))
+    labels, fields = label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"), rt.key)
 
     def in_scope(obj: dict | None) -> bool:
         return (

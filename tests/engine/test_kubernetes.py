@@ -180,6 +180,19 @@ def test_throttling_is_retried_and_rejections_name_the_object(kube):
     assert "apply ConfigMap Not_A_Valid_Name: HTTP 422" in step(up, "bad")["error"]
 
 
+def test_a_typo_in_an_object_fails_its_step_with_the_servers_message(kube):
+    container = {"name": "app", "image": "nginx", "imagePullPolcy": "Always"}
+    spec = {
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [container]}},
+    }
+    kube.declare({"kind": "Deployment", "name": "web", "metadata": {"name": "web"}, "spec": spec})
+    code, up = kube.run_json("up", "--yes")
+    assert code == 1
+    assert 'unknown field "spec.template.spec.containers[0].imagePullPolcy"' in step(up, "web")["error"]
+    assert kube.cluster.objects.list("apps/v1", "Deployment", "team-a") == []
+
+
 def test_secret_data_is_secret_in_state_and_output(kube):
     kube.declare(
         {
