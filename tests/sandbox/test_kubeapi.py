@@ -26,20 +26,6 @@ _counter = iter(range(1, 10_000))
 # --- fixtures and helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server():
-    with KubeApiEmulator(seed=7) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cluster(server):
-    """A fresh cluster per test, so tests never see each other's objects."""
-    c = server.add_cluster(f"t{next(_counter)}", version="1.29.4")
-    yield c
-    server.remove_cluster(c.name)
-
-
 def api_client(cluster, user: str = "admin", retries=None, **kubeconfig_args) -> client.ApiClient:
     """An official client from the emitted kubeconfig; ``retries`` replaces urllib3's default."""
     configuration = client.Configuration()

@@ -12,23 +12,7 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from sandbox.kubeapi import KubeApiEmulator
 from sandbox.kubeapi.protobody import decode
-
-_counter = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="module")
-def server():
-    with KubeApiEmulator(seed=5) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cluster(server):
-    c = server.add_cluster(f"f{next(_counter)}", version="1.29.4")
-    yield c
-    server.remove_cluster(c.name)
 
 
 @pytest.fixture

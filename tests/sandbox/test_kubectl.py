@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.kubeapi import KubeApiEmulator
-
 
 def _find_kubectl() -> str | None:
     found = shutil.which("kubectl.1.32")
@@ -33,20 +31,6 @@ def _find_kubectl() -> str | None:
 
 KUBECTL = _find_kubectl()
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl 1.32 (kubectl.1.32, shipped with gcloud) not found")
-_counter = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="module")
-def server():
-    with KubeApiEmulator(seed=11) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def cluster(server):
-    c = server.add_cluster(f"kc{next(_counter)}", version="1.29.4")
-    yield c
-    server.remove_cluster(c.name)
 
 
 class Kubectl:
