@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from test_fleets import CLUSTERSET, MOVER, fleet_stack
 
+from engine.backends.file import FileBackend
 from engine.plan_render import COMMENT_LIMIT, marker
 from engine.secrets import is_secret
 from engine.state import StateStore
@@ -20,7 +21,7 @@ def _without_day1(sandbox_project):
 def secret_values(project) -> set[str]:
     """Every string the stack's state holds only as a secret (tokens, keys, kubeconfigs), decrypted:
     a value also held in plain somewhere (a CA certificate, a server URL) is public anyway."""
-    live, _box = StateStore(project.state).load("sandbox", "fleetform")
+    live, _box = StateStore(FileBackend(project.state)).load("sandbox", "fleetform")
     found: set[str] = set()
     plain: set[str] = set()
 
