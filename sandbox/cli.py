@@ -113,7 +113,8 @@ def stop(cwd: Path = CwdOpt) -> None:
 def kubeconfig(cwd: Path = CwdOpt, output: Path = OutputOpt) -> None:
     """One kubeconfig with a context per virtual cluster (hub, idc clusters, clouds' clusters, Karmada), for kubectl
     as is: `fleetform sandbox kubeconfig -o sandbox.kubeconfig; kubectl --kubeconfig sandbox.kubeconfig
-    --context hub-sandbox get managedclusters`."""
+    --context hub-sandbox get managedclusters`. A cloud cluster's context signs in the cloud's way, through
+    fleetform-credential (on PATH) and the emulated cloud, as `aws eks update-kubeconfig` would set it up."""
     from .client import attach_running
 
     data_dir, running = _running(cwd)
@@ -124,6 +125,12 @@ def kubeconfig(cwd: Path = CwdOpt, output: Path = OutputOpt) -> None:
         merged["clusters"].append({"name": name, "cluster": config["clusters"][0]["cluster"]})
         merged["users"].append({"name": name, "user": config["users"][0]["user"]})
         merged["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    environment = [{"name": k, "value": v} for k, v in sorted(world.environment().items())]
+    by_backing = {c["backing"]: c for c in world.cloud_clusters()}
+    for user in merged["users"]:
+        cloud = by_backing.get(user["name"])
+        if cloud is not None:
+            user["user"] = _cloud_credential(cloud, environment)
     merged["current-context"] = running["hub"]
     _write(yaml.safe_dump(merged, sort_keys=False), output)
 
@@ -147,6 +154,22 @@ def env(cwd: Path = CwdOpt) -> None:
     for kind, endpoint in endpoints.items():
         values[f"FLEETFORM_{kind.upper()}_ENDPOINT"] = endpoint
     typer.echo("\n".join(f"export {name}={shlex.quote(value)}" for name, value in sorted(values.items())))
+
+
+def _cloud_credential(cloud: dict, environment: list[dict]) -> dict:
+    """The exec credential a cloud cluster's kubeconfig carries: the cloud's own token, from its emulated API."""
+    from providers.credential_exec import COMMAND
+
+    identity = json.dumps(cloud["identity"], sort_keys=True)
+    return {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": COMMAND,
+            "args": ["--kind", cloud["kind"], "--identity", identity, "--endpoint", cloud["endpoint"]],
+            "env": environment,
+            "interactiveMode": "Never",
+        }
+    }
 
 
 def _write(text: str, output: Path | None) -> None:

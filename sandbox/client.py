@@ -152,6 +152,9 @@ class RemoteWorld:
     def endpoints(self) -> dict[str, str]:
         return self._call("endpoints")
 
+    def cloud_clusters(self) -> list[dict]:
+        return self._call("cloud_clusters")
+
     def cluster_names(self) -> list[str]:
         return self._call("cluster_names")
 

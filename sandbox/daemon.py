@@ -39,7 +39,7 @@ LOCK_FILE, SOCKET_FILE, KEY_FILE, INFO_FILE, LOG_FILE = (
 )
 # What a client may ask of the world (what the program needs, plus what `fleetform sandbox` shows).
 SERVED = ("kubeconfig", "ssh_access", "cloud_cluster", "host_control_plane", "hub_url", "environment", "endpoints")
-SERVED += ("cluster_names", "serve_earlier_clusters")
+SERVED += ("cluster_names", "serve_earlier_clusters", "cloud_clusters")
 
 
 def authkey(data_dir: Path) -> bytes:

@@ -15,6 +15,7 @@ import os
 import threading
 from pathlib import Path
 
+from .clouds.emulator import backing_name
 from .controllers import SandboxControllers
 from .kubeapi import KubeApiEmulator, VirtualCluster
 from .nodes import ControlPlaneHosts, control_plane_nodes, host_control_planes
@@ -47,6 +48,10 @@ class SandboxWorld:
         self._control_planes: dict[str, ControlPlaneHosts] = {}  # idc clusters' hosts, served over SSH
         self._seeded_file = data_dir / "seeded.json"
         self._seeded: list[list] = json.loads(self._seeded_file.read_text()) if self._seeded_file.exists() else []
+        self._identities_file = data_dir / "cloud-identities.json"  # [kind, identity] of each cloud cluster asked for
+        self._identities: list[list] = (
+            json.loads(self._identities_file.read_text()) if self._identities_file.exists() else []
+        )
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -96,7 +101,25 @@ class SandboxWorld:
                 emulator.add_cluster(**identity, version=version)
                 self._seeded.append(record)
                 self._seeded_file.write_text(json.dumps(self._seeded))
+            if [kind, identity] not in self._identities:
+                self._identities.append([kind, dict(identity)])
+                self._identities_file.write_text(json.dumps(self._identities))
         return emulator.endpoint
+
+    def cloud_clusters(self) -> list[dict]:
+        """Each cloud cluster asked for: ``kind``, ``identity``, its cloud API ``endpoint`` and the ``backing``
+        virtual cluster (named after the identity's last field, the cluster's name or id in every kind)."""
+        with self._lock:
+            entries = [(kind, identity) for kind, identity in self._identities]
+        return [
+            {
+                "kind": kind,
+                "identity": identity,
+                "endpoint": self.cloud(kind).endpoint,
+                "backing": backing_name(kind, list(identity.values())[-1]),
+            }
+            for kind, identity in entries
+        ]
 
     def cluster(self, name: str, version: str = DEFAULT_VERSION) -> VirtualCluster:
         """The cluster of that name, created with ``version`` the first time it is asked for."""

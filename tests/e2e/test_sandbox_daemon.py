@@ -70,8 +70,11 @@ def test_runs_attach_to_one_sandbox_that_outlives_them_until_stopped(project, tm
     kubeconfig = tmp_path / "sandbox.kubeconfig"
     assert project.cli("sandbox", "kubeconfig", "-o", str(kubeconfig), stack=False).code == 0
     assert kubeconfig.stat().st_mode & 0o077 == 0
-    contexts = {c["name"] for c in yaml.safe_load(kubeconfig.read_text())["contexts"]}
-    assert {"hub-sandbox", "idc-sh-02", "gke-sandbox-gke"} <= contexts
+    config = yaml.safe_load(kubeconfig.read_text())
+    assert {"hub-sandbox", "idc-sh-02", "gke-sandbox-gke"} <= {c["name"] for c in config["contexts"]}
+    users = {u["name"]: u["user"] for u in config["users"]}
+    assert users["eks-sandbox-eks"]["exec"]["command"] == "fleetform-credential"  # the cloud's own sign-in
+    assert "exec" not in users["idc-sh-02"]  # an idc cluster keeps its admin credential
     if KUBECTL:
         listed = subprocess.run(
             [
@@ -94,6 +97,15 @@ def test_runs_attach_to_one_sandbox_that_outlives_them_until_stopped(project, tm
             f"managedcluster.cluster.open-cluster-management.io/{n}"
             for n in ("idc-sh-02", "gke-euw1-01", "eks-euw1-01")
         }
+        namespaces = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(kubeconfig), "--context", "eks-sandbox-eks", "get", "ns", "-o", "name"],
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert namespaces.returncode == 0, namespaces.stderr
+        assert "namespace/kube-system" in namespaces.stdout.split()
     variables = exported(project.cli("sandbox", "env", stack=False).out)
     clients = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **variables}
     if shutil.which("aws"):
