@@ -16,6 +16,7 @@ from sandbox.world import CLOUD_EMULATORS
 @pytest.fixture(autouse=True)
 def _without_day1(sandbox_project):
     sandbox_project.without_day1()  # ingress, storage and encryption have their own tests
+    sandbox_project.without_federations()  # so has the federation; here it would only add members to unjoin
 
 
 def delete_in_cloud(world_dir, kind: str, declared: dict) -> None:
