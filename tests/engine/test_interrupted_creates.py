@@ -4,6 +4,7 @@ engine.providers.DynamicProvider.find_created); the engine adopts, creates again
 from __future__ import annotations
 
 import base64
+import sys
 
 import dill
 from pulumi.dynamic import CreateResult, ReadResult, ResourceProvider
@@ -33,7 +34,16 @@ class NamedThings(ResourceProvider):
 
 
 def _inputs(provider: ResourceProvider, **props) -> dict:
-    return {DYNAMIC_PROVIDER_KEY: base64.b64encode(dill.dumps(provider)).decode(), **props}
+    """The inputs the SDK would send, the provider pickled by dill as the SDK does. dill walks what the provider's
+    module reaches; in a test worker that already ran many other tests that walk went past Python's default
+    recursion depth once (a program pickles in a fresh process), so the limit is raised around it."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        pickled = dill.dumps(provider)
+    finally:
+        sys.setrecursionlimit(limit)
+    return {DYNAMIC_PROVIDER_KEY: base64.b64encode(pickled).decode(), **props}
 
 
 def test_a_provider_that_names_its_resources_finds_what_an_interrupted_create_made():
