@@ -5,7 +5,6 @@ controller."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import yaml
@@ -13,6 +12,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from sandbox.kubeapi.protobody import decode
+from tests.sandbox.test_kubeapi import wait_for
 
 
 @pytest.fixture
@@ -115,15 +115,6 @@ def test_impersonation_needs_the_impersonate_verb(api, cluster):
     assert answer["status"]["userInfo"] == {"username": "jane", "groups": ["system:authenticated"]}
 
 
-def _wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
-    return value
-
-
 def test_a_deployment_is_available_through_its_replicaset_and_pods(cluster):
     objects = cluster.objects
     objects.create(
@@ -136,7 +127,7 @@ def test_a_deployment_is_available_through_its_replicaset_and_pods(cluster):
         done = d.get("status", {}).get("availableReplicas") == replicas and len(pods) == replicas
         return done and d
 
-    deployment = _wait_for(lambda: rolled_out("nginx:1", 1))
+    deployment = wait_for(lambda: rolled_out("nginx:1", 1), timeout=30.0)
     (replicaset,) = objects.list("apps/v1", "ReplicaSet", "default")
     assert replicaset["metadata"]["ownerReferences"][0]["uid"] == deployment["metadata"]["uid"]
     assert replicaset["status"]["readyReplicas"] == 1
@@ -151,7 +142,7 @@ def test_a_deployment_is_available_through_its_replicaset_and_pods(cluster):
         {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}},
         namespace="default",
     )
-    _wait_for(lambda: rolled_out("nginx:2", 2) and len(objects.list("v1", "Pod", "default")) == 2)
+    wait_for(lambda: rolled_out("nginx:2", 2) and len(objects.list("v1", "Pod", "default")) == 2, timeout=30.0)
     sets = {s["metadata"]["name"]: s["spec"]["replicas"] for s in objects.list("apps/v1", "ReplicaSet", "default")}
     assert sorted(sets.values()) == [0, 2]
     reasons = {e["reason"] for e in objects.list("v1", "Event", "default")}
