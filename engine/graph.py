@@ -68,3 +68,11 @@ def deletion_graph(resources: Sequence) -> Graph[int]:
                 if target != index:
                     needs[target].add(index)
     return Graph(list(range(len(resources))), needs)
+
+
+def top_of(resource, by_urn: dict):
+    """The top of ``resource``'s parent chain among ``by_urn`` (the component right under the stack), or the
+    resource itself when it has no parent there."""
+    while resource.parent in by_urn:
+        resource = by_urn[resource.parent]
+    return resource

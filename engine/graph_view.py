@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import InvalidInputError
+from .graph import top_of
 from .urn import URN, is_stack, provider_urn, urn_name
 
 FORMATS = ("dot", "mermaid", "svg", "png")
@@ -70,7 +71,7 @@ def view(resources: Sequence, selection: Selection = Selection()) -> View:
                 continue
             target = stands_for.get(needed)
             if target is None and needed not in stands_for and not selection.types:
-                target = _top(by_urn[needed], by_urn)
+                target = top_of(by_urn[needed], by_urn).urn
                 ghosts[target] = None
             if target is not None and target != source:
                 edges[(source, target, style)] = None
@@ -96,12 +97,6 @@ def _nearest(resource, by_urn: dict, drawn: set[str]) -> str | None:
             return current.urn
         current = by_urn.get(current.parent)
     return None
-
-
-def _top(resource, by_urn: dict) -> str:
-    while resource.parent in by_urn:
-        resource = by_urn[resource.parent]
-    return resource.urn
 
 
 def _roots(resources: Sequence, root: str) -> set[str]:
@@ -135,9 +130,7 @@ def _level(resource, by_urn: dict, within: Sequence) -> int:
 def _component(resource, by_urn: dict, parents_drawn: set[str]) -> str:
     """The box ``resource`` is drawn in: the top of its parent chain below the stack; "" (no box) for a top
     drawn without any of its children."""
-    top = resource
-    while top.parent in by_urn:
-        top = by_urn[top.parent]
+    top = top_of(resource, by_urn)
     return top.urn if top is not resource or resource.urn in parents_drawn else ""
 
 

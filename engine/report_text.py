@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .graph import top_of
 from .numbers import whole_numbers
 from .operations import RunResult
 from .secrets import mask_secrets
@@ -110,9 +111,7 @@ def destroy_lines(resources: list, stack: str) -> list[str]:
     by_urn = {r.urn: r for r in live}
     counts: dict[str, int] = {}
     for resource in live:
-        top = resource
-        while top.parent in by_urn:
-            top = by_urn[top.parent]
+        top = top_of(resource, by_urn)
         label = f"{top.type.rsplit(':', 1)[-1]} {urn_name(top.urn)}"
         counts[label] = counts.get(label, 0) + 1
     lines = [f"destroy will delete {len(live)} resources of stack '{stack}':"]
