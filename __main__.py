@@ -39,10 +39,9 @@ def sandbox_estate(spec: FleetSpec) -> Estate:
         from sandbox.client import SandboxError, attach, in_process
         from sandbox.world import open_world
     except ModuleNotFoundError as exc:  # the emulators' libraries are the `sandbox` extra, not a plain install
-        raise pulumi.RunError(
-            f"the sandbox stack runs on fleetform's emulators, whose libraries are not installed ({exc.name} is "
-            "missing): install fleetform with its sandbox extra, e.g. pip install -e '.[sandbox]' in a checkout"
-        ) from exc
+        from sandbox import missing_extra
+
+        raise pulumi.RunError(missing_extra(exc.name)) from exc
 
     data_dir = Path(os.environ.get("FLEETFORM_STATE_DIR", ".fleetform")).absolute() / "sandbox"
     try:  # the long-running sandbox (started on first use), or a world in this process

@@ -15,11 +15,24 @@ from pathlib import Path
 import typer
 import yaml
 
+from . import missing_extra
+
 app = typer.Typer(
     help="The long-running sandbox: the emulated hub, clusters and clouds stay up between runs for kubectl, "
     "gcloud and the aws CLI. Any command on the sandbox stack starts it when none runs.",
     no_args_is_help=True,
 )
+
+
+@app.callback()
+def needs_the_sandbox_extra() -> None:
+    """Every subcommand runs or reaches the emulators: without their libraries say what to install, not a
+    traceback."""
+    try:
+        from . import world  # noqa: F401 - imports every emulator library
+    except ModuleNotFoundError as exc:
+        _fail(missing_extra(exc.name))
+
 
 StackOpt = typer.Option("sandbox", "--stack", "-s", help="The sandbox stack (its file names the hub).")
 CwdOpt = typer.Option(Path("."), "--cwd", help="Directory of the Pulumi project (holds Pulumi.yaml).")

@@ -21,6 +21,7 @@ import time
 from multiprocessing.connection import Client, Connection
 from pathlib import Path
 
+from .build import build_id
 from .daemon import INFO_FILE, LOCK_FILE, LOG_FILE, SOCKET_FILE, authkey
 
 MODE_VARIABLE = "FLEETFORM_SANDBOX"  # "in-process" runs the world in the fleetform process
@@ -51,7 +52,10 @@ def status(data_dir: Path) -> dict | None:
 
 
 def start(data_dir: Path, hub: str) -> dict:
-    """Start the sandbox of ``data_dir`` in the background unless one runs; returns its status."""
+    """Start the sandbox of ``data_dir`` in the background unless one runs; returns its status.
+
+    One running another build of the sandbox's code (fleetform was upgraded or the checkout changed since it
+    started) is stopped, its data saved, and started again, so a run never meets emulators older than itself."""
     running = status(data_dir)
     if running is not None:
         if running["hub"] != hub:
@@ -59,7 +63,10 @@ def start(data_dir: Path, hub: str) -> dict:
                 f"the sandbox running for {data_dir} serves hub {running['hub']!r}, not {hub!r}; "
                 "stop it first (fleetform sandbox stop)"
             )
-        return running
+        if running.get("build") == build_id():
+            return running
+        sys.stderr.write(f"note: the sandbox (pid {running['pid']}) runs another build of fleetform; restarting it\n")
+        stop(data_dir, unless_build=build_id())  # unless an overlapping run restarted it first
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / LOG_FILE, "ab") as log:
         process = subprocess.Popen(
@@ -85,10 +92,11 @@ def start(data_dir: Path, hub: str) -> dict:
     raise SandboxError(f"the sandbox did not answer within {START_SECONDS:.0f}s; see {data_dir / LOG_FILE}")
 
 
-def stop(data_dir: Path) -> dict | None:
-    """Stop the sandbox of ``data_dir``; returns what it was, or None when none ran."""
+def stop(data_dir: Path, unless_build: str | None = None) -> dict | None:
+    """Stop the sandbox of ``data_dir`` (unless it runs build ``unless_build``); returns what it was, or None
+    when none ran or it was left running."""
     running = status(data_dir)
-    if running is None:
+    if running is None or (unless_build is not None and running.get("build") == unless_build):
         return None
     connection = _connect(data_dir)
     if connection is not None:

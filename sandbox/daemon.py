@@ -11,7 +11,8 @@ credentials.
   authentication key kept in ``DATA_DIR/daemon.key`` (0600): only this user's processes that can read the data
   directory get in. A request is ``(method, args)`` for one of :data:`SERVED` and is answered ``("ok", value)`` or
   ``("error", message)``; each connection is served on its own thread.
-* ``DATA_DIR/daemon.json`` names the pid, the hub and when it started; it exists only while the sandbox serves.
+* ``DATA_DIR/daemon.json`` names the pid, the hub, when it started and the build of its code
+  (:func:`~sandbox.build.build_id`); it exists only while the sandbox serves.
 * SIGTERM, SIGINT or a ``stop`` request stop it: the world saves its data as it does at the end of a run.
 """
 
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 
+from .build import build_id
 from .world import SandboxWorld
 
 LOCK_FILE, SOCKET_FILE, KEY_FILE, INFO_FILE, LOG_FILE = (
@@ -71,7 +73,12 @@ class Daemon:
         self._world.start()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self._stopping.set())
-        info = {"pid": os.getpid(), "hub": self.hub, "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        info = {
+            "pid": os.getpid(),
+            "hub": self.hub,
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "build": build_id(),
+        }
         (self.data_dir / INFO_FILE).write_text(json.dumps(info))  # before the socket: a client that gets in finds it
         listener = Listener(str(socket_path), family="AF_UNIX", authkey=authkey(self.data_dir))
         os.chmod(socket_path, 0o600)

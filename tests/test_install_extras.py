@@ -60,3 +60,16 @@ def test_the_sandbox_stack_without_the_extra_names_what_to_install(tmp_path):
     assert "pip install -e '.[sandbox]'" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert not (project.state / "sandbox").exists()  # no emulator was started, no world written
+
+
+def test_the_sandbox_commands_without_the_extra_name_what_to_install(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "sandbox", "status", "--cwd", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": without_sandbox_extra(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "pip install -e '.[sandbox]'" in result.stderr and "Traceback" not in result.stderr
