@@ -15,7 +15,6 @@ import os
 import threading
 from pathlib import Path
 
-from .clouds.emulator import backing_name
 from .controllers import SandboxControllers
 from .kubeapi import KubeApiEmulator, VirtualCluster
 from .nodes import ControlPlaneHosts, control_plane_nodes, host_control_planes
@@ -108,7 +107,7 @@ class SandboxWorld:
 
     def cloud_clusters(self) -> list[dict]:
         """Each cloud cluster asked for: ``kind``, ``identity``, its cloud API ``endpoint`` and the ``backing``
-        virtual cluster (named after the identity's last field, the cluster's name or id in every kind)."""
+        virtual cluster (as its cloud emulator names it)."""
         with self._lock:
             entries = [(kind, identity) for kind, identity in self._identities]
         return [
@@ -116,7 +115,7 @@ class SandboxWorld:
                 "kind": kind,
                 "identity": identity,
                 "endpoint": self.cloud(kind).endpoint,
-                "backing": backing_name(kind, list(identity.values())[-1]),
+                "backing": self.cloud(kind).backing_of(identity),
             }
             for kind, identity in entries
         ]

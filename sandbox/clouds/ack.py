@@ -44,6 +44,7 @@ import secrets
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -51,7 +52,7 @@ from urllib.parse import quote
 import yaml
 
 from ..kubeapi import KubeApiEmulator, VirtualCluster
-from .emulator import CloudEmulator
+from .emulator import CloudEmulator, backing_name
 from .faults import status_error_code
 from .loopback import Request, Response
 
@@ -117,6 +118,7 @@ class AckEmulator(CloudEmulator):
     """
 
     kind = "ack"
+    name_field = "cluster_id"
     methods = ("GET", "POST", "PUT", "DELETE")
     keep_alive = True
 
@@ -315,6 +317,9 @@ class AckEmulator(CloudEmulator):
             "meta_data": json.dumps({"KubernetesVersion": record["version"].split("-")[0]}),
             "tags": [],
         }
+
+    def backing_of(self, identity: Mapping[str, str]) -> str:
+        return backing_name(self.kind, identity["cluster_id"].lower())  # ids are case-insensitive
 
     def _backing(self, record: dict) -> VirtualCluster:
         return self._backing_cluster(

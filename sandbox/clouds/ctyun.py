@@ -61,6 +61,7 @@ class CtyunEmulator(CloudEmulator):
     """
 
     kind = "ctyun"
+    name_field = "cluster_id"
     methods = ("GET",)
     keep_alive = True
 

@@ -58,12 +58,13 @@ def backing_name(kind: str, name: str) -> str:
 class CloudEmulator(abc.ABC):
     """The lifecycle, persistence and fault queue of one cloud emulator (see the module docstring).
 
-    A subclass sets :attr:`kind` (the state file, the log, the backing clusters' prefix) and the
+    A subclass sets :attr:`kind` (the state file, the log, the backing clusters' prefix), :attr:`name_field` and the
     wire details of its API, restores its state from :meth:`_load` in ``__init__``, answers
     requests in :meth:`_handle` and says what to keep in :meth:`_snapshot`.
     """
 
     kind: str
+    name_field = "cluster_name"  # the identity field (``add_cluster``'s argument) naming a cluster in this cloud
     methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")  # the HTTP methods the API has
     keep_alive = False
 
@@ -160,6 +161,10 @@ class CloudEmulator(abc.ABC):
     def _save(self) -> None:
         with self._lock:
             self._store.save({**self._snapshot(), "port": self._port})
+
+    def backing_of(self, identity: Mapping[str, str]) -> str:
+        """The name of the virtual cluster behind the cloud cluster of ``identity`` (``add_cluster``'s fields)."""
+        return backing_name(self.kind, identity[self.name_field])
 
     def _backing_cluster(self, name: str, version: str, placement: Mapping[str, str]) -> VirtualCluster:
         """The virtual cluster behind the cloud cluster ``name``, created on first use. A cluster

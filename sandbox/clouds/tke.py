@@ -75,6 +75,7 @@ class TkeEmulator(CloudEmulator):
     """
 
     kind = "tke"
+    name_field = "cluster_id"
     methods = ("POST",)
     keep_alive = True
 
