@@ -10,7 +10,7 @@ keeps the storage key of existing objects stable.
 from __future__ import annotations
 
 from . import errors, meta
-from .resources import ResourceType
+from .resources import SCALE, ResourceType, ScalePaths
 
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 
@@ -72,12 +72,35 @@ def _version_causes(versions) -> list[dict]:
             found.append(errors.field_invalid(f"spec.versions[{n}].name", vname, "must be a DNS-1035 label"))
         if not isinstance((version.get("schema") or {}).get("openAPIV3Schema"), dict):
             found.append(errors.field_required(f"spec.versions[{n}].schema.openAPIV3Schema", "schemas are required"))
+        found += _scale_causes(f"spec.versions[{n}].subresources.scale", (version.get("subresources") or {}))
     if sum(1 for v in versions if v.get("storage")) != 1:
         found.append(
             errors.field_invalid(
                 "spec.versions", len(versions), "must have exactly one version marked as storage version"
             )
         )
+    return found
+
+
+# Where each scale path may point, as the API server checks it: a dotted path (no array index) under these roots.
+_SCALE_ROOTS = {"specReplicasPath": (".spec.",), "statusReplicasPath": (".status.",)}
+_SCALE_ROOTS["labelSelectorPath"] = (".spec.", ".status.")
+
+
+def _scale_causes(where: str, subresources: dict) -> list[dict]:
+    if "scale" not in subresources:
+        return []
+    scale = subresources["scale"] if isinstance(subresources["scale"], dict) else {}
+    found = []
+    for key, roots in _SCALE_ROOTS.items():
+        path = scale.get(key)
+        if path is None:
+            if key != "labelSelectorPath":
+                found.append(errors.field_required(f"{where}.{key}"))
+        elif not isinstance(path, str) or not path.startswith(roots) or "[" in path or path.endswith("."):
+            found.append(
+                errors.field_invalid(f"{where}.{key}", path, f"should be a json path under {' or '.join(roots)}")
+            )
     return found
 
 
@@ -134,7 +157,17 @@ def served_types(crd: dict) -> list[ResourceType]:
             printer_columns=tuple(v.get("additionalPrinterColumns") or ()),
             storage_version=bool(v.get("storage")),
             terminating=meta.is_deleting(crd),
+            **_scale(v.get("subresources") or {}),
         )
         for v in spec["versions"]
         if v.get("served", True)
     ]
+
+
+def _scale(subresources: dict) -> dict:
+    """The scale subresource a version declares, as ResourceType fields."""
+    scale = subresources.get("scale")
+    if not isinstance(scale, dict):
+        return {}
+    paths = ScalePaths(scale["specReplicasPath"], scale["statusReplicasPath"], scale.get("labelSelectorPath"))
+    return {"extra_subresources": (SCALE,), "scale_paths": paths}

@@ -27,6 +27,16 @@ class Subresource:
 
 
 @dataclass(frozen=True)
+class ScalePaths:
+    """Where a custom resource keeps what its ``scale`` subresource shows (its CRD's ``subresources.scale``):
+    dotted JSON paths such as ``.spec.replicas``; the label selector path names a string field, if any."""
+
+    spec_replicas: str
+    status_replicas: str
+    label_selector: str | None = None
+
+
+@dataclass(frozen=True)
 class ResourceType:
     group: str
     version: str
@@ -50,6 +60,7 @@ class ResourceType:
     storage_version: bool = True  # the version objects are stored in (CRDs: exactly one)
     schema: dict | None = field(default=None, compare=False, hash=False)
     printer_columns: tuple[dict, ...] = field(default=(), compare=False, hash=False)  # CRD additionalPrinterColumns
+    scale_paths: ScalePaths | None = None  # a custom resource with the scale subresource
 
     @property
     def api_version(self) -> str:

@@ -1,8 +1,10 @@
-"""The ``scale`` subresource of Deployments, ReplicaSets and StatefulSets (``kubectl scale``).
+"""The ``scale`` subresource of Deployments, ReplicaSets and StatefulSets (``kubectl scale``), and of custom
+resources whose CRD declares ``subresources.scale``.
 
 Reads show an ``autoscaling/v1`` Scale built from the object (``spec.replicas``,
-``status.replicas`` and the label selector as a string); writes (update, or any patch type
-applied to the Scale) change only ``spec.replicas`` of the object, with the Scale's
+``status.replicas`` and the label selector as a string; for a custom resource the CRD's
+``specReplicasPath``, ``statusReplicasPath`` and ``labelSelectorPath``); writes (update, or any patch type
+applied to the Scale) change only the spec's replicas of the object, with the Scale's
 ``resourceVersion`` as precondition when it carries one.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from . import errors
 from .patch import APPLY, JSON_PATCH, MERGE, STRATEGIC, json_patch, merge_patch
+from .resources import ScalePaths
 
 
 def _selector(obj: dict) -> str:
@@ -24,24 +27,48 @@ def _selector(obj: dict) -> str:
     return ",".join(parts)
 
 
-def scale_of(obj: dict) -> dict:
+BUILT_IN = ScalePaths(".spec.replicas", ".status.replicas")
+
+
+def _read(obj: dict, path: str):
+    value = obj
+    for part in path.strip(".").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _nested(path: str, value) -> dict:
+    """``{"spec": {"replicas": value}}`` for ``.spec.replicas``."""
+    for part in reversed(path.strip(".").split(".")):
+        value = {part: value}
+    return value
+
+
+def scale_of(obj: dict, rt) -> dict:
     m = obj["metadata"]
+    paths = rt.scale_paths or BUILT_IN
+    status_replicas = _read(obj, paths.status_replicas)
+    if rt.scale_paths is None:
+        selector = _selector(obj)
+    else:
+        found = _read(obj, paths.label_selector) if paths.label_selector else None
+        selector = found if isinstance(found, str) else ""
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in m},
-        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": _selector(obj)},
+        "spec": {"replicas": _read(obj, paths.spec_replicas) or 0},
+        "status": {"replicas": status_replicas if isinstance(status_replicas, int) else 0, "selector": selector},
     }
 
 
 def get(ops, rt, namespace: str, name: str) -> dict:
-    return scale_of(ops.get(rt, namespace, name))
+    return scale_of(ops.get(rt, namespace, name), rt)
 
 
 def write(ops, rt, namespace: str, name: str, doc, patch_type: str | None, manager: str, dry_run: bool) -> dict:
     """Update (``patch_type`` None, ``doc`` a Scale) or patch the Scale; returns the new Scale."""
-    current = scale_of(ops.get(rt, namespace, name))
+    current = scale_of(ops.get(rt, namespace, name), rt)
     if patch_type is None:
         new = doc
     elif patch_type == JSON_PATCH:
@@ -58,9 +85,9 @@ def write(ops, rt, namespace: str, name: str, doc, patch_type: str | None, manag
             name,
             [errors.field_invalid("spec.replicas", replicas, "must be greater than or equal to 0")],
         )
-    change: dict = {"spec": {"replicas": replicas}}
+    change = _nested((rt.scale_paths or BUILT_IN).spec_replicas, replicas)
     rv = (new.get("metadata") or {}).get("resourceVersion")
     if patch_type is None and rv:
         change["metadata"] = {"resourceVersion": rv}
     obj, _ = ops.patch(rt, namespace, name, change, MERGE, manager=manager, dry_run=dry_run)
-    return scale_of(obj)
+    return scale_of(obj, rt)

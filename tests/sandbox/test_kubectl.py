@@ -7,6 +7,7 @@ kubectl discovery cache, so the tests are independent and xdist-safe.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.sandbox.test_kubeapi import WIDGET_CRD
 
 
 def _find_kubectl() -> str | None:
@@ -176,6 +179,27 @@ def test_scale_goes_through_the_scale_subresource(kubectl):
     assert kubectl.json("get", "deployment", "web")["spec"]["replicas"] == 3
     scale = json.loads(kubectl.run("get", "--raw", "/apis/apps/v1/namespaces/default/deployments/web/scale").stdout)
     assert (scale["kind"], scale["spec"]["replicas"], scale["status"]["selector"]) == ("Scale", 3, "app=web")
+
+
+def test_scale_of_a_custom_resource_follows_its_crds_paths(kubectl):
+    crd = copy.deepcopy(WIDGET_CRD)
+    crd["spec"]["versions"][0]["subresources"]["scale"] = {
+        "specReplicasPath": ".spec.replicas",
+        "statusReplicasPath": ".status.ready",
+        "labelSelectorPath": ".status.selector",
+    }
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(crd))
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": "S"}}
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(widget))
+    kubectl.run("scale", "widget", "w", "--replicas=4")
+
+    assert kubectl.json("get", "widget", "w")["spec"] == {"size": "S", "replicas": 4}
+    scale = json.loads(kubectl.run("get", "--raw", "/apis/example.com/v1/namespaces/default/widgets/w/scale").stdout)
+    assert (scale["spec"]["replicas"], scale["status"]) == (4, {"replicas": 0, "selector": ""})
+
+    crd["spec"]["versions"][0]["subresources"]["scale"]["specReplicasPath"] = ".status.replicas"
+    refused = kubectl.run("apply", "-f", "-", stdin=json.dumps(crd), check=False)
+    assert "specReplicasPath" in refused.stderr and "should be a json path under .spec." in refused.stderr
 
 
 def test_field_selectors_per_type(kubectl):
