@@ -12,8 +12,8 @@ Typical use::
 Not emulated: pods actually running (Deployments get ReplicaSets and Pods that are ready at once,
 DaemonSets just report ready), scheduling, admission webhooks, aggregated ClusterRoles and RBAC escalation
 checks, CEL/``anyOf`` schema rules, CRD conversion webhooks, protobuf responses (requests: only the
-kinds kubectl's typed commands send), ``x-kubernetes-patch-merge-key`` in the OpenAPI documents, the ``scale`` subresource of
-custom resources, JSON-patch field validation, and the consistent-snapshot semantics of paginated
+kinds kubectl's typed commands send), ``x-kubernetes-patch-merge-key`` in the OpenAPI documents, ``selectableFields`` of CRDs (1.30+),
+field selectors of ``events.k8s.io`` (their core names work on ``v1`` events), JSON-patch field validation, and the consistent-snapshot semantics of paginated
 lists. Each module's docstring states its shortcuts.
 
 Module map: ``emulator`` (many clusters, persistence), ``cluster`` (one cluster), ``rest`` (HTTP
