@@ -16,7 +16,7 @@ from .render import Reporter
 from .secrets import mask_secrets
 
 TypeArg = typer.Argument(..., metavar="TYPE", help="Resource type, e.g. kubernetes:core/v1:Namespace.")
-NameArg = typer.Argument(..., help="The resource's name in the program.")
+NameArg = typer.Argument(..., metavar="NAME", help="The resource's name in the program.")
 IdArg = typer.Argument(..., metavar="ID", help="The provider's id: for Kubernetes namespace/name, or name.")
 StackOpt = typer.Option(..., "--stack", "-s", help="Stack name.")
 CwdOpt = typer.Option(Path("."), "--cwd", help="Directory of the Pulumi project (holds Pulumi.yaml).")

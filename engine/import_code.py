@@ -25,7 +25,7 @@ def python_code(resource: ResourceState, provider: ResourceState | None, parent:
     name = URN.parse(resource.urn).name
     constructor, arguments = _constructor(resource.type, resource.inputs)
     lines = [f"{_identifier(name)} = {constructor}(", f"    {name!r},"]
-    lines += [f"    {key}={_literal(value)}," for key, value in arguments.items()]
+    lines += [f"    {key}={_literal(value, len(key) + 5)}," for key, value in arguments.items()]
     options = []
     comments = []
     if provider is not None:
@@ -58,10 +58,10 @@ def _constructor(type_: str, inputs: dict) -> tuple[str, dict]:
     return f"{package}.{module.replace('/', '.')}.{kind}", {_snake(k): v for k, v in fields.items()}
 
 
-def _literal(value) -> str:
-    """A Python literal of ``value``, secrets masked, continued lines indented as arguments."""
-    text = pprint.pformat(mask_secrets(value), width=100, sort_dicts=False)
-    return text.replace(repr(MASK), _SECRET).replace("\n", "\n    ")
+def _literal(value, column: int) -> str:
+    """A Python literal of ``value`` starting at ``column``, secrets masked, continued lines aligned."""
+    text = pprint.pformat(mask_secrets(value), width=max(100 - column, 40), sort_dicts=False)
+    return text.replace(repr(MASK), _SECRET).replace("\n", "\n" + " " * column)
 
 
 def _snake(key: str) -> str:

@@ -118,6 +118,16 @@ def test_refusals_leave_the_state_untouched(recorded):
     assert state.read_bytes() == before
 
 
+def test_the_default_provider_reads_through_kubeconfig(recorded, tmp_path, monkeypatch):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(recorded.cluster.kubeconfig())
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    code, imported = _import(recorded, CONFIGMAP, "settings", "team-a/settings")
+    assert code == EXIT_OK, imported
+    assert imported["provider"] == "" and imported["inputs"]["data"] == {"mode": "fast", "level": "3"}
+    assert "provider=" not in imported["code"]
+
+
 def test_a_parent_puts_the_resource_under_its_type_chain_and_secret_data_stays_secret(recorded):
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "token", "namespace": "team-a"}}
     recorded.cluster.objects.create({**secret, "stringData": {"token": "hunter2"}})
