@@ -7,6 +7,7 @@ import getpass
 import json
 
 from engine.errors import EXIT_OK
+from engine.state import HISTORY_LIMIT, LiveState
 
 
 def _history(project) -> list[dict]:
@@ -81,3 +82,21 @@ def test_a_state_written_before_the_history_shows_its_last_run(files_project):
     assert "only its last run is known" in files_project.cli("stack", "history").out
     assert files_project.cli("up", "--yes").code == EXIT_OK  # the next write starts the history
     assert [e["update"] for e in _history(files_project)] == [1]
+
+
+def test_a_stack_import_continues_the_history(files_project, tmp_path):
+    files_project.declare({"name": "a", "content": "1"})
+    assert files_project.cli("up", "--yes").code == EXIT_OK
+    exported = tmp_path / "dev.json"
+    assert files_project.cli("stack", "export", "--file", str(exported)).code == EXIT_OK
+    assert files_project.cli("stack", "import", "--file", str(exported), "--force").code == EXIT_OK
+    assert [(e["update"], e["kind"]) for e in _history(files_project)] == [(2, "stack import"), (1, "up")]
+
+
+def test_the_history_keeps_the_latest_entries_numbered_on():
+    live = LiveState([], [], None)
+    for _ in range(HISTORY_LIMIT + 5):
+        live.note_run({"kind": "refresh", "started": "t", "result": "succeeded"})
+    assert len(live.history) == HISTORY_LIMIT
+    assert [e["update"] for e in live.history[-2:]] == [HISTORY_LIMIT + 4, HISTORY_LIMIT + 5]
+    assert live.last_run["kind"] == "refresh"
