@@ -25,6 +25,7 @@ from kubeclient import scripts_on_path
 from . import output_capture
 from .cli_backend import register as register_backend_commands
 from .cli_config import config_app, schema
+from .cli_import import import_command
 from .errors import (
     EXIT_CHANGES_PRESENT,
     EXIT_FAILED,
@@ -41,6 +42,7 @@ from .plan_render import markdown as render_markdown
 from .project import Project, load_project
 from .render import Reporter, result_to_json
 from .report_text import destroy_lines
+from .stack_history import history as stack_history
 from .state import STATE_DIR_ENV, StateStore
 from .state_edit import StateEditor, describe
 from .targets import Targeting
@@ -56,7 +58,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain click help: flags without type placeholders
 )
-stack_app = typer.Typer(help="Manage stacks: outputs, list, init, rm, unlock, export, import.", no_args_is_help=True)
+stack_app = typer.Typer(
+    help="Manage stacks: outputs, list, init, rm, unlock, history, export, import.", no_args_is_help=True
+)
 app.add_typer(stack_app, name="stack")
 state_app = typer.Typer(help="Edit a stack's state by hand: delete, unprotect, repair.", no_args_is_help=True)
 app.add_typer(state_app, name="state")
@@ -550,6 +554,8 @@ def state_repair(stack: str = StackOpt, cwd: Path = CwdOpt, yes: bool = YesOpt) 
 
 
 register_backend_commands(app, stack_app)  # login, logout, whoami, stack export, stack import
+stack_app.command("history")(stack_history)
+app.command("import")(import_command)
 app.add_typer(config_app, name="config")
 app.command()(schema)
 

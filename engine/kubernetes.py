@@ -51,8 +51,9 @@ from kubeclient import (
 )
 
 from .diff import diff_properties, restrict_to
+from .kubernetes_import import declared_fields
 from .numbers import whole_numbers
-from .providers import CheckFailure, DiffOutcome, Found, ProviderError, UnreachableError
+from .providers import CheckFailure, DiffOutcome, Found, Imported, ProviderError, UnreachableError
 from .secrets import UNKNOWN, is_secret, wrap_secret
 
 FIELD_MANAGER = "pulumi-kubernetes"
@@ -227,6 +228,23 @@ class KubernetesProvider:
         if manager not in managers:
             return None
         return Found(f"{namespace}/{meta['name']}" if namespaced else meta["name"], _secret_outputs(data))
+
+    def read_for_import(self, type_: str, id_: str) -> Imported | None:
+        """The object ``id_`` (``namespace/name``, or ``name``: in the provider's default namespace when the
+        kind is namespaced) of ``type_``, with the fields a program declares as its inputs; None if absent."""
+        api_version, kind = type_to_api_version(type_)
+        _plural, namespaced = self._kind_info(api_version, kind)
+        namespace, _, name = id_.rpartition("/")
+        if not namespaced and namespace:
+            raise ProviderError(f"{kind} is not namespaced: its id is its name alone, not {id_!r}")
+        if namespaced:
+            namespace = namespace or self._default_namespace()
+        status, data = self._request("GET", self._path(api_version, kind, name, namespace or None))
+        if status == 404:
+            return None
+        _raise_for(status, data, f"read {kind} {id_}")
+        inputs = _secret_outputs(declared_fields(data))
+        return Imported(f"{namespace}/{name}" if namespaced else name, inputs, _secret_outputs(data))
 
     def drift(self, inputs: dict, old_outputs: dict, new_outputs: dict) -> list:
         """Drift is a change to what the program manages: fields outside its inputs (status,

@@ -61,6 +61,15 @@ class ResourceMonitor:
                 f"pulumi_kubernetes.apps.v1.Deployment instead of a chart or manifest component), or {_INSTEAD}"
             )
         urn = str(URN.new(self.stack, self.project, request.parent, request.type, request.name))
+        if request.importId and self.deployment.live.get(urn) is None:
+            # Pulumi adopts the object at `up` and ignores the option once the resource is recorded; a
+            # create instead would duplicate a dynamic resource or silently take over a Kubernetes object
+            raise UnsupportedError(
+                f"{request.type} '{request.name}' has the import option (id '{request.importId}'), which the "
+                f"embedded engine does not apply: record the object first with `fleetform import {request.type} "
+                f"{request.name} {request.importId}` (with --parent and --provider as the program declares them; "
+                f"the option is then ignored, as in Pulumi), or {_INSTEAD}"
+            )
         inputs = from_struct(request.object)
         reg = Registration(
             urn=urn,

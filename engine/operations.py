@@ -158,7 +158,7 @@ class StackOperations:
             run = _Applying(deployment, utc_now())
             try:
                 yield run
-                live.last_run = _last_run(kind, run.started, run.result)
+                live.note_run(_last_run(kind, run.started, run.result))
             finally:
                 checkpointer.close(record=run.record)
 
@@ -439,7 +439,7 @@ def _last_run(kind: str, started: str, result: RunResult) -> dict:
         "kind": kind,
         "started": started,
         "finished": utc_now(),
-        "result": "succeeded" if result.ok else "failed",
+        "result": "interrupted" if result.interrupted else "succeeded" if result.ok else "failed",
         "summary": result.summary(),
     }
 

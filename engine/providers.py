@@ -49,10 +49,22 @@ class Found:
     outputs: dict = field(default_factory=dict)
 
 
+@dataclass
+class Imported:
+    """An existing resource read by its id for `fleetform import`: its id as the provider records it,
+    the inputs a program would declare to manage it as it is, and its outputs."""
+
+    id: str
+    inputs: dict
+    outputs: dict
+
+
 class Provider(Protocol):
     """The calls every provider answers. A provider may also answer ``find_created(urn, inputs) ->
     Found | None``: what an interrupted create of a resource with these inputs left behind, or None when
-    it cannot tell (then the create stays unsettled until `fleetform state repair`)."""
+    it cannot tell (then the create stays unsettled until `fleetform state repair`); and
+    ``read_for_import(type_, id_) -> Imported | None``: the existing resource ``id_`` of ``type_``, or None
+    when there is none (as Pulumi's Read given only an id, for `pulumi import`)."""
 
     def check(self, urn: str, olds: dict, news: dict) -> tuple[dict, list[CheckFailure]]: ...
 

@@ -9,7 +9,7 @@ moves between backends, and between fleetform and the Pulumi CLI.
 Secret values keep Pulumi's envelope, ``{"4dabf1…": "1b4706…", "ciphertext": "v1:…"}``, encrypted by
 Pulumi's passphrase provider under the stack's passphrase (:mod:`engine.pulumi_secrets`); a deployment
 exported by Pulumi with ``--show-secrets`` (``"plaintext"``) is read too. fleetform's own ``last_run``
-is not part of the format and is not carried.
+and ``history`` are not part of the format: an import continues the history of the state it replaces.
 """
 
 from __future__ import annotations
@@ -94,7 +94,9 @@ def import_stack(store: StateStore, project: str, stack: str, text: str, source:
                 f"stack '{stack}' already records {recorded} resources ({store.location(stack)}); importing would "
                 f"replace its state: pass --force to do so (a backup of the current state is kept)"
             )
-        imported = LiveState(resources, pending, {"kind": "import", "started": utc_now(), "finished": utc_now()})
+        imported = LiveState(resources, pending, None, history=live.history)  # the stack's history goes on
+        started = utc_now()
+        imported.note_run({"kind": "stack import", "started": started, "finished": utc_now(), "result": "succeeded"})
         Checkpointer(store, stack, imported, state_doc.header(project, stack, box), box).close(record=True)
     return sum(1 for r in resources if r.type != STACK_TYPE)
 

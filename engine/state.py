@@ -20,10 +20,15 @@ from typing import Any
 from . import state_doc
 from .backends import STATE_DIR_ENV, Backend, choose, open_backend
 from .errors import StateError
+from .locking import owner_record
 from .project import load_project
 from .secrets import SecretBox, passphrase_for
 
 __all__ = ["STATE_DIR_ENV", "Checkpointer", "LiveState", "PendingOperation", "ResourceState", "StateStore"]
+
+# Updates kept in a state's history: enough to look back over months of runs, small enough that
+# rewriting the header at every checkpoint stays cheap (an entry is about 300 bytes).
+HISTORY_LIMIT = 200
 
 
 def utc_now() -> str:
@@ -96,7 +101,9 @@ class LiveState:
 
     ``lineage`` names the state's history (given at its first write, kept for its life) and
     ``serial`` counts the writes that changed its resources or pending operations: together they
-    are the state version a saved plan was computed from (:mod:`engine.plan_file`).
+    are the state version a saved plan was computed from (:mod:`engine.plan_file`). ``history`` lists
+    the operations that wrote the state, oldest first (`fleetform stack history`): the state is the
+    one record every backend keeps whole, where a backup holds only the state before the last run.
     """
 
     def __init__(
@@ -106,9 +113,11 @@ class LiveState:
         last_run: dict | None,
         lineage: str = "",
         serial: int = 0,
+        history: list[dict] | None = None,
     ):
         self._lock = threading.Lock()
         self.lineage, self.serial = lineage, serial
+        self.history: list[dict] = list(history or [])
         self._changed = False
         self._resources: dict[str, ResourceState] = {}
         self._old_copies: dict[str, ResourceState] = {}
@@ -161,6 +170,17 @@ class LiveState:
         with self._lock:
             self._changed |= self._pending.pop(urn, None) is not None
 
+    def note_run(self, run: dict) -> None:
+        """Record a finished operation (``kind``, ``started``, ``result``, ...) as the last run and at the
+        end of the history, numbered after the one before it and signed by who ran it; the ``serial``
+        it left is filled in by the next write (the run's final one)."""
+        owner = owner_record(run["kind"], run.get("started", ""))
+        with self._lock:
+            number = self.history[-1].get("update", 0) + 1 if self.history else 1
+            self.last_run = run
+            entry = {**run, "update": number, "user": owner["user"], "host": owner["host"]}
+            self.history = [*self.history, entry][-HISTORY_LIMIT:]
+
     # -- serialization -------------------------------------------------------------------------
     def serialize(self, header: dict, box: SecretBox) -> str:
         """The checkpoint as JSON text; each resource's fragment is computed once per object."""
@@ -173,8 +193,11 @@ class LiveState:
                 self.serial += 1
                 self._changed = False
             version = {"lineage": self.lineage, "serial": self.serial}
+            for entry in self.history:
+                entry.setdefault("serial", self.serial)
+            history = [dict(entry) for entry in self.history]
         fragments = [resource.fragment(box) for resource in everything]
-        head = dict(header, pending_operations=pending, last_run=last_run, **version)
+        head = dict(header, pending_operations=pending, last_run=last_run, history=history, **version)
         head_text = json.dumps(head, indent=1, sort_keys=True)
         return head_text[:-2] + ',\n "resources": [\n' + ",\n".join(fragments) + "\n ]\n}\n"
 
@@ -236,6 +259,7 @@ class StateStore:
             box = SecretBox.from_header(passphrase, document["secrets"], stack)
             state_doc.check_seal(text, document, box)
             resources, pending, last_run = state_doc.check_body(document, project, stack)
+            history = state_doc.check_history(document)
             records = []
             for index, data in enumerate(resources):
                 inputs, outputs = state_doc.open_secrets(data, index, box)
@@ -243,7 +267,8 @@ class StateStore:
         except state_doc.DamagedState as exc:
             raise self._damaged(stack, str(exc)) from None
         lineage, serial = state_doc.version(document)
-        return LiveState(records, [PendingOperation(**p) for p in pending], last_run, lineage, serial), box
+        pending_operations = [PendingOperation(**p) for p in pending]
+        return LiveState(records, pending_operations, last_run, lineage, serial, history), box
 
     def _damaged(self, stack: str, problem: str) -> StateError:
         restore = self.backend.restore_hint(stack)

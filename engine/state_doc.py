@@ -10,6 +10,8 @@ read as a different state::
 Since fleetform's saved plans, the header also carries ``lineage`` (an id given at the state's
 first write) and ``serial`` (counts the writes that changed it); files without them are still read
 (lineage derived from the secrets salt, serial 0) and get them on the next write.
+Since `fleetform stack history`, the header also carries ``history``: the operations that wrote the
+state (kind, when, result, counts, who); files without it are read with an empty history.
 Format 1 files (no seal) are still read; the next write seals them. Checks never guess: anything
 that is not a state of this project and stack raises :class:`DamagedState` naming what is wrong.
 """
@@ -167,6 +169,17 @@ def check_body(document: dict, project: str, stack: str) -> tuple[list[dict], li
     if not isinstance(last_run, dict):
         raise DamagedState(f"'last_run' is {_kind(last_run)}, not an object")
     return resources, pending, last_run
+
+
+def check_history(document: dict) -> list[dict]:
+    """The operations that wrote the state, oldest first (none in a file written before the history was
+    kept); each entry is an object with a ``kind``, the rest is only shown."""
+    history = document.get("history", [])
+    if not isinstance(history, list):
+        raise DamagedState(f"'history' is {_kind(history)}, not a list")
+    for index, entry in enumerate(history):
+        _check_record(entry, f"history[{index}]", {"kind": str, "update": int, "serial": int}, ("kind",))
+    return history
 
 
 def open_secrets(resource: dict, index: int, box: SecretBox) -> tuple[Any, Any]:

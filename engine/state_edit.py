@@ -3,7 +3,9 @@ protection, settle what an interrupted run left pending.
 
 Each edit holds the stack's lock, loads the state whole (so a damaged state is refused as by every
 command), and writes it back through the checkpointer, which keeps the previous file as
-``<stack>.json.bak``. None of them calls a provider: they change what fleetform records, not what exists.
+``<stack>.json.bak``, with the edit in the stack's history. None of them calls a provider: they change
+what fleetform records, not what exists (`fleetform import` edits through :meth:`StateEditor.editing` too,
+after reading the object it adopts).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from contextlib import contextmanager
 from . import state_doc
 from .errors import InvalidInputError
 from .graph import recorded_needs
-from .state import Checkpointer, LiveState, PendingOperation, ResourceState, StateStore
+from .state import Checkpointer, LiveState, PendingOperation, ResourceState, StateStore, utc_now
 from .urn import STACK_TYPE, urn_name
 
 
@@ -23,10 +25,14 @@ class StateEditor:
         self.store, self.project, self.stack = store, project, stack
 
     @contextmanager
-    def _editing(self, operation: str) -> Iterator[LiveState]:
+    def editing(self, operation: str) -> Iterator[tuple[LiveState, dict]]:
+        """The locked, loaded state and the history entry of this edit (the caller adds its ``detail``
+        and ``summary``); written when the block ends normally, left untouched when it raises."""
         with self.store.lock(self.stack, operation):
             live, box = self.store.load(self.stack, self.project)
-            yield live
+            run = {"kind": operation, "started": utc_now(), "result": "succeeded", "summary": {}}
+            yield live, run
+            live.note_run({**run, "finished": utc_now()})
             header = state_doc.header(self.project, self.stack, box)
             Checkpointer(self.store, self.stack, live, header, box).close(record=True)
 
@@ -47,8 +53,9 @@ class StateEditor:
     def delete(self, wanted: str, force: bool) -> tuple[str, list[str]]:
         """Forget a resource (it keeps existing, unmanaged). Refused while others need it, unless
         ``force``; returns its URN and the dependents that now refer to a resource not recorded."""
-        with self._editing("state delete") as live:
+        with self.editing("state delete") as (live, run):
             resource = self.find(live, wanted)
+            run["detail"] = resource.urn
             dependents = sorted(
                 r.urn for r in live.resources() + live.old_copies() if resource.urn in recorded_needs(r)
             )
@@ -64,8 +71,9 @@ class StateEditor:
         return resource.urn, dependents
 
     def unprotect(self, wanted: str) -> str:
-        with self._editing("state unprotect") as live:
+        with self.editing("state unprotect") as (live, run):
             resource = self.find(live, wanted)
+            run["detail"] = resource.urn
             live.put(resource.with_changes(protect=False))
         return resource.urn
 
@@ -77,8 +85,9 @@ class StateEditor:
 
     def repair(self, urns: list[str]) -> list[PendingOperation]:
         """Drop the pending records of ``urns`` (those shown to, and confirmed by, the user)."""
-        with self._editing("state repair") as live:
+        with self.editing("state repair") as (live, run):
             settled = [op for op in live.pending() if op.urn in urns]
+            run["detail"] = f"{len(settled)} pending operations settled"
             for op in settled:
                 live.end(op.urn)
         return settled

@@ -26,6 +26,7 @@ def _stack_names(project) -> set[str]:
         ("graph",),
         ("stack", "output"),
         ("stack", "rm"),
+        ("stack", "history"),
     ],
 )
 def test_a_command_on_a_stack_that_does_not_exist_says_so(files_project, command):

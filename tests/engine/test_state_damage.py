@@ -93,6 +93,8 @@ DAMAGE = {
         "'pending_operations[0].operation'",
     ),
     "last run not an object": (lambda d, text: _unsealed(d, last_run=[1]), "'last_run' is a list"),
+    "history not a list": (lambda d, text: _unsealed(d, history={"kind": "up"}), "'history' is an object"),
+    "history entry without kind": (lambda d, text: _unsealed(d, history=[{"result": "ok"}]), "'history[0]' has no"),
 }
 
 

@@ -39,6 +39,7 @@ def preview(tmp_path, monkeypatch):
         ("chart", "kubernetes:helm.sh/v4:Chart 'ingress' is a remote component"),
         ("invoke", "does not implement invoke 'kubernetes:helm:template'"),
         ("call", "does not implement method calls ('test:index:Plain/describe'"),
+        ("import", "fleetform import kubernetes:core/v1:Namespace adopted demo"),
     ],
 )
 def test_preview_refuses_what_the_engine_does_not_implement(preview, use, named):

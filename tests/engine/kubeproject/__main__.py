@@ -1,4 +1,4 @@
-"""Test program: `kube:objects` is a JSON list of {name, kind, ...} turned into typed
+"""Test program: `kube:objects` is a JSON list of {name, kind, ..., import?: id} turned into typed
 pulumi_kubernetes resources on one explicit provider built from `kube:kubeconfig`. With `kube:origin`
 (a file path) the provider, and a dynamic resource, depend on a marker resource at that path, as a
 member's provider and fleetform's default StorageClass depend on their cluster's lookup."""
@@ -21,7 +21,9 @@ provider = k8s.Provider(
 )
 made = {}
 for spec in json.loads(config.get("objects") or "[]"):
-    opts = pulumi.ResourceOptions(provider=provider, depends_on=[made[d] for d in spec.get("depends_on", [])])
+    opts = pulumi.ResourceOptions(
+        provider=provider, depends_on=[made[d] for d in spec.get("depends_on", [])], import_=spec.get("import")
+    )
     kind, name, metadata = spec["kind"], spec["name"], spec.get("metadata")
     if kind == "Namespace":
         made[name] = k8s.core.v1.Namespace(name, metadata=metadata, opts=opts)

@@ -1,5 +1,6 @@
 """Test program: `case:use` picks one feature the embedded engine does not implement, next to an
-ordinary component: a remote component (ConfigGroup, helm Chart), an invoke, or a method call."""
+ordinary component: a remote component (ConfigGroup, helm Chart), an invoke, a method call, or the import
+option on a resource not recorded yet."""
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,3 +16,5 @@ elif use == "invoke":
     pulumi.runtime.invoke("kubernetes:helm:template", {"jsonOpts": {"chart": "ingress-nginx"}})
 elif use == "call":
     pulumi.export("called", pulumi.runtime.call("test:index:Plain/describe", {}))
+elif use == "import":
+    k8s.core.v1.Namespace("adopted", metadata={"name": "demo"}, opts=pulumi.ResourceOptions(import_="demo"))
