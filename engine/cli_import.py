@@ -8,16 +8,21 @@ from pathlib import Path
 
 import typer
 
-from .errors import EngineError
+from .errors import EngineError, InvalidInputError
 from .import_code import python_code
-from .importing import import_resource
+from .importing import import_resource, package_importer
 from .operations import StackOperations
 from .render import Reporter
 from .secrets import mask_secrets
 
 TypeArg = typer.Argument(..., metavar="TYPE", help="Resource type, e.g. kubernetes:core/v1:Namespace.")
 NameArg = typer.Argument(..., metavar="NAME", help="The resource's name in the program.")
-IdArg = typer.Argument(..., metavar="ID", help="The provider's id: for Kubernetes namespace/name, or name.")
+IdArg = typer.Argument(
+    ...,
+    metavar="ID",
+    help="The provider's id: for Kubernetes namespace/name, or name; for a fleetform cluster "
+    "(fleetform:index:RegisteredCluster) KIND:IDENTITY, e.g. eks:eu-west-1/prod-eks.",
+)
 StackOpt = typer.Option(..., "--stack", "-s", help="Stack name.")
 CwdOpt = typer.Option(Path("."), "--cwd", help="Directory of the Pulumi project (holds Pulumi.yaml).")
 ProviderOpt = typer.Option(
@@ -39,9 +44,19 @@ def import_command(
     protect: bool = ProtectOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Record an existing object in the state (touching nothing else), and print the code that declares it."""
+    """Record an existing object in the state (touching nothing else), and print the code that declares it.
+
+    A fleetform cluster (fleetform:index:RegisteredCluster) is declared in the stack file instead, once a
+    preview has found it in its cloud; the next up registers it."""
     try:
         ops = StackOperations(cwd, stack, Reporter("import", quiet=True))
+        importer = package_importer(type_)
+        if importer is not None:
+            if provider or parent:
+                raise InvalidInputError(f"--provider and --parent do not apply to {type_}: its package places it")
+            declared = importer(ops, name, id_)
+            typer.echo(json.dumps(declared.declared, indent=2) if as_json else declared.message)
+            return
         adopted = import_resource(ops, type_, name, id_, provider, parent, protect)
     except EngineError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -9,15 +9,20 @@ declares the resource as printed (same name, parent and provider), previews as a
 the declared differences. The edit holds the stack lock and goes through :meth:`StateEditor.editing`
 (backup kept, history entry); every refusal leaves the state untouched.
 
-Dynamic resources are refused: their provider is a pickled object the program supplies in their
-inputs, so an id alone cannot be read (Pulumi does not import them either). fleetform's lookups only
-observe (``repeatable_create``): declared in the program, the next `up` records them without making
-anything, so they need no import.
+A package may import its own types (entry point group ``fleetform.importers``: a type token -> a function
+``(StackOperations, name, id) -> ImportedDeclaration``), e.g. fleetform's clusters, which a stack file
+declares: such an importer declares the object where that package's program reads it and proves it with a
+preview, instead of recording state the program would not own.
+
+Other dynamic resources are refused: their provider is a pickled object the program supplies in their
+inputs, so an id alone cannot be read (Pulumi does not import them either).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 
 from .errors import EngineError, InvalidInputError
 from .operations import StackOperations, default_registry
@@ -35,6 +40,20 @@ class Adopted:
     resource: ResourceState
     provider: ResourceState | None  # the explicit provider resource used (None: the package's default)
     parent: ResourceState | None  # the recorded parent (None: the stack, or a stack not yet recorded)
+
+
+@dataclass
+class ImportedDeclaration:
+    """What a package's importer declared (where, and as what) and what the preview of it plans."""
+
+    message: str
+    declared: dict = field(default_factory=dict)
+
+
+def package_importer(type_: str) -> Callable[[StackOperations, str, str], ImportedDeclaration] | None:
+    """The importer an installed package offers for ``type_`` (entry point group ``fleetform.importers``)."""
+    entry = next((e for e in entry_points(group="fleetform.importers") if e.name == type_), None)
+    return entry.load() if entry is not None else None
 
 
 def import_resource(
