@@ -120,10 +120,12 @@ def _operate(
     expect_no_changes: bool = False,
     markdown: bool = False,
     terraform_summary: bool = False,
+    show_sames: bool = False,
 ) -> int:
-    reporter = Reporter(kind, quiet=as_json or markdown, terraform_summary=terraform_summary)
+    reporter = Reporter(kind, quiet=as_json or markdown, terraform_summary=terraform_summary, show_sames=show_sames)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
+        reporter.begin(ops.project.name, stack, ops.store.backend.url)
         with reporter, _first_interrupt_cancels(ops), output_capture.routing():
             result = action(ops)
     except EngineError as exc:
@@ -175,6 +177,7 @@ TerraformSummaryOpt = typer.Option(
 )
 SavePlanOpt = typer.Option(None, "--save-plan", help="Write the plan to FILE for `up --plan` (secrets encrypted).")
 PlanOpt = typer.Option(None, "--plan", help="Apply exactly this saved plan; exit 3 if it no longer matches.")
+ShowSamesOpt = typer.Option(False, "--show-sames", help="List unchanged resources too (they are only counted).")
 
 
 @app.command()
@@ -192,6 +195,7 @@ def preview(
     target: list[str] = TargetOpt,
     target_dependents: bool = TargetDependentsOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
     targeting = _targeting(target, target_dependents, exclude)
@@ -206,7 +210,17 @@ def preview(
         return result
 
     code = _operate(
-        "preview", stack, cwd, parallel, as_json, action, diff, expect_no_changes, markdown, terraform_summary
+        "preview",
+        stack,
+        cwd,
+        parallel,
+        as_json,
+        action,
+        diff,
+        expect_no_changes,
+        markdown,
+        terraform_summary,
+        show_sames,
     )
     raise typer.Exit(code)
 
@@ -225,6 +239,7 @@ def up(
     target: list[str] = TargetOpt,
     target_dependents: bool = TargetDependentsOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Create, update, replace and delete resources until the stack matches the program."""
     targeting = _targeting(target, target_dependents, exclude)
@@ -239,7 +254,10 @@ def up(
         ops.targeting = targeting
         return ops.up(saved, refresh)
 
-    raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, action, diff, terraform_summary=terraform_summary))
+    code = _operate(
+        "up", stack, cwd, parallel, as_json, action, diff, terraform_summary=terraform_summary, show_sames=show_sames
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -252,6 +270,7 @@ def destroy(
     terraform_summary: bool = TerraformSummaryOpt,
     target: list[str] = TargetOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Delete every resource of the stack, dependents first (with --target: those and what needs them)."""
     targeting = _targeting(target, False, exclude)
@@ -262,7 +281,10 @@ def destroy(
         ops.targeting = targeting
         return ops.destroy()
 
-    raise typer.Exit(_operate("destroy", stack, cwd, parallel, as_json, action, terraform_summary=terraform_summary))
+    code = _operate(
+        "destroy", stack, cwd, parallel, as_json, action, terraform_summary=terraform_summary, show_sames=show_sames
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -277,6 +299,7 @@ def refresh(
     target: list[str] = TargetOpt,
     target_dependents: bool = TargetDependentsOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Read every resource back from its provider and record what really exists (drift)."""
     targeting = _targeting(target, target_dependents, exclude)
@@ -287,7 +310,8 @@ def refresh(
         ops.targeting = targeting
         return ops.refresh(apply=not preview_only)
 
-    raise typer.Exit(_operate("refresh", stack, cwd, parallel, as_json, action, True, expect_no_changes))
+    code = _operate("refresh", stack, cwd, parallel, as_json, action, True, expect_no_changes, show_sames=show_sames)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -349,7 +373,7 @@ def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int, targeting:
             ops.targeting = targeting
             return ops.preview()
 
-        code = _operate("preview", stack, cwd, parallel, False, preview)
+        code = _operate("preview", stack, cwd, parallel, False, preview, show_diff=True)  # the plan, before asking
         if code != EXIT_OK:
             raise typer.Exit(code)
     elif targeting.active:
