@@ -7,8 +7,16 @@ the last one.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import re
+import select
+import struct
+import subprocess
+import termios
 import threading
+import time
 
 import pyte
 from rich.console import Console
@@ -58,6 +66,29 @@ class Terminal:
             self.write(piece)
             screens.append(self.lines())
         return screens
+
+
+def run_in_pty(command: list[str], question: str, answer: str, columns: int = 100, lines: int = 24) -> str:
+    """Run ``command`` on a pseudo-terminal of this size (so it knows it is on a terminal and asks), answer
+    ``question`` when it appears, and return everything it wrote."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    with subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower, close_fds=True) as proc:
+        os.close(follower)
+        output, asked, deadline = b"", False, time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1)
+            try:
+                chunk = os.read(leader, 65536) if ready else b""
+            except OSError:  # the command ended and closed the terminal
+                break
+            output += chunk
+            if not asked and question.encode() in output:
+                os.write(leader, answer.encode() + b"\n")
+                asked = True
+        proc.kill()
+    os.close(leader)
+    return output.decode(errors="replace")
 
 
 def view(lines: list[str]) -> list[str]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 from rich.console import Console
 
 from engine.live_view import LiveView
 from engine.render import Reporter
 from engine.steps import Op, Status, Step
-from tests.engine.terminal import HEADER, TTY_ENV, Terminal, view
+from tests.engine.terminal import HEADER, TTY_ENV, Terminal, run_in_pty, view
 
 FILE = "pulumi-python:dynamic/files:File"
 
@@ -215,3 +216,23 @@ def test_a_program_previewed_applied_with_a_failure_and_destroyed_on_a_100x24_te
     destroy = views("destroy", "--yes")
     assert re.fullmatch(r"✓ destroy · \d+s · 43/43 done", destroy[-1][0])  # what up made: all but bad and after
     assert all(row.split()[:2] == ["-", "deleted"] for row in destroy[-1][1:-1])
+
+
+def test_up_on_a_terminal_shows_the_plan_grouped_by_component_before_it_asks(files_project):
+    files_project.declare({"name": "a", "content": "one"}, {"name": "b", "content": "x", "group": "g"})
+    assert files_project.cli("up", "--yes").code == 0
+    files_project.declare({"name": "a", "content": "uno"}, {"name": "b", "content": "y", "group": "g"})
+    question = "Do you want to perform this up on stack 'dev'?"
+    command = [sys.executable, "-m", "engine.cli", "up", "-s", "dev", "--cwd", str(files_project.dir)]
+
+    output = run_in_pty(command, question, "n", lines=40)
+
+    screen = Terminal(100, 40)
+    screen.replay(output)
+    lines = screen.lines()
+    asked = next(i for i, line in enumerate(lines) if line.startswith(question))
+    plan = "\n".join(lines[:asked])
+    changes = f'Changes:\n  ~  {FILE} a\n      ~ content: "one" => "uno"\n  Group g\n    ~  {FILE} b\n        ~ content: "x" => "y"\n'
+    assert changes in plan
+    assert "Previewing stack 'dev' of project 'filestest'" in plan and "~ 2 to update" in plan
+    assert files_project.content("a.txt") == "one"  # answered no: nothing applied
