@@ -96,3 +96,14 @@ def view(lines: list[str]) -> list[str]:
     starts = [i for i, line in enumerate(lines) if HEADER.match(line)]
     assert len(starts) <= 1, "\n".join(lines)  # one view: a redraw never leaves an old one behind
     return [line for line in lines[starts[0] :] if line] if starts else []
+
+
+def views(output: str, columns: int = 100, lines: int = 24) -> list[list[str]]:
+    """The live view on each screen of a run's ``output``, checked as a person would look at it: shorter than the
+    screen, and every call the header counts as in flight has its row on screen."""
+    found = [view(screen) for screen in Terminal(columns, lines).replay(output) if view(screen)]
+    for shown in found:
+        assert len(shown) < lines, shown
+        running = re.search(r"· (\d+) running", shown[0])
+        assert sum("ing… " in line for line in shown) == (int(running[1]) if running else 0), shown
+    return found

@@ -14,6 +14,7 @@ from engine.live_view import LiveView
 from engine.render import Reporter
 from engine.steps import Op, Status, Step
 from tests.engine.terminal import HEADER, TTY_ENV, Terminal, run_in_pty, view
+from tests.engine.terminal import views as terminal_views
 
 FILE = "pulumi-python:dynamic/files:File"
 
@@ -182,15 +183,9 @@ def test_a_program_previewed_applied_with_a_failure_and_destroyed_on_a_100x24_te
     )
 
     def views(*args: str) -> list[list[str]]:
-        """The live view on each screen of the run, checked as a person would look at it."""
         run = files_project.cli(*args)
-        screens = [lines for lines in Terminal(100, 24).replay(run.out) if view(lines)]
-        assert screens, run.out
-        found = [view(lines) for lines in screens]
-        for lines in found:
-            assert HEADER.match(lines[0])
-            running = re.search(r"· (\d+) running", lines[0])  # work in progress is all on screen
-            assert sum("ing… " in line for line in lines) == (int(running[1]) if running else 0), lines
+        found = terminal_views(run.out)
+        assert found, run.out
         return found
 
     preview = views("preview")
