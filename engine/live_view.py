@@ -58,9 +58,9 @@ PAST = {
     Op.READ: "read",
     Op.SAME: "unchanged",
 }
-# What a preview's header counts, in the order a reviewer weighs them (the old copy of a replacement is a delete).
 # Which rows stay when not all fit: failures and calls in flight always, then what is still to come, then the rest.
 RANK = {Status.FAILED: 0, Status.RUNNING: 1, Status.PLANNED: 2, Status.SKIPPED: 3, Status.DONE: 4}
+# What a preview's header counts, in the order a reviewer weighs them (the old copy of a replacement is a delete).
 PLANNED_WORDS = (
     (Op.REPLACE, "to replace"),
     (Op.DELETE, "to delete"),
@@ -101,7 +101,7 @@ class LiveView:
             steps = list(self._steps.values())
         rows = [s for s in steps if self.show_sames or s.op != Op.SAME or s.status.unsuccessful]
         room = max(height - 1, 0)  # below the header
-        if len(rows) > room:  # the weightiest rows, the newest first within each kind, and a line counting the rest
+        if len(rows) > room:  # the rows RANK weighs most (newest first among equals), and a line counting the rest
             arrival = {id(s): index for index, s in enumerate(rows)}
             ranked = sorted(rows, key=lambda s: (RANK[s.status], -arrival[id(s)]))
             kept = set(map(id, ranked[: max(room - 1, 0)]))
