@@ -88,7 +88,7 @@ class Reporter:
     def __enter__(self) -> Reporter:
         if not self.quiet and self.console.is_terminal:
             self.live = Live(self.view, console=self.console, refresh_per_second=8, transient=False)
-            self.live.start()
+            self.live.start(refresh=True)  # at once: the phase shows before the program has declared anything
         return self
 
     def __exit__(self, *exc) -> None:
