@@ -124,10 +124,12 @@ def _operate(
     expect_no_changes: bool = False,
     markdown: bool = False,
     terraform_summary: bool = False,
+    show_sames: bool = False,
 ) -> int:
-    reporter = Reporter(kind, quiet=as_json or markdown, terraform_summary=terraform_summary)
+    reporter = Reporter(kind, quiet=as_json or markdown, terraform_summary=terraform_summary, show_sames=show_sames)
     try:
         ops = StackOperations(cwd, stack, reporter, parallel)
+        reporter.begin(ops.project.name, stack, ops.store.backend.url)
         with reporter, _first_interrupt_cancels(ops), output_capture.routing():
             result = action(ops)
     except EngineError as exc:
@@ -179,6 +181,7 @@ TerraformSummaryOpt = typer.Option(
 )
 SavePlanOpt = typer.Option(None, "--save-plan", help="Write the plan to FILE for `up --plan` (secrets encrypted).")
 PlanOpt = typer.Option(None, "--plan", help="Apply exactly this saved plan; exit 3 if it no longer matches.")
+ShowSamesOpt = typer.Option(False, "--show-sames", help="List unchanged resources too (they are only counted).")
 
 
 @app.command()
@@ -196,6 +199,7 @@ def preview(
     target: list[str] = TargetOpt,
     target_dependents: bool = TargetDependentsOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Show what `up` would do, resource by resource, without changing anything."""
     targeting = _targeting(target, target_dependents, exclude)
@@ -210,7 +214,17 @@ def preview(
         return result
 
     code = _operate(
-        "preview", stack, cwd, parallel, as_json, action, diff, expect_no_changes, markdown, terraform_summary
+        "preview",
+        stack,
+        cwd,
+        parallel,
+        as_json,
+        action,
+        diff,
+        expect_no_changes,
+        markdown,
+        terraform_summary,
+        show_sames,
     )
     raise typer.Exit(code)
 
@@ -229,6 +243,7 @@ def up(
     target: list[str] = TargetOpt,
     target_dependents: bool = TargetDependentsOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Create, update, replace and delete resources until the stack matches the program."""
     targeting = _targeting(target, target_dependents, exclude)
@@ -243,7 +258,10 @@ def up(
         ops.targeting = targeting
         return ops.up(saved, refresh)
 
-    raise typer.Exit(_operate("up", stack, cwd, parallel, as_json, action, diff, terraform_summary=terraform_summary))
+    code = _operate(
+        "up", stack, cwd, parallel, as_json, action, diff, terraform_summary=terraform_summary, show_sames=show_sames
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -256,6 +274,7 @@ def destroy(
     terraform_summary: bool = TerraformSummaryOpt,
     target: list[str] = TargetOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Delete every resource of the stack, dependents first (with --target: those and what needs them)."""
     targeting = _targeting(target, False, exclude)
@@ -266,7 +285,10 @@ def destroy(
         ops.targeting = targeting
         return ops.destroy()
 
-    raise typer.Exit(_operate("destroy", stack, cwd, parallel, as_json, action, terraform_summary=terraform_summary))
+    code = _operate(
+        "destroy", stack, cwd, parallel, as_json, action, terraform_summary=terraform_summary, show_sames=show_sames
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -281,6 +303,7 @@ def refresh(
     target: list[str] = TargetOpt,
     target_dependents: bool = TargetDependentsOpt,
     exclude: list[str] = ExcludeOpt,
+    show_sames: bool = ShowSamesOpt,
 ) -> None:
     """Read every resource back from its provider and record what really exists (drift)."""
     targeting = _targeting(target, target_dependents, exclude)
@@ -291,7 +314,8 @@ def refresh(
         ops.targeting = targeting
         return ops.refresh(apply=not preview_only)
 
-    raise typer.Exit(_operate("refresh", stack, cwd, parallel, as_json, action, True, expect_no_changes))
+    code = _operate("refresh", stack, cwd, parallel, as_json, action, True, expect_no_changes, show_sames=show_sames)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -353,7 +377,7 @@ def _confirm_or_exit(kind: str, stack: str, cwd: Path, parallel: int, targeting:
             ops.targeting = targeting
             return ops.preview()
 
-        code = _operate("preview", stack, cwd, parallel, False, preview)
+        code = _operate("preview", stack, cwd, parallel, False, preview, show_diff=True)  # the plan, before asking
         if code != EXIT_OK:
             raise typer.Exit(code)
     elif targeting.active:

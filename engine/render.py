@@ -1,50 +1,26 @@
-"""What a person (or a CI job) sees: live progress, property diffs, summaries, and JSON."""
+"""What a person (or a CI job) sees: a stack header, progress (the live view of :mod:`engine.live_view` on a
+terminal, a line per step otherwise), property diffs, summaries, and JSON."""
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-import time
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.live import Live
-from rich.tree import Tree
 
-from .numbers import whole_numbers
+from .backends.base import mask_password
+from .live_view import PROGRESSIVE, SYMBOLS, LiveView
 from .operations import RunResult
-from .report_text import failure_lines, outputs_block, resources_block, terraform_line
+from .report_text import change_lines, failure_lines, outputs_block, resources_block, terraform_line
 from .secrets import mask_secrets
 from .steps import Op, Status, Step
 from .urn import STACK_TYPE, urn_name
 
-SYMBOLS = {
-    Op.CREATE: "+",
-    Op.UPDATE: "~",
-    Op.REPLACE: "+-",
-    Op.DELETE: "-",
-    Op.DELETE_REPLACED: "--",
-    Op.SAME: " ",
-    Op.READ: ">",
-}
-COLORS = {
-    Op.CREATE: "green",
-    Op.UPDATE: "yellow",
-    Op.REPLACE: "magenta",
-    Op.DELETE: "red",
-    Op.DELETE_REPLACED: "red",
-    Op.SAME: "dim",
-    Op.READ: "cyan",
-}
-PROGRESSIVE = {
-    Op.CREATE: "creating",
-    Op.UPDATE: "updating",
-    Op.REPLACE: "replacing",
-    Op.DELETE: "deleting",
-    Op.DELETE_REPLACED: "deleting",
-    Op.READ: "reading",
-}
+# How the stack header names each operation, as ``pulumi up`` does ("Updating (dev)").
+HEADINGS = {"preview": "Previewing", "up": "Updating", "destroy": "Destroying", "refresh": "Refreshing"}
+
 STATUS_WORDS = {
     Status.PLANNED: "",
     Status.RUNNING: "…",
@@ -82,46 +58,56 @@ def result_to_json(result: RunResult, diagnostics: list[dict]) -> dict[str, Any]
 
 
 class Reporter:
-    """Receives engine events and shows them: a live tree on a terminal, plain lines otherwise.
+    """Receives engine events and shows them: a live view on a terminal, plain lines otherwise.
 
-    With ``quiet`` (JSON mode) it only collects diagnostics for the final document.
+    With ``quiet`` (JSON mode) it only collects diagnostics for the final document; ``show_sames`` lists unchanged
+    resources too. ``console`` is for tests, which draw on a screen of fixed size.
     """
 
-    def __init__(self, kind: str, out: TextIO | None = None, quiet: bool = False, terraform_summary: bool = False):
+    def __init__(
+        self,
+        kind: str,
+        out: TextIO | None = None,
+        quiet: bool = False,
+        terraform_summary: bool = False,
+        show_sames: bool = False,
+        console: Console | None = None,
+    ):
         self.kind = kind
         self.terraform_summary = terraform_summary
+        self.show_sames = show_sames
         self.out = out or sys.stdout
         self.quiet = quiet
-        self.console = Console(file=self.out, highlight=False, soft_wrap=True)
+        self.console = console or Console(file=self.out, highlight=False, soft_wrap=True)
         self.diagnostics: list[dict] = []
-        self._steps: dict[str, Step] = {}
+        self.view = LiveView(kind, show_sames)
         self._lock = threading.Lock()
-        self._live: Live | None = None
-        self._last_draw = 0.0
+        self.live: Live | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Reporter:
         if not self.quiet and self.console.is_terminal:
-            self._live = Live(self._tree(), console=self.console, refresh_per_second=8, transient=False)
-            self._live.start()
+            self.live = Live(self.view, console=self.console, refresh_per_second=8, transient=False)
+            self.live.start(refresh=True)  # at once: the phase shows before the program has declared anything
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._live is not None:
-            self._live.update(self._tree())
-            self._live.stop()
+        if self.live is not None:
+            self.view.finished = True
+            self.live.stop()  # draws the last frame
+
+    def begin(self, project: str, stack: str, backend: str) -> None:
+        """The stack header: what runs, on which stack of which project, with its state where (no password)."""
+        if self.quiet:
+            return
+        heading = HEADINGS.get(self.kind, self.kind)
+        for line in (f"{heading} stack '{stack}' of project '{project}'", f"Backend: {mask_password(backend)}", ""):
+            self.console.print(line, markup=False)
 
     # -- observer interface ----------------------------------------------------------------------
     def on_step(self, step: Step) -> None:
-        with self._lock:
-            self._steps[step.urn + (" (old)" if step.old is not None and step.old.delete else "")] = step
-        if self.quiet or step.type == STACK_TYPE:
-            return
-        if self._live is not None:
-            now = time.monotonic()
-            if now - self._last_draw > 0.1:
-                self._last_draw = now
-                self._live.update(self._tree())
+        self.view.update(step.urn + (" (old)" if step.old is not None and step.old.delete else ""), step)
+        if self.quiet or self.live is not None or step.type == STACK_TYPE:
             return
         if self._worth_a_line(step):
             self.console.print(self._line(step), markup=False)
@@ -133,13 +119,13 @@ class Reporter:
             where = f" ({urn_name(urn)})" if urn else ""
             self.console.print(f"{severity}{where}: {message}", markup=False)
 
-    # -- drawing ---------------------------------------------------------------------------------
+    # -- a line per step (off a terminal) --------------------------------------------------------
     def _worth_a_line(self, step: Step) -> bool:
         if step.status.unsuccessful:
             return True
-        if step.op == Op.SAME:
+        if step.op == Op.SAME and not self.show_sames:
             return False
-        if self.kind == "preview" or step.op == Op.READ:
+        if self.kind == "preview" or step.op in (Op.READ, Op.SAME):
             return step.status in (Status.PLANNED, Status.DONE)
         return step.status in (Status.RUNNING, Status.DONE)
 
@@ -151,39 +137,12 @@ class Reporter:
             text += f": {step.error}"
         return text
 
-    def _tree(self) -> Tree:
-        """Resources nested under their parents, each with its operation and status."""
-        with self._lock:
-            steps = [s for s in self._steps.values() if s.type != STACK_TYPE]
-        urns = {s.urn for s in steps}
-        children: dict[str, list[Step]] = {}
-        for step in steps:
-            parent = step.parent if step.parent in urns else ""
-            children.setdefault(parent, []).append(step)
-        done = sum(1 for s in steps if s.status == Status.DONE or s.status.unsuccessful)
-        root = Tree(f"[bold]{self.kind}[/bold] {done}/{len(steps)} resources")
-
-        def add(node: Tree, parent: str) -> None:
-            for step in children.get(parent, []):
-                add(node.add(self._label(step)), step.urn)
-
-        add(root, "")
-        return root
-
-    def _label(self, step: Step) -> str:
-        color = COLORS.get(step.op, "white")
-        status = STATUS_WORDS.get(step.status, step.status)
-        return f"[{color}]{SYMBOLS.get(step.op, '?')} {step.op}[/{color}] {step.type} [bold]{step.name}[/bold] {status}"
-
     # -- final report ----------------------------------------------------------------------------
     def report(self, result: RunResult, show_diff: bool) -> None:
         if self.quiet:
             return
-        changed = [s for s in result.steps if s.op != Op.SAME or s.status.unsuccessful]
-        if show_diff:
-            for step in sorted(changed, key=_review_order):
-                self._print_diff(step)
-        lines = failure_lines(result)
+        lines = change_lines(result) if show_diff else []
+        lines += failure_lines(result)
         lines += [f"note: {note}" for note in result.notes]
         if result.kind in ("up", "preview"):
             lines += outputs_block(result)
@@ -197,24 +156,3 @@ class Reporter:
             lines.append(terraform)
         for line in lines:
             self.console.print(line, markup=False)
-
-    def _print_diff(self, step: Step) -> None:
-        self.console.print(f"{SYMBOLS.get(step.op, '?'):>2} {step.type} {step.name}", markup=False)
-        for reason in step.replace_reasons:
-            self.console.print(f"      replace because of {reason}", markup=False)
-        for change in step.changes:
-            shown = whole_numbers(change.for_display())
-            if change.kind == "add":
-                self.console.print(f"      + {shown['path']}: {json.dumps(shown['new'])}", markup=False)
-            elif change.kind == "delete":
-                self.console.print(f"      - {shown['path']}: {json.dumps(shown['old'])}", markup=False)
-            else:
-                self.console.print(
-                    f"      ~ {shown['path']}: {json.dumps(shown['old'])} => {json.dumps(shown['new'])}", markup=False
-                )
-
-
-def _review_order(step: Step) -> tuple[int, str]:
-    """Replaces and deletes first (what a reviewer weighs most), then updates, then creates."""
-    order = (Op.REPLACE, Op.DELETE, Op.DELETE_REPLACED, Op.UPDATE, Op.CREATE, Op.READ)
-    return (order.index(step.op) if step.op in order else len(order), step.urn)

@@ -1,6 +1,7 @@
-"""The end of a run as text, in the shape Pulumi and Terraform users read: the failures once each, the outputs as
-blocks in a stable order with what changed marked, a ``Resources:`` block and, on request, Terraform's one-line
-summary. Pure functions from a run's result to lines; :class:`engine.render.Reporter` prints them."""
+"""The end of a run as text, in the shape Pulumi and Terraform users read: the property diffs grouped under their
+component, the failures once each, the outputs as blocks in a stable order with what changed marked, a
+``Resources:`` block and, on request, Terraform's one-line summary. Pure functions from a run's result to lines;
+:class:`engine.render.Reporter` prints them."""
 
 from __future__ import annotations
 
@@ -8,13 +9,52 @@ import json
 from typing import Any
 
 from .graph import top_of
+from .live_view import SYMBOLS
 from .numbers import whole_numbers
 from .operations import RunResult
+from .plan_model import CHANGE_ORDER, build
 from .secrets import mask_secrets
-from .steps import Op, Status
+from .steps import Op, Status, Step
 from .urn import STACK_TYPE, urn_name
 
 _TERRAFORM_VERBS = {"preview": "Plan:", "up": "Apply complete! Resources:", "destroy": "Destroy complete! Resources:"}
+
+
+def change_lines(result: RunResult) -> list[str]:
+    """Every changed (or failed) resource with its property diffs, grouped under its top-level component (a
+    cluster, a fleet, a federation); replaces and deletes first, in the groups and within each."""
+    model = build(result)
+    rank = {op: index for index, op in enumerate(CHANGE_ORDER)}
+    steps = [s for s in result.steps if s.type != STACK_TYPE and (s.op != Op.SAME or s.status.unsuccessful)]
+    steps.sort(key=lambda s: (rank.get(s.op, len(rank)), s.urn))
+    groups: dict[str, list[Step]] = {}
+    for step in steps:  # a group's first step is its weightiest, so groups come in the order of their first
+        groups.setdefault(model.component_of[step.urn].urn, []).append(step)
+    if not groups:
+        return []
+    lines = ["", "Changes:"]
+    for members in groups.values():
+        component = model.component_of[members[0].urn]
+        alone = len(component.steps) == 1  # a resource right under the stack is its own group: no heading
+        if not alone:
+            lines.append(f"  {component.kind} {component.name}")
+        for step in members:
+            lines += _diff_lines(step, "  " if alone else "    ")
+    return lines
+
+
+def _diff_lines(step: Step, pad: str) -> list[str]:
+    lines = [f"{pad}{SYMBOLS.get(step.op, '?'):<2} {step.type} {step.name}"]
+    lines += [f"{pad}    replace because of {reason}" for reason in step.replace_reasons]
+    for change in step.changes:
+        shown = whole_numbers(change.for_display())
+        if change.kind == "add":
+            lines.append(f"{pad}    + {shown['path']}: {json.dumps(shown['new'])}")
+        elif change.kind == "delete":
+            lines.append(f"{pad}    - {shown['path']}: {json.dumps(shown['old'])}")
+        else:
+            lines.append(f"{pad}    ~ {shown['path']}: {json.dumps(shown['old'])} => {json.dumps(shown['new'])}")
+    return lines
 
 
 def failure_lines(result: RunResult) -> list[str]:

@@ -1,16 +1,12 @@
-"""URNs, the parallelism bound, `stack ls`, and the live progress tree."""
+"""URNs, the parallelism bound, `stack ls`, and the graph (the live view: test_live_view.py)."""
 
 from __future__ import annotations
 
-import io
 import json
 
-from rich.console import Console
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.render import Reporter
-from engine.steps import Op, Status, Step
 
 
 def test_urns_carry_the_parent_type_chain(files_project):
@@ -43,26 +39,6 @@ def test_stack_ls_lists_config_and_state(files_project):
     assert row["name"] == "dev" and row["config"] is True
     assert row["resources"] == 2  # the stack and the file
     assert row["lastResult"] == "succeeded" and row["locked"] is False
-
-
-def test_the_terminal_view_nests_children_under_their_parent():
-    out = io.StringIO()
-    reporter = Reporter("up", out=out)
-    reporter.console = Console(file=out, force_terminal=True, width=120, color_system=None)
-    parent = "urn:pulumi:dev::p::test:index:Group::g"
-    with reporter:
-        reporter.on_step(Step(Op.CREATE, parent, "test:index:Group", status=Status.DONE))
-        child = Step(
-            Op.CREATE, "urn:pulumi:dev::p::test:index:Group$x:y:Z::c", "x:y:Z", parent=parent, status=Status.RUNNING
-        )
-        reporter.on_step(child)
-        child.status = Status.DONE
-        reporter.on_step(child)
-    lines = [line for line in out.getvalue().splitlines() if "test:index:Group" in line or "x:y:Z" in line]
-    tree = lines[-2:]
-    assert "g" in tree[0] and "c" in tree[1]
-    assert tree[1].index("x:y:Z") > tree[0].index("test:index:Group")  # the child is indented under it
-    assert "2/2 resources" in out.getvalue()
 
 
 def test_graph_prints_dependencies_parents_and_providers(files_project):

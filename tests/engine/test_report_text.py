@@ -1,10 +1,18 @@
-"""The end of a run as text: failures once each with the skipped dependents counted, outputs in a stable order with
+"""The end of a run as text: property diffs grouped by component, failures once each with the skipped dependents counted, outputs in a stable order with
 changes marked and secrets masked, the Resources block, Terraform's line on request, and destroy's prompt."""
 
 from __future__ import annotations
 
+from engine.diff import PropertyChange
 from engine.operations import RunResult
-from engine.report_text import destroy_lines, failure_lines, outputs_block, resources_block, terraform_line
+from engine.report_text import (
+    change_lines,
+    destroy_lines,
+    failure_lines,
+    outputs_block,
+    resources_block,
+    terraform_line,
+)
 from engine.secrets import wrap_secret
 from engine.state import ResourceState
 from engine.steps import Op, Status, Step
@@ -115,3 +123,41 @@ def test_destroy_says_what_it_will_delete_per_component():
         "  - Cluster c1 (2 resources)",
         "  - File lone (1 resource)",
     ]
+
+
+def test_diffs_are_grouped_under_their_component_with_replaces_and_deletes_first():
+    cluster = "urn:pulumi:dev::p::fleetform:index:RegisteredCluster::prod-a"
+    fleet = "urn:pulumi:dev::p::fleetform:index:Fleet::blue"
+
+    def under(parent: str, name: str, op: Op, **fields) -> Step:
+        stack, parent_type, _name = parent.rsplit("::", 2)
+        urn = f"{stack}::{parent_type}$x:y:Z::{name}"
+        return Step(op, urn, "x:y:Z", parent=parent, status=Status.PLANNED, **fields)
+
+    steps = [
+        Step(Op.SAME, cluster, "fleetform:index:RegisteredCluster", status=Status.PLANNED),
+        Step(Op.SAME, fleet, "fleetform:index:Fleet", status=Status.PLANNED),
+        under(fleet, "member", Op.CREATE),
+        under(cluster, "labels", Op.UPDATE, changes=[PropertyChange("count", "update", 40.0, 41.0)]),
+        under(cluster, "secret", Op.REPLACE, replace_reasons=["data (provider)"]),
+        under(cluster, "old", Op.DELETE),
+        under(cluster, "same", Op.SAME),
+        step("loose", Op.UPDATE),
+    ]
+    steps[-1].changes = [PropertyChange("content", "update", "one", "uno")]
+
+    assert change_lines(result("preview", *steps)) == [
+        "",
+        "Changes:",
+        "  RegisteredCluster prod-a",
+        "    +- x:y:Z secret",
+        "        replace because of data (provider)",
+        "    -  x:y:Z old",
+        "    ~  x:y:Z labels",
+        "        ~ count: 40 => 41",
+        f"  ~  {FILE} loose",
+        '      ~ content: "one" => "uno"',
+        "  Fleet blue",
+        "    +  x:y:Z member",
+    ]
+    assert change_lines(result("preview", step("a", Op.SAME))) == []
