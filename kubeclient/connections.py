@@ -44,6 +44,17 @@ class Connection:
                     self._api = self._build(what)
         return self._api
 
+    def renew(self, what: str) -> bool:
+        """After a 401: a client with a credential fetched anew, when it has an exec credential (True);
+        a static credential cannot be renewed (False)."""
+        exec_config = self._context.user.get("exec")
+        if not exec_config:
+            return False
+        with self._lock:
+            exec_credential.forget(exec_config, self._context.cluster)
+            self._api = self._build(what)
+        return True
+
     def _build(self, what: str) -> Any:
         from kubernetes.client import Configuration
         from kubernetes.config import new_client_from_config_dict
@@ -51,7 +62,7 @@ class Connection:
         kubeconfig = Kubeconfig(self._data, what)
         exec_config = self._context.user.get("exec")
         if exec_config:  # the plugin's answer in place of the exec entry: the official client runs nothing
-            self._credential = exec_credential.credential(exec_config, what)
+            self._credential = exec_credential.credential(exec_config, what, self._context.cluster)
             kubeconfig = kubeconfig.with_user(self._context.name, _static_user(self._credential.status))
         configuration = type.__call__(Configuration)  # a fresh one, not a copy of the process-wide default
         configuration.retries = False  # urllib3 would otherwise retry 429/503 itself, unbounded by ``attempts``

@@ -50,14 +50,40 @@ _credentials: Memo[Credential] = Memo()  # by a digest of the exec entry
 _plugins: Memo[Plugin | None] = Memo()  # command -> its in-process function (None: it has none)
 
 
-def credential(exec_config: dict, what: str) -> Credential:
+def credential(exec_config: dict, what: str, cluster: dict | None = None) -> Credential:
     """The credential of a kubeconfig user's ``exec`` entry: the one kept, while it is fresh; else the
-    plugin's new answer. Raises :class:`KubeconfigError` naming ``what`` when the plugin fails."""
-    key = hashlib.sha256(json.dumps(exec_config, sort_keys=True).encode()).hexdigest()
-    return _credentials.get(key, lambda: _parsed(_run(exec_config, what), exec_config, what), Credential.fresh)
+    plugin's new answer. ``cluster`` (the context's cluster entry) is passed on when the entry sets
+    ``provideClusterInfo``. Raises :class:`KubeconfigError` naming ``what`` when the plugin fails."""
+    told = _told(exec_config, cluster)
+    make = lambda: _parsed(_run(exec_config, told, what), exec_config, what)  # noqa: E731
+    return _credentials.get(_key(exec_config, told), make, Credential.fresh)
 
 
-def _run(exec_config: dict, what: str) -> dict:
+def forget(exec_config: dict, cluster: dict | None = None) -> None:
+    """Drop the kept credential: the API server refused it (401), so the next use asks the plugin, as
+    client-go does for one that may have been revoked before it expired."""
+    _credentials.forget(_key(exec_config, _told(exec_config, cluster)))
+
+
+def _key(exec_config: dict, told: dict | None) -> str:
+    return hashlib.sha256(json.dumps([exec_config, told], sort_keys=True).encode()).hexdigest()
+
+
+def _told(exec_config: dict, cluster: dict | None) -> dict | None:
+    """The cluster as an ExecCredential's ``spec.cluster`` gives it (the kubeconfig's field names, and
+    the ``config`` of its ``client.authentication.k8s.io/exec`` extension), when the entry asks for it."""
+    if not exec_config.get("provideClusterInfo"):
+        return None
+    cluster = cluster or {}
+    fields = ("server", "tls-server-name", "insecure-skip-tls-verify", "certificate-authority-data", "proxy-url")
+    info = {name: cluster[name] for name in fields if name in cluster}
+    for extension in cluster.get("extensions") or []:
+        if extension.get("name") == "client.authentication.k8s.io/exec":
+            info["config"] = extension.get("extension")
+    return info
+
+
+def _run(exec_config: dict, cluster: dict | None, what: str) -> dict:
     command = exec_config.get("command")
     if not command or not exec_config.get("apiVersion"):
         raise KubeconfigError(f"{what}: the kubeconfig's exec entry needs a command and an apiVersion")
@@ -70,6 +96,8 @@ def _run(exec_config: dict, what: str) -> dict:
             raise KubeconfigError(f"{what}: the credential plugin {command} failed: {exc}") from exc
     env = {**os.environ, **{item["name"]: str(item["value"]) for item in exec_config.get("env") or []}}
     info = {"apiVersion": exec_config["apiVersion"], "kind": "ExecCredential", "spec": {"interactive": False}}
+    if cluster is not None:
+        info["spec"]["cluster"] = cluster
     env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
     try:
         done = subprocess.run(

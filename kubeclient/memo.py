@@ -40,6 +40,10 @@ class Memo(Generic[V]):
                 self._values[key] = value
             return value
 
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._values.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()

@@ -56,10 +56,15 @@ class RestClient:
     ) -> tuple[int, Any]:
         """``(HTTP status, parsed JSON body)``. Throttling, 5xx and network failures are retried up
         to ``attempts`` times, waiting ``Retry-After`` when the server sends one, else an exponential
-        backoff; the last HTTP answer is returned. Raises :class:`Unreachable` when none came back."""
+        backoff; the last HTTP answer is returned. Raises :class:`Unreachable` when none came back. A 401
+        to an exec credential asks the plugin anew and tries once more, as client-go does."""
         delay = 0.2
+        renewed = False
         for attempt in range(attempts):
             status, data, retry_after = self._once(method, path, query, body, content_type, timeout)
+            if status == 401 and not renewed and self._connection.renew(self.what):
+                renewed = True  # an exec credential refused before it expired: once more with a new one
+                status, data, retry_after = self._once(method, path, query, body, content_type, timeout)
             last = attempt == attempts - 1
             if status == _NO_ANSWER and last:
                 raise Unreachable(f"{self.what}: cannot reach the API server {self.server} ({data})")

@@ -139,3 +139,44 @@ def test_a_value_that_could_not_be_made_is_not_kept():
     with pytest.raises(OSError):
         memo.get("k", fail)
     assert memo.get("k", lambda: 7) == 7
+
+
+def test_a_plugin_process_is_told_what_client_go_tells_one(tmp_path):
+    script = tmp_path / "plugin"
+    script.write_text(
+        f"#!{sys.executable}\nimport json, os\ninfo = json.loads(os.environ['KUBERNETES_EXEC_INFO'])\n"
+        "told = [info['spec']['interactive'], info['spec']['cluster'], os.environ['EXTRA']]\n"
+        "print(json.dumps({'apiVersion': info['apiVersion'], 'kind': 'ExecCredential',\n"
+        "                  'status': {'token': json.dumps(told)}}))\n"
+    )
+    script.chmod(0o755)
+    entry = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": str(script),
+        "env": [{"name": "EXTRA", "value": "from the kubeconfig"}],
+        "provideClusterInfo": True,
+    }
+    extension = {"name": "client.authentication.k8s.io/exec", "extension": {"audience": "fleet"}}
+    cluster = {"server": "https://k:6443", "certificate-authority-data": "Y2E=", "extensions": [extension]}
+    got = exec_credential.credential(entry, "c", cluster)
+    assert json.loads(got.status["token"]) == [
+        False,
+        {"server": "https://k:6443", "certificate-authority-data": "Y2E=", "config": {"audience": "fleet"}},
+        "from the kubeconfig",
+    ]
+    assert got.expires is None and got.fresh()  # no expirationTimestamp: kept for good
+
+
+def test_a_refused_exec_credential_is_fetched_anew_once_and_a_static_one_is_not_retried(server, tmp_path):
+    script, url = server
+    entry, runs = plugin(tmp_path)
+    client = RestClient(Kubeconfig.load(kubeconfig(url, {"exec": entry}), "revoked"))
+    script.answers += [(401, {})]
+    assert client.request("GET", "/version")[0] == 200
+    assert len(runs()) == 2 and [auth for *_, auth in script.seen] == ["Bearer token-1", "Bearer token-2"]
+    script.answers += [(401, {}), (401, {})]
+    assert client.request("GET", "/version")[0] == 401 and len(runs()) == 3  # once a request, not in a loop
+    script.seen.clear()
+    script.answers += [(401, {})]
+    static = RestClient(Kubeconfig.load(kubeconfig(url, {"token": uuid.uuid4().hex}), "static"))
+    assert static.request("GET", "/version")[0] == 401 and len(script.seen) == 1
