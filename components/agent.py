@@ -8,6 +8,7 @@ text (for the manifest).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import yaml
@@ -56,6 +57,24 @@ def agent_objects(
             "spec": _deployment_spec(cluster, node_selector or {}),
         },
     }
+
+
+def agent_manifest(
+    cluster: str, bootstrap_kubeconfig: str, labels: dict[str, str], node_selector: dict[str, str] | None = None
+) -> str:
+    """The ``agent_manifest`` text. Rendering YAML in pure Python costs tens of milliseconds a cluster, and
+    the program asks for it on every run of every agent cluster, with inputs that seldom change: it is
+    rendered once per distinct input in this process (kept in memory only, as the output it becomes)."""
+    return _rendered(cluster, bootstrap_kubeconfig, tuple(labels.items()), tuple((node_selector or {}).items()))
+
+
+@functools.cache
+def _rendered(
+    cluster: str, bootstrap_kubeconfig: str, labels: tuple[tuple[str, str], ...], node_selector: tuple
+) -> str:
+    return render_manifest(
+        list(agent_objects(cluster, bootstrap_kubeconfig, dict(labels), dict(node_selector)).values())
+    )
 
 
 def render_manifest(objects: list[dict]) -> str:

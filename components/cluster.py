@@ -319,9 +319,7 @@ class RegisteredCluster(pulumi.ComponentResource):
         )
         self.agent_manifest = pulumi.Output.secret(
             bootstrap.kubeconfig_out.apply(
-                lambda config: agent.render_manifest(
-                    list(agent.agent_objects(name, config, self._labels, spec.agent_node_selector).values())
-                )
+                lambda config: agent.agent_manifest(name, config, self._labels, spec.agent_node_selector)
             )
         )
         marker = deliver(

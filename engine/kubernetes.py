@@ -28,7 +28,8 @@ Field ownership, as pulumi-kubernetes's annotations say:
 These two annotations instruct the provider and are not written to the cluster: sent, they would
 themselves be a field the owners of one object disagree on. (pulumi-kubernetes sends them.)
 
-Connections go through :mod:`kubeclient`; its errors become :class:`ProviderError`.
+Connections go through :mod:`kubeclient` (one per cluster per process, shared with fleetform's
+providers); its errors become :class:`ProviderError`.
 """
 
 from __future__ import annotations
@@ -93,21 +94,26 @@ class KubernetesProvider:
         # pulumi-kubernetes's deleteUnreachable: objects of a cluster that cannot be reached any more leave
         # the state on delete (with a notice) instead of failing every destroy
         self._delete_unreachable = delete_unreachable(config.get("deleteUnreachable"))
+        self._parsed: Kubeconfig | None = None
         self._rest: RestClient | None = None
         self._kinds: dict[tuple[str, str], tuple[str, bool]] = {}
         self._lock = threading.Lock()
 
     # -- connection ------------------------------------------------------------------------------
     def _kubeconfig(self) -> Kubeconfig:
+        """Parsed on first use (the default namespace asks for it on every call)."""
         source = self._kubeconfig_source
         if source == UNKNOWN:
             raise ProviderError("the kubernetes provider's kubeconfig is not known yet")
-        try:
-            if source in (None, ""):
-                return Kubeconfig.from_default_location("the kubernetes provider (no kubeconfig given)")
-            return Kubeconfig.load(source, "the kubernetes provider")
-        except KubeClientError as exc:
-            raise ProviderError(str(exc)) from exc
+        if self._parsed is None:
+            try:
+                if source in (None, ""):
+                    self._parsed = Kubeconfig.from_default_location("the kubernetes provider (no kubeconfig given)")
+                else:
+                    self._parsed = Kubeconfig.load(source, "the kubernetes provider")
+            except KubeClientError as exc:
+                raise ProviderError(str(exc)) from exc
+        return self._parsed
 
     def _request(self, method: str, path: str, **kwargs) -> tuple[int, Any]:
         """One request through the shared client (built on first use); no answer is a ProviderError."""

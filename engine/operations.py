@@ -77,9 +77,13 @@ class RunResult:
 
 
 def default_registry(config: StackConfig, project: Project) -> ProviderRegistry:
-    """Every provider the embedded engine ships: dynamic providers and the built-in packages."""
+    """Every provider the embedded engine ships: dynamic providers and the built-in packages. A new
+    registry is a new run: what providers read from clusters in the last one is forgotten."""
+    from kubeclient import new_run
+
     from .kubernetes import kubernetes_factory
 
+    new_run()
     registry = ProviderRegistry(dict(config.values), project.name)
     registry.register_package("kubernetes", kubernetes_factory)
     return registry

@@ -2,11 +2,13 @@
 
 The single parser for the engine's Kubernetes provider and for fleetform's providers: resolve a
 context (the given one, else ``current-context``, else the only one), its cluster entry, user entry
-and default namespace, with an error that names what is missing.
+and default namespace, with an error that names what is missing. Providers are handed the same
+kubeconfig text for every call, so each text is parsed once per process (kept by its digest).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .errors import KubeconfigError
+from .memo import Memo
 
 DEFAULT_NAMESPACE = "default"
 
@@ -37,9 +40,13 @@ class Context:
         return self.cluster.get("certificate-authority-data", "")
 
 
+_parses: Memo[dict] = Memo()  # sha256 of a kubeconfig's YAML text -> its parse
+
+
 @dataclass(frozen=True)
 class Kubeconfig:
-    """A parsed kubeconfig; ``what`` names it in error messages (e.g. the cluster it is for)."""
+    """A parsed kubeconfig; ``what`` names it in error messages (e.g. the cluster it is for).
+    ``data`` may be shared with other loads of the same text: read it, never change it."""
 
     data: dict
     what: str = "kubeconfig"
@@ -54,11 +61,8 @@ class Kubeconfig:
                 source = Path(source).read_text()
             except OSError as exc:
                 raise KubeconfigError(f"{what}: the kubeconfig file cannot be read ({exc})") from exc
-        try:
-            data = yaml.safe_load(source)
-        except yaml.YAMLError as exc:
-            raise KubeconfigError(f"{what}: the kubeconfig is not valid YAML ({exc})") from exc
-        return cls._checked(data, what)
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        return cls(_parses.get(digest, lambda: cls._checked(_yaml(source, what), what).data), what)
 
     @classmethod
     def from_default_location(cls, what: str = "kubeconfig") -> Kubeconfig:
@@ -95,11 +99,24 @@ class Kubeconfig:
         user = self._entry("users", "user", entry["user"], wanted) if entry.get("user") else {}
         return Context(wanted, cluster, user, entry.get("namespace") or DEFAULT_NAMESPACE)
 
+    def with_user(self, context: str, user: dict) -> Kubeconfig:
+        """A copy in which context ``context`` authenticates as ``user`` (a user entry's mapping)."""
+        entry = next(item.get("context") or {} for item in self.data["contexts"] if item.get("name") == context)
+        users = [item for item in self.data.get("users") or [] if item.get("name") != entry["user"]]
+        return Kubeconfig({**self.data, "users": [*users, {"name": entry["user"], "user": user}]}, self.what)
+
     def _entry(self, section: str, key: str, name: str | None, context: str) -> dict:
         for item in self.data.get(section) or []:
             if item.get("name") == name:
                 return item.get(key) or {}
         raise KubeconfigError(f"{self.what}: context '{context}' names {key} '{name}', which the kubeconfig lacks")
+
+
+def _yaml(text: str, what: str) -> object:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KubeconfigError(f"{what}: the kubeconfig is not valid YAML ({exc})") from exc
 
 
 def _names_a_file(text: str) -> bool:

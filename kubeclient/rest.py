@@ -1,7 +1,8 @@
 """JSON requests to one API server, authenticated from a kubeconfig by the official client.
 
 The official ``kubernetes`` client turns the kubeconfig into credentials (tokens, client
-certificates, exec plugins such as :mod:`providers.credential_exec`); this module only adds what
+certificates; exec plugins such as :mod:`providers.credential_exec` are run by
+:mod:`kubeclient.exec_credential`); this module only adds what
 every caller here needs on top: raw JSON in and out, and retries with backoff on throttling (429),
 server faults (5xx) and network failures, honouring ``Retry-After``.
 """
@@ -13,7 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .errors import KubeconfigError, Unreachable
+from .connections import connection
+from .errors import Unreachable
 from .kubeconfig import Kubeconfig
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -22,25 +24,21 @@ _NO_ANSWER = 0
 
 
 class RestClient:
-    """One API server. Build it where it is used: it holds a connection pool, not picklable state."""
+    """One API server, through the process's shared connection to it (:mod:`kubeclient.connections`):
+    cheap to make per call, while the connection pool, TLS context and credential are made once."""
 
     def __init__(
         self, kubeconfig: Kubeconfig, context: str | None = None, *, sleep: Callable[[float], None] = time.sleep
     ):
-        from kubernetes.client import Configuration
-        from kubernetes.config import new_client_from_config_dict
-
         self.context = kubeconfig.context(context)
         self.what = kubeconfig.what
         self._sleep = sleep
-        configuration = type.__call__(Configuration)  # a fresh one, not a copy of the process-wide default
-        configuration.retries = False  # urllib3 would otherwise retry 429/503 itself, unbounded by ``attempts``
-        try:
-            self.api = new_client_from_config_dict(
-                kubeconfig.data, context=self.context.name, persist_config=False, client_configuration=configuration
-            )
-        except Exception as exc:  # ConfigException and friends: bad credentials, unreadable files
-            raise KubeconfigError(f"{kubeconfig.what}: the kubeconfig cannot be used ({exc})") from exc
+        self._connection = connection(kubeconfig, self.context)
+
+    @property
+    def api(self) -> Any:
+        """The official ``ApiClient`` (for what it does beyond JSON requests, e.g. exec over websockets)."""
+        return self._connection.client(self.what)
 
     @property
     def server(self) -> str:
@@ -58,10 +56,15 @@ class RestClient:
     ) -> tuple[int, Any]:
         """``(HTTP status, parsed JSON body)``. Throttling, 5xx and network failures are retried up
         to ``attempts`` times, waiting ``Retry-After`` when the server sends one, else an exponential
-        backoff; the last HTTP answer is returned. Raises :class:`Unreachable` when none came back."""
+        backoff; the last HTTP answer is returned. Raises :class:`Unreachable` when none came back. A 401
+        to an exec credential asks the plugin anew and tries once more, as client-go does."""
         delay = 0.2
+        renewed = False
         for attempt in range(attempts):
             status, data, retry_after = self._once(method, path, query, body, content_type, timeout)
+            if status == 401 and not renewed and self._connection.renew(self.what):
+                renewed = True  # an exec credential refused before it expired: once more with a new one
+                status, data, retry_after = self._once(method, path, query, body, content_type, timeout)
             last = attempt == attempts - 1
             if status == _NO_ANSWER and last:
                 raise Unreachable(f"{self.what}: cannot reach the API server {self.server} ({data})")
@@ -74,8 +77,9 @@ class RestClient:
     def _once(self, method, path, query, body, content_type, timeout) -> tuple[int, Any, float | None]:
         from kubernetes.client.exceptions import ApiException
 
+        api = self.api  # a KubeconfigError when its exec credential expired and no new one can be had
         try:
-            response = self.api.call_api(
+            response = api.call_api(
                 path,
                 method,
                 query_params=list((query or {}).items()),

@@ -13,6 +13,9 @@ this machine's interpreter path: state written on one machine opens the cluster 
 runner, another checkout). The process that builds such a kubeconfig puts the directory the package's
 scripts were installed in on its ``PATH`` (:func:`kubeclient.scripts_on_path`), so the embedded engine's clients run
 it; under the Pulumi CLI, pulumi-kubernetes runs it, and ``fleetform-credential`` must be on ``PATH``.
+Where :mod:`kubeclient` makes the connection (the embedded engine, the dynamic providers), it calls
+:func:`in_process` instead of starting the command: the same credential, without a new Python process
+importing the cloud SDK (about a second each), kept until it expires.
 """
 
 from __future__ import annotations
@@ -85,17 +88,36 @@ def exec_kubeconfig(name: str, kind: str, identity: dict, endpoint: str | None, 
     return yaml.safe_dump(document, sort_keys=False)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", required=True)
     parser.add_argument("--identity", required=True, help="JSON object of the kind's identifiers")
     parser.add_argument("--endpoint", default=None, help="cloud API endpoint override")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _credential(args: argparse.Namespace) -> dict:
+    return exec_credential(source_for(args.kind, json.loads(args.identity), args.endpoint).credentials())
+
+
+def in_process(argv: list[str]) -> dict:
+    """The plugin as a function of its arguments (kubeclient's ``kubeclient.exec_plugins`` entry point):
+    the ExecCredential, or a CloudError saying why not. What the cloud SDK prints is left alone here:
+    redirecting this process's output would swallow every other thread's too."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse's way of refusing arguments: not a reason to end the caller
+        raise CloudError("invalid", f"{COMMAND}: the kubeconfig's exec arguments are not its own ({argv})") from exc
+    return _credential(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     what = f"fleetform credential plugin ({args.kind})"
     printed = io.StringIO()  # what the cloud SDK prints (its handlers are made on import, below): not ours to show
     try:
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-            credential = exec_credential(source_for(args.kind, json.loads(args.identity), args.endpoint).credentials())
+            credential = _credential(args)
     except CloudError as exc:  # its message already says what the SDK's failure means and what to do
         print(f"{what}: {exc}", file=sys.stderr)
         return 1

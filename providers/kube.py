@@ -1,20 +1,22 @@
 """Reaching member and hub clusters through :mod:`kubeclient`: clients, probing, versions, waiting.
 
-Every function takes kubeconfig *text* (YAML) and builds its own client, so that dynamic providers
-stay picklable and nothing here keeps a connection between calls. kubeclient's errors become
-:class:`~providers.errors.ClusterAccessError`.
+Every function takes kubeconfig *text* (YAML), so that dynamic providers stay picklable; the clients
+made from it share kubeclient's one connection per cluster per process. What a run must read only once
+(a cluster's identity, a listing every member's check asks of the hub) is kept until the run ends
+(:func:`kubeclient.remembered`). kubeclient's errors become :class:`~providers.errors.ClusterAccessError`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubeclient import KubeClientError, Kubeconfig, RestClient, Unreachable, delete_unreachable
+from kubeclient import KubeClientError, Kubeconfig, RestClient, Unreachable, delete_unreachable, remembered
 
 from .errors import ClusterAccessError, ErrorCode, Problem
 
@@ -125,6 +127,28 @@ def probe(text: str, what: str, attempts: int = 3, context: str | None = None) -
         major_minor=parse_version(git_version),
         kube_system_uid=uid,
     )
+
+
+def probe_once(text: str, what: str, context: str | None = None) -> ClusterInfo:
+    """:func:`probe`, asked of the cluster once per run: its identity and version do not change within a
+    run, and a preview asks them of one hub for every member (a failure is not kept: it is asked again)."""
+    return remembered(("probe", _digest(text), context), lambda: probe(text, what, context=context))
+
+
+def get_once(text: str, what: str, path: str) -> tuple[int, Any]:
+    """``GET path`` (status, parsed body), asked of the cluster once per run: for reads whose answer only
+    this run's own changes could alter, made by a preview's check for every member. Only an answer
+    with HTTP 200 is kept."""
+    return remembered(
+        ("get", _digest(text), path),
+        lambda: request_json(api_client(text, what), "GET", path),
+        keep=lambda answer: answer[0] == 200,
+    )
+
+
+def _digest(text: str) -> str:
+    """What names a kubeconfig in a key (never the credential-bearing text itself)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _message(body: Any) -> str:

@@ -17,7 +17,7 @@ class IdcSource:
 
     def describe(self) -> ClusterDescription:
         try:
-            info = kube.probe(self.kubeconfig, self.name, context=self.context)
+            info = kube.probe_once(self.kubeconfig, self.name, context=self.context)
         except ClusterAccessError as exc:
             raise CloudError("unavailable", exc.message, exc.code) from exc
         return ClusterDescription(

@@ -112,19 +112,24 @@ class ClusterLookupProvider(ResourceProvider):
         )
 
     @staticmethod
-    def _registration_conflicts(inputs: ClusterLookupInputs, cluster_uid: str) -> list[Problem]:
+    def _registration_conflicts(inputs: ClusterLookupInputs, cluster_uid: str, preview: bool = False) -> list[Problem]:
         """V5 (the hub is not its own member) and V4 (one physical cluster, one registration),
-        told apart by the kube-system namespace UID, which the ManagedCluster records."""
+        told apart by the kube-system namespace UID, which the ManagedCluster records. A ``preview``
+        (the check) reads the hub's registrations once per run for all members; an apply reads them
+        anew, so that a registration this run made meanwhile counts."""
         if not inputs.hub_kubeconfig or not cluster_uid:
             return []
         name, what = inputs.cluster, f"hub of {inputs.cluster}"
-        if kube.probe(inputs.hub_kubeconfig, what).kube_system_uid == cluster_uid:
+        if kube.probe_once(inputs.hub_kubeconfig, what).kube_system_uid == cluster_uid:
             return [
                 Problem(
                     ErrorCode.REG_HUB_ITSELF, f"cluster '{name}' is the hub cluster itself and cannot be registered"
                 )
             ]
-        status, listing = kube.request_json(kube.api_client(inputs.hub_kubeconfig, what), "GET", MANAGED_CLUSTERS)
+        if preview:
+            status, listing = kube.get_once(inputs.hub_kubeconfig, what, MANAGED_CLUSTERS)
+        else:
+            status, listing = kube.request_json(kube.api_client(inputs.hub_kubeconfig, what), "GET", MANAGED_CLUSTERS)
         others = [
             item["metadata"]["name"]
             for item in ((listing or {}).get("items") or [] if status == 200 else [])
@@ -170,7 +175,7 @@ class ClusterLookupProvider(ResourceProvider):
         try:
             description = self._describe(inputs)
             # idc clusters are looked up through the member itself, so the UID is known at preview
-            conflicts = self._registration_conflicts(inputs, description.flags.get("cluster_uid", ""))
+            conflicts = self._registration_conflicts(inputs, description.flags.get("cluster_uid", ""), preview=True)
             if conflicts:
                 raise ClusterAccessError.of(conflicts)
         except (ClusterAccessError, CloudError) as exc:

@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.kubernetes import DELETE_UNREACHABLE_ENV, KubernetesProvider
+from engine.operations import default_registry
+from engine.project import Project, StackConfig
 from engine.providers import ProviderError
+from kubeclient import remembered
 from sandbox.kubeapi import ApiError, KubeApiEmulator
 
 PROJECT = Path(__file__).parent / "kubeproject"
@@ -465,3 +468,10 @@ def test_an_interrupted_create_is_not_adopted_over_an_object_someone_else_made(k
     assert kube.cli("preview", "--expect-no-changes").exit_code == 3
     assert kube.cli("state", "repair", "--yes").exit_code == 0
     assert kube.cli("up", "--yes").exit_code == 0  # once repaired, the create takes the object over
+
+
+def test_every_run_of_the_engine_starts_without_what_providers_read_in_the_last(tmp_path):
+    key = ("test", str(tmp_path))
+    assert remembered(key, lambda: "read in the last run") == "read in the last run"
+    default_registry(StackConfig(None), Project(tmp_path, "p", tmp_path / "__main__.py", tmp_path))
+    assert remembered(key, lambda: "read anew") == "read anew"

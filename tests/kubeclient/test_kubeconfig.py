@@ -90,3 +90,17 @@ def test_a_rendered_token_kubeconfig_parses_back_and_is_deterministic():
     assert text == render_token_kubeconfig("fleetform-a", "https://a:6443", "Q0E=", "secret-token")
     context = Kubeconfig.load(text).context()
     assert (context.server, context.ca_data, context.user) == ("https://a:6443", "Q0E=", {"token": "secret-token"})
+
+
+def test_a_text_is_parsed_once_and_a_bad_one_every_time(monkeypatch):
+    parses: list[str] = []
+    parse = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(text) or parse(text))
+    text = yaml.safe_dump({**CONFIG, "current-context": "west-anon"}) + f"# {id(parses)}\n"  # a text of its own
+    first, again = Kubeconfig.load(text, "first"), Kubeconfig.load(text, "again")
+    assert len(parses) == 1 and again.data == first.data and again.what == "again"
+    assert again.context().name == "west-anon"
+    for _ in range(2):
+        with pytest.raises(KubeconfigError, match="not valid YAML"):
+            Kubeconfig.load("clusters: [unclosed\n", "broken")
+    assert len(parses) == 3

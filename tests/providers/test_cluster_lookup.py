@@ -1,5 +1,5 @@
 """ClusterLookupProvider against emulated clusters: V4 (one registration per physical cluster) and
-V5 (the hub is not its own member), at preview (check) and apply (create)."""
+V5 (the hub is not its own member), at preview (check) and apply (create); a preview reads the hub once."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import pytest
 import yaml
 
 from components.ocm import CRDS, MANAGED_CLUSTER_API
+from kubeclient import new_run
+from providers import kube
 from providers.credential_exec import COMMAND, exec_kubeconfig
 from providers.dynamic import ClusterLookupProvider
+from providers.dynamic.cluster_lookup import MANAGED_CLUSTERS
 from providers.errors import ClusterAccessError
 from sandbox.kubeapi import KubeApiEmulator
 
@@ -96,3 +99,22 @@ def test_a_cloud_kubeconfig_names_the_credential_plugin_not_this_machines_interp
     exec_ = yaml.safe_load(text)["users"][0]["user"]["exec"]
     assert exec_["command"] == COMMAND == "fleetform-credential" and sys.executable not in text
     assert shutil.which(COMMAND)  # found by name: the package's scripts directory is on PATH now
+
+
+def test_a_preview_reads_the_hub_once_for_all_members_and_an_apply_reads_its_registrations_anew(estate, monkeypatch):
+    hub, member = estate
+    reads: list[str] = []
+    request = kube.request_json
+
+    def counted(client, method, path, *args, **kwargs):
+        if client.server == hub.url:
+            reads.append(path)
+        return request(client, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(kube, "request_json", counted)
+    new_run()
+    for name in ("member-a", "member-b", "member-c"):
+        assert ClusterLookupProvider().check({}, props(name, member, hub)).failures == []
+    assert reads == ["/version", "/api/v1/namespaces/kube-system", MANAGED_CLUSTERS]
+    ClusterLookupProvider().create(props("member-a", member, hub))
+    assert reads[3:] == [MANAGED_CLUSTERS]  # a registration this run made meanwhile would count

@@ -1,9 +1,11 @@
-"""The cluster probe checks each answer's HTTP status and names the call that failed (issue 11 §9)."""
+"""The cluster probe checks each answer's HTTP status and names the call that failed (issue 11 §9); a run
+probes a cluster once."""
 
 from __future__ import annotations
 
 import pytest
 
+from kubeclient import new_run
 from providers import kube
 from providers.errors import ClusterAccessError
 from sandbox.kubeapi import KubeApiEmulator
@@ -42,3 +44,26 @@ def test_a_failed_call_is_named_never_a_bare_key_error(cluster, monkeypatch, pat
     with pytest.raises(ClusterAccessError) as failed:
         kube.probe(cluster.kubeconfig(), "probed")
     assert named in str(failed.value) and "probed" in str(failed.value)
+
+
+def test_a_run_probes_a_cluster_once_and_the_next_run_again(cluster, monkeypatch):
+    probes: list[str] = []
+    probe = kube.probe
+    monkeypatch.setattr(kube, "probe", lambda text, what, **kw: probes.append(what) or probe(text, what, **kw))
+    new_run()
+    first = kube.probe_once(cluster.kubeconfig(), "probed")
+    assert kube.probe_once(cluster.kubeconfig(), "probed again") == first and probes == ["probed"]
+    new_run()
+    kube.probe_once(cluster.kubeconfig(), "probed")
+    assert probes == ["probed", "probed"]
+
+
+def test_a_failed_probe_is_not_kept(cluster, monkeypatch):
+    new_run()
+    broken = cluster.kubeconfig().replace(cluster.url, "https://127.0.0.1:1")
+    with pytest.raises(ClusterAccessError):
+        kube.probe_once(broken, "probed")
+    probes: list[str] = []
+    monkeypatch.setattr(kube, "probe", lambda text, what, **kw: probes.append(what))
+    kube.probe_once(broken, "probed")
+    assert probes == ["probed"]  # asked again
