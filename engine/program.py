@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .errors import EngineError
 from .project import Project, StackConfig
@@ -111,16 +112,71 @@ def _serialize_provider_once(provider) -> str:
     return cached
 
 
+def _create_urn(name, type_, parent=None, project=None, stack=None):
+    """Replaces ``pulumi.runtime.resource.create_urn`` in the embedded engine.
+
+    The SDK computes every registered resource's URN client-side, although it uses it only when
+    there is no monitor (the engine computes URNs itself), through a chain of Outputs and ``apply``
+    tasks. When the parts are plain strings this gives the same URN as one resolved Output; any
+    other input (aliases given as Outputs) goes through the SDK's own function."""
+    from pulumi import Output
+    from pulumi.runtime import settings
+
+    if not (isinstance(name, str) and isinstance(type_, str) and (parent is None or isinstance(parent, str))):
+        return _sdk_functions["create_urn"](name, type_, parent, project, stack)
+    if parent is not None:
+        prefix = parent[0 : parent.rfind("::")] + "$"
+    else:
+        stack = settings.get_stack() if stack is None else stack
+        project = settings.get_project() if project is None else project
+        prefix = "urn:pulumi:" + stack + "::" + project + "::"
+    return Output.from_input(prefix + type_ + "::" + name)
+
+
+def _contains_unknowns(value: Any) -> bool:
+    """Replaces ``pulumi.runtime.rpc.contains_unknowns`` in the embedded engine: the same answer
+    (whether an unknown sentinel is anywhere inside lists and dicts), without the SDK's per-call
+    closure, set and generators, which it pays for every scalar it checks (every Output's value
+    is checked when it resolves, several times per registered resource)."""
+    from pulumi.runtime.known_types import is_unknown
+
+    if not isinstance(value, (dict, list)):
+        return is_unknown(value)
+    seen: set[int] = set()
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if is_unknown(item):
+            return True
+        if isinstance(item, (dict, list)) and id(item) not in seen:
+            seen.add(id(item))
+            todo.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def _no_debug_log(*_args, **_kwargs) -> None:
+    """Replaces ``pulumi.log.debug`` in the embedded engine, whose engine log drops debug messages
+    (EngineLog.Log): the SDK builds a log request for several of them per registered resource."""
+
+
 def adjust_sdk() -> None:
     """The SDK host adjustments of the embedded engine (all measured by bench/engine.py)."""
+    from pulumi import log
     from pulumi.dynamic import dynamic
     from pulumi.runtime import resource as pulumi_resource
+    from pulumi.runtime import rpc
     from pulumi.runtime import stack as pulumi_stack
 
     pulumi_stack.wait_for_rpcs = _wait_for_rpcs
     pulumi_resource._get_stack_trace = _no_stack_trace
-    _sdk_functions.setdefault("serialize_provider", dynamic.serialize_provider)
-    dynamic.serialize_provider = _serialize_provider_once
+    log.debug = _no_debug_log
+    for module, name, replacement in (
+        (dynamic, "serialize_provider", _serialize_provider_once),
+        (pulumi_resource, "create_urn", _create_urn),
+        (rpc, "contains_unknowns", _contains_unknowns),
+    ):
+        _sdk_functions.setdefault(name, getattr(module, name))
+        setattr(module, name, replacement)
 
 
 def run_program(

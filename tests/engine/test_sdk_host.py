@@ -1,18 +1,25 @@
 """The embedded engine's SDK host adjustments: a dynamic provider is pickled once per class and plain state,
-and the reused bytes still load as the provider (engine.program._serialize_provider_once)."""
+and the reused bytes still load as the provider; URNs and unknowns come out as the SDK computes them
+(engine.program.adjust_sdk)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 
 import dill
 import pytest
+from pulumi import log
 from pulumi.dynamic import ResourceProvider, dynamic
+from pulumi.output import Unknown
 from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime import rpc
 from pulumi.runtime import stack as pulumi_stack
 
 from engine import program
+
+UNKNOWN_VALUE = Unknown()
 
 
 class PlainProvider(ResourceProvider):
@@ -37,6 +44,9 @@ def pickles(monkeypatch) -> list[object]:
         (dynamic, "serialize_provider"),
         (pulumi_stack, "wait_for_rpcs"),
         (pulumi_resource, "_get_stack_trace"),
+        (pulumi_resource, "create_urn"),
+        (rpc, "contains_unknowns"),
+        (log, "debug"),
     ):
         monkeypatch.setattr(module, name, getattr(module, name))
     monkeypatch.setattr(program, "_serialized_providers", {})
@@ -83,3 +93,40 @@ def test_providers_whose_pickle_may_differ_are_pickled_every_time(pickles):
         dynamic.serialize_provider(local())
 
     assert len(pickles) == 10
+
+
+@pytest.mark.parametrize(
+    "parent",
+    [None, "urn:pulumi:dev::proj::pkg:index:Parent::p", "urn:pulumi:dev::proj::a:b:C$pkg:index:Parent::p"],
+)
+def test_urns_are_the_ones_the_sdk_computes(pickles, parent):
+    async def both() -> tuple[str, str]:
+        ours = program._create_urn("name", "pkg:mod:Kind", parent, "proj", "dev")
+        theirs = program._sdk_functions["create_urn"]("name", "pkg:mod:Kind", parent, "proj", "dev")
+        return await ours.future(), await theirs.future()
+
+    ours, theirs = asyncio.run(both())
+
+    assert ours == theirs
+
+
+def _cyclic() -> dict:
+    value: dict = {"a": [1, "x"]}
+    value["self"] = value
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        None,
+        UNKNOWN_VALUE,
+        {"a": 1, "b": ["x", {"c": 2}]},
+        {"a": 1, "b": ["x", {"c": UNKNOWN_VALUE}]},
+        [[[], {}], [UNKNOWN_VALUE]],
+        _cyclic(),
+    ],
+)
+def test_unknowns_are_found_as_the_sdk_finds_them(pickles, value):
+    assert program._contains_unknowns(value) == program._sdk_functions["contains_unknowns"](value)
