@@ -59,7 +59,9 @@ class ResourceState:
         return replace(self, **changes)
 
     def to_dict(self, box: SecretBox) -> dict:
-        data = asdict(self)
+        """The record as written (secrets encrypted); it shares its lists and maps with this object
+        (``dataclasses.asdict`` would deep-copy them, only for them to be encoded at once)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["inputs"] = box.seal(self.inputs)
         data["outputs"] = box.seal(self.outputs)
         return data
@@ -116,6 +118,7 @@ class LiveState:
             (self._old_copies if resource.delete else self._resources)[resource.urn] = resource
         self._pending: dict[str, PendingOperation] = {p.urn: p for p in pending}
         self._touched: dict[tuple[str, bool], None] = {}  # (urn, old copy) changed since the last write
+        self._pending_touched: dict[str, None] = {}  # urns whose pending operation began or ended since
         self.last_run = last_run or {}
         self.notes: list[str] = []  # what loading it had to report (a journal's incomplete last entry)
 
@@ -165,18 +168,21 @@ class LiveState:
         with self._lock:
             self._pending[operation.urn] = operation
             self._changed = True
+            self._pending_touched[operation.urn] = None
 
     def end(self, urn: str) -> None:
         with self._lock:
-            self._changed |= self._pending.pop(urn, None) is not None
+            if self._pending.pop(urn, None) is not None:
+                self._changed = True
+                self._pending_touched[urn] = None
 
     # -- serialization -------------------------------------------------------------------------
     def serialize(self, header: dict, box: SecretBox) -> str:
         """The checkpoint as JSON text; each resource's fragment is computed once per object."""
         with self._lock:
             everything = list(self._resources.values()) + list(self._old_copies.values())
-            pending, last_run, version = self._settle()
-            self._touched.clear()
+            pending = [asdict(p) for p in self._pending.values()]
+            last_run, version = self._settle()
         fragments = [resource.fragment(box) for resource in everything]
         head = dict(header, pending_operations=pending, last_run=last_run, lineage=version[0], serial=version[1])
         head_text = json.dumps(head, indent=1, sort_keys=True)
@@ -192,22 +198,24 @@ class LiveState:
             changed = [
                 (urn, old, (self._old_copies if old else self._resources).get(urn)) for urn, old in self._touched
             ]
-            pending, last_run, (lineage, serial) = self._settle()
-            self._touched.clear()
+            pending = [[urn, asdict(p) if (p := self._pending.get(urn)) else None] for urn in self._pending_touched]
+            last_run, (lineage, serial) = self._settle()
         changes = [
             f"[{json.dumps(urn)},{'true' if old else 'false'},{'null' if r is None else r.fragment(box)}]"
             for urn, old, r in changed
         ]
         return state_journal.entry(base, lineage, serial, changes, pending, last_run)
 
-    def _settle(self) -> tuple[list[dict], dict, tuple[str, int]]:
-        """Under the lock, for a write: pending operations, last run, and the version, counting a
-        first write or one that changes the state."""
+    def _settle(self) -> tuple[dict, tuple[str, int]]:
+        """Under the lock, for a write: the last run and the version, counting a first write or one
+        that changes the state; what changed since the last write is now written."""
         if self._changed or not self.lineage:
             self.lineage = self.lineage or str(uuid.uuid4())
             self.serial += 1
             self._changed = False
-        return [asdict(p) for p in self._pending.values()], dict(self.last_run), (self.lineage, self.serial)
+        self._touched.clear()
+        self._pending_touched.clear()
+        return dict(self.last_run), (self.lineage, self.serial)
 
 
 class StateStore:

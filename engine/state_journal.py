@@ -11,8 +11,8 @@ journal). Each line is::
 
 The entry holds the snapshot it continues (``base``: the snapshot's integrity seal), the state's
 ``lineage`` and ``serial``, the changed resource records (``[urn, old_copy, record | null]``, the
-record exactly as the full document would hold it, so secrets stay encrypted) and the whole, small
-``pending_operations`` list and ``last_run``. The HMAC (keyed from the passphrase, like the seal)
+record exactly as the full document would hold it, so secrets stay encrypted), the pending
+operations that began or ended (``[urn, record | null]``) and ``last_run``. The HMAC (keyed from the passphrase, like the seal)
 covers the previous line's HMAC (the first line's: the snapshot's seal) and the entry, so lines
 cannot be edited, dropped from the middle or reordered unseen.
 
@@ -40,7 +40,7 @@ def line(previous_mac: str, entry: str, box: SecretBox) -> tuple[bytes, str]:
     return f"{mac} {entry}\n".encode(), mac
 
 
-def entry(base: str, lineage: str, serial: int, changes: list[str], pending: list[dict], last_run: dict) -> str:
+def entry(base: str, lineage: str, serial: int, changes: list[str], pending: list[list], last_run: dict) -> str:
     """An entry's JSON text; ``changes`` are ``[urn, old_copy, record | null]`` JSON fragments, ready
     made (each record's text is cached per resource object, see ResourceState.fragment)."""
     head = json.dumps(
@@ -105,6 +105,21 @@ def _apply(document: dict, records: dict[tuple[str, bool], dict], change: dict, 
             records.pop((urn, old_copy), None)
         else:
             records[(urn, old_copy)] = record
-    for key in ("lineage", "serial", "pending_operations", "last_run"):
+    pending = change.get("pending_operations", [])
+    if not isinstance(pending, list) or not all(
+        isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) for item in pending
+    ):
+        raise DamagedState(f"line {number} of its journal holds a malformed pending operation")
+    if pending:
+        if not isinstance(document.get("pending_operations", []), list):
+            raise DamagedState("its journal continues a document whose 'pending_operations' are malformed")
+        operations = {p.get("urn"): p for p in document.get("pending_operations", []) if isinstance(p, dict)}
+        for urn, record in pending:
+            if record is None:
+                operations.pop(urn, None)
+            else:
+                operations[urn] = record
+        document["pending_operations"] = list(operations.values())
+    for key in ("lineage", "serial", "last_run"):
         if key in change:
             document[key] = change[key]

@@ -1,6 +1,6 @@
 """The embedded engine's SDK host adjustments: a dynamic provider is pickled once per class and plain state,
 and the reused bytes still load as the provider; URNs and unknowns come out as the SDK computes them
-(engine.program.adjust_sdk)."""
+(engine.sdk_host)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc
 from pulumi.runtime import stack as pulumi_stack
 
-from engine import program
+from engine import sdk_host
 
 UNKNOWN_VALUE = Unknown()
 
@@ -46,11 +46,12 @@ def pickles(monkeypatch) -> list[object]:
         (pulumi_resource, "_get_stack_trace"),
         (pulumi_resource, "create_urn"),
         (rpc, "contains_unknowns"),
+        (rpc, "transfer_properties"),
         (log, "debug"),
     ):
         monkeypatch.setattr(module, name, getattr(module, name))
-    monkeypatch.setattr(program, "_serialized_providers", {})
-    program.adjust_sdk()
+    monkeypatch.setattr(sdk_host, "_serialized_providers", {})
+    sdk_host.adjust_sdk()
     pickled: list[object] = []
     real_dumps = dill.dumps
 
@@ -82,7 +83,7 @@ def test_reused_bytes_are_what_the_sdk_itself_writes(pickles):
     cached = dynamic.serialize_provider(OptionProvider("x"))
     cached_again = dynamic.serialize_provider(OptionProvider("x"))
 
-    assert cached_again == cached == program._sdk_functions["serialize_provider"](OptionProvider("x"))
+    assert cached_again == cached == sdk_host._sdk_functions["serialize_provider"](OptionProvider("x"))
 
 
 def test_providers_whose_pickle_may_differ_are_pickled_every_time(pickles):
@@ -101,8 +102,8 @@ def test_providers_whose_pickle_may_differ_are_pickled_every_time(pickles):
 )
 def test_urns_are_the_ones_the_sdk_computes(pickles, parent):
     async def both() -> tuple[str, str]:
-        ours = program._create_urn("name", "pkg:mod:Kind", parent, "proj", "dev")
-        theirs = program._sdk_functions["create_urn"]("name", "pkg:mod:Kind", parent, "proj", "dev")
+        ours = sdk_host._create_urn("name", "pkg:mod:Kind", parent, "proj", "dev")
+        theirs = sdk_host._sdk_functions["create_urn"]("name", "pkg:mod:Kind", parent, "proj", "dev")
         return await ours.future(), await theirs.future()
 
     ours, theirs = asyncio.run(both())
@@ -129,4 +130,44 @@ def _cyclic() -> dict:
     ],
 )
 def test_unknowns_are_found_as_the_sdk_finds_them(pickles, value):
-    assert program._contains_unknowns(value) == program._sdk_functions["contains_unknowns"](value)
+    assert sdk_host._contains_unknowns(value) == sdk_host._sdk_functions["contains_unknowns"](value)
+
+
+class _Registered:
+    """Stands in for a resource: the SDK only sets attributes on it and puts it in dependency sets."""
+
+
+async def _settled(transfer, values: dict, known: bool, secret: bool, failed: Exception | None) -> dict:
+    res, other = _Registered(), _Registered()
+    resolvers = transfer(res, {**values, "urn": None}, True)
+    for name, resolve in resolvers.items():
+        resolve(values[name], known, secret, {other}, failed)
+    settled = {"unset": sorted({"id", "urn"} - set(vars(res)))}
+    for name in resolvers:
+        output = res.__dict__[name]
+        try:
+            data = await output._data
+        except RuntimeError as exc:
+            settled[name] = ("failed", str(exc))
+        else:
+            settled[name] = (data.value, data.is_known, data.is_secret, data.resources == {res, other})
+    return settled
+
+
+@pytest.mark.parametrize(
+    ("known", "secret", "failed"),
+    [(True, False, None), (False, False, None), (True, True, None), (True, False, RuntimeError("refused"))],
+)
+def test_property_outputs_settle_as_the_sdks_do(pickles, known, secret, failed):
+    values = {"name": "x", "size": 3, "nested": {"a": [UNKNOWN_VALUE]}, "id": "the-id"}
+
+    async def both() -> tuple[dict, dict]:
+        ours = await _settled(sdk_host._transfer_properties, values, known, secret, failed)
+        theirs = await _settled(sdk_host._sdk_functions["transfer_properties"], values, known, secret, failed)
+        return ours, theirs
+
+    ours, theirs = asyncio.run(both())
+
+    assert ours == theirs
+    assert ours["unset"] == ["id", "urn"]
+    assert ours["nested"] == ("failed", "refused") if failed else ours["nested"][1] is False

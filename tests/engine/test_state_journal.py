@@ -96,6 +96,10 @@ def test_a_killed_run_loads_as_its_snapshot_plus_the_journal(tmp_path):
     run.live.remove(_urn("r2"))
     run.live.keep_old_copy(_resource("r0", "first"))
     run.live.begin(PendingOperation(_urn("r3"), "test:index:Thing", "creating"))
+    run.live.begin(PendingOperation(_urn("r4"), "test:index:Thing", "creating"))
+    run.checkpointer.persist()
+    run.live.end(_urn("r3"))
+    run.live.begin(PendingOperation(_urn("r1"), "test:index:Thing", "deleting"))
     run.checkpointer.persist()
     serial = run.live.serial
     _killed(tmp_path, tmp_path / "killed")
@@ -106,7 +110,10 @@ def test_a_killed_run_loads_as_its_snapshot_plus_the_journal(tmp_path):
     assert recovered.get(_urn("r1")).inputs == {"value": "second"}
     assert recovered.get(_urn("r2")) is None
     assert [r.urn for r in recovered.old_copies()] == [_urn("r0")]
-    assert [p.operation for p in recovered.pending()] == ["creating"]
+    assert sorted((p.urn, p.operation) for p in recovered.pending()) == [
+        (_urn("r1"), "deleting"),
+        (_urn("r4"), "creating"),
+    ]
     assert recovered.serial == serial and recovered.notes == []
 
 
