@@ -109,6 +109,19 @@ def _serialize_provider_once(provider) -> str:
     return cached
 
 
+def _serialize_dynamic(allow_secrets: bool, f: Callable, *args, **kwargs) -> tuple[Any, bool]:
+    """Replaces ``_serialize`` as ``pulumi.dynamic.dynamic`` calls it (around the provider's pickling).
+
+    The SDK pickles in a copied context that records whether a secret Output was pickled. A keyed
+    provider (:func:`_provider_key`) holds only plain values, so none was: once its bytes are known
+    they are returned without the context."""
+    if f is _serialize_provider_once and len(args) == 1 and not kwargs:
+        key = _provider_key(args[0])
+        if key is not None and key in _serialized_providers:
+            return _serialized_providers[key], False
+    return _sdk_functions["_serialize"](allow_secrets, f, *args, **kwargs)
+
+
 def _create_urn(name, type_, parent=None, project=None, stack=None):
     """Replaces ``pulumi.runtime.resource.create_urn`` in the embedded engine.
 
@@ -201,6 +214,7 @@ def adjust_sdk() -> None:
     log.debug = _no_debug_log
     for module, name, replacement in (
         (dynamic, "serialize_provider", _serialize_provider_once),
+        (dynamic, "_serialize", _serialize_dynamic),
         (pulumi_resource, "create_urn", _create_urn),
         (rpc, "contains_unknowns", _contains_unknowns),
         (rpc, "transfer_properties", _transfer_properties),

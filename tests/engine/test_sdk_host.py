@@ -42,6 +42,7 @@ def pickles(monkeypatch) -> list[object]:
     """Apply the engine's adjustments for this test only; the list records what dill pickled."""
     for module, name in (
         (dynamic, "serialize_provider"),
+        (dynamic, "_serialize"),
         (pulumi_stack, "wait_for_rpcs"),
         (pulumi_resource, "_get_stack_trace"),
         (pulumi_resource, "create_urn"),
@@ -84,6 +85,14 @@ def test_reused_bytes_are_what_the_sdk_itself_writes(pickles):
     cached_again = dynamic.serialize_provider(OptionProvider("x"))
 
     assert cached_again == cached == sdk_host._sdk_functions["serialize_provider"](OptionProvider("x"))
+
+
+def test_a_cached_provider_is_reported_without_secrets(pickles):
+    first = dynamic._serialize(True, dynamic.serialize_provider, OptionProvider("s"))
+    again = dynamic._serialize(True, dynamic.serialize_provider, OptionProvider("s"))
+
+    assert first == again == (dynamic.serialize_provider(OptionProvider("s")), False)
+    assert len(pickles) == 1
 
 
 def test_providers_whose_pickle_may_differ_are_pickled_every_time(pickles):
