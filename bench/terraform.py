@@ -114,16 +114,15 @@ def _terraform_version() -> str:
 
 
 def _print_table(r: dict) -> None:
-    print(
-        f"{'phase':<10} {'fleetform cpu':>14} {'terraform cpu':>14} {'ratio':>7} {'fleetform MiB':>14} {'terraform MiB':>14}"
-    )
+    """CPU and wall time as median (range) over the runs, the CPU ratio, and peak memory."""
+    print(f"{'phase':<10} {'tool':<10} {'CPU s (range)':>22} {'wall s (range)':>22} {'peak MiB':>9}")
     for phase in PHASES:
-        f, t = r["fleetform"][phase], r["terraform"][phase]
-        ratio = r["cpu_ratio_fleetform_to_terraform"][phase]
-        print(
-            f"{phase:<10} {f['cpu_s']:>12.2f} s {t['cpu_s']:>12.2f} s {ratio:>7.2f} "
-            f"{f['peak_rss_mib']:>14.0f} {t['peak_rss_mib']:>14.0f}"
-        )
+        for tool in ("fleetform", "terraform"):
+            p = r[tool][phase]
+            cpu = f"{p['cpu_s']:.2f} ({p['range']['cpu_s'][0]:.2f}-{p['range']['cpu_s'][1]:.2f})"
+            wall = f"{p['wall_s']:.2f} ({p['range']['wall_s'][0]:.2f}-{p['range']['wall_s'][1]:.2f})"
+            print(f"{phase:<10} {tool:<10} {cpu:>22} {wall:>22} {p['peak_rss_mib']:>9.0f}")
+        print(f"{'':<10} {'CPU ratio':<10} {r['cpu_ratio_fleetform_to_terraform'][phase]:>22.2f}")
 
 
 if __name__ == "__main__":

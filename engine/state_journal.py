@@ -19,10 +19,10 @@ cannot be edited, dropped from the middle or reordered unseen.
 Reading replays the lines onto the snapshot before the document's checks run. A journal whose
 first entry continues another snapshot is left over from a run killed between writing a full
 document and removing the journal: that document already holds every entry, so the journal is
-skipped. A last line without its newline is a write cut short (only a machine crash does that; no
-checkpoint's caller went on before its line was whole): it is skipped and reported. Any whole line
-that does not match its HMAC makes the state unusable (:class:`~engine.state_doc.DamagedState`),
-as any damage to the document does.
+skipped. A last line without its newline is a write cut short by a machine crash (no checkpoint's
+caller goes on before its line is whole), or one a reader beside a running ``up`` sees under way:
+it is skipped and reported. Any whole line that does not match its HMAC makes the state unusable
+(:class:`~engine.state_doc.DamagedState`), as any damage to the document does.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def replay(document: dict, seal: str, journal: bytes, box: SecretBox | None) -> 
     notes = []
     if tail:
         notes.append(
-            f"the state's journal ended in an incomplete entry ({len(tail)} bytes, a write the machine's crash "
-            f"cut short; no provider call had started after it): it was ignored"
+            f"the state's journal ended in an incomplete entry ({len(tail)} bytes: a write cut short by a crash "
+            f"of the machine, or still under way in a running `up`; no provider call waits on it): it was ignored"
         )
     return len(whole), notes
 
