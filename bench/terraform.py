@@ -9,7 +9,8 @@ Terraform runs the same shape built from its built-in ``terraform_data`` resourc
 nothing is downloaded), with a local state file. For each tool and phase (plan on an empty state, apply,
 no-op plan, destroy) the CPU time (user + system of the whole process tree), wall time and peak memory are
 recorded, the median of ``--runs`` runs with their range. Results: a table on stdout and
-bench/results/terraform.json. Skipped with a message where ``terraform`` is not installed.
+bench/results/terraform.json (rewritten after every run). Skipped with a message where ``terraform`` is
+not installed.
 """
 
 from __future__ import annotations
@@ -83,17 +84,26 @@ def main() -> None:
     resources = args.chains * args.depth
     print(f"graph: {args.chains} chains x depth {args.depth} = {resources} resources, {args.runs} run(s)", flush=True)
     runs: dict[str, list[dict]] = {"fleetform": [], "terraform": []}
+    started, version = machine(), _terraform_version()
     for number in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="fleetform-vs-terraform-") as tmp:
             runs["fleetform"].append(fleetform_phases(Path(tmp) / "fleetform", args.chains, args.depth))
             runs["terraform"].append(terraform_phases(Path(tmp) / "terraform", args.chains, args.depth))
+        results = _results(args, runs, started, version)  # written after every run: a long run keeps what it has
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n")
         print(f"  run {number + 1} done", flush=True)
+    _print_table(results)
+
+
+def _results(args: argparse.Namespace, runs: dict[str, list[dict]], started: dict, version: str) -> dict:
     results = {
-        "resources": resources,
+        "resources": args.chains * args.depth,
         "chains": args.chains,
         "depth": args.depth,
-        "machine": machine(),
-        "terraform_version": _terraform_version(),
+        "runs": len(runs["fleetform"]),
+        "machine": started,
+        "terraform_version": version,
         **{
             tool: {phase: spread([r[phase] for r in tool_runs]) for phase in PHASES} for tool, tool_runs in runs.items()
         },
@@ -102,9 +112,7 @@ def main() -> None:
         phase: round(results["fleetform"][phase]["cpu_s"] / results["terraform"][phase]["cpu_s"], 3) for phase in PHASES
     }
     results["targets"] = {"plan_cpu_ratio": 0.8, "peak_rss_mib": 1024}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    _print_table(results)
+    return results
 
 
 def _terraform_version() -> str:
