@@ -9,7 +9,8 @@ Terraform runs the same shape built from its built-in ``terraform_data`` resourc
 nothing is downloaded), with a local state file. For each tool and phase (plan on an empty state, apply,
 no-op plan, destroy) the CPU time (user + system of the whole process tree), wall time and peak memory are
 recorded, the median of ``--runs`` runs with their range. Results: a table on stdout and
-bench/results/terraform.json. Skipped with a message where ``terraform`` is not installed.
+bench/results/terraform.json (rewritten after every run). Skipped with a message where ``terraform`` is
+not installed.
 """
 
 from __future__ import annotations
@@ -83,17 +84,26 @@ def main() -> None:
     resources = args.chains * args.depth
     print(f"graph: {args.chains} chains x depth {args.depth} = {resources} resources, {args.runs} run(s)", flush=True)
     runs: dict[str, list[dict]] = {"fleetform": [], "terraform": []}
+    started, version = machine(), _terraform_version()
     for number in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="fleetform-vs-terraform-") as tmp:
             runs["fleetform"].append(fleetform_phases(Path(tmp) / "fleetform", args.chains, args.depth))
             runs["terraform"].append(terraform_phases(Path(tmp) / "terraform", args.chains, args.depth))
+        results = _results(args, runs, started, version)  # written after every run: a long run keeps what it has
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n")
         print(f"  run {number + 1} done", flush=True)
+    _print_table(results)
+
+
+def _results(args: argparse.Namespace, runs: dict[str, list[dict]], started: dict, version: str) -> dict:
     results = {
-        "resources": resources,
+        "resources": args.chains * args.depth,
         "chains": args.chains,
         "depth": args.depth,
-        "machine": machine(),
-        "terraform_version": _terraform_version(),
+        "runs": len(runs["fleetform"]),
+        "machine": started,
+        "terraform_version": version,
         **{
             tool: {phase: spread([r[phase] for r in tool_runs]) for phase in PHASES} for tool, tool_runs in runs.items()
         },
@@ -102,9 +112,7 @@ def main() -> None:
         phase: round(results["fleetform"][phase]["cpu_s"] / results["terraform"][phase]["cpu_s"], 3) for phase in PHASES
     }
     results["targets"] = {"plan_cpu_ratio": 0.8, "peak_rss_mib": 1024}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    _print_table(results)
+    return results
 
 
 def _terraform_version() -> str:
@@ -114,16 +122,15 @@ def _terraform_version() -> str:
 
 
 def _print_table(r: dict) -> None:
-    print(
-        f"{'phase':<10} {'fleetform cpu':>14} {'terraform cpu':>14} {'ratio':>7} {'fleetform MiB':>14} {'terraform MiB':>14}"
-    )
+    """CPU and wall time as median (range) over the runs, the CPU ratio, and peak memory."""
+    print(f"{'phase':<10} {'tool':<10} {'CPU s (range)':>22} {'wall s (range)':>22} {'peak MiB':>9}")
     for phase in PHASES:
-        f, t = r["fleetform"][phase], r["terraform"][phase]
-        ratio = r["cpu_ratio_fleetform_to_terraform"][phase]
-        print(
-            f"{phase:<10} {f['cpu_s']:>12.2f} s {t['cpu_s']:>12.2f} s {ratio:>7.2f} "
-            f"{f['peak_rss_mib']:>14.0f} {t['peak_rss_mib']:>14.0f}"
-        )
+        for tool in ("fleetform", "terraform"):
+            p = r[tool][phase]
+            cpu = f"{p['cpu_s']:.2f} ({p['range']['cpu_s'][0]:.2f}-{p['range']['cpu_s'][1]:.2f})"
+            wall = f"{p['wall_s']:.2f} ({p['range']['wall_s'][0]:.2f}-{p['range']['wall_s'][1]:.2f})"
+            print(f"{phase:<10} {tool:<10} {cpu:>22} {wall:>22} {p['peak_rss_mib']:>9.0f}")
+        print(f"{'':<10} {'CPU ratio':<10} {r['cpu_ratio_fleetform_to_terraform'][phase]:>22.2f}")
 
 
 if __name__ == "__main__":

@@ -33,3 +33,14 @@ def write_atomically(path: Path, data: bytes, durable: bool = False) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def append_privately(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` (created 0600) with one write call per chunk the kernel takes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

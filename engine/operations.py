@@ -159,7 +159,7 @@ class StackOperations:
                 Walker(self.parallel, self.cancelled),
                 checkpointer,
             )
-            run = _Applying(deployment, utc_now())
+            run = _Applying(deployment, utc_now(), notes=list(live.notes))
             try:
                 yield run
                 live.note_run(_last_run(kind, run.started, run.result))
@@ -171,7 +171,7 @@ class StackOperations:
         config = load_stack_config(self.project, self.stack)
         live, _box = self.store.load(self.stack, self.project.name)
         version = (live.lineage, live.serial)
-        notes = [
+        notes = live.notes + [
             pending_create_note(p)
             if p.operation == "creating"
             else f"{p.urn}: a previous run was interrupted while {p.operation} it; the next up reads it back"

@@ -2,7 +2,8 @@
 
 The program runs on a thread of its own, so that the SDK's context variables (settings, root
 resource, config) start fresh for every run, with an event loop whose default executor (where the
-SDK performs its monitor calls) is sized by the run's walker (:attr:`engine.walk.Walker.sdk_threads`).
+SDK performs its monitor calls) is sized by the run's walker (:attr:`engine.walk.Walker.sdk_threads`),
+on the SDK as the engine hosts it (:mod:`engine.sdk_host`).
 """
 
 from __future__ import annotations
@@ -16,65 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .errors import EngineError
 from .project import Project, StackConfig
-
-
-async def _wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
-    """Drop-in for ``pulumi.runtime.stack.wait_for_rpcs`` that is linear in the outstanding outputs.
-
-    The SDK's own loop waits on every outstanding output with ``FIRST_COMPLETED`` and starts over
-    after each completion: O(outputs) work per completion, quadratic over a run. Under the SDK's
-    mocks outputs resolve in bulk and it hardly shows; against an engine whose provider calls take
-    time they resolve one by one, and at 8,000 resources that loop dominated the run. This version
-    keeps the contract (RPCs first, then every tracked output, repeated until both are drained;
-    the first failure re-raised) but waits for a whole batch of outputs at once.
-    """
-    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
-
-    rpc_manager = _get_rpc_manager()
-    while True:
-        while rpc_manager.rpcs:
-            await asyncio.sleep(0)
-            try:
-                await rpc_manager.rpcs.pop()
-            except Exception as exn:
-                if rpc_manager.unhandled_exception is not None:
-                    cause = rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
-                    raise exn from cause
-                raise
-        if rpc_manager.unhandled_exception is not None:
-            raise rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
-        while await_all_outstanding_tasks:
-            with SETTINGS.lock:
-                pending = list(SETTINGS.outputs)
-                SETTINGS.outputs.clear()
-            if not pending:
-                break
-            await asyncio.wait(pending)
-            for task in pending:
-                await task  # re-raises a failed output, as the SDK does
-        if not rpc_manager.rpcs:
-            return
-
-
-def _no_stack_trace():
-    """Replaces ``pulumi.runtime.resource._get_stack_trace`` in the embedded engine.
-
-    The SDK walks the whole Python stack and turns every frame's file name into a URI for each
-    registered resource, so that the Pulumi CLI can show where a resource was declared. The
-    embedded engine shows no source positions; skipping the walk saves about a tenth of the SDK's
-    per-resource cost."""
-    from pulumi.runtime.proto import source_pb2
-
-    return source_pb2.StackTrace()
-
-
-def adjust_sdk() -> None:
-    """The SDK host adjustments of the embedded engine (both measured by bench/engine.py)."""
-    from pulumi.runtime import resource as pulumi_resource
-    from pulumi.runtime import stack as pulumi_stack
-
-    pulumi_stack.wait_for_rpcs = _wait_for_rpcs
-    pulumi_resource._get_stack_trace = _no_stack_trace
+from .sdk_host import adjust_sdk
 
 
 def run_program(

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import state_doc
+from . import state_doc, state_journal
 from .backends import STATE_DIR_ENV, Backend, choose, open_backend
 from .errors import StateError
 from .locking import owner_record
@@ -64,7 +64,9 @@ class ResourceState:
         return replace(self, **changes)
 
     def to_dict(self, box: SecretBox) -> dict:
-        data = asdict(self)
+        """The record as written (secrets encrypted); it shares its lists and maps with this object
+        (``dataclasses.asdict`` would deep-copy them, only for them to be encoded at once)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["inputs"] = box.seal(self.inputs)
         data["outputs"] = box.seal(self.outputs)
         return data
@@ -124,7 +126,10 @@ class LiveState:
         for resource in resources:
             (self._old_copies if resource.delete else self._resources)[resource.urn] = resource
         self._pending: dict[str, PendingOperation] = {p.urn: p for p in pending}
+        self._touched: dict[tuple[str, bool], None] = {}  # (urn, old copy) changed since the last write
+        self._pending_touched: dict[str, None] = {}  # urns whose pending operation began or ended since
         self.last_run = last_run or {}
+        self.notes: list[str] = []  # what loading it had to report (a journal's incomplete last entry)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, urn: str) -> ResourceState | None:
@@ -145,30 +150,40 @@ class LiveState:
     # -- writes --------------------------------------------------------------------------------
     def put(self, resource: ResourceState) -> None:
         with self._lock:
-            self._changed |= self._resources.get(resource.urn) != resource
+            if self._resources.get(resource.urn) != resource:
+                self._changed = True
+                self._touched[(resource.urn, False)] = None
             self._resources[resource.urn] = resource
 
     def remove(self, urn: str) -> None:
         with self._lock:
-            self._changed |= self._resources.pop(urn, None) is not None
+            if self._resources.pop(urn, None) is not None:
+                self._changed = True
+                self._touched[(urn, False)] = None
 
     def keep_old_copy(self, resource: ResourceState) -> None:
         with self._lock:
             self._old_copies[resource.urn] = resource.with_changes(delete=True)
             self._changed = True
+            self._touched[(resource.urn, True)] = None
 
     def drop_old_copy(self, urn: str) -> None:
         with self._lock:
-            self._changed |= self._old_copies.pop(urn, None) is not None
+            if self._old_copies.pop(urn, None) is not None:
+                self._changed = True
+                self._touched[(urn, True)] = None
 
     def begin(self, operation: PendingOperation) -> None:
         with self._lock:
             self._pending[operation.urn] = operation
             self._changed = True
+            self._pending_touched[operation.urn] = None
 
     def end(self, urn: str) -> None:
         with self._lock:
-            self._changed |= self._pending.pop(urn, None) is not None
+            if self._pending.pop(urn, None) is not None:
+                self._changed = True
+                self._pending_touched[urn] = None
 
     def note_run(self, run: dict) -> None:
         """Record a finished operation (``kind``, ``started``, ``result``, ...) as the last run and at the
@@ -187,19 +202,50 @@ class LiveState:
         with self._lock:
             everything = list(self._resources.values()) + list(self._old_copies.values())
             pending = [asdict(p) for p in self._pending.values()]
-            last_run = dict(self.last_run)
-            if self._changed or not self.lineage:  # a first write, or one that changes the state
-                self.lineage = self.lineage or str(uuid.uuid4())
-                self.serial += 1
-                self._changed = False
-            version = {"lineage": self.lineage, "serial": self.serial}
+            last_run, version = self._settle()
             for entry in self.history:
-                entry.setdefault("serial", self.serial)
+                entry.setdefault("serial", version[1])
             history = [dict(entry) for entry in self.history]
         fragments = [resource.fragment(box) for resource in everything]
-        head = dict(header, pending_operations=pending, last_run=last_run, history=history, **version)
+        head = dict(
+            header,
+            pending_operations=pending,
+            last_run=last_run,
+            history=history,
+            lineage=version[0],
+            serial=version[1],
+        )
         head_text = json.dumps(head, indent=1, sort_keys=True)
         return head_text[:-2] + ',\n "resources": [\n' + ",\n".join(fragments) + "\n ]\n}\n"
+
+    def journal_entry(self, base: str, box: SecretBox) -> str | None:
+        """What changed since the last write, as an entry of the journal continuing the snapshot
+        sealed ``base`` (:mod:`engine.state_journal`); None when nothing did. Its cost follows the
+        number of changes, not the size of the state."""
+        with self._lock:
+            if not self._changed and not self._touched:
+                return None
+            changed = [
+                (urn, old, (self._old_copies if old else self._resources).get(urn)) for urn, old in self._touched
+            ]
+            pending = [[urn, asdict(p) if (p := self._pending.get(urn)) else None] for urn in self._pending_touched]
+            last_run, (lineage, serial) = self._settle()
+        changes = [
+            f"[{json.dumps(urn)},{'true' if old else 'false'},{'null' if r is None else r.fragment(box)}]"
+            for urn, old, r in changed
+        ]
+        return state_journal.entry(base, lineage, serial, changes, pending, last_run)
+
+    def _settle(self) -> tuple[dict, tuple[str, int]]:
+        """Under the lock, for a write: the last run and the version, counting a first write or one
+        that changes the state; what changed since the last write is now written."""
+        if self._changed or not self.lineage:
+            self.lineage = self.lineage or str(uuid.uuid4())
+            self.serial += 1
+            self._changed = False
+        self._touched.clear()
+        self._pending_touched.clear()
+        return dict(self.last_run), (self.lineage, self.serial)
 
 
 class StateStore:
@@ -208,6 +254,7 @@ class StateStore:
     def __init__(self, backend: Backend):
         self.backend = backend
         self._versions: dict[str, str | None] = {}  # stack -> version of the state last read or written
+        self._journaled: set[str] = set()  # stacks whose last load replayed journal entries
 
     @classmethod
     def for_project(cls, project_dir: Path) -> StateStore:
@@ -229,7 +276,9 @@ class StateStore:
         """What `stack ls` shows without the passphrase: resource count and last run, or the damage."""
         blob = self.backend.read(stack)
         try:
-            document = state_doc.parse(blob.data.decode("utf-8") if blob else "")
+            text = blob.data.decode("utf-8") if blob else ""
+            document = state_doc.parse(text)
+            state_journal.replay(document, state_doc.seal_of(text), self.backend.read_journal(stack), None)
         except (UnicodeDecodeError, state_doc.DamagedState) as exc:
             return {"damaged": str(exc)}
         resources, last_run = document.get("resources"), document.get("last_run")
@@ -258,6 +307,7 @@ class StateStore:
             state_doc.check_header(document, project, stack)
             box = SecretBox.from_header(passphrase, document["secrets"], stack)
             state_doc.check_seal(text, document, box)
+            notes = self._replay(stack, text, document, box)
             resources, pending, last_run = state_doc.check_body(document, project, stack)
             history = state_doc.check_history(document)
             records = []
@@ -268,7 +318,22 @@ class StateStore:
             raise self._damaged(stack, str(exc)) from None
         lineage, serial = state_doc.version(document)
         pending_operations = [PendingOperation(**p) for p in pending]
-        return LiveState(records, pending_operations, last_run, lineage, serial, history), box
+        live = LiveState(records, pending_operations, last_run, lineage, serial, history)
+        live.notes = notes
+        return live, box
+
+    def _replay(self, stack: str, text: str, document: dict, box: SecretBox) -> list[str]:
+        """Apply the stack's journal (if its backend keeps one) to the checked snapshot."""
+        self._journaled.discard(stack)
+        journal = self.backend.read_journal(stack) if document["version"] >= 2 else b""
+        applied, notes = state_journal.replay(document, state_doc.seal_of(text), journal, box)
+        if applied:
+            self._journaled.add(stack)
+        return notes
+
+    def journaled(self, stack: str) -> bool:
+        """Whether the state last loaded was its snapshot plus journal entries (a run was killed)."""
+        return stack in self._journaled
 
     def _damaged(self, stack: str, problem: str) -> StateError:
         restore = self.backend.restore_hint(stack)
@@ -285,6 +350,12 @@ class StateStore:
     def write_text(self, stack: str, text: str, durable: bool = False) -> None:
         """Replace the state, only if it is still the version this store last read or wrote."""
         self._versions[stack] = self.backend.write(stack, text.encode(), self._versions.get(stack), durable)
+        if self.backend.journals:
+            self.backend.clear_journal(stack)
+
+    def append_journal(self, stack: str, data: bytes) -> None:
+        """Append to the stack's journal, only if its state is still the version this store wrote."""
+        self.backend.append_journal(stack, data, self._versions.get(stack))
 
     def backup(self, stack: str) -> None:
         """Keep the current state as the stack's backup (before a run changes it)."""
@@ -308,7 +379,7 @@ class StateStore:
 
 
 class Checkpointer:
-    """Writes the live state in the background with group commit.
+    """Writes the live state in the background with group commit, whole or as journal entries.
 
     ``persist()`` returns once a write that began after the call has completed, so a pending
     operation is on disk before its provider call starts. Requests that queue up while a write is
@@ -317,6 +388,7 @@ class Checkpointer:
     interpreter, one after another. The writer paces itself by the CPU time a write costs (at most
     about a fifth of the interpreter) so that large states do not starve the program; wall time
     would mislead, since under load most of a write's wall time is spent waiting for the GIL.
+    Where the backend keeps a journal, most checkpoints append only what changed (see _write).
     """
 
     _DUTY = 4.0  # seconds idle per CPU second spent writing, at most
@@ -324,6 +396,10 @@ class Checkpointer:
 
     def __init__(self, store: StateStore, stack: str, live: LiveState, header: dict, box: SecretBox):
         self._store, self._stack, self._live, self._header, self._box = store, stack, live, header, box
+        self._journal_bytes = 0
+        self._snapshot_bytes = 0
+        self._base = ""  # the seal of the last whole write, which journal entries continue
+        self._chain = ""  # that seal, then the HMAC of the last journal line
         self._gates_lock = threading.Lock()
         self._gates: list[threading.Lock] = []
         self._dirty = False
@@ -332,15 +408,32 @@ class Checkpointer:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._written = False
+        if store.journaled(stack):  # a killed run's journal: write it whole first, so the backup holds it
+            self._write_whole()
         self._thread = threading.Thread(target=self._run, name="fleetform-checkpoint", daemon=True)
         self._thread.start()
 
     def _write(self, durable: bool = False) -> None:
+        """A checkpoint: the first of a run, the last, and any after the journal has grown as large
+        as the document write the whole document; the others append what changed to the journal."""
         if not self._written:  # the state as it was before this run is kept as <stack>.json.bak
             self._store.backup(self._stack)
             self._written = True
-        body = self._live.serialize(self._header, self._box)
-        self._store.write_text(self._stack, state_doc.seal(body, self._box), durable)
+            self._write_whole(durable)
+        elif durable or not self._store.backend.journals or self._journal_bytes >= self._snapshot_bytes:
+            self._write_whole(durable)
+        else:
+            entry = self._live.journal_entry(self._base, self._box)
+            if entry is not None:
+                data, self._chain = state_journal.line(self._chain, entry, self._box)
+                self._store.append_journal(self._stack, data)
+                self._journal_bytes += len(data)
+
+    def _write_whole(self, durable: bool = False) -> None:
+        text = state_doc.seal(self._live.serialize(self._header, self._box), self._box)
+        self._store.write_text(self._stack, text, durable)
+        self._base = self._chain = state_doc.seal_of(text)
+        self._snapshot_bytes, self._journal_bytes = len(text), 0
 
     def _run(self) -> None:
         while True:

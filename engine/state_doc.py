@@ -49,6 +49,11 @@ def seal(body: str, box: SecretBox) -> str:
     return f'{_SEAL_HEAD}{box.mac(body.encode())}",{body[1:]}'
 
 
+def seal_of(text: str) -> str:
+    """The integrity seal (hex HMAC) at the start of a sealed file's text (see :mod:`engine.state_journal`)."""
+    return text[len(_SEAL_HEAD) : _SEAL_LENGTH - 2]
+
+
 def parse(text: str) -> dict:
     """The JSON object in a state file's text (not yet checked against the passphrase)."""
     if not text.strip():

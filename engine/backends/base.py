@@ -56,9 +56,26 @@ def mask_password(url: str) -> str:
 
 
 class Backend(ABC):
-    """State storage of the stacks of one project."""
+    """State storage of the stacks of one project.
+
+    A backend that can append cheaply keeps a journal beside each state (:mod:`engine.state_journal`):
+    it sets ``journals`` and implements the three journal methods. The others (S3, PostgreSQL:
+    an object or a row is replaced whole, never appended to) write the full state every time."""
 
     url: str  # the backend's URL with any password masked (safe to print)
+    journals: bool = False
+
+    def read_journal(self, stack: str) -> bytes:
+        """The stack's journal (empty when there is none)."""
+        return b""
+
+    def append_journal(self, stack: str, data: bytes, expected: str | None) -> None:
+        """Append to the journal of the state whose stored version is ``expected`` (else StateConflictError)."""
+        raise NotImplementedError
+
+    def clear_journal(self, stack: str) -> None:
+        """Remove the journal (after a full write has made it redundant)."""
+        raise NotImplementedError
 
     @abstractmethod
     def location(self, stack: str) -> str:

@@ -4,6 +4,8 @@ Layout::
 
     stacks/<stack>.json      the state, replaced atomically (engine.files)
     stacks/<stack>.json.bak  the state as it was before the last run that changed it
+    stacks/<stack>.json.journal  changes appended since the state was last written whole
+                             (engine.state_journal; removed by the next whole write)
     locks/<stack>.lock       the stack's OS lock (engine.locking)
 
 A file's version is its identity (inode, size, modification time): every write is a rename of a new
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..files import write_atomically
+from ..files import append_privately, write_atomically
 from ..locking import clear_stale, is_held, stack_lock
 from .base import Backend, Blob, OnStale, StateConflictError
 
@@ -25,6 +27,8 @@ def _version(stat: os.stat_result) -> str:
 
 
 class FileBackend(Backend):
+    journals = True
+
     def __init__(self, root: Path, url: str | None = None):
         self.root = root
         self.url = url or f"file://{root}"
@@ -34,6 +38,9 @@ class FileBackend(Backend):
 
     def backup_path(self, stack: str) -> Path:
         return self.root / "stacks" / f"{stack}.json.bak"
+
+    def journal_path(self, stack: str) -> Path:
+        return self.root / "stacks" / f"{stack}.json.journal"
 
     def lock_path(self, stack: str) -> Path:
         return self.root / "locks" / f"{stack}.lock"
@@ -48,8 +55,7 @@ class FileBackend(Backend):
         except FileNotFoundError:
             return None
 
-    def write(self, stack: str, data: bytes, expected: str | None, durable: bool) -> str:
-        path = self.path(stack)
+    def _check_version(self, path: Path, expected: str | None) -> None:
         try:
             current = _version(path.stat())
         except FileNotFoundError:
@@ -59,8 +65,25 @@ class FileBackend(Backend):
                 f"the state file {path} changed since this run read it (another process or a hand edit); "
                 f"nothing was overwritten. Run the command again"
             )
+
+    def write(self, stack: str, data: bytes, expected: str | None, durable: bool) -> str:
+        path = self.path(stack)
+        self._check_version(path, expected)
         write_atomically(path, data, durable)
         return _version(path.stat())
+
+    def read_journal(self, stack: str) -> bytes:
+        try:
+            return self.journal_path(stack).read_bytes()
+        except FileNotFoundError:
+            return b""
+
+    def append_journal(self, stack: str, data: bytes, expected: str | None) -> None:
+        self._check_version(self.path(stack), expected)
+        append_privately(self.journal_path(stack), data)
+
+    def clear_journal(self, stack: str) -> None:
+        self.journal_path(stack).unlink(missing_ok=True)
 
     def backup(self, stack: str) -> None:
         try:
@@ -78,7 +101,7 @@ class FileBackend(Backend):
         return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
 
     def remove(self, stack: str) -> None:
-        for path in (self.path(stack), self.backup_path(stack), self.lock_path(stack)):
+        for path in (self.path(stack), self.journal_path(stack), self.backup_path(stack), self.lock_path(stack)):
             path.unlink(missing_ok=True)
 
     def lock(self, stack: str, operation: str, since: str, on_stale: OnStale = None):
