@@ -14,6 +14,7 @@ import pytest
 from backend_servers import moto_endpoint, postgres_server, postgres_url, s3_url  # noqa: F401 (state backend fixtures)
 from typer.testing import CliRunner
 
+from engine import state_doc, state_journal
 from engine.cli import app
 
 PROJECT = Path(__file__).parent / "project"
@@ -68,7 +69,14 @@ class FilesProject:
         return self.dir / ".fleetform" / "stacks" / f"{self.stack}.json"
 
     def state(self) -> dict:
-        return json.loads(self.state_file.read_text())
+        """The state as the engine reads it: the last whole write plus the journal's entries since (a run
+        under way, or killed), HMACs unchecked."""
+        text = self.state_file.read_text()
+        document = state_doc.parse(text)
+        journal = self.state_file.with_name(f"{self.state_file.name}.journal")
+        if journal.exists():
+            state_journal.replay(document, state_doc.seal_of(text), journal.read_bytes(), None)
+        return document
 
     def urns(self) -> set[str]:
         return {r["urn"].rsplit("::", 1)[-1] for r in self.state()["resources"] if r["custom"]}

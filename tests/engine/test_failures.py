@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -150,7 +149,7 @@ def test_a_run_killed_mid_apply_leaves_a_state_the_next_run_reconciles(files_pro
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
 
-    state = json.loads(files_project.state_file.read_text())  # readable, not torn
+    state = files_project.state()  # readable, not torn
     (pending,) = state["pending_operations"]
     assert pending["urn"].endswith("::slow") and pending["operation"] == "creating"
     assert files_project.urns() == {"done"}
