@@ -31,6 +31,7 @@ from .emulator import KubeApiEmulator
 from .errors import ApiError
 from .faults import FaultSettings
 from .objectapi import Event, EventStream, ObjectApi, Subscription
+from .store import Change
 from .users import UserInfo
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "EventStream",
     "Subscription",
     "ApiError",
+    "Change",
     "FaultSettings",
     "UserInfo",
 ]

@@ -79,8 +79,9 @@ class VirtualCluster:
         self._http = HttpServer(RestApi(self), self.pki.server_context(), port, name, claims)
         self._reachable = reachable
         self._running = False
-        self.on_change: Callable[[], None] = lambda: None
-        self.store.on_change = lambda: self.on_change()
+        # called with the store's Change after each write, with None after any other change of what the cluster is
+        self.on_change: Callable[..., None] = lambda change=None: None
+        self.store.on_change = lambda change: self.on_change(change)
         self._http.bind()  # claims the port (or fails) even when unreachable ...
         if not reachable:
             self._http.close()  # ... but an unreachable cluster refuses connections
@@ -195,10 +196,13 @@ class VirtualCluster:
 
     def set_faults(self, **settings) -> FaultSettings:
         """Set ``latency``, ``error_rate``, ``throttle_rate``, ``retry_after``, ``error_codes``."""
-        return self.faults.configure(**settings)
+        settings = self.faults.configure(**settings)
+        self.on_change()  # controllers that probe this cluster look again
+        return settings
 
     def reset_faults(self) -> None:
         self.faults.reset()
+        self.on_change()
 
     @property
     def reachable(self) -> bool:

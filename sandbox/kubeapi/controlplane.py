@@ -75,9 +75,7 @@ class ControlPlane:
     def _run(self) -> None:
         self._guard(self._resync)
         while not self._stop.is_set():
-            wait = 0.5
-            if self._timers:
-                wait = min(wait, max(0.0, self._timers[0][0] - time.monotonic()))
+            wait = max(0.0, self._timers[0][0] - time.monotonic()) if self._timers else None  # stop() wakes it
             change = self._watcher.next(timeout=wait)
             while self._timers and self._timers[0][0] <= time.monotonic():
                 self._guard(heapq.heappop(self._timers)[2])

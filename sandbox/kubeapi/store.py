@@ -76,7 +76,7 @@ class Store:
         self._compacted = 0
         self._history: collections.deque[Change] = collections.deque(maxlen=history)
         self._watchers: set[Watcher] = set()
-        self.on_change: Callable[[], None] | None = None
+        self.on_change: Callable[[Change], None] | None = None
         # encryption at rest (encryption.AtRest): sees each write first, to keep the value etcd would hold, and
         # says whether a stored value is stale (written by another provider), which makes a no-op update write
         self.on_write: Callable[[Change], None] | None = None
@@ -134,7 +134,7 @@ class Store:
         for watcher in list(self._watchers):
             watcher.offer(change)
         if self.on_change:
-            self.on_change()
+            self.on_change(change)
 
     # --- watches --------------------------------------------------------------------------------
 
