@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -236,8 +237,10 @@ class VirtualCluster:
         self.control_plane.stop()
         self.at_rest.stop()
 
-    def state(self) -> dict:
-        return {
+    def state_json(self) -> str:
+        """What a data directory keeps of this cluster (:meth:`from_state` reads it back), as JSON;
+        the store encodes again only the objects written since the last save."""
+        head = {
             "format": 1,
             "name": self.name,
             "version": self.version,
@@ -247,9 +250,10 @@ class VirtualCluster:
             "reachable": self._reachable,
             "pki": self.pki.dump(),
             "users": self.users.dump(),
-            "store": self.store.dump(),
             "at_rest": self.at_rest.dump(),
         }
+        fields = [f"{json.dumps(key)}: {json.dumps(value)}" for key, value in head.items()]
+        return "{" + ", ".join([*fields, f'"store": {self.store.dump_json()}']) + "}"
 
     @classmethod
     def from_state(cls, state: dict, seed: int = 0, claims: PortClaims | None = None) -> VirtualCluster:

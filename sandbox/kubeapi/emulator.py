@@ -51,7 +51,7 @@ class KubeApiEmulator:
     def _changed(self, cluster: VirtualCluster, change: Change | None) -> None:
         """Called on every write (under the cluster's store lock): only cheap bookkeeping here."""
         if self._persister:
-            self._persister.mark(cluster.name, cluster.state)
+            self._persister.mark(cluster.name, cluster.state_json)
         for listener in self._listeners:
             listener(cluster.name, change)
 
