@@ -81,10 +81,12 @@ class SandboxControllers:
                 return
             self._wake.clear()
             full = time.monotonic() >= next_full
+            taken = {} if full else self._changes.take()
             try:
-                self.reconcile(None if full else self._changes.take())
-            except Exception:  # a controller keeps going, as a real one would
+                self.reconcile(None if full else taken)
+            except Exception:  # a controller keeps going, as a real one would, and looks again
                 log.exception("sandbox controller pass failed")
+                self._changes.put_back(taken)
             if full:
                 next_full = time.monotonic() + self.resync
             self._stop.wait(MIN_GAP)

@@ -58,3 +58,11 @@ class Changes:
         with self._lock:
             taken, self._pending = self._pending, {}
         return taken
+
+    def put_back(self, taken: Pass) -> None:
+        """Hand changes back after a pass that failed, so that the next one looks at them again."""
+        with self._lock:
+            for cluster, changed in taken.items():
+                entry = self._pending.setdefault(cluster, Changed())
+                entry.everything |= changed.everything
+                entry.objects |= changed.objects

@@ -12,7 +12,8 @@ import urllib.request
 import pytest
 
 from sandbox.controllers import SandboxControllers, loadbalancers
-from sandbox.kubeapi import KubeApiEmulator, store
+from sandbox.controllers.changes import Changes
+from sandbox.kubeapi import Change, KubeApiEmulator, store
 from tests.sandbox.test_kubeapi import wait_for
 
 
@@ -173,3 +174,21 @@ def test_reads_in_process_hand_out_copies_and_names_need_no_copy(cluster):
     (viewed,) = [o for o in cluster.ops.list(rt, "default", view=True)["items"] if o["metadata"]["name"] == "kept"]
     viewed["apiVersion"] = "elsewhere/v9"  # a view's top level is its own
     assert cluster.objects.get("v1", "ConfigMap", "kept", "default")["apiVersion"] == "v1"
+
+
+def test_changes_a_failed_pass_hands_back_are_seen_by_the_next():
+    changes = Changes()
+    configmap = {"metadata": {"name": "c", "namespace": "default", "resourceVersion": "4"}}
+    changes.note("a", Change("ADDED", ("", "configmaps"), configmap, None))
+    changes.note("b", None)
+    taken = changes.take()
+    assert changes.take() == {}
+    changes.note(
+        "a",
+        Change("MODIFIED", ("", "services"), {**configmap, "metadata": {**configmap["metadata"], "name": "s"}}, None),
+    )
+    changes.put_back(taken)
+    again = changes.take()
+    assert again["a"].names(("", "configmaps"), "default") == {"c"} and again["a"].names(("", "services")) == {"s"}
+    assert again["b"].everything and again["b"].touches(("", "nodes"))
+    assert not again["a"].touches(("", "nodes"))
