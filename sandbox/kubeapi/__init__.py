@@ -19,7 +19,7 @@ lists. Each module's docstring states its shortcuts.
 Module map: ``emulator`` (many clusters, persistence), ``cluster`` (one cluster), ``rest`` (HTTP
 routing and verbs), ``operations`` (API semantics), ``rules``/``crd``/``schema`` (per-kind
 behaviour), ``patch``/``managedfields`` (patch types, server-side apply), ``store`` (versions and
-events), ``controlplane`` (background controllers; ``background``: the one thread they run on), ``auth``/``satokens``/``users`` (credentials,
+events), ``controlplane`` (background controllers; ``background``: the few threads they run on), ``auth``/``satokens``/``users`` (credentials,
 RBAC), ``impersonation``, ``reviews`` (whoami, can-i, token reviews), ``discovery``, ``openapi``/
 ``typeschemas`` (OpenAPI documents, built-in fields), ``fieldvalidation`` (unknown fields),
 ``defaults``, ``fieldlabels``/``selectors``, ``tables`` (server-side printing), ``scale``,

@@ -1,12 +1,13 @@
-"""One thread runs the background controllers of every virtual cluster in the process.
+"""A few threads run the background controllers of every virtual cluster in the process.
 
 A control plane (:mod:`.controlplane`) has work when its store queued a change for it or one of
 its timers is due. Each cluster used to wait for that on a thread of its own; a thousand clusters
 meant a thousand threads. Here a cluster says it has work (:meth:`Runner.wake`) or when it will
-(:meth:`Runner.at`), and the runner's thread calls its ``work()`` - changes of one cluster are
-still handled in order, and a cluster handles at most a batch per turn so that one busy cluster
-does not hold up the others. The handlers are short store operations, none waits for another
-cluster, so one thread keeps up (the GIL would serialise them anyway).
+(:meth:`Runner.at`), and one of ``THREADS`` threads calls its ``work()``. A cluster is queued once
+at a time and its ``work()`` holds the cluster's own lock, so its changes are still handled in
+order; it handles at most a batch per turn so that one busy cluster does not hold up the others.
+More than one thread only so that a slow handler does not stall every cluster, and so that the
+background work keeps a fair share of the GIL next to a busy program's threads.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Protocol
 
 log = logging.getLogger("sandbox.kubeapi.background")
 
+THREADS = 4
+
 
 class Worker(Protocol):
     def work(self) -> None:
@@ -33,7 +36,7 @@ class Runner:
         self._ready: dict[Worker, None] = {}  # insertion-ordered, each worker once
         self._timers: list[tuple[float, int, Worker]] = []
         self._seq = itertools.count()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def wake(self, worker: Worker) -> None:
         """``worker`` has work now (cheap: called on every write of its cluster)."""
@@ -51,9 +54,10 @@ class Runner:
             self._lock.notify()
 
     def _ensure_thread(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="kubeapi-controllers", daemon=True)
-            self._thread.start()
+        while len(self._threads) < THREADS:
+            thread = threading.Thread(target=self._run, name=f"kubeapi-controllers-{len(self._threads)}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
 
     def _next(self) -> Worker:
         with self._lock:

@@ -1,6 +1,6 @@
 """The background controllers of a control plane, reduced to what API clients can observe.
 
-The store's change events are consumed on the process's one background thread (so, like the real
+The store's change events are consumed on the process's few background threads (so, like the real
 kube-controller-manager, it acts asynchronously, a few milliseconds after a write):
 
 * namespaces: a new namespace gets the ``default`` ServiceAccount and the ``kube-root-ca.crt``
@@ -45,7 +45,7 @@ _DAEMONSETS = ("apps", "daemonsets")
 
 
 class ControlPlane:
-    """Runs on the process's one background thread (:mod:`.background`), woken by its store."""
+    """Runs on the process's background threads (:mod:`.background`), woken by its store."""
 
     def __init__(self, cluster, simulate_workloads: bool = True):
         self.c = cluster

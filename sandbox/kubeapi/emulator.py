@@ -31,7 +31,7 @@ class KubeApiEmulator:
         self._lock = threading.RLock()
         self._clusters: dict[str, VirtualCluster] = {}
         self._running = False
-        self._listeners: list[Callable[[str], None]] = []
+        self._listeners: list[Callable[[str, Change | None], None]] = []
         self._persister = Persister(Path(data_dir)) if data_dir is not None else None
         self._claims = PortClaims(Path(data_dir)) if data_dir is not None else None
         if self._persister:
