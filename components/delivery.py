@@ -30,6 +30,7 @@ from . import labels, ocm
 
 FIRST_KINDS = ("Namespace", "CustomResourceDefinition")
 LAST_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,10 @@ def _typed_class(api_version: str, kind: str):
 
 
 def _apply_rank(obj: dict) -> int:
-    """0: Namespaces and CRDs, 1: everything else, 2: workloads (they need their config first)."""
+    """0: Namespaces and CRDs, 1: everything else, 2: workloads (they need their config first) and
+    ServiceAccount token Secrets (the token controller deletes one whose ServiceAccount does not exist)."""
+    if obj["kind"] == "Secret" and obj.get("type") == SA_TOKEN_TYPE:
+        return 2
     return 0 if obj["kind"] in FIRST_KINDS else 2 if obj["kind"] in LAST_KINDS else 1
 
 

@@ -1,8 +1,8 @@
 """The loopback HTTP(S) server every cloud emulator answers on, and its request and response.
 
 An emulator's API is an ``app``: a callable from :class:`Request` to :class:`Response`. The server
-runs a thread per connection on 127.0.0.1 and a daemon thread for the accept loop, so a test
-process never waits for it to exit.
+runs a thread per connection on 127.0.0.1; the process's one accepting thread
+(:mod:`sandbox.listeners`, a daemon) takes the connections, so a test process never waits for it to exit.
 
 Wire details stay each emulator's own: the HTTP methods its API has (others get 501, as from the
 standard library), keep-alive (HTTP/1.1) or one request per connection (HTTP/1.0, so that stopping
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -23,6 +22,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .. import listeners
 from ..ports import PortClaims, bind_claimed
 
 log = logging.getLogger("sandbox.clouds")
@@ -117,7 +117,6 @@ class LoopbackServer(ThreadingHTTPServer):
     ):
         self.app, self.name, self.methods, self.tls = app, name, methods, tls
         self.protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
-        self._thread: threading.Thread | None = None
         super().__init__(("127.0.0.1", port), _Handler)
 
     @classmethod
@@ -132,10 +131,7 @@ class LoopbackServer(ThreadingHTTPServer):
                 log.warning("%s emulator: port %s is taken; using a new port", options["name"], port)
         if server is None:
             server = bind_claimed(lambda free: cls(free, app, **options), lambda s: s.port, cls.server_close, claims)
-        server._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name=f"{server.name}-emulator", daemon=True
-        )
-        server._thread.start()
+        listeners.serve(server)
         return server
 
     @property
@@ -152,6 +148,5 @@ class LoopbackServer(ThreadingHTTPServer):
         log.debug("%s emulator: connection from %s failed", self.name, client_address, exc_info=True)
 
     def stop(self) -> None:
-        self.shutdown()
-        self._thread.join(timeout=5)
+        listeners.stop(self)
         self.server_close()

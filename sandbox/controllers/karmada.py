@@ -1,7 +1,8 @@
 """Karmada in the sandbox: the operator on the hub, and the controllers of every control plane it runs.
 
 Each pass: the operator (:mod:`.karmada_operator`) reconciles the hub's ``Karmada`` objects; every
-member's karmada-agent (if one runs) reports its Pull cluster; then for each ready control plane
+member's karmada-agent (if one runs: looked for again when the member's Deployments or Secrets
+change) reports its Pull cluster; then for each ready control plane
 the cluster controller (:mod:`.karmada_clusters`) refreshes the ``Cluster`` objects, and the
 scheduler (:mod:`.karmada_scheduler`) and the binding/execution controllers
 (:mod:`.karmada_execution`) propagate templates into the members.
@@ -9,7 +10,7 @@ scheduler (:mod:`.karmada_scheduler`) and the binding/execution controllers
 The operator skips a pass when the hub did not change; the scheduler and execution skip a control
 plane when neither it nor any member changed since their last complete pass, unless a toleration
 they rely on has ended since. The cluster controller probes every pass (that is how it notices a
-member that stopped answering).
+member that stopped answering). With neither a control plane nor an agent a pass does nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import time
 
 from ..kubeapi import ApiError, KubeApiEmulator, VirtualCluster
 from . import karmada_clusters, karmada_execution, karmada_operator, karmada_scheduler
+from .changes import Pass
+
+DEPLOYMENTS, SECRETS = ("apps", "deployments"), ("", "secrets")
 
 log = logging.getLogger("sandbox.controllers.karmada")
 
@@ -27,6 +31,8 @@ class Karmada:
     def __init__(self) -> None:
         self._operator_settled: tuple[int, list[str]] | None = None  # hub rv -> control planes
         self._settled: dict[str, tuple[tuple, float | None]] = {}  # control plane -> (versions, deadline)
+        self._agents: set[str] = set()  # members running a karmada-agent
+        self._running = False
 
     def control_planes(self, emulator: KubeApiEmulator, hub: VirtualCluster) -> list[VirtualCluster]:
         """The operator's pass; the virtual clusters serving a ready Karmada."""
@@ -38,9 +44,26 @@ class Karmada:
         self._operator_settled = (hub.objects.resource_version, [p.name for p in planes])
         return planes
 
-    def sync(self, control_planes: list[VirtualCluster], members: list[VirtualCluster]) -> None:
-        """The agents' and the control planes' pass; ``members`` are all other clusters."""
-        reported = {r for m in members if m.reachable and (r := karmada_clusters.run_agent(m)) is not None}
+    @property
+    def running(self) -> bool:
+        """Whether a control plane or a karmada-agent ran at the last pass (they work periodically)."""
+        return self._running
+
+    def sync(self, control_planes: list[VirtualCluster], members: list[VirtualCluster], changes: Pass | None) -> None:
+        """The agents' and the control planes' pass; ``members`` are all other clusters; ``changes``
+        None: a full pass (else a member's agent is looked for again only when it changed)."""
+        for m in members:
+            if changes is None or (m.name in changes and changes[m.name].touches(DEPLOYMENTS, SECRETS)):
+                if karmada_clusters.agent(m) is None:
+                    self._agents.discard(m.name)
+                else:
+                    self._agents.add(m.name)
+        self._agents &= {m.name for m in members}
+        self._running = bool(control_planes or self._agents)
+        if not self._running:
+            return
+        agents = [m for m in members if m.name in self._agents and m.reachable]
+        reported = {r for m in agents if (r := karmada_clusters.run_agent(m)) is not None}
         by_url = {m.url: m for m in members}
         now = time.time()
         for plane in control_planes:

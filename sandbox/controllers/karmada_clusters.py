@@ -190,7 +190,7 @@ def _patch(control_plane: VirtualCluster, name: str, patch: dict) -> dict:
 def run_agent(member: VirtualCluster) -> tuple[str, str] | None:
     """The member's karmada-agent (if one runs) registers and refreshes its Pull cluster; returns
     ``(control-plane URL, cluster name)`` when it reported."""
-    found = _agent(member)
+    found = agent(member)
     if found is None:
         return None
     name, api_endpoint, config = found
@@ -234,7 +234,7 @@ def run_agent(member: VirtualCluster) -> tuple[str, str] | None:
     return server, name
 
 
-def _agent(member: VirtualCluster) -> tuple[str, str, dict] | None:
+def agent(member: VirtualCluster) -> tuple[str, str, dict] | None:
     """``(cluster name, api endpoint or "", control-plane kubeconfig)`` of a running agent."""
     try:
         deployment = member.objects.get("apps/v1", "Deployment", AGENT_DEPLOYMENT, AGENT_NAMESPACE)

@@ -41,14 +41,14 @@ class WorkAgent:
     def __init__(self) -> None:
         self._settled: dict[str, tuple[int, int]] = {}  # member -> (hub rv, member rv) after a complete pass
 
-    def sync(self, hub: VirtualCluster, member: VirtualCluster) -> None:
+    def sync(self, hub: VirtualCluster, member: VirtualCluster, cluster: str) -> None:
+        """The agent of ``member``, whose klusterlet runs as managed cluster ``cluster``."""
         if not (hub.reachable and member.reachable):
             return
         if self._settled.get(member.name) == self._versions(hub, member):
             return
-        cluster = klusterlet.running_as(member)
         complete = True
-        if cluster is not None and klusterlet.joined(hub, cluster):
+        if klusterlet.joined(hub, cluster):
             for work in _works(hub, cluster):
                 try:
                     self._sync_work(hub, member, cluster, work)

@@ -19,7 +19,7 @@ lists. Each module's docstring states its shortcuts.
 Module map: ``emulator`` (many clusters, persistence), ``cluster`` (one cluster), ``rest`` (HTTP
 routing and verbs), ``operations`` (API semantics), ``rules``/``crd``/``schema`` (per-kind
 behaviour), ``patch``/``managedfields`` (patch types, server-side apply), ``store`` (versions and
-events), ``controlplane`` (background controllers), ``auth``/``satokens``/``users`` (credentials,
+events), ``controlplane`` (background controllers; ``background``: the few threads they run on), ``auth``/``satokens``/``users`` (credentials,
 RBAC), ``impersonation``, ``reviews`` (whoami, can-i, token reviews), ``discovery``, ``openapi``/
 ``typeschemas`` (OpenAPI documents, built-in fields), ``fieldvalidation`` (unknown fields),
 ``defaults``, ``fieldlabels``/``selectors``, ``tables`` (server-side printing), ``scale``,
@@ -31,6 +31,7 @@ from .emulator import KubeApiEmulator
 from .errors import ApiError
 from .faults import FaultSettings
 from .objectapi import Event, EventStream, ObjectApi, Subscription
+from .store import Change
 from .users import UserInfo
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "EventStream",
     "Subscription",
     "ApiError",
+    "Change",
     "FaultSettings",
     "UserInfo",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -79,8 +80,9 @@ class VirtualCluster:
         self._http = HttpServer(RestApi(self), self.pki.server_context(), port, name, claims)
         self._reachable = reachable
         self._running = False
-        self.on_change: Callable[[], None] = lambda: None
-        self.store.on_change = lambda: self.on_change()
+        # called with the store's Change after each write, with None after any other change of what the cluster is
+        self.on_change: Callable[..., None] = lambda change=None: None
+        self.store.on_change = lambda change: self.on_change(change)
         self._http.bind()  # claims the port (or fails) even when unreachable ...
         if not reachable:
             self._http.close()  # ... but an unreachable cluster refuses connections
@@ -195,10 +197,13 @@ class VirtualCluster:
 
     def set_faults(self, **settings) -> FaultSettings:
         """Set ``latency``, ``error_rate``, ``throttle_rate``, ``retry_after``, ``error_codes``."""
-        return self.faults.configure(**settings)
+        settings = self.faults.configure(**settings)
+        self.on_change()  # controllers that probe this cluster look again
+        return settings
 
     def reset_faults(self) -> None:
         self.faults.reset()
+        self.on_change()
 
     @property
     def reachable(self) -> bool:
@@ -232,8 +237,10 @@ class VirtualCluster:
         self.control_plane.stop()
         self.at_rest.stop()
 
-    def state(self) -> dict:
-        return {
+    def state_json(self) -> str:
+        """What a data directory keeps of this cluster (:meth:`from_state` reads it back), as JSON;
+        the store encodes again only the objects written since the last save."""
+        head = {
             "format": 1,
             "name": self.name,
             "version": self.version,
@@ -243,9 +250,10 @@ class VirtualCluster:
             "reachable": self._reachable,
             "pki": self.pki.dump(),
             "users": self.users.dump(),
-            "store": self.store.dump(),
             "at_rest": self.at_rest.dump(),
         }
+        fields = [f"{json.dumps(key)}: {json.dumps(value)}" for key, value in head.items()]
+        return "{" + ", ".join([*fields, f'"store": {self.store.dump_json()}']) + "}"
 
     @classmethod
     def from_state(cls, state: dict, seed: int = 0, claims: PortClaims | None = None) -> VirtualCluster:

@@ -1,6 +1,6 @@
 """The background controllers of a control plane, reduced to what API clients can observe.
 
-One thread per cluster consumes the store's change events (so, like the real
+The store's change events are consumed on the process's few background threads (so, like the real
 kube-controller-manager, it acts asynchronously, a few milliseconds after a write):
 
 * namespaces: a new namespace gets the ``default`` ServiceAccount and the ``kube-root-ca.crt``
@@ -26,6 +26,7 @@ import threading
 import time
 
 from . import crd, errors, meta
+from .background import RUNNER
 from .operations import FOREGROUND_FINALIZER, ORPHAN_FINALIZER
 from .patch import MERGE
 from .rules import NAMESPACE_FINALIZER, SA_NAME_ANNOTATION, SA_TOKEN_TYPE, SA_UID_ANNOTATION
@@ -35,6 +36,7 @@ from .workloads import Workloads, owning_replicaset
 log = logging.getLogger("sandbox.kubeapi.controlplane")
 
 TOKEN_GRACE = 1.0
+BATCH = 100  # changes handled in one turn
 MANAGER = "kube-controller-manager"
 _NS, _SA, _SECRETS, _CM = ("", "namespaces"), ("", "serviceaccounts"), ("", "secrets"), ("", "configmaps")
 _CRD = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -43,48 +45,53 @@ _DAEMONSETS = ("apps", "daemonsets")
 
 
 class ControlPlane:
+    """Runs on the process's background threads (:mod:`.background`), woken by its store."""
+
     def __init__(self, cluster, simulate_workloads: bool = True):
         self.c = cluster
         self.simulate_workloads = simulate_workloads
         self.workloads = Workloads(cluster)
         self._timers: list = []
         self._seq = itertools.count()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._busy = threading.RLock()  # held for a turn of work; stop() waits for it
         self._watcher = None
+        self._resynced = False
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stop.clear()
-        self._watcher = self.c.store.watch(lambda change: True)
-        self._thread = threading.Thread(target=self._run, name=f"controlplane-{self.c.name}", daemon=True)
-        self._thread.start()
+        with self._busy:
+            self._resynced = False
+            self._watcher = self.c.store.watch(lambda change: True, notify=lambda: RUNNER.wake(self))
+        RUNNER.wake(self)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._watcher:
-            self._watcher.close()
-        if self._thread:
-            self._thread.join(timeout=5)
-        self._thread = self._watcher = None
+        with self._busy:
+            if self._watcher:
+                self._watcher.close()
+            self._watcher = None
 
     def _later(self, delay: float, action) -> None:
-        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), action))
+        when = time.monotonic() + delay
+        heapq.heappush(self._timers, (when, next(self._seq), action))
+        RUNNER.at(when, self)
 
-    def _run(self) -> None:
-        self._guard(self._resync)
-        while not self._stop.is_set():
-            wait = 0.5
-            if self._timers:
-                wait = min(wait, max(0.0, self._timers[0][0] - time.monotonic()))
-            change = self._watcher.next(timeout=wait)
+    def work(self) -> None:
+        """A turn: catch up after a start, run due timers, handle up to ``BATCH`` queued changes."""
+        with self._busy:
+            if self._watcher is None:
+                return
+            if not self._resynced:
+                self._resynced = True
+                self._guard(self._resync)
             while self._timers and self._timers[0][0] <= time.monotonic():
                 self._guard(heapq.heappop(self._timers)[2])
-            if change is not None:
+            for _ in range(BATCH):
+                change = self._watcher.next(timeout=0)
+                if change is None:
+                    return
                 self._guard(self._handle, change)
-            elif self._watcher.closed:
-                return
+            RUNNER.wake(self)  # more is queued: after the other clusters' turns
 
     @staticmethod
     def _guard(action, *args) -> None:

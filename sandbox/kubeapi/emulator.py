@@ -5,12 +5,14 @@ from __future__ import annotations
 import atexit
 import threading
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..ports import PortClaims
 from .cluster import VirtualCluster
 from .persistence import Persister
+from .store import Change
 
 
 class KubeApiEmulator:
@@ -20,6 +22,8 @@ class KubeApiEmulator:
     tokens, objects) are saved and a new emulator on the same directory brings them back with the
     same URLs and credentials. Clusters are served between :meth:`start` and :meth:`stop` (also a
     context manager); their ports are claimed as soon as they are added or loaded.
+    :meth:`subscribe` tells a controller which cluster changed (an object, its reachability or fault
+    settings; added or removed), so it need not poll.
     """
 
     def __init__(self, data_dir: str | Path | None = None, *, seed: int = 0):
@@ -27,6 +31,7 @@ class KubeApiEmulator:
         self._lock = threading.RLock()
         self._clusters: dict[str, VirtualCluster] = {}
         self._running = False
+        self._listeners: list[Callable[[str, Change | None], None]] = []
         self._persister = Persister(Path(data_dir)) if data_dir is not None else None
         self._claims = PortClaims(Path(data_dir)) if data_dir is not None else None
         if self._persister:
@@ -40,10 +45,22 @@ class KubeApiEmulator:
 
     def _track(self, cluster: VirtualCluster) -> None:
         self._clusters[cluster.name] = cluster
+        cluster.on_change = lambda change=None: self._changed(cluster, change)
+        cluster.on_change()
+
+    def _changed(self, cluster: VirtualCluster, change: Change | None) -> None:
+        """Called on every write (under the cluster's store lock): only cheap bookkeeping here."""
         if self._persister:
-            persister, name = self._persister, cluster.name
-            cluster.on_change = lambda: persister.mark(name, cluster.state)
-            cluster.on_change()
+            self._persister.mark(cluster.name, cluster.state_json)
+        for listener in self._listeners:
+            listener(cluster.name, change)
+
+    def subscribe(self, listener: Callable[[str, Change | None], None]) -> None:
+        """Call ``listener(cluster_name, change)`` after every write in that cluster (the store's
+        :class:`Change`), and with None when anything else about it changed (reachability, faults,
+        users) or when it was added or removed. It runs on the writer's thread, inside the write: it
+        should only take note."""
+        self._listeners.append(listener)
 
     # --- clusters -------------------------------------------------------------------------------
 
@@ -79,10 +96,12 @@ class KubeApiEmulator:
     def remove_cluster(self, name: str) -> None:
         with self._lock:
             cluster = self._clusters.pop(name)
-        cluster.on_change = lambda: None
+        cluster.on_change = lambda change=None: None
         cluster.stop()
         if self._persister:
             self._persister.forget(name)
+        for listener in self._listeners:
+            listener(name, None)
 
     def cluster(self, name: str) -> VirtualCluster:
         return self._clusters[name]

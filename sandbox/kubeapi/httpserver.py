@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .. import listeners
 from ..ports import PortClaims, bind_claimed
 
 log = logging.getLogger("sandbox.kubeapi.http")
@@ -193,18 +194,19 @@ class _TcpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 class HttpServer:
     """One listener. ``bind()`` claims the port (0 picks a free one, remembered for later binds),
-    ``serve()`` starts answering, ``close()`` releases the port and drops every connection."""
+    ``serve()`` starts answering (the process's one accepting thread, :mod:`sandbox.listeners`, takes
+    its connections), ``close()`` releases the port and drops every connection."""
 
     def __init__(
         self, app: App, context: ssl.SSLContext, port: int = 0, name: str = "", claims: PortClaims | None = None
     ):
         self._app, self._context, self.port, self._name, self._claims = app, context, port, name, claims
         self._server: _TcpServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = False
 
     @property
     def serving(self) -> bool:
-        return self._thread is not None
+        return self._serving
 
     def bind(self) -> None:
         if self._server is not None:
@@ -222,23 +224,17 @@ class HttpServer:
 
     def serve(self) -> None:
         self.bind()
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"kubeapi-{self._name}",
-                daemon=True,
-            )
-            self._thread.start()
+        if not self._serving:
+            listeners.serve(self._server)
+            self._serving = True
 
     def close(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
+        server, serving = self._server, self._serving
+        self._server, self._serving = None, False
         if server is None:
             return
-        if thread is not None:
-            server.shutdown()
-            thread.join(timeout=5)
+        if serving:
+            listeners.stop(server)
         server.server_close()
         server.drop_connections()
 

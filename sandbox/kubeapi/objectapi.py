@@ -17,6 +17,7 @@ from . import errors
 from .operations import Operations
 from .patch import APPLY, MERGE
 from .resources import Registry, ResourceType
+from .selectors import label_matcher
 from .store import Change, Store, Watcher
 
 log = logging.getLogger("sandbox.kubeapi.objects")
@@ -123,6 +124,15 @@ class ObjectApi:
             label_selector=label_selector,
             field_selector=field_selector,
         )["items"]
+
+    def names(
+        self, api_version: str, kind: str, namespace: str | None = None, *, label_selector: str = ""
+    ) -> list[str]:
+        """The names of the matching objects, found without copying any object: what a controller
+        that only counts or looks up needs."""
+        rt, labels = self.resource_type(api_version, kind), label_matcher(label_selector)
+        found = self._store.objects(rt.key, namespace if rt.namespaced else None)
+        return [obj["metadata"]["name"] for obj in found if labels(obj)]
 
     # --- writes ---------------------------------------------------------------------------------
 

@@ -41,6 +41,13 @@ class Operations:
         shown["apiVersion"], shown["kind"] = rt.api_version, rt.kind
         return shown
 
+    @staticmethod
+    def view(rt: ResourceType, obj: dict) -> dict:
+        """``obj`` shown in the requested version without copying it: a new top level over the
+        stored values. Only for a caller that encodes it and lets it go (the HTTP layer's reads and
+        watches); whoever may change what it gets takes :meth:`present`'s copy."""
+        return {**obj, "apiVersion": rt.api_version, "kind": rt.kind}
+
     def _live(self, rt: ResourceType, namespace: str, name: str) -> dict:
         obj = self.store.get(rt.key, namespace if rt.namespaced else "", name)
         if obj is None:
@@ -108,9 +115,10 @@ class Operations:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def get(self, rt: ResourceType, namespace: str, name: str) -> dict:
+    def get(self, rt: ResourceType, namespace: str, name: str, *, view: bool = False) -> dict:
+        """The object (``view``: as :meth:`view` shows it, else a copy)."""
         with self.store.lock:
-            return self.present(rt, self._live(rt, namespace, name))
+            return (self.view if view else self.present)(rt, self._live(rt, namespace, name))
 
     def list(
         self,
@@ -121,7 +129,9 @@ class Operations:
         field_selector: str = "",
         limit: int = 0,
         continue_token: str = "",
+        view: bool = False,
     ) -> dict:
+        """The matching objects, a page of them with ``limit`` (``view``: as :meth:`view` shows them, else copies)."""
         labels, fields = label_matcher(label_selector), field_matcher(field_selector, rt.key)
         with self.store.lock:
             rv = self.store.resource_version
@@ -140,7 +150,7 @@ class Operations:
             "kind": rt.list_kind_name,
             "apiVersion": rt.api_version,
             "metadata": list_meta,
-            "items": [self.present(rt, o) for o in items],
+            "items": [(self.view if view else self.present)(rt, o) for o in items],
         }
 
     # --- create ---------------------------------------------------------------------------------

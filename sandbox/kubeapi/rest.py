@@ -195,6 +195,7 @@ class RestApi:
                 field_selector=q.get("fieldSelector", ""),
                 limit=_int(q.get("limit")),
                 continue_token=q.get("continue", ""),
+                view=True,
             ),
         )
 
@@ -203,12 +204,12 @@ class RestApi:
         if t.name:
             query["fieldSelector"] = ",".join(filter(None, [query.get("fieldSelector"), f"metadata.name={t.name}"]))
         events = watchstream.stream(
-            self.cluster.store, t.rt, t.namespace, query, self.cluster.ops.present, req.disconnected
+            self.cluster.store, t.rt, t.namespace, query, self.cluster.ops.view, req.disconnected
         )
         return HttpResponse(200, events, {"Content-Type": "application/json"})
 
     def _get(self, req: HttpRequest, user: UserInfo, t: Target) -> HttpResponse:
-        return self._shown(req, t, self.cluster.ops.get(t.rt, t.namespace, t.name))
+        return self._shown(req, t, self.cluster.ops.get(t.rt, t.namespace, t.name, view=True))
 
     @staticmethod
     def _shown(req: HttpRequest, t: Target, doc: dict) -> HttpResponse:

@@ -12,6 +12,7 @@ reads and writes.
 from __future__ import annotations
 
 import collections
+import json
 import queue
 import threading
 from collections.abc import Callable, Iterable
@@ -38,17 +39,21 @@ _CLOSED = object()
 
 
 class Watcher:
-    """Changes accepted by ``predicate``, queued for one consumer thread."""
+    """Changes accepted by ``predicate``, queued for one consumer; ``notify`` (if given) is called
+    after each change queued, for a consumer that does not wait on :meth:`next`."""
 
-    def __init__(self, store: Store, predicate: Callable[[Change], bool]):
+    def __init__(self, store: Store, predicate: Callable[[Change], bool], notify: Callable[[], None] | None = None):
         self._store = store
         self._predicate = predicate
+        self._notify = notify
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self.closed = False
 
     def offer(self, change: Change) -> None:
         if self._predicate(change):
             self._queue.put(change)
+            if self._notify is not None:
+                self._notify()
 
     def next(self, timeout: float | None = None) -> Change | None:
         """The next change, or None after ``timeout`` seconds or once the watcher is closed."""
@@ -76,7 +81,8 @@ class Store:
         self._compacted = 0
         self._history: collections.deque[Change] = collections.deque(maxlen=history)
         self._watchers: set[Watcher] = set()
-        self.on_change: Callable[[], None] | None = None
+        self._encoded: dict[tuple[Key, tuple[str, str]], tuple[dict, str]] = {}  # dump_json's: object -> its JSON
+        self.on_change: Callable[[Change], None] | None = None
         # encryption at rest (encryption.AtRest): sees each write first, to keep the value etcd would hold, and
         # says whether a stored value is stale (written by another provider), which makes a no-op update write
         self.on_write: Callable[[Change], None] | None = None
@@ -134,19 +140,23 @@ class Store:
         for watcher in list(self._watchers):
             watcher.offer(change)
         if self.on_change:
-            self.on_change()
+            self.on_change(change)
 
     # --- watches --------------------------------------------------------------------------------
 
     def watch(
-        self, predicate: Callable[[Change], bool], since: int | None = None, existing: Iterable[tuple[Key, dict]] = ()
+        self,
+        predicate: Callable[[Change], bool],
+        since: int | None = None,
+        existing: Iterable[tuple[Key, dict]] = (),
+        notify: Callable[[], None] | None = None,
     ) -> Watcher:
         """Start a watcher: first synthetic ADDED changes for ``existing`` objects, then the
         recorded changes after resourceVersion ``since`` (410 if compacted), then live ones."""
         with self.lock:
             if since is not None and since < self._compacted:
                 raise errors.gone(f"too old resource version: {since} ({self._compacted})")
-            watcher = Watcher(self, predicate)
+            watcher = Watcher(self, predicate, notify)
             for key, obj in existing:
                 watcher.offer(Change("ADDED", key, obj, None))
             if since is not None:
@@ -162,16 +172,22 @@ class Store:
 
     # --- persistence ----------------------------------------------------------------------------
 
-    def dump(self) -> dict:
+    def dump_json(self) -> str:
+        """Everything, as the JSON :meth:`load` reads. An object's encoding is kept until it is
+        replaced (stored objects never change in place), so a save encodes only what was written
+        since the last one: the cost of saving a large cluster after a write does not grow with it."""
         with self.lock:
-            return {
-                "resourceVersion": self._rv,
-                "objects": [
-                    {"group": k[0], "resource": k[1], "object": obj}
-                    for k, objs in self._objects.items()
-                    for obj in objs.values()
-                ],
-            }
+            rv = self._rv
+            current = [((k, ident), obj) for k, objs in self._objects.items() for ident, obj in objs.items()]
+        encoded = {}
+        for entry, obj in current:
+            cached = self._encoded.get(entry)
+            if cached is None or cached[0] is not obj:
+                group, resource = entry[0]
+                cached = (obj, json.dumps({"group": group, "resource": resource, "object": obj}))
+            encoded[entry] = cached
+        self._encoded = encoded  # drops what was removed
+        return f'{{"resourceVersion": {rv}, "objects": [{", ".join(text for _, text in encoded.values())}]}}'
 
     def load(self, data: dict) -> None:
         with self.lock:
