@@ -15,6 +15,7 @@ stdout and bench/results/estate.json, with CPU per cluster to show whether growt
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -69,7 +70,8 @@ def stack_file(count: int) -> dict:
     return {"config": {"fleetform:sandbox": True, "fleetform:hub": hub, "fleetform:clusters": clusters}}
 
 
-def estate_phases(workdir: Path, count: int) -> dict:
+def estate_phases(workdir: Path, count: int, figures: dict, keep) -> None:
+    """Run the phases into ``figures``, calling ``keep()`` after each (a long run keeps what it measured)."""
     project = workdir / "project"
     (project / "stacks").mkdir(parents=True)
     for name in ("Pulumi.yaml", "__main__.py"):
@@ -80,13 +82,15 @@ def estate_phases(workdir: Path, count: int) -> dict:
     env.pop("FLEETFORM_PASSPHRASE", None)
     cli = [sys.executable, "-m", "engine.cli"]
     where = ["-s", "sandbox", "--cwd", str(project)]
-    figures = {"up": measure([*cli, "up", "--yes", *where], env, ROOT)}
+    figures["up"] = measure([*cli, "up", "--yes", *where], env, ROOT)
     state = json.loads((workdir / "state" / "stacks" / "sandbox.json").read_text())
     figures["resources"] = len(state.get("resources") or [])
-    figures["noop_preview"] = measure([*cli, "preview", "--expect-no-changes", *where], env, ROOT)
-    figures["refresh"] = measure([*cli, "refresh", "--yes", *where], env, ROOT)
-    figures["destroy"] = measure([*cli, "destroy", "--yes", *where], env, ROOT)
-    return figures
+    keep()
+    commands = {"noop_preview": ["preview", "--expect-no-changes"], "refresh": ["refresh", "--yes"]}
+    commands["destroy"] = ["destroy", "--yes"]
+    for phase, args in commands.items():
+        figures[phase] = measure([*cli, *args, *where], env, ROOT)
+        keep()
 
 
 def main() -> None:
@@ -95,16 +99,21 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=HERE / "results" / "estate.json")
     args = parser.parse_args()
     results = {"machine": machine(), "sizes": {}, "targets": _targets()}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     for count in args.clusters:
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="fleetform-estate-") as tmp:
-            figures = estate_phases(Path(tmp), count)
-        figures["cpu_per_cluster_s"] = {p: round(figures[p]["cpu_s"] / count, 3) for p in PHASES}
+        figures: dict = {}
         results["sizes"][str(count)] = figures
+
+        with tempfile.TemporaryDirectory(prefix="fleetform-estate-") as tmp:
+            estate_phases(Path(tmp), count, figures, functools.partial(_keep, results, figures, count, args.output))
         print(f"{count} clusters: {figures['resources']} resources, {time.perf_counter() - started:.0f} s", flush=True)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=2) + "\n")  # after every size: a long run keeps its part
     _print_table(results)
+
+
+def _keep(results: dict, figures: dict, count: int, output: Path) -> None:
+    figures["cpu_per_cluster_s"] = {p: round(figures[p]["cpu_s"] / count, 3) for p in PHASES if p in figures}
+    output.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def _targets() -> dict:
@@ -114,8 +123,10 @@ def _targets() -> dict:
 def _print_table(results: dict) -> None:
     print(f"{'clusters':>8} {'resources':>9}  " + "  ".join(f"{p + ' wall/cpu':>22}" for p in PHASES) + "  peak MiB")
     for count, f in results["sizes"].items():
-        cells = "  ".join(f"{f[p]['wall_s']:>10.1f} s /{f[p]['cpu_s']:>7.1f} s" for p in PHASES)
-        peak = max(f[p]["peak_rss_mib"] for p in PHASES)
+        cells = "  ".join(
+            f"{f[p]['wall_s']:>10.1f} s /{f[p]['cpu_s']:>7.1f} s" if p in f else f"{'-':>22}" for p in PHASES
+        )
+        peak = max(f[p]["peak_rss_mib"] for p in PHASES if p in f)
         print(f"{count:>8} {f['resources']:>9}  {cells}  {peak:>8.0f}")
 
 
