@@ -13,6 +13,7 @@ from __future__ import annotations
 from . import errors
 from .patch import APPLY, JSON_PATCH, MERGE, STRATEGIC, json_patch, merge_patch
 from .resources import ScalePaths
+from .tables import json_path
 
 
 def _selector(obj: dict) -> str:
@@ -30,13 +31,6 @@ def _selector(obj: dict) -> str:
 BUILT_IN = ScalePaths(".spec.replicas", ".status.replicas")
 
 
-def _read(obj: dict, path: str):
-    value = obj
-    for part in path.strip(".").split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def _nested(path: str, value) -> dict:
     """``{"spec": {"replicas": value}}`` for ``.spec.replicas``."""
     for part in reversed(path.strip(".").split(".")):
@@ -47,17 +41,17 @@ def _nested(path: str, value) -> dict:
 def scale_of(obj: dict, rt) -> dict:
     m = obj["metadata"]
     paths = rt.scale_paths or BUILT_IN
-    status_replicas = _read(obj, paths.status_replicas)
+    status_replicas = json_path(obj, paths.status_replicas)
     if rt.scale_paths is None:
         selector = _selector(obj)
     else:
-        found = _read(obj, paths.label_selector) if paths.label_selector else None
+        found = json_path(obj, paths.label_selector) if paths.label_selector else None
         selector = found if isinstance(found, str) else ""
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in m},
-        "spec": {"replicas": _read(obj, paths.spec_replicas) or 0},
+        "spec": {"replicas": json_path(obj, paths.spec_replicas) or 0},
         "status": {"replicas": status_replicas if isinstance(status_replicas, int) else 0, "selector": selector},
     }
 

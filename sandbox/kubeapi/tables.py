@@ -179,7 +179,8 @@ _WIDE = {
 _JSON_PATH = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]")
 
 
-def _json_path(obj, path: str):
+def json_path(obj, path: str):
+    """The value at a simple JSON path (``.status.replicas``, ``.spec.containers[0].image``), or None."""
     for key, index in _JSON_PATH.findall(path):
         if key:
             obj = obj.get(key) if isinstance(obj, dict) else None
@@ -194,7 +195,7 @@ def _custom_cells(rt) -> list:
         kind, path = column.get("type", "string"), column.get("jsonPath", "")
 
         def cell(o, kind=kind, path=path):
-            value = _json_path(o, path)
+            value = json_path(o, path)
             if kind == "date":
                 return human_age(value) if value else "<unknown>"
             return value if value is not None else None
