@@ -350,8 +350,7 @@ class StateStore:
     def write_text(self, stack: str, text: str, durable: bool = False) -> None:
         """Replace the state, only if it is still the version this store last read or wrote."""
         self._versions[stack] = self.backend.write(stack, text.encode(), self._versions.get(stack), durable)
-        if self.backend.journals:
-            self.backend.clear_journal(stack)
+        self.backend.clear_journal(stack)
 
     def append_journal(self, stack: str, data: bytes) -> None:
         """Append to the stack's journal, only if its state is still the version this store wrote."""

@@ -60,7 +60,8 @@ class Backend(ABC):
 
     A backend that can append cheaply keeps a journal beside each state (:mod:`engine.state_journal`):
     it sets ``journals`` and implements the three journal methods. The others (S3, PostgreSQL:
-    an object or a row is replaced whole, never appended to) write the full state every time."""
+    an object or a row is replaced whole, never appended to) write the full state every time, have no
+    journal to read or remove, and are never asked to append to one."""
 
     url: str  # the backend's URL with any password masked (safe to print)
     journals: bool = False
@@ -71,11 +72,11 @@ class Backend(ABC):
 
     def append_journal(self, stack: str, data: bytes, expected: str | None) -> None:
         """Append to the journal of the state whose stored version is ``expected`` (else StateConflictError)."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} keeps no journal: a checkpoint writes the whole state")
 
     def clear_journal(self, stack: str) -> None:
-        """Remove the journal (after a full write has made it redundant)."""
-        raise NotImplementedError
+        """Remove the journal (after a full write has made it redundant); without journals there is none."""
+        return None
 
     @abstractmethod
     def location(self, stack: str) -> str:
