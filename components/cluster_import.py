@@ -13,6 +13,8 @@ is put back byte for byte and the lookup's error is the answer. Nothing is recor
 
 from __future__ import annotations
 
+from collections import Counter
+
 from engine.errors import InvalidInputError
 from engine.graph import top_of
 from engine.importing import ImportedDeclaration
@@ -63,9 +65,7 @@ def import_cluster(ops: StackOperations, name: str, id_: str) -> ImportedDeclara
             else "; ".join(f"{s.name}: {s.error}" for s in failed) or "the program declared nothing for it"
         )
         raise InvalidInputError(f"{name} was not imported (the stack file is unchanged): {reason}")
-    counts: dict[str, int] = {}
-    for step in own:
-        counts[str(step.op)] = counts.get(str(step.op), 0) + 1
+    counts = dict(Counter(str(step.op) for step in own))
     planned = ", ".join(f"{n} to {op}" for op, n in sorted(counts.items()))
     location = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in ("name", "kind"))
     message = (
