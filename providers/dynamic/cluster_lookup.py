@@ -4,6 +4,8 @@ and is not registered twice (V4) nor the hub itself (V5)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -18,6 +20,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 from pulumi.runtime.rpc import UNKNOWN
+
+from kubeclient import remembered
 
 from .. import kube
 from ..clouds import kind_problems, source_for
@@ -74,7 +78,18 @@ class ClusterLookupProvider(ResourceProvider):
         return source_for(inputs.kind, identity, inputs.cloud_endpoint or None)
 
     def _describe(self, inputs: ClusterLookupInputs) -> ClusterDescription:
-        description = self._source(inputs).describe()
+        """The cluster as its cloud (or, for idc, its API) describes it, asked once per run: a check and
+        the create or read after it in one run need the same answer (a failure is asked again)."""
+        source = [
+            inputs.kind,
+            inputs.identity,
+            inputs.cloud_endpoint,
+            inputs.cluster,
+            inputs.kubeconfig,
+            inputs.context,
+        ]
+        key = hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()  # no credential in a key
+        description = remembered(("describe", key), lambda: self._source(inputs).describe())
         problems: list[Problem] = []
         if not description.running:
             problems.append(
@@ -112,24 +127,33 @@ class ClusterLookupProvider(ResourceProvider):
         )
 
     @staticmethod
-    def _registration_conflicts(inputs: ClusterLookupInputs, cluster_uid: str, preview: bool = False) -> list[Problem]:
+    def _registration_conflicts(inputs: ClusterLookupInputs, cluster_uid: str) -> list[Problem]:
         """V5 (the hub is not its own member) and V4 (one physical cluster, one registration),
-        told apart by the kube-system namespace UID, which the ManagedCluster records. A ``preview``
-        (the check) reads the hub's registrations once per run for all members; an apply reads them
-        anew, so that a registration this run made meanwhile counts."""
+        told apart by the kube-system namespace UID, which the ManagedCluster records. The hub's
+        registrations are read once per run for all members (read anew for each member, an apply grew
+        quadratic with the estate); what this run registers meanwhile is caught by the claim each lookup
+        makes on its UID in this run (:func:`_first_claim`), so two entries naming one physical cluster
+        are refused even before either is registered."""
         if not inputs.hub_kubeconfig or not cluster_uid:
             return []
         name, what = inputs.cluster, f"hub of {inputs.cluster}"
-        if kube.probe_once(inputs.hub_kubeconfig, what).kube_system_uid == cluster_uid:
+        hub_uid = kube.probe_once(inputs.hub_kubeconfig, what).kube_system_uid
+        if hub_uid == cluster_uid:
             return [
                 Problem(
                     ErrorCode.REG_HUB_ITSELF, f"cluster '{name}' is the hub cluster itself and cannot be registered"
                 )
             ]
-        if preview:
-            status, listing = kube.get_once(inputs.hub_kubeconfig, what, MANAGED_CLUSTERS)
-        else:
-            status, listing = kube.request_json(kube.api_client(inputs.hub_kubeconfig, what), "GET", MANAGED_CLUSTERS)
+        claimant = _first_claim(hub_uid, cluster_uid, name)
+        if claimant != name:
+            return [
+                Problem(
+                    ErrorCode.REG_ALREADY_REGISTERED,
+                    f"cluster uid {cluster_uid} is also declared as '{claimant}' in this stack; "
+                    f"register each physical cluster once (remove '{name}' or '{claimant}')",
+                )
+            ]
+        status, listing = kube.get_once(inputs.hub_kubeconfig, what, MANAGED_CLUSTERS)
         others = [
             item["metadata"]["name"]
             for item in ((listing or {}).get("items") or [] if status == 200 else [])
@@ -150,7 +174,7 @@ class ClusterLookupProvider(ResourceProvider):
         if inputs.kind == "idc":  # describe() already probed the cluster through this very kubeconfig
             version, cluster_uid = description.kubernetes_version, description.flags["cluster_uid"]
         else:  # prove the cloud-issued (or given) credential opens the cluster
-            info = kube.probe(bootstrap, inputs.cluster, context=inputs.context or None)
+            info = kube.probe_once(bootstrap, inputs.cluster, context=inputs.context or None)
             version, cluster_uid = info.git_version, info.kube_system_uid
         conflicts = self._registration_conflicts(inputs, cluster_uid) if check_registration else []
         if conflicts:
@@ -175,7 +199,7 @@ class ClusterLookupProvider(ResourceProvider):
         try:
             description = self._describe(inputs)
             # idc clusters are looked up through the member itself, so the UID is known at preview
-            conflicts = self._registration_conflicts(inputs, description.flags.get("cluster_uid", ""), preview=True)
+            conflicts = self._registration_conflicts(inputs, description.flags.get("cluster_uid", ""))
             if conflicts:
                 raise ClusterAccessError.of(conflicts)
         except (ClusterAccessError, CloudError) as exc:
@@ -253,6 +277,12 @@ class ClusterLookup(Resource, module="fleetform", name="ClusterLookup"):
         }
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["bootstrap_kubeconfig"])
         super().__init__(ClusterLookupProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
+
+
+def _first_claim(hub_uid: str, cluster_uid: str, name: str) -> str:
+    """The name of the first lookup in this run to claim ``cluster_uid`` on the hub ``hub_uid``: ``name``
+    unless another entry of the stack claimed the same physical cluster first."""
+    return remembered(("cluster-uid-claim", hub_uid, cluster_uid), lambda: name)
 
 
 def _breaks_a_rule(exc: Exception) -> bool:

@@ -12,6 +12,7 @@ import yaml
 from components.ocm import CRDS, MANAGED_CLUSTER_API
 from kubeclient import new_run
 from providers import kube
+from providers.clouds.idc import IdcSource
 from providers.credential_exec import COMMAND, exec_kubeconfig
 from providers.dynamic import ClusterLookupProvider
 from providers.dynamic.cluster_lookup import MANAGED_CLUSTERS
@@ -58,6 +59,7 @@ def test_a_fresh_cluster_is_looked_up(estate):
 
 def test_a_cluster_registered_under_another_name_is_refused(estate):
     hub, member = estate
+    new_run()
     hub.objects.create(
         {
             "apiVersion": MANAGED_CLUSTER_API,
@@ -71,6 +73,7 @@ def test_a_cluster_registered_under_another_name_is_refused(estate):
     assert [f.reason for f in check.failures] == [expected]
     with pytest.raises(ClusterAccessError, match=expected):
         ClusterLookupProvider().create(props("member-new", member, hub))
+    new_run()  # a stack that declares it once, as 'member-old'
     assert ClusterLookupProvider().check({}, props("member-old", member, hub)).failures == []  # its own record
 
 
@@ -101,7 +104,7 @@ def test_a_cloud_kubeconfig_names_the_credential_plugin_not_this_machines_interp
     assert shutil.which(COMMAND)  # found by name: the package's scripts directory is on PATH now
 
 
-def test_a_preview_reads_the_hub_once_for_all_members_and_an_apply_reads_its_registrations_anew(estate, monkeypatch):
+def test_a_run_reads_the_hub_once_for_all_members_at_preview_and_apply(estate, monkeypatch):
     hub, member = estate
     reads: list[str] = []
     request = kube.request_json
@@ -113,8 +116,39 @@ def test_a_preview_reads_the_hub_once_for_all_members_and_an_apply_reads_its_reg
 
     monkeypatch.setattr(kube, "request_json", counted)
     new_run()
-    for name in ("member-a", "member-b", "member-c"):
-        assert ClusterLookupProvider().check({}, props(name, member, hub)).failures == []
-    assert reads == ["/version", "/api/v1/namespaces/kube-system", MANAGED_CLUSTERS]
+    assert ClusterLookupProvider().check({}, props("member-a", member, hub)).failures == []
     ClusterLookupProvider().create(props("member-a", member, hub))
-    assert reads[3:] == [MANAGED_CLUSTERS]  # a registration this run made meanwhile would count
+    assert reads == ["/version", "/api/v1/namespaces/kube-system", MANAGED_CLUSTERS]
+
+
+def test_two_entries_naming_one_cluster_in_a_run_are_refused_before_either_is_registered(estate):
+    hub, member = estate
+    new_run()
+    ClusterLookupProvider().create(props("member-a", member, hub))
+    expected = (
+        f"FF-REG-001 cluster uid {member.kube_system_uid} is also declared as 'member-a' in this stack; "
+        "register each physical cluster once (remove 'member-b' or 'member-a')"
+    )
+    assert [f.reason for f in ClusterLookupProvider().check({}, props("member-b", member, hub)).failures] == [expected]
+    with pytest.raises(ClusterAccessError, match="also declared as 'member-a'"):
+        ClusterLookupProvider().create(props("member-b", member, hub))
+    assert ClusterLookupProvider().check({}, props("member-a", member, hub)).failures == []  # its own claim
+
+
+def test_a_run_describes_a_cluster_once_for_its_check_and_create(estate, monkeypatch):
+    hub, member = estate
+    described: list[str] = []
+    describe = IdcSource.describe
+
+    def counted(source):
+        described.append(source.name)
+        return describe(source)
+
+    monkeypatch.setattr(IdcSource, "describe", counted)
+    new_run()
+    assert ClusterLookupProvider().check({}, props("member-a", member, hub)).failures == []
+    ClusterLookupProvider().create(props("member-a", member, hub))
+    assert described == ["member-a"]
+    new_run()
+    ClusterLookupProvider().create(props("member-a", member, hub))
+    assert described == ["member-a", "member-a"]  # the next run asks again
