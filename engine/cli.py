@@ -26,6 +26,7 @@ from . import output_capture
 from .cli_backend import register as register_backend_commands
 from .cli_config import config_app, schema
 from .cli_import import import_command
+from .collector import tune_for_large_heaps
 from .errors import (
     EXIT_CHANGES_PRESENT,
     EXIT_FAILED,
@@ -627,6 +628,7 @@ def _stop_at_once(_signum, _frame) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _stop_at_once)
+    tune_for_large_heaps()
     scripts_on_path()  # the credential plugin named in kubeconfigs runs in every command
     # `kill -USR1 <pid>` prints where every thread is, to stderr, without stopping the run: for a
     # run that seems stuck, before deciding to interrupt it.
