@@ -6,7 +6,7 @@ providers, so that neither imports the other. It imports nothing of either.
   connection per kubeconfig and context per process (:mod:`.connections`), whose exec credentials are
   kept until they expire (:mod:`.exec_credential`).
 * :func:`remembered` and :func:`new_run`: what a run reads from its clusters once (:mod:`.memo`).
-* :func:`render_token_kubeconfig` writes a bearer-token kubeconfig.
+* :func:`render_token_kubeconfig` writes a bearer-token kubeconfig; :mod:`.yaml_text` reads and writes kubeconfig YAML.
 * :func:`scripts_on_path` and :func:`delete_unreachable`: process settings both users share.
 * Every failure is a :class:`KubeClientError` (:class:`KubeconfigError`, :class:`Unreachable`).
 """

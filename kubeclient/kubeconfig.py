@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from . import yaml_text
 from .errors import KubeconfigError
 from .memo import Memo
 
@@ -114,7 +115,7 @@ class Kubeconfig:
 
 def _yaml(text: str, what: str) -> object:
     try:
-        return yaml.safe_load(text)
+        return yaml_text.load(text)
     except yaml.YAMLError as exc:
         raise KubeconfigError(f"{what}: the kubeconfig is not valid YAML ({exc})") from exc
 
@@ -140,4 +141,4 @@ def render_token_kubeconfig(name: str, server: str, ca_data: str, token: str) ->
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,
     }
-    return yaml.safe_dump(document, sort_keys=False)
+    return yaml_text.dump(document)

@@ -27,9 +27,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 
-import yaml
-
-from kubeclient import scripts_on_path
+from kubeclient import scripts_on_path, yaml_text
 
 from .clouds import source_for
 from .clouds.base import CloudError
@@ -41,7 +39,7 @@ COMMAND = "fleetform-credential"  # the console script of :func:`main` (pyprojec
 
 def exec_credential(kubeconfig: str) -> dict:
     """The user credential of a kubeconfig as an ExecCredential document."""
-    config = yaml.safe_load(kubeconfig)
+    config = yaml_text.load(kubeconfig)
     user = (config.get("users") or [{}])[0].get("user") or {}
     status: dict = {}
     if user.get("token"):
@@ -85,7 +83,7 @@ def exec_kubeconfig(name: str, kind: str, identity: dict, endpoint: str | None, 
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,
     }
-    return yaml.safe_dump(document, sort_keys=False)
+    return yaml_text.dump(document)
 
 
 def _parser() -> argparse.ArgumentParser:

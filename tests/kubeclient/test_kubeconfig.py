@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from kubeclient import Kubeconfig, KubeconfigError, render_token_kubeconfig
+from kubeclient import Kubeconfig, KubeconfigError, render_token_kubeconfig, yaml_text
 
 CONFIG = {
     "apiVersion": "v1",
@@ -94,8 +94,8 @@ def test_a_rendered_token_kubeconfig_parses_back_and_is_deterministic():
 
 def test_a_text_is_parsed_once_and_a_bad_one_every_time(monkeypatch):
     parses: list[str] = []
-    parse = yaml.safe_load
-    monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(text) or parse(text))
+    parse = yaml_text.load
+    monkeypatch.setattr(yaml_text, "load", lambda text: parses.append(text) or parse(text))
     text = yaml.safe_dump({**CONFIG, "current-context": "west-anon"}) + f"# {id(parses)}\n"  # a text of its own
     first, again = Kubeconfig.load(text, "first"), Kubeconfig.load(text, "again")
     assert len(parses) == 1 and again.data == first.data and again.what == "again"
