@@ -180,7 +180,8 @@ class KubernetesProvider:
         return _keep_secrets(obj, news), failures
 
     def diff(self, urn: str, id_: str, old_outputs: dict, new_inputs: dict, old_inputs: dict) -> DiffOutcome:
-        old, new = _plain_object(old_inputs), _plain_object(new_inputs)
+        # only what decides a replacement is read: unwrapping whole objects (CRDs' schemas) showed in profiles
+        old, new = _replacement_keys(old_inputs), _replacement_keys(new_inputs)
         replaces = [
             path
             for path, a, b in (
@@ -401,6 +402,13 @@ def _plain_object(values: dict) -> dict:
 
     plain = unwrap_secrets(values or {})
     return {k: whole_numbers(v) for k, v in plain.items() if not k.startswith("__") and v is not None}
+
+
+def _replacement_keys(inputs: dict) -> dict:
+    """The inputs a change of which replaces the object (kind, name, namespace, a Secret's type), unwrapped."""
+    from .secrets import unwrap_secrets
+
+    return unwrap_secrets({k: (inputs or {}).get(k) for k in ("kind", "metadata", "type")})
 
 
 def _keep_secrets(obj: dict, source: dict) -> dict:
