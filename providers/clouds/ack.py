@@ -9,6 +9,9 @@ endpoint ``cs.<region>.aliyuncs.com`` and, with a scheme, the protocol.
 
 The SDK does not retry by default; throttling and transient faults are retried here by
 :func:`base.with_retries`.
+
+A client per region and endpoint is shared by the process (:mod:`.sdk_clients`), for the Alibaba
+Cloud environment it was made in.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from Tea.exceptions import TeaException, UnretryableException
 
 from ..errors import ErrorCode, Problem
+from . import sdk_clients
 from .base import (
     RETRYABLE_STATUS,
     CloudError,
@@ -49,6 +53,9 @@ _CREDENTIAL_HINT = (
     "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to a valid AccessKey pair "
     "(or configure an Alibaba Cloud profile or RAM role)"
 )
+# What the credentials read: the AccessKey variables, the rest of the chain's (ALIBABA_CLOUD_PROFILE,
+# ALIBABA_CLOUD_ROLE_ARN, ...) and the CLI profile and credentials file under HOME.
+_ENVIRONMENT = ("ALIBABA_CLOUD_", "HOME")
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,10 @@ class AckSource:
         return response.body.config
 
     def _client(self) -> Client:
-        """A fresh client per call: providers must stay picklable."""
+        """The shared client for this region and endpoint."""
+        return sdk_clients.client(KIND, (self.region_id, self.endpoint), _ENVIRONMENT, self._new_client)
+
+    def _new_client(self) -> Client:
         config = Config(region_id=self.region_id, **_credential_options())
         if self.endpoint:
             scheme, config.endpoint = split_endpoint(self.endpoint)

@@ -9,13 +9,16 @@ turned off, because Microsoft's discovery service does not know such clouds' aut
 
 The SDK's own retry policy is switched off: throttling and transient faults are retried here, by
 :func:`base.with_retries`, so every kind backs off the same way and errors are mapped only once.
+
+The credential (with the tokens it caches) per endpoint and a client per endpoint and subscription
+are shared by the process (:mod:`.sdk_clients`), for the Azure environment they were made in; the
+client's authentication policy renews its token before it expires.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -32,6 +35,7 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import AzureKeyVaultKms, ManagedCluster, ManagedClusterSecurityProfile
 
 from ..errors import ErrorCode, Problem
+from . import sdk_clients
 from .base import RETRYABLE_STATUS, CloudError, ClusterDescription, kubeconfig_context, not_found, with_retries
 
 T = TypeVar("T")
@@ -39,6 +43,9 @@ T = TypeVar("T")
 KIND = "aks"
 _VERSIONED_KEY = re.compile(r"^https://[a-zA-Z0-9-]+\.vault\.[a-z0-9.]+/keys/[a-zA-Z0-9-]+/[0-9a-zA-Z]+$")
 _CREDENTIAL_HINT = "set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET or run az login"
+# What DefaultAzureCredential reads: the service principal or workload identity, the managed identity
+# endpoints, the Azure CLI's login (under HOME unless AZURE_CONFIG_DIR says).
+_ENVIRONMENT = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_ENDPOINT", "HOME")
 
 
 @dataclass(frozen=True)
@@ -159,20 +166,20 @@ class AksSource:
                 **condition,
             )
 
-        with self._client() as client:
-            try:
-                poller = with_retries(lambda: start(client), retryable=_retryable)
-                error = ""
-                if poller is not None:
-                    try:
-                        poller.wait(timeout)  # the SDK polls the Azure-AsyncOperation URL, honouring Retry-After
-                    except HttpResponseError as exc:  # the operation ended Failed or Canceled
-                        error = _summary(exc)
-                cluster = with_retries(
-                    lambda: client.managed_clusters.get(self.resource_group, self.cluster_name), retryable=_retryable
-                )
-            except AzureError as exc:
-                raise self._error(what, exc) from exc
+        client = self._client()
+        try:
+            poller = with_retries(lambda: start(client), retryable=_retryable)
+            error = ""
+            if poller is not None:
+                try:
+                    poller.wait(timeout)  # the SDK polls the Azure-AsyncOperation URL, honouring Retry-After
+                except HttpResponseError as exc:  # the operation ended Failed or Canceled
+                    error = _summary(exc)
+            cluster = with_retries(
+                lambda: client.managed_clusters.get(self.resource_group, self.cluster_name), retryable=_retryable
+            )
+        except AzureError as exc:
+            raise self._error(what, exc) from exc
         state = _encryption_state(cluster, operation.get("id"))
         return {
             **_encryption(cluster),
@@ -184,27 +191,31 @@ class AksSource:
 
     # --- SDK plumbing ---------------------------------------------------------------------------
 
-    @contextmanager
-    def _client(self) -> Iterator[ContainerServiceClient]:
-        """A fresh credential and client per call: providers must stay picklable."""
+    def _client(self) -> ContainerServiceClient:
+        """The shared client for this endpoint and subscription."""
         options: dict = {"retry_total": 0}
-        credential_options: dict = {}
         if self.endpoint:
             base_url = self.endpoint.rstrip("/")
             options.update(base_url=base_url, credential_scopes=[f"{base_url}/.default"])
-            credential_options["disable_instance_discovery"] = True
-        with (
-            DefaultAzureCredential(**credential_options) as credential,
-            ContainerServiceClient(credential, self.subscription_id, **options) as client,
-        ):
-            yield client
+        return sdk_clients.client(
+            KIND,
+            ("client", self.endpoint, self.subscription_id),
+            _ENVIRONMENT,
+            lambda: ContainerServiceClient(self._credential(), self.subscription_id, **options),
+        )
+
+    def _credential(self) -> DefaultAzureCredential:
+        """The shared credential for this endpoint's cloud."""
+        options = {"disable_instance_discovery": True} if self.endpoint else {}
+        return sdk_clients.client(
+            KIND, ("credential", self.endpoint), _ENVIRONMENT, lambda: DefaultAzureCredential(**options)
+        )
 
     def _call(self, operation: str, call: Callable[[ContainerServiceClient], T]) -> T:
-        """``call`` with retries; the client (and the token its credential caches) is shared by
-        the attempts."""
+        """``call`` with retries, on the shared client."""
         try:
-            with self._client() as client:
-                return with_retries(lambda: call(client), retryable=_retryable)
+            client = self._client()
+            return with_retries(lambda: call(client), retryable=_retryable)
         except AzureError as exc:
             raise self._error(operation, exc) from exc
 

@@ -7,6 +7,9 @@ own Terraform provider reads. The resource pool goes in the unsigned ``regionId`
 
 Identity (DOMAIN §2.3): ``region_id`` (resource-pool id), ``cluster_id``, and ``public`` (bool,
 default False) for ``endpoint_preference=public``. CCSE has no encryption API (V34).
+
+A client per resource pool and endpoint is shared by the process (:mod:`.sdk_clients`), for the
+AccessKey pair it was made with.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from providers.clouds import base
+from providers.clouds import base, sdk_clients
 from providers.clouds.base import (
     CloudError,
     ClusterDescription,
@@ -34,6 +37,7 @@ KIND = "ctyun"
 BASE_URL = "https://ccse-global.ctapi.ctyun.cn"
 ENV_ACCESS_KEY = "CTYUN_AK"
 ENV_SECRET_KEY = "CTYUN_SK"
+_ENVIRONMENT = (ENV_ACCESS_KEY, ENV_SECRET_KEY)
 ATTEMPTS = 5
 TIMEOUT = 30.0
 
@@ -132,7 +136,7 @@ def source(identity: dict, endpoint: str | None = None) -> CtyunSource:
 
 @dataclass(frozen=True)
 class CtyunSource:
-    """One CCSE cluster. Holds identifiers only (picklable); a client is built per call."""
+    """One CCSE cluster. Holds identifiers only (picklable); its client is shared through :mod:`.sdk_clients`."""
 
     region_id: str
     cluster_id: str
@@ -182,6 +186,10 @@ class CtyunSource:
     # --- calls ------------------------------------------------------------------------------------
 
     def _client(self) -> CcseClient:
+        """The shared client for this resource pool and endpoint."""
+        return sdk_clients.client(KIND, (self.region_id, self.endpoint), _ENVIRONMENT, self._new_client)
+
+    def _new_client(self) -> CcseClient:
         access_key, secret_key = os.environ.get(ENV_ACCESS_KEY, ""), os.environ.get(ENV_SECRET_KEY, "")
         if not access_key or not secret_key:
             raise CloudError(

@@ -2,29 +2,37 @@
 makes for credentials, AssociateEncryptionConfig with ListUpdates/DescribeUpdate for Secret
 encryption (CLOUD-APIS §2).
 
-Identity: ``region``, ``cluster_name``, optional ``assume_role_arn`` (assumed through STS before
-every call). Credentials come from botocore's standard chain only (environment, shared profile,
-SSO, container or instance role). ``endpoint`` replaces the EKS endpoint only. STS calls
-(AssumeRole) go where botocore's configuration sends them (``AWS_ENDPOINT_URL_STS`` included).
+Identity: ``region``, ``cluster_name``, optional ``assume_role_arn`` (assumed through STS, and again
+when its keys have 5 minutes left). Credentials come from botocore's standard chain only
+(environment, shared profile, SSO, container or instance role). ``endpoint`` replaces the EKS
+endpoint only. STS calls (AssumeRole) go where botocore's configuration sends them
+(``AWS_ENDPOINT_URL_STS`` included).
 
 Tokens are presigned for the regional STS host of the cluster's region (``sts.<region>.amazonaws.com``,
 ``.amazonaws.com.cn`` in China), as ``aws eks get-token`` does: a cluster's authenticator accepts
 GetCallerIdentity URLs of STS hosts only, so neither the EKS endpoint override nor a configured
 STS endpoint (a VPC endpoint, say) may end up in a token. ``FLEETFORM_STS_ENDPOINT`` names another
 STS host when the cluster's authenticator is set up for it.
+
+Sessions and clients are shared by the process (:mod:`.sdk_clients`): a session per region, an
+assumed-role session per region and role, an EKS client per region, endpoint and role, each for the
+``AWS_*`` environment they were made in.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
 import boto3
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -42,6 +50,7 @@ from kubeclient import render_token_kubeconfig
 
 from ..errors import ErrorCode, Problem
 from ..kube import parse_version
+from . import sdk_clients
 from .base import CloudError, ClusterDescription, api_error, not_found, with_retries
 
 KIND = "eks"
@@ -77,6 +86,9 @@ _FORBIDDEN = {"AccessDeniedException", "AccessDenied"}
 _NOT_FOUND = {"ResourceNotFoundException", "NotFoundException"}
 _NETWORK = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
 _CREDENTIALS_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, to a valid identity"
+_ENVIRONMENT = ("AWS_", "HOME")  # what botocore's credential chain and configuration read
+# boto3 sessions are not thread-safe (their clients are): clients of the shared sessions are made under it.
+_SESSION_LOCK = threading.Lock()
 
 T = TypeVar("T")
 
@@ -93,9 +105,10 @@ def check(description: ClusterDescription, name: str) -> list[Problem]:
 def bearer_token(session: boto3.session.Session, region: str, cluster_name: str) -> str:
     """``k8s-aws-v1.`` + unpadded base64url of a presigned STS GetCallerIdentity URL (regional STS host,
     or ``FLEETFORM_STS_ENDPOINT``) that signs the header ``x-k8s-aws-id: <cluster name>``, so the token
-    opens this cluster only. Local: no call."""
+    opens this cluster only. Local: no call. The STS client is this token's own (it carries the
+    cluster's name in a handler); ``session`` may be shared."""
     endpoint = os.environ.get(STS_ENDPOINT_VARIABLE) or None
-    sts = session.client("sts", region_name=region, endpoint_url=endpoint, config=_PRESIGN_CONFIG)
+    sts = _client(session, "sts", region_name=region, endpoint_url=endpoint, config=_PRESIGN_CONFIG)
     sts.meta.events.register("before-sign.sts.GetCallerIdentity", partial(_bind_to_cluster, cluster_name))
     url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=TOKEN_URL_EXPIRY, HttpMethod="GET")
     return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
@@ -248,21 +261,32 @@ class EksSource:
         return None if latest is None else _update_summary(latest)
 
     def _session(self) -> boto3.session.Session:
-        """A session on the standard credential chain, or on the role assumed through it."""
-        session = boto3.session.Session(region_name=self.region)
+        """The shared session on the standard credential chain, or on the role assumed through it."""
+        session = sdk_clients.client(
+            KIND, ("session", self.region), _ENVIRONMENT, lambda: boto3.session.Session(region_name=self.region)
+        )
         if not self.assume_role_arn:
             return session
-        sts = session.client("sts", config=_CONFIG)
-        keys = sts.assume_role(RoleArn=self.assume_role_arn, RoleSessionName="fleetform")["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=keys["AccessKeyId"],
-            aws_secret_access_key=keys["SecretAccessKey"],
-            aws_session_token=keys["SessionToken"],
-            region_name=self.region,
+        assumed = sdk_clients.client(
+            KIND,
+            ("assumed role", self.region, self.assume_role_arn),
+            _ENVIRONMENT,
+            lambda: _assume_role(session, self.assume_role_arn, self.region),
+            fresh=lambda kept: sdk_clients.lasts(kept.expiration),
         )
+        return assumed.session
 
     def _eks(self):
-        return self._session().client("eks", endpoint_url=self.endpoint, config=_CONFIG)
+        """The shared EKS client of the current session (a renewed role session gets a new one)."""
+        session = self._session()
+        kept = sdk_clients.client(
+            KIND,
+            ("eks", self.region, self.endpoint, self.assume_role_arn),
+            _ENVIRONMENT,
+            lambda: _SessionClient(session, _client(session, "eks", endpoint_url=self.endpoint, config=_CONFIG)),
+            fresh=lambda kept: kept.session is session,
+        )
+        return kept.client
 
     def _call(self, call: Callable[[], T]) -> T:
         try:
@@ -301,6 +325,37 @@ class EksSource:
         if status >= 500:
             return api_error("unavailable", f"{failed}. AWS failed repeatedly; retry later")
         return api_error("invalid", failed)
+
+
+@dataclass(frozen=True)
+class _AssumedRole:
+    session: boto3.session.Session
+    expiration: datetime
+
+
+@dataclass(frozen=True)
+class _SessionClient:
+    session: boto3.session.Session
+    client: BaseClient
+
+
+def _client(session: boto3.session.Session, service: str, **options) -> BaseClient:
+    """A client of ``session``, which other threads may share."""
+    with _SESSION_LOCK:
+        return session.client(service, **options)
+
+
+def _assume_role(session: boto3.session.Session, role_arn: str, region: str) -> _AssumedRole:
+    """A session on the keys of ``role_arn``, assumed through ``session``, and when they expire."""
+    sts = _client(session, "sts", config=_CONFIG)
+    keys = sts.assume_role(RoleArn=role_arn, RoleSessionName="fleetform")["Credentials"]
+    assumed = boto3.session.Session(
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+        region_name=region,
+    )
+    return _AssumedRole(assumed, keys["Expiration"])
 
 
 def _update_summary(update: dict) -> dict:

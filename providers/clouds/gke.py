@@ -6,16 +6,21 @@ Identity: ``project``, ``location`` (region or zone), ``cluster_name``. Credenti
 google-auth's application-default chain only (``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's ADC
 file, workload identity / metadata server). ``endpoint`` replaces container.googleapis.com; the
 client uses the REST transport, so an ``http://`` endpoint (an emulator) works.
+
+The credentials (one key parse, one access token until it is no longer valid) and a client per
+endpoint are shared by the process (:mod:`.sdk_clients`), for the Google environment they were made in.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import google.auth
+import google.auth.credentials
 import google.auth.transport.requests
 import requests
 from google.api_core import exceptions as api
@@ -26,6 +31,7 @@ from google.cloud import container_v1
 from kubeclient import render_token_kubeconfig
 
 from ..errors import ErrorCode, Problem
+from . import sdk_clients
 from .base import CloudError, ClusterDescription, api_error, not_found, with_retries
 
 KIND = "gke"
@@ -36,6 +42,11 @@ _ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+\d+)-[a-z]$")
 _LOGIN_HINT = (
     "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run gcloud auth application-default login"
 )
+
+# What google-auth's application-default chain reads: the key file, gcloud's configuration (under
+# HOME unless CLOUDSDK_CONFIG says), the metadata server's address.
+_ENVIRONMENT = ("GOOGLE_", "GCLOUD_", "CLOUDSDK_", "GCE_", "NO_GCE_CHECK", "HOME")
+_REFRESH_LOCK = threading.Lock()  # one token refresh at a time for the shared credentials
 
 T = TypeVar("T")
 
@@ -191,44 +202,40 @@ class GkeSource:
         started, and a second one would be refused while it runs."""
         return self._call(
             "UpdateCluster",
-            lambda: self._with_client(
-                lambda client: client.update_cluster(
-                    name=self.resource_name, update=update, retry=None, timeout=TIMEOUT
-                )
-            ),
+            lambda: self._client().update_cluster(name=self.resource_name, update=update, retry=None, timeout=TIMEOUT),
             retryable=_throttled,
         )
 
     def _get_operation(self, operation: str) -> container_v1.Operation:
         name = f"projects/{self.project}/locations/{self.location}/operations/{operation.rsplit('/', 1)[-1]}"
-        return self._call(
-            "GetOperation",
-            lambda: self._with_client(lambda client: client.get_operation(name=name, retry=None, timeout=TIMEOUT)),
-        )
+        return self._call("GetOperation", lambda: self._client().get_operation(name=name, retry=None, timeout=TIMEOUT))
 
     def _get_cluster(self) -> container_v1.Cluster:
         return self._call(
-            "GetCluster",
-            lambda: self._with_client(
-                lambda client: client.get_cluster(name=self.resource_name, retry=None, timeout=TIMEOUT)
+            "GetCluster", lambda: self._client().get_cluster(name=self.resource_name, retry=None, timeout=TIMEOUT)
+        )
+
+    def _client(self) -> container_v1.ClusterManagerClient:
+        """The shared client for this endpoint (REST transport; the library's own retries are off, so
+        :func:`with_retries` is the only retry loop)."""
+        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        return sdk_clients.client(
+            KIND,
+            ("client", self.endpoint),
+            _ENVIRONMENT,
+            lambda: container_v1.ClusterManagerClient(
+                credentials=_credentials(), transport="rest", client_options=options
             ),
         )
 
-    def _with_client(self, call: Callable[[container_v1.ClusterManagerClient], T]) -> T:
-        """Run ``call`` with a fresh client (REST transport; the library's own retries are off, so
-        :func:`with_retries` is the only retry loop)."""
-        credentials, _ = google.auth.default(scopes=SCOPES)
-        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-        with container_v1.ClusterManagerClient(
-            credentials=credentials, transport="rest", client_options=options
-        ) as client:
-            return call(client)
-
     @staticmethod
     def _access_token() -> str:
-        credentials, _ = google.auth.default(scopes=SCOPES)
-        credentials.refresh(google.auth.transport.requests.Request())
-        return credentials.token
+        """The shared credentials' access token, refreshed once it is no longer valid."""
+        credentials = _credentials()
+        with _REFRESH_LOCK:
+            if not credentials.valid:
+                credentials.refresh(google.auth.transport.requests.Request())
+            return credentials.token
 
     def _call(self, operation: str, call: Callable[[], T], retryable: Callable[[Exception], bool] | None = None) -> T:
         try:
@@ -275,6 +282,11 @@ class GkeSource:
         if isinstance(exc, api.ClientError):
             return api_error("invalid", f"{failed}: {detail}")
         return api_error("unavailable", f"{failed}: {detail}. Google's side failed repeatedly; retry later")
+
+
+def _credentials() -> google.auth.credentials.Credentials:
+    """The application-default credentials, shared by the process."""
+    return sdk_clients.client(KIND, "credentials", _ENVIRONMENT, lambda: google.auth.default(scopes=SCOPES)[0])
 
 
 _CURRENT_STATES = {  # databaseEncryption.currentState -> the shared state words

@@ -7,6 +7,9 @@ then ``~/.tencentcloud/credentials``, a CVM role, TKE OIDC. ``endpoint`` (``host
 Identity (DOMAIN §2.3): ``region``, ``cluster_id``, and ``public`` (bool, default False) for
 ``endpoint_preference=public``, which becomes ``IsExtranet``. The SDK's own retryer stays off:
 throttling and transient faults are retried by :func:`with_retries`, then mapped to CloudError.
+
+A client per region and endpoint is shared by the process (:mod:`.sdk_clients`), for the Tencent
+Cloud environment it was made in; the chain's temporary credentials (CVM role, OIDC) renew themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.tke.v20180525 import models, tke_client
 
+from providers.clouds import sdk_clients
 from providers.clouds.base import (
     CloudError,
     ClusterDescription,
@@ -42,6 +46,8 @@ CREDENTIAL_HINT = (
     "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or ~/.tencentcloud/credentials) "
     "to a valid, enabled API key pair"
 )
+# What the default chain reads: the API key, TKE's OIDC settings, ~/.tencentcloud/credentials.
+_ENVIRONMENT = ("TENCENTCLOUD_", "TKE_", "HOME")
 
 
 def source(identity: dict, endpoint: str | None = None) -> TkeSource:
@@ -55,7 +61,7 @@ def source(identity: dict, endpoint: str | None = None) -> TkeSource:
 
 @dataclass(frozen=True)
 class TkeSource:
-    """One TKE cluster. Holds identifiers only (picklable); a client is built per call."""
+    """One TKE cluster. Holds identifiers only (picklable); its client is shared through :mod:`.sdk_clients`."""
 
     region: str
     cluster_id: str
@@ -166,6 +172,10 @@ class TkeSource:
     # --- calls ------------------------------------------------------------------------------------
 
     def _client(self) -> tke_client.TkeClient:
+        """The shared client for this region and endpoint."""
+        return sdk_clients.client(KIND, (self.region, self.endpoint), _ENVIRONMENT, self._new_client)
+
+    def _new_client(self) -> tke_client.TkeClient:
         try:
             chain = credential.DefaultCredentialProvider().get_credentials()
         except Exception as exc:  # the chain raises SDK errors or OSError when nothing is configured

@@ -1,10 +1,12 @@
 """Fixtures every cloud-kind test module uses: the Kubernetes emulator whose virtual clusters back
-the emulated clouds' clusters, and a cloud emulator's credentials in the environment."""
+the emulated clouds' clusters, a cloud emulator's credentials in the environment, and a count of
+the SDK clients a test makes."""
 
 from __future__ import annotations
 
 import pytest
 
+from providers.clouds import sdk_clients
 from sandbox.kubeapi import KubeApiEmulator
 
 
@@ -34,3 +36,24 @@ def cloud_env(monkeypatch):
         return emulator
 
     return export
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """``counted(owner, name)`` replaces ``owner.name`` (an SDK class or factory) for this test with
+    a wrapper that lists what it makes, and returns that list. The process's shared SDK clients
+    are forgotten first, so that the test sees every client it needs being made."""
+    sdk_clients.clear()
+
+    def count(owner, name: str) -> list:
+        made = []
+        original = getattr(owner, name)
+
+        def making(*args, **kwargs):
+            made.append(original(*args, **kwargs))
+            return made[-1]
+
+        monkeypatch.setattr(owner, name, making)
+        return made
+
+    return count

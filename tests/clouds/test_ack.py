@@ -156,6 +156,33 @@ def test_a_wrong_secret_fails_the_signature_check(cloud, monkeypatch):
     assert "SignatureDoesNotMatch" in str(caught.value) and "ALIBABA_CLOUD_ACCESS_KEY_SECRET" in str(caught.value)
 
 
+# --- shared SDK clients -----------------------------------------------------------------------------
+
+
+def test_clusters_share_one_client(cloud, counted):
+    clients = counted(ack, "Client")
+    other = CLUSTER.replace("c5", "d6", 1)
+    for cluster_id in (CLUSTER, other):
+        cloud.add_cluster(REGION, cluster_id)
+
+    assert all(source(cloud, cluster_id).describe().running for cluster_id in (CLUSTER, other))
+
+    assert len(clients) == 1
+
+
+def test_a_secret_changed_in_the_environment_gets_a_new_client(cloud, monkeypatch, counted):
+    clients = counted(ack, "Client")
+    cloud.add_cluster(REGION, CLUSTER)
+    assert source(cloud).describe().running
+
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret")
+
+    with pytest.raises(CloudError) as caught:
+        source(cloud).describe()
+    assert "SignatureDoesNotMatch" in str(caught.value)
+    assert len(clients) == 2
+
+
 # --- the emulator follows the ROA API, checked with the raw SDK -------------------------------------
 
 

@@ -149,6 +149,32 @@ def test_a_wrong_client_secret_is_reported_with_the_entra_error(cloud, monkeypat
     assert "AZURE_CLIENT_SECRET" in str(caught.value)
 
 
+# --- shared SDK clients -----------------------------------------------------------------------------
+
+
+def test_clusters_share_the_credential_and_the_client(cloud, counted):
+    credentials, clients = counted(aks, "DefaultAzureCredential"), counted(aks, "ContainerServiceClient")
+    for name in ("prod", "staging"):
+        cloud.add_cluster(SUBSCRIPTION, GROUP, name)
+
+    assert all(source(cloud, name).describe().running for name in ("prod", "staging"))
+
+    assert (len(credentials), len(clients)) == (1, 1)
+
+
+def test_a_secret_changed_in_the_environment_gets_a_new_credential(cloud, monkeypatch, counted):
+    credentials = counted(aks, "DefaultAzureCredential")
+    cloud.add_cluster(SUBSCRIPTION, GROUP, "prod")
+    assert source(cloud).describe().running
+
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "not-the-secret")
+
+    with pytest.raises(CloudError) as caught:
+        source(cloud).describe()
+    assert "AADSTS7000215" in str(caught.value)  # the held token would have been accepted
+    assert len(credentials) == 2
+
+
 # --- the emulator follows ARM, checked with the raw SDK ---------------------------------------------
 
 

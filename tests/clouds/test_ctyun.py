@@ -261,6 +261,32 @@ def test_unknown_access_key(cloud, env, cluster_id, monkeypatch):
     assert caught.value.reason == "unauthorized" and "CTYUN_AK" in str(caught.value)
 
 
+def test_clusters_share_one_client(cloud, env, cluster_id, counted):
+    clients = counted(ctyun, "CcseClient")
+    other = cluster_id.replace("c", "d", 1)
+    for each in (cluster_id, other):
+        cloud.add_cluster(POOL, each)
+    try:
+        assert all(source(cloud, each).describe().running for each in (cluster_id, other))
+    finally:
+        cloud.remove_cluster(POOL, other)
+
+    assert len(clients) == 1
+
+
+def test_a_key_changed_in_the_environment_gets_a_new_client(cloud, env, cluster_id, monkeypatch, counted):
+    clients = counted(ctyun, "CcseClient")
+    cloud.add_cluster(POOL, cluster_id)
+    assert source(cloud, cluster_id).describe().running
+
+    monkeypatch.setenv("CTYUN_SK", "not-the-secret")
+
+    with pytest.raises(CloudError) as caught:
+        source(cloud, cluster_id).describe()
+    assert "EOP_SIGNATURE_INVALID" in str(caught.value)
+    assert len(clients) == 2
+
+
 def test_no_credentials_at_all(cloud, cluster_id, monkeypatch):
     monkeypatch.delenv("CTYUN_AK", raising=False)
     monkeypatch.delenv("CTYUN_SK", raising=False)

@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -24,7 +25,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from providers import kube
-from providers.clouds import base, eks
+from providers.clouds import base, eks, sdk_clients
 from providers.clouds.base import CloudError
 from providers.errors import ClusterAccessError
 from sandbox.clouds.eks import EksEmulator
@@ -192,6 +193,54 @@ def test_cluster_that_is_not_running_says_so(env):
     description = eks.source(identity, env.endpoint).describe()
     assert (description.state, description.running) == ("CREATING", False)
     assert eks.check(description, "member") == []  # no EKS-specific preview rule
+
+
+# --- shared SDK clients -------------------------------------------------------------------------
+
+
+def test_clusters_share_one_session_and_one_eks_client(env, identity, counted):
+    clients, sessions = counted(boto3.session.Session, "client"), counted(boto3.session, "Session")
+    other = add_cluster(env)
+
+    for each in (identity, other):
+        kubeconfig = eks.source(each, env.endpoint).credentials()
+        assert env.token_caller(token_of(kubeconfig), each["cluster_name"]) is not None
+
+    assert len(sessions) == 1
+    assert [client.meta.service_model.service_name for client in clients] == ["eks", "sts", "sts"]  # STS: per token
+
+
+def test_keys_changed_in_the_environment_sign_with_a_new_session(env, identity, monkeypatch, counted):
+    sessions = counted(boto3.session, "Session")
+    source = eks.source(identity, env.endpoint)
+    assert env.token_caller(token_of(source.credentials()), identity["cluster_name"]) is not None
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+
+    assert env.token_caller(token_of(source.credentials()), identity["cluster_name"]) is None
+    assert len(sessions) == 2
+
+
+def test_assumed_role_keys_are_kept_until_they_near_their_expiry(env, identity, monkeypatch, counted):
+    clients, sessions = counted(boto3.session.Session, "client"), counted(boto3.session, "Session")
+    role = f"arn:aws:iam::{env.account_id}:role/fleet-admin"
+    source = eks.source({**identity, "assume_role_arn": role}, env.endpoint)
+
+    source.describe()
+    source.describe()
+    assert len(sessions) == 2  # the standard chain's and the role's: the role's keys last an hour
+
+    monkeypatch.setattr(sdk_clients, "RENEW_BEFORE", timedelta(hours=2))  # now they are near their expiry
+    source.describe()
+    assert len(sessions) == 3
+    assert [client.meta.service_model.service_name for client in clients].count("eks") == 2
+
+    kubeconfig = source.credentials()  # renews again, and signs with the newest keys
+    newest_key = sessions[-1].get_credentials().access_key
+    assert urllib.parse.parse_qs(token_url(token_of(kubeconfig)).query)["X-Amz-Credential"][0].startswith(newest_key)
+    assert env.token_caller(token_of(kubeconfig), identity["cluster_name"]).startswith(
+        f"arn:aws:sts::{env.account_id}:assumed-role/fleet-admin/"
+    )
 
 
 # --- error mapping ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ cluster, so tests are independent.
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import itertools
 import json
@@ -80,6 +81,15 @@ def wait_until_done(client: container_v1.ClusterManagerClient, name: str) -> con
     return kube.wait_for(done, timeout=5, interval=0.1, what=f"operation {name}")
 
 
+def token_of(kubeconfig: str) -> str:
+    return yaml.safe_load(kubeconfig)["users"][0]["user"]["token"]
+
+
+def expire_the_held_token() -> None:
+    """The access token this process holds has run out (as one does after an hour)."""
+    gke._credentials().expiry = datetime.datetime(2000, 1, 1)
+
+
 # --- lookup -------------------------------------------------------------------------------------
 
 
@@ -104,7 +114,7 @@ def test_credentials_open_the_backing_cluster_with_an_oauth_token(cloud, identit
 
     info = kube.probe(kubeconfig, identity["cluster_name"])
     assert info.git_version == "v1.29.4"
-    token = yaml.safe_load(kubeconfig)["users"][0]["user"]["token"]
+    token = token_of(kubeconfig)
     assert token.startswith("ya29.")
 
 
@@ -151,6 +161,47 @@ def test_private_endpoint_and_encryption_flags(env):
     assert description.flags["database_encryption"] == "CURRENT_STATE_ENCRYPTED"
 
 
+# --- shared SDK clients -------------------------------------------------------------------------
+
+
+def test_clusters_share_the_credentials_the_client_and_the_token(env, identity, counted):
+    defaults, clients = counted(google.auth, "default"), counted(container_v1, "ClusterManagerClient")
+    other = add_cluster(env)
+
+    tokens = {token_of(gke.source(each, env.endpoint).credentials()) for each in (identity, other)}
+
+    assert (len(defaults), len(clients), len(tokens)) == (1, 1, 1)
+
+
+def test_a_token_is_refreshed_once_it_is_no_longer_valid(env, identity):
+    source = gke.source(identity, env.endpoint)
+    held = token_of(source.credentials())
+    assert token_of(source.credentials()) == held
+
+    expire_the_held_token()
+
+    renewed = token_of(source.credentials())
+    assert renewed != held
+    assert kube.probe(source.credentials(), identity["cluster_name"]).git_version == "v1.29.4"
+
+
+def test_credentials_changed_in_the_environment_are_read_again(env, identity, monkeypatch, tmp_path, counted):
+    defaults = counted(google.auth, "default")
+    source = gke.source(identity, env.endpoint)
+    key = os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
+    assert source.describe().running
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "absent.json"))
+    with pytest.raises(CloudError) as raised:
+        source.describe()
+    assert raised.value.reason == "unauthorized"
+
+    shutil.copy(key, tmp_path / "key.json")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "key.json"))
+    assert source.describe().running
+    assert len(defaults) == 2
+
+
 # --- error mapping ------------------------------------------------------------------------------
 
 
@@ -189,6 +240,7 @@ def test_missing_credentials_name_what_to_set(env, identity, monkeypatch, tmp_pa
 
 
 def test_expired_credentials_say_how_to_log_in_again(env, identity):
+    expire_the_held_token()
     env.revoke_credentials()
     try:
         with pytest.raises(CloudError) as raised:

@@ -255,6 +255,32 @@ def test_wrong_api_key_says_what_to_set(cloud, env, cluster_id, monkeypatch, var
     assert "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" in str(caught.value)
 
 
+def test_clusters_share_one_client(cloud, env, cluster_id, counted):
+    clients = counted(tke.tke_client, "TkeClient")
+    other = cluster_id.replace("cls-t", "cls-u")
+    for each in (cluster_id, other):
+        cloud.add_cluster(REGION, each)
+    try:
+        assert all(source(cloud, each).describe().running for each in (cluster_id, other))
+    finally:
+        cloud.remove_cluster(REGION, other)
+
+    assert len(clients) == 1
+
+
+def test_a_key_changed_in_the_environment_gets_a_new_client(cloud, env, cluster_id, monkeypatch, counted):
+    clients = counted(tke.tke_client, "TkeClient")
+    cloud.add_cluster(REGION, cluster_id)
+    assert source(cloud, cluster_id).describe().running
+
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "not-the-key")
+
+    with pytest.raises(CloudError) as caught:
+        source(cloud, cluster_id).describe()
+    assert "AuthFailure.SignatureFailure" in str(caught.value)
+    assert len(clients) == 2
+
+
 def test_no_credentials_at_all(cloud, cluster_id, monkeypatch, tmp_path):
     for name in (
         "TENCENTCLOUD_SECRET_ID",
