@@ -166,6 +166,10 @@ class _Clock:
 
 def child(args: argparse.Namespace) -> None:
     project_dir = Path(args.project)
+    if args.phase != "sdk_floor":  # the engine's runner runs as a command does: with the collector it sets
+        from engine.collector import tune_for_large_heaps
+
+        tune_for_large_heaps()
     if args.phase == "sdk_floor":
         data = _phase_sdk_floor(project_dir, args.parallel)
     elif args.phase == "floor":
