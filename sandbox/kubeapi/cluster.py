@@ -29,6 +29,8 @@ from .signer import Signer
 from .store import Store
 from .users import MASTERS, StaticUsers
 
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 log = logging.getLogger("sandbox.kubeapi")
 
 _CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
@@ -191,7 +193,8 @@ class VirtualCluster:
         }
 
     def kubeconfig(self, user: str = "admin", **kwargs) -> str:
-        return yaml.safe_dump(self.kubeconfig_dict(user, **kwargs), sort_keys=False)
+        """The kubeconfig as YAML, written by libyaml where PyYAML has it (a run asks for every cluster's)."""
+        return yaml.dump(self.kubeconfig_dict(user, **kwargs), Dumper=_YAML_DUMPER, sort_keys=False)
 
     # --- faults ---------------------------------------------------------------------------------
 

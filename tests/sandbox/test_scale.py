@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
 
-from sandbox.controllers import SandboxControllers, loadbalancers
+from sandbox.controllers import SandboxControllers, https, loadbalancers
 from sandbox.controllers.changes import Changes
 from sandbox.kubeapi import Change, KubeApiEmulator, store
 from tests.sandbox.test_kubeapi import wait_for
@@ -194,3 +195,19 @@ def test_changes_a_failed_pass_hands_back_are_seen_by_the_next():
     assert again["a"].names(("", "configmaps"), "default") == {"c"} and again["a"].names(("", "services")) == {"s"}
     assert again["b"].everything and again["b"].touches(("", "nodes"))
     assert not again["a"].touches(("", "nodes"))
+
+
+def test_the_hubs_probes_make_one_tls_context_per_member_ca_and_still_verify_it(cluster, server):
+    https._verifying.cache_clear()
+    for _ in range(3):
+        assert https.request(cluster.url + "/readyz", cluster.token(), cluster.ca_pem)[0] == 200
+    assert https._verifying.cache_info().misses == 1  # one context for the member's CA, however often it is probed
+    other = server.add_cluster("vc-other-ca", version="1.29.4")
+    try:
+        # a context trusts only its own CA: the other cluster's certificate fails verification
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(
+                urllib.request.Request(other.url + "/readyz"), context=https._verifying(cluster.ca_pem), timeout=5
+            )
+    finally:
+        server.remove_cluster(other.name)
