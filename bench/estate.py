@@ -159,7 +159,29 @@ def main() -> None:
 
 def _keep(results: dict, figures: dict, count: int, output: Path) -> None:
     figures["cpu_per_cluster_s"] = {p: round(figures[p]["cpu_s"] / count, 3) for p in PHASES if p in figures}
+    results["against_targets"] = _against_targets(results)
     output.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _against_targets(results: dict) -> dict:
+    """Each target beside what was measured at its size: met or not, and the measured/target ratio."""
+    targets = results["targets"]
+    figures = results["sizes"].get(str(targets["clusters"]), {})
+    measured = {
+        "up_wall_s": figures.get("up", {}).get("wall_s"),
+        "noop_preview_wall_s": figures.get("noop_preview", {}).get("wall_s"),
+        "peak_rss_mib": max((figures[p]["peak_rss_mib"] for p in PHASES if p in figures), default=None),
+    }
+    return {
+        name: {
+            "target": targets[name],
+            "measured": value,
+            "met": value <= targets[name],
+            "ratio": round(value / targets[name], 2),
+        }
+        for name, value in measured.items()
+        if value is not None
+    }
 
 
 def _targets() -> dict:
