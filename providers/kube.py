@@ -132,7 +132,7 @@ def probe(text: str, what: str, attempts: int = 3, context: str | None = None) -
 def probe_once(text: str, what: str, context: str | None = None) -> ClusterInfo:
     """:func:`probe`, asked of the cluster once per run: its identity and version do not change within a
     run, and a preview asks them of one hub for every member (a failure is not kept: it is asked again)."""
-    return remembered(("probe", _digest(text), context), lambda: probe(text, what, context=context))
+    return remembered(("probe", key_digest(text), context), lambda: probe(text, what, context=context))
 
 
 def get_once(text: str, what: str, path: str) -> tuple[int, Any]:
@@ -140,14 +140,14 @@ def get_once(text: str, what: str, path: str) -> tuple[int, Any]:
     this run's own changes could alter, made by a preview's check for every member. Only an answer
     with HTTP 200 is kept."""
     return remembered(
-        ("get", _digest(text), path),
+        ("get", key_digest(text), path),
         lambda: request_json(api_client(text, what), "GET", path),
         keep=lambda answer: answer[0] == 200,
     )
 
 
-def _digest(text: str) -> str:
-    """What names a kubeconfig in a key (never the credential-bearing text itself)."""
+def key_digest(text: str) -> str:
+    """What names a kubeconfig (or other credential-bearing text) in a key, never the text itself."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 

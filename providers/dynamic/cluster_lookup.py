@@ -4,7 +4,6 @@ and is not registered twice (V4) nor the hub itself (V5)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -88,7 +87,7 @@ class ClusterLookupProvider(ResourceProvider):
             inputs.kubeconfig,
             inputs.context,
         ]
-        key = hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()  # no credential in a key
+        key = kube.key_digest(json.dumps(source, sort_keys=True))
         description = remembered(("describe", key), lambda: self._source(inputs).describe())
         problems: list[Problem] = []
         if not description.running:
