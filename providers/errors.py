@@ -73,6 +73,8 @@ class ErrorCode(StrEnum):
     FED_MEMBER_STILL_TARGETED = "FF-FED-005"
     FED_MEMBER_ADD_FAILED = "FF-FED-010"
     FED_API_UNREACHABLE = "FF-FED-012"
+    # not in DOMAIN §8 yet: a Pull member's Cluster was deleted but is still on the Karmada API after join_timeout
+    FED_MEMBER_UNJOIN_FAILED = "FF-FED-013"
     FLEET_MEMBER_NOT_RUNNING = "FF-FLEET-002"
     PERM_MEMBERS_UNREACHABLE = "FF-PERM-002"
     # not in DOMAIN §8 yet: objects delivered through an OCM ManifestWork did not get applied/available

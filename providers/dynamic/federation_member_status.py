@@ -10,7 +10,13 @@ For Pull members the agent creates the Cluster itself; this resource then puts f
 ``labels`` on it (a merge patch), so that fleet placement selects Pull members like Push ones.
 
 Delete is the V46 gate of an unjoin: it refuses (FF-FED-005) while PropagationPolicies name the
-cluster or ResourceBindings still place workloads on it, unless ``drain_workloads``.
+cluster or ResourceBindings still place workloads on it, unless ``drain_workloads``. A Pull member's
+delete then unregisters it the way ``karmadactl unregister`` does: the Cluster is deleted while the
+karmada-agent still runs (it is deleted after this resource), because the agent is what removes the
+Works' objects from the member and releases them; Karmada's cluster controller then deletes the
+execution namespace and the Cluster goes. The agent registers only when it starts, so it does not
+bring the Cluster back. Left behind, the Cluster would keep its execution namespace alive (the
+cluster controller recreates it) and stay on the federation as an unknown member.
 """
 
 from __future__ import annotations
@@ -111,6 +117,27 @@ def targeting(inputs: FederationMemberStatusInputs) -> list[str]:
     return found
 
 
+def unregister(inputs: FederationMemberStatusInputs) -> None:
+    """Delete the member's Cluster and wait up to ``timeout_seconds`` until it is gone (FF-FED-013 if not)."""
+    client = kube.api_client(inputs.karmada_kubeconfig, f"Karmada API of federation '{inputs.federation}'")
+    path = f"{CLUSTERS}/{inputs.cluster}"
+    kube.expect(client, f"unregister cluster '{inputs.cluster}'", "DELETE", path, ok=(200, 202, 404))
+    (status, cluster), gone = poll(
+        lambda: kube.request_json(client, "GET", path),
+        lambda seen: seen[0] == 404,
+        inputs.timeout_seconds,
+        POLL_SECONDS,
+    )
+    if not gone:
+        finalizers = ((cluster or {}).get("metadata") or {}).get("finalizers") if status == 200 else None
+        raise ClusterAccessError(
+            ErrorCode.FED_MEMBER_UNJOIN_FAILED,
+            f"cluster '{inputs.cluster}' is still in federation '{inputs.federation}' {inputs.timeout_seconds}s after "
+            f"its Cluster was deleted (finalizers: {finalizers or 'none'}; last answer HTTP {status}): its karmada-agent "
+            "removes the federation's workloads from the member first; check that the agent runs there, then run up again",
+        )
+
+
 def _still_claimed(binding: dict, policies: set[tuple[str, str]]) -> bool:
     """Whether the policy that placed the binding (Karmada's annotations) still exists; a binding
     that does not say which policy placed it counts."""
@@ -165,11 +192,10 @@ class FederationMemberStatusProvider(ResourceProvider):
         return ReadResult(id_, {**props, **inputs.to_props(), **observe(inputs).to_props()})
 
     def delete(self, _id: str, props: dict) -> None:
-        """V46: the Cluster (deleted after this) must no longer be targeted, unless drain_workloads."""
+        """V46: the Cluster must no longer be targeted, unless drain_workloads; a Pull member's Cluster
+        then goes (a Push member's is a resource of its own, deleted after this)."""
         inputs = FederationMemberStatusInputs.from_props(props)
-        if inputs.drain_workloads:
-            return
-        found = targeting(inputs)
+        found = [] if inputs.drain_workloads else targeting(inputs)
         if found:
             raise ClusterAccessError(
                 ErrorCode.FED_MEMBER_STILL_TARGETED,
@@ -177,6 +203,8 @@ class FederationMemberStatusProvider(ResourceProvider):
                 f"federation '{inputs.federation}' ({', '.join(found)}); remove it from those policies first, or set "
                 "drain_workloads: true on the federation to let Karmada move its workloads away",
             )
+        if inputs.sync_mode == "Pull":
+            unregister(inputs)
 
 
 class FederationMemberStatus(Resource, module="fleetform", name="FederationMemberStatus"):

@@ -31,7 +31,8 @@ class Karmada:
     def __init__(self) -> None:
         self._operator_settled: tuple[int, list[str]] | None = None  # hub rv -> control planes
         self._settled: dict[str, tuple[tuple, float | None]] = {}  # control plane -> (versions, deadline)
-        self._agents: set[str] = set()  # members running a karmada-agent
+        self._agents: dict[str, tuple[str, int]] = {}  # members running a karmada-agent -> its start
+        self._registered: dict[str, tuple[str, int]] = {}  # member -> the start at which its agent registered
         self._running = False
 
     def control_planes(self, emulator: KubeApiEmulator, hub: VirtualCluster) -> list[VirtualCluster]:
@@ -54,16 +55,23 @@ class Karmada:
         None: a full pass (else a member's agent is looked for again only when it changed)."""
         for m in members:
             if changes is None or (m.name in changes and changes[m.name].touches(DEPLOYMENTS, SECRETS)):
-                if karmada_clusters.agent(m) is None:
-                    self._agents.discard(m.name)
+                if (found := karmada_clusters.agent(m)) is None:
+                    self._agents.pop(m.name, None)
                 else:
-                    self._agents.add(m.name)
-        self._agents &= {m.name for m in members}
+                    self._agents[m.name] = found[3]
+        names = {m.name for m in members}
+        self._agents = {name: start for name, start in self._agents.items() if name in names}
         self._running = bool(control_planes or self._agents)
         if not self._running:
             return
-        agents = [m for m in members if m.name in self._agents and m.reachable]
-        reported = {r for m in agents if (r := karmada_clusters.run_agent(m)) is not None}
+        reported = set()
+        for m in members:
+            if m.name not in self._agents or not m.reachable:
+                continue
+            start = self._agents[m.name]
+            if (found := karmada_clusters.run_agent(m, starting=self._registered.get(m.name) != start)) is not None:
+                self._registered[m.name] = start
+                reported.add(found)
         by_url = {m.url: m for m in members}
         now = time.time()
         for plane in control_planes:

@@ -13,7 +13,9 @@ On each emulated control plane, for every ``Cluster``:
   the control plane (the names ``karmadactl register`` uses). Over HTTPS with that credential the
   agent creates its ``Cluster`` (named by the container's ``--cluster-name=`` argument, with
   ``syncMode: Pull`` and ``apiEndpoint`` from ``--cluster-api-endpoint=`` or else the member's URL)
-  and reports it Ready. A Pull cluster whose agent did not report in the current pass (the
+  when it starts, and reports it Ready. As upstream, it registers only at start (a new Deployment or
+  a new generation of it): a Cluster deleted while the agent runs (``karmadactl unregister``) stays
+  deleted, and the agent stops reporting. A Pull cluster whose agent did not report in the current pass (the
   Deployment is gone or unavailable, or the member is unreachable) is set ``Ready=Unknown``
   (``ClusterStatusUnknown``) by the control plane.
 
@@ -67,25 +69,30 @@ def sync(control_plane: VirtualCluster, reported: set[tuple[str, str]]) -> None:
     """Refresh every Cluster of ``control_plane``. ``reported`` holds ``(control-plane URL, cluster
     name)`` for each Pull cluster whose agent reported in this pass."""
     for cluster in karmada_apis.listed(control_plane, CLUSTER_API, "Cluster"):
-        meta = cluster["metadata"]
-        if meta.get("deletionTimestamp"):
-            _release(control_plane, cluster)
-            continue
-        if FINALIZER not in (meta.get("finalizers") or []):
-            cluster = _patch(
-                control_plane, meta["name"], {"metadata": {"finalizers": [*(meta.get("finalizers") or []), FINALIZER]}}
-            )
-        karmada_apis.ensure_namespace(control_plane, karmada_apis.execution_namespace(meta["name"]))
-        if (cluster.get("spec") or {}).get("syncMode") == "Pull":
-            if (control_plane.url, meta["name"]) not in reported:
-                _set_ready(
-                    control_plane, cluster, "Unknown", "ClusterStatusUnknown", "the karmada-agent stopped reporting"
-                )
-            else:  # the agent wrote the condition; the taints follow it (and go once it reports again)
-                _sync_taints(control_plane, cluster, _ready_status(cluster))
-            continue
-        ready, reason, message, facts = _probe(control_plane, cluster)
-        _set_ready(control_plane, cluster, "True" if ready else "False", reason, message, facts)
+        try:
+            _sync_cluster(control_plane, cluster, reported)
+        except ApiError as err:  # e.g. a write raced with a client's: the next pass looks again
+            log.debug("cluster %s on %s: %s", cluster["metadata"]["name"], control_plane.name, err.message)
+
+
+def _sync_cluster(control_plane: VirtualCluster, cluster: dict, reported: set[tuple[str, str]]) -> None:
+    meta = cluster["metadata"]
+    if meta.get("deletionTimestamp"):
+        _release(control_plane, cluster)
+        return
+    if FINALIZER not in (meta.get("finalizers") or []):
+        cluster = _patch(
+            control_plane, meta["name"], {"metadata": {"finalizers": [*(meta.get("finalizers") or []), FINALIZER]}}
+        )
+    karmada_apis.ensure_namespace(control_plane, karmada_apis.execution_namespace(meta["name"]))
+    if (cluster.get("spec") or {}).get("syncMode") == "Pull":
+        if (control_plane.url, meta["name"]) not in reported:
+            _set_ready(control_plane, cluster, "Unknown", "ClusterStatusUnknown", "the karmada-agent stopped reporting")
+        else:  # the agent wrote the condition; the taints follow it (and go once it reports again)
+            _sync_taints(control_plane, cluster, _ready_status(cluster))
+        return
+    ready, reason, message, facts = _probe(control_plane, cluster)
+    _set_ready(control_plane, cluster, "True" if ready else "False", reason, message, facts)
 
 
 def _release(control_plane: VirtualCluster, cluster: dict) -> None:
@@ -187,13 +194,13 @@ def _patch(control_plane: VirtualCluster, name: str, patch: dict) -> dict:
 # -- the karmada-agent's side (Pull members) -------------------------------------------------------
 
 
-def run_agent(member: VirtualCluster) -> tuple[str, str] | None:
-    """The member's karmada-agent (if one runs) registers and refreshes its Pull cluster; returns
-    ``(control-plane URL, cluster name)`` when it reported."""
+def run_agent(member: VirtualCluster, starting: bool) -> tuple[str, str] | None:
+    """The member's karmada-agent (if one runs) refreshes its Pull cluster, and registers it when
+    ``starting``; returns ``(control-plane URL, cluster name)`` when it reported."""
     found = agent(member)
     if found is None:
         return None
-    name, api_endpoint, config = found
+    name, api_endpoint, config, _start = found
     try:
         server = config["clusters"][0]["cluster"]["server"].rstrip("/")
         ca_pem = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
@@ -203,7 +210,7 @@ def run_agent(member: VirtualCluster) -> tuple[str, str] | None:
     url = f"{server}/apis/{CLUSTER_API}/clusters"
     try:
         status, cluster = request(f"{url}/{name}", token, ca_pem)
-        if status == 404:
+        if status == 404 and starting:
             body = {
                 "apiVersion": CLUSTER_API,
                 "kind": "Cluster",
@@ -234,8 +241,9 @@ def run_agent(member: VirtualCluster) -> tuple[str, str] | None:
     return server, name
 
 
-def agent(member: VirtualCluster) -> tuple[str, str, dict] | None:
-    """``(cluster name, api endpoint or "", control-plane kubeconfig)`` of a running agent."""
+def agent(member: VirtualCluster) -> tuple[str, str, dict, tuple[str, int]] | None:
+    """``(cluster name, api endpoint or "", control-plane kubeconfig, start)`` of a running agent;
+    ``start`` (the Deployment's uid and generation) changes when the agent is started anew."""
     try:
         deployment = member.objects.get("apps/v1", "Deployment", AGENT_DEPLOYMENT, AGENT_NAMESPACE)
         secret = member.objects.get("v1", "Secret", AGENT_SECRET, AGENT_NAMESPACE)
@@ -253,4 +261,5 @@ def agent(member: VirtualCluster) -> tuple[str, str, dict] | None:
         return None
     encoded = (secret.get("data") or {}).get(AGENT_SECRET_KEY, "")
     config = yaml.safe_load(base64.b64decode(encoded).decode() or "{}")
-    return flags["cluster-name"], flags.get("cluster-api-endpoint", ""), config
+    start = (deployment["metadata"]["uid"], deployment["metadata"].get("generation", 0))
+    return flags["cluster-name"], flags.get("cluster-api-endpoint", ""), config, start

@@ -11,7 +11,7 @@ import pytest
 from components import karmada
 from providers.dynamic import FederationMemberStatusProvider, KarmadaControlPlaneProvider, PolicyStatusProvider
 from providers.errors import ClusterAccessError, ErrorCode
-from sandbox.kubeapi import KubeApiEmulator
+from sandbox.kubeapi import ApiError, KubeApiEmulator
 
 NAMESPACE = "fleetform-fed-fed-test"
 
@@ -283,6 +283,47 @@ def test_leaving_is_refused_while_a_policy_names_the_member_unless_drained(world
     assert caught.value.code is ErrorCode.FED_MEMBER_STILL_TARGETED
     assert "PropagationPolicy demo/web" in str(caught.value)
     provider.delete("fed-test/idc-aa-01", member_props(api, drain_workloads=True))
+
+
+def test_a_pull_member_leaving_deletes_its_cluster_and_waits_until_it_is_gone(world):
+    _, api = world
+    cluster_object(api)
+    api.objects.patch(karmada.CLUSTER_API, "Cluster", "idc-aa-01", {"metadata": {"finalizers": ["test/agent"]}})
+
+    def agent_cleans_up() -> None:  # what the agent and the cluster controller do before the Cluster goes
+        api.objects.patch(karmada.CLUSTER_API, "Cluster", "idc-aa-01", {"metadata": {"finalizers": None}})
+
+    released = threading.Timer(1.0, agent_cleans_up)
+    released.start()
+    try:
+        FederationMemberStatusProvider().delete("fed-test/idc-aa-01", member_props(api, sync_mode="Pull"))
+    finally:
+        released.join()
+    with pytest.raises(ApiError) as missing:
+        api.objects.get(karmada.CLUSTER_API, "Cluster", "idc-aa-01")
+    assert missing.value.code == 404
+
+
+def test_a_pull_member_whose_cluster_stays_fails_to_leave_with_its_finalizers(world):
+    _, api = world
+    cluster_object(api)
+    api.objects.patch(karmada.CLUSTER_API, "Cluster", "idc-aa-01", {"metadata": {"finalizers": ["test/agent"]}})
+    with pytest.raises(ClusterAccessError) as caught:
+        FederationMemberStatusProvider().delete(
+            "fed-test/idc-aa-01", member_props(api, sync_mode="Pull", timeout_seconds=1)
+        )
+    assert caught.value.code is ErrorCode.FED_MEMBER_UNJOIN_FAILED
+    assert str(caught.value).startswith(
+        "FF-FED-013 cluster 'idc-aa-01' is still in federation 'fed-test' 1s after its Cluster was deleted "
+        "(finalizers: ['test/agent']"
+    )
+
+
+def test_a_push_member_leaving_leaves_its_cluster_to_its_own_resource(world):
+    _, api = world
+    cluster_object(api)
+    FederationMemberStatusProvider().delete("fed-test/idc-aa-01", member_props(api))
+    assert api.objects.get(karmada.CLUSTER_API, "Cluster", "idc-aa-01")["metadata"]["name"] == "idc-aa-01"
 
 
 # -- policies ------------------------------------------------------------------------------------------

@@ -390,6 +390,52 @@ def test_a_pull_agent_registers_its_cluster(emulator, plane, controllers):
         emulator.remove_cluster(member.name)
 
 
+def test_a_cluster_unregistered_while_its_agent_runs_stays_gone_until_the_agent_starts_anew(
+    emulator, plane, controllers
+):
+    """``karmadactl unregister`` deletes the Cluster while the agent still runs; upstream's agent registers
+    only when it starts, so neither the Cluster nor its execution namespace comes back."""
+    member = emulator.add_cluster(unique("p"))
+    name = unique("pulled")
+    try:
+        namespace(member, "karmada-system")
+        member.objects.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "karmada-kubeconfig", "namespace": "karmada-system"},
+                "data": {"karmada-kubeconfig": base64.b64encode(plane.kubeconfig().encode()).decode()},
+            }
+        )
+        agent = deployment("karmada-agent", "karmada-system", 1, "karmada-agent:test")
+        agent["spec"]["template"]["spec"]["containers"][0]["command"] = [f"--cluster-name={name}"]
+        member.objects.create(agent)
+        settle(controllers, lambda: is_true(get(plane, CLUSTER_API, "Cluster", name), "Ready"))
+
+        plane.objects.delete(CLUSTER_API, "Cluster", name)
+        execution_space = f"karmada-es-{name}"
+        settle(
+            controllers,
+            lambda: (
+                get(plane, CLUSTER_API, "Cluster", name) is None
+                and get(plane, "v1", "Namespace", execution_space) is None
+            ),
+        )
+        for _ in range(5):
+            controllers.reconcile()
+        assert get(plane, CLUSTER_API, "Cluster", name) is None
+        assert get(plane, "v1", "Namespace", execution_space) is None
+
+        member.objects.patch(  # a new generation of the Deployment: the agent restarts and registers again
+            "apps/v1", "Deployment", "karmada-agent", {"spec": {"replicas": 2}}, "karmada-system"
+        )
+        settle(controllers, lambda: is_true(get(plane, CLUSTER_API, "Cluster", name), "Ready"))
+    finally:
+        if get(plane, CLUSTER_API, "Cluster", name) is not None:
+            plane.objects.delete(CLUSTER_API, "Cluster", name)
+        emulator.remove_cluster(member.name)
+
+
 # -- scheduling and execution ----------------------------------------------------------------------
 
 
