@@ -17,7 +17,9 @@ POLICY_API = "policy.karmada.io/v1alpha1"
 BINDING_API = "work.karmada.io/v1alpha2"
 WORK_API = "work.karmada.io/v1alpha1"
 
-SYSTEM_NAMESPACES = ("karmada-system", "karmada-cluster")
+# What upstream's operator creates in a control plane (its systemNamespace task). ``karmada-cluster``, where
+# Push members' credentials go, is made by whoever joins them (``karmadactl join``, or fleetform).
+SYSTEM_NAMESPACES = ("karmada-system",)
 EXECUTION_NAMESPACE_PREFIX = "karmada-es-"
 
 # (group, version, kind, plural, scope, has status)

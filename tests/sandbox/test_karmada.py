@@ -155,6 +155,8 @@ def plane(emulator):
 def join_push(emulator, plane, labels: dict | None = None):
     """A new member joined in Push mode with its admin token and CA."""
     member = emulator.add_cluster(unique("m"))
+    if get(plane, "v1", "Namespace", "karmada-cluster") is None:  # as `karmadactl join` makes it
+        namespace(plane, "karmada-cluster")
     plane.objects.create(
         {
             "apiVersion": "v1",
@@ -257,6 +259,26 @@ def test_operator_waits_for_its_deployment_then_serves_a_karmada_api(emulator, h
     api = kubernetes.client.CustomObjectsApi(kubernetes.config.new_client_from_config_dict(config))
     assert api.list_cluster_custom_object("cluster.karmada.io", "v1alpha1", "clusters")["items"] == []
     assert api.list_cluster_custom_object("policy.karmada.io", "v1alpha1", "propagationpolicies")["items"] == []
+    plane, _ = control_plane_of(emulator, hub, ns, "demo")  # upstream's operator makes karmada-system only
+    assert {n["metadata"]["name"] for n in plane.objects.list("v1", "Namespace")} >= {"karmada-system"}
+    assert get(plane, "v1", "Namespace", "karmada-cluster") is None
+
+
+def test_a_namespace_deleted_on_a_control_plane_stays_deleted_through_operator_passes(emulator, hub, controllers):
+    """What a client deletes on the Karmada API (fleetform's karmada-cluster, when a federation goes) is not
+    put back by the operator, even when the hub changes and the operator reconciles again."""
+    ns = unique("fed")
+    namespace(hub, ns)
+    hub.objects.create(karmada_cr(ns, "gone"))
+    settle(controllers, lambda: is_true(get(hub, OPERATOR_API, "Karmada", "gone", ns), "Ready"))
+    plane, _ = control_plane_of(emulator, hub, ns, "gone")
+    namespace(plane, "karmada-cluster")
+    plane.objects.delete("v1", "Namespace", "karmada-cluster")
+    settle(controllers, lambda: get(plane, "v1", "Namespace", "karmada-cluster") is None)
+    namespace(hub, unique("hubchange"))  # a hub write: the operator's next pass reconciles every Karmada
+    for _ in range(5):
+        controllers.reconcile()
+    assert get(plane, "v1", "Namespace", "karmada-cluster") is None
 
 
 def test_operator_names_the_secret_without_a_second_karmada(emulator, hub, controllers):
