@@ -57,6 +57,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qs
 
 import certifi
@@ -138,7 +139,7 @@ class AksEmulator(CloudEmulator):
         self._tokens: dict[str, dict] = {}
         self._state = self._load() or self._new_state()
         self._pki = ClusterPki(**self._state["pki"])
-        self._ca_bundle = self._write_ca_bundle()
+        self._ca_bundle: Path | None = None  # written when it starts: an emulator only built leaves no file
         self._save()
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -147,10 +148,17 @@ class AksEmulator(CloudEmulator):
     def ca_pem(self) -> str:
         return self._pki.ca_cert
 
+    def start(self) -> Self:
+        if self._ca_bundle is None:
+            self._ca_bundle = self._write_ca_bundle()
+        super().start()
+        return self
+
     def stop(self) -> None:
         super().stop()
-        if self.data_dir is None:
+        if self.data_dir is None and self._ca_bundle is not None:
             self._ca_bundle.unlink(missing_ok=True)
+            self._ca_bundle = None
 
     def _tls(self) -> ssl.SSLContext:
         return self._pki.server_context()

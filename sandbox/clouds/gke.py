@@ -115,7 +115,7 @@ class GkeEmulator(CloudEmulator):
 
     def __init__(self, kube: KubeApiEmulator, data_dir: Path | None = None):
         super().__init__(kube, data_dir)
-        self._dir = self.data_dir or Path(tempfile.mkdtemp(prefix="gke-emulator-"))
+        self._dir = self.data_dir  # without one, a temporary directory made when it starts
         self._revoked = False
         self._failing_operations: list[str] = []  # error messages the next UpdateCluster operations end with
         self.calls: Counter[str] = Counter()  # API calls answered, by method (GetCluster, UpdateCluster, ...)
@@ -134,14 +134,17 @@ class GkeEmulator(CloudEmulator):
     # --- lifecycle: the key file names the token endpoint ----------------------------------------
 
     def start(self) -> Self:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="gke-emulator-"))
         super().start()
         self._write_key_file()
         return self
 
     def stop(self) -> None:
         super().stop()
-        if self.data_dir is None:
+        if self.data_dir is None and self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)  # the temporary key file
+            self._dir = None
 
     @property
     def service_account_email(self) -> str:
