@@ -60,7 +60,12 @@ CLUSTER_ID_HEADER = "x-k8s-aws-id"
 PROVIDER_DEFAULT_ENCRYPTION = (1, 28)  # from 1.28 EKS encrypts all API data with an AWS-owned key (V35)
 STS_ENDPOINT_VARIABLE = "FLEETFORM_STS_ENDPOINT"
 # botocore's own retries are off: with_retries is the one retry loop, so attempts and backoff are ours.
-_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=30)
+_CONFIG = Config(
+    retries={"total_max_attempts": 1, "mode": "standard"},
+    connect_timeout=10,
+    read_timeout=30,
+    max_pool_connections=sdk_clients.POOL_CONNECTIONS,
+)
 # Presigning resolves the partition's regional STS host, whatever endpoint the environment configures.
 _PRESIGN_CONFIG = _CONFIG.merge(Config(ignore_configured_endpoint_urls=True))
 _THROTTLED = {

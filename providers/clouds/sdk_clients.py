@@ -25,6 +25,10 @@ from kubeclient.memo import Memo
 V = TypeVar("V")
 
 RENEW_BEFORE = timedelta(minutes=5)  # credentials with less time left than this are renewed
+# Connections one shared client keeps per host. Each concurrent call holds one, and a run makes up to
+# --parallel calls at once, often to one regional endpoint; the SDKs' default of 10 made urllib3 discard
+# ("Connection pool is full") and reopen connections above that. Connections are opened only as needed.
+POOL_CONNECTIONS = 64
 
 _clients: Memo = Memo()
 

@@ -11,12 +11,15 @@ import base64
 import functools
 import itertools
 import json
+import logging
 import os
 import shutil
 import ssl
 import subprocess
+import threading
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import boto3
@@ -386,3 +389,21 @@ def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, cloud_env
         assert description.flags["encryption_key_arn"] == KEY_ARN
         assert kube.probe(eks.source(identity, second.endpoint).credentials(), "persisted").git_version == "v1.29.4"
         second.remove_cluster(**identity)
+
+
+def test_concurrent_describes_through_the_shared_client_keep_their_connections(env, caplog):
+    """Every concurrent call of the run's ``--parallel`` holds a connection of the one shared client; a
+    pool smaller than that discards connections ("Connection pool is full") and opens new ones."""
+    clusters = [add_cluster(env) for _ in range(24)]
+    sdk_clients.clear()
+    barrier = threading.Barrier(len(clusters))
+
+    def describe(identity: dict) -> str:
+        source = eks.source(identity, env.endpoint)
+        barrier.wait()
+        return source.describe().state
+
+    with caplog.at_level(logging.WARNING, logger="urllib3"), ThreadPoolExecutor(len(clusters)) as pool:
+        states = list(pool.map(describe, clusters))
+    assert states == ["ACTIVE"] * len(clusters)
+    assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
