@@ -10,7 +10,7 @@ import time
 
 import boto3
 import pytest
-from conftest import FilesProject, Run
+from files_project import FilesProject, Run
 from typer.testing import CliRunner
 
 from engine.cli import app
