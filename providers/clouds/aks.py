@@ -12,7 +12,9 @@ The SDK's own retry policy is switched off: throttling and transient faults are 
 
 The credential (with the tokens it caches) per endpoint and a client per endpoint and subscription
 are shared by the process (:mod:`.sdk_clients`), for the Azure environment they were made in; the
-client's authentication policy renews its token before it expires.
+client's authentication policy renews its token before it expires. Both get a requests session that
+keeps :data:`.sdk_clients.POOL_CONNECTIONS` connections per host: concurrent calls also fetch the
+credential's first token concurrently.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import requests
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
@@ -33,6 +36,7 @@ from azure.core.exceptions import (
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import AzureKeyVaultKms, ManagedCluster, ManagedClusterSecurityProfile
+from urllib3.util.retry import Retry
 
 from ..errors import ErrorCode, Problem
 from . import sdk_clients
@@ -201,14 +205,17 @@ class AksSource:
             KIND,
             ("client", self.endpoint, self.subscription_id),
             _ENVIRONMENT,
-            lambda: ContainerServiceClient(self._credential(), self.subscription_id, **options),
+            lambda: ContainerServiceClient(self._credential(), self.subscription_id, session=_session(), **options),
         )
 
     def _credential(self) -> DefaultAzureCredential:
         """The shared credential for this endpoint's cloud."""
         options = {"disable_instance_discovery": True} if self.endpoint else {}
         return sdk_clients.client(
-            KIND, ("credential", self.endpoint), _ENVIRONMENT, lambda: DefaultAzureCredential(**options)
+            KIND,
+            ("credential", self.endpoint),
+            _ENVIRONMENT,
+            lambda: DefaultAzureCredential(session=_session(), **options),
         )
 
     def _call(self, operation: str, call: Callable[[ContainerServiceClient], T]) -> T:
@@ -261,6 +268,14 @@ class AksSource:
         return CloudError(
             "unavailable", f"Azure Resource Manager could not {operation} {cluster} ({detail}); retry later"
         )
+
+
+def _session() -> requests.Session:
+    """A session for the requests transport of a client or credential (its ``session`` keyword), as
+    azure-core sets one up (urllib3's retries off), with the larger pool of :func:`.sdk_clients.widen_pool`."""
+    return sdk_clients.widen_pool(
+        requests.Session(), max_retries=Retry(total=False, redirect=False, raise_on_status=False)
+    )
 
 
 def _retryable(exc: Exception) -> bool:

@@ -223,8 +223,8 @@ class GkeSource:
             KIND,
             ("client", self.endpoint),
             _ENVIRONMENT,
-            lambda: container_v1.ClusterManagerClient(
-                credentials=_credentials(), transport="rest", client_options=options
+            lambda: _pooled(
+                container_v1.ClusterManagerClient(credentials=_credentials(), transport="rest", client_options=options)
             ),
         )
 
@@ -304,6 +304,13 @@ _CURRENT_STATES = {  # databaseEncryption.currentState -> the shared state words
 
 def _throttled(exc: Exception) -> bool:
     return isinstance(exc, api.TooManyRequests)
+
+
+def _pooled(client: container_v1.ClusterManagerClient) -> container_v1.ClusterManagerClient:
+    """``client`` with the larger pool of :func:`.sdk_clients.widen_pool`: its REST transport has no
+    setting for it, so its requests session gets the adapter."""
+    sdk_clients.widen_pool(client.transport._session)
+    return client
 
 
 def _transient(exc: Exception) -> bool:

@@ -20,6 +20,9 @@ from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from requests import Session
+from requests.adapters import HTTPAdapter
+
 from kubeclient.memo import Memo
 
 V = TypeVar("V")
@@ -43,6 +46,15 @@ def client(
     """The value ``make`` builds for ``cloud`` with ``settings``, kept while ``fresh`` says so and the
     environment variables whose names start with one of ``variables`` stay as they are."""
     return _clients.get((cloud, settings, environment(variables)), make, fresh)
+
+
+def widen_pool(session: Session, **adapter_options) -> Session:
+    """``session`` (a requests session an SDK uses) keeping :data:`POOL_CONNECTIONS` connections per host;
+    ``adapter_options`` go to its adapter as the SDK would set them."""
+    adapter = HTTPAdapter(pool_maxsize=POOL_CONNECTIONS, **adapter_options)
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, adapter)
+    return session
 
 
 def environment(variables: tuple[str, ...]) -> str:

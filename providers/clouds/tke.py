@@ -181,7 +181,11 @@ class TkeSource:
         except Exception as exc:  # the chain raises SDK errors or OSError when nothing is configured
             raise CloudError("unauthorized", f"no Tencent Cloud credentials found ({exc}); {CREDENTIAL_HINT}") from exc
         profile = ClientProfile(httpProfile=_http_profile(self.endpoint), language="en-US")
-        return tke_client.TkeClient(chain, self.region, profile)
+        client = tke_client.TkeClient(chain, self.region, profile)
+        # The SDK's only pool setting pre-opens connections from a thread of its own; the session it
+        # sends through gets the larger pool of sdk_clients.widen_pool instead.
+        sdk_clients.widen_pool(client.request.conn._session)
+        return client
 
     def _call(self, client: tke_client.TkeClient, action: str, **params):
         try:

@@ -4,6 +4,10 @@ the SDK clients a test makes."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from providers.clouds import sdk_clients
@@ -57,3 +61,24 @@ def counted(monkeypatch):
         return made
 
     return count
+
+
+@pytest.fixture
+def describe_concurrently(caplog):
+    """``describe_concurrently(sources)`` describes every source at once (a thread each, released
+    together, as a run's ``--parallel`` calls are) and returns their states. It fails the test when
+    urllib3 discarded a connection because the shared client's pool was full."""
+
+    def describe_all(sources: list) -> list[str]:
+        barrier = threading.Barrier(len(sources))
+
+        def describe(source) -> str:
+            barrier.wait()
+            return source.describe().state
+
+        with caplog.at_level(logging.WARNING, logger="urllib3"), ThreadPoolExecutor(len(sources)) as pool:
+            states = list(pool.map(describe, sources))
+        assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
+        return states
+
+    return describe_all

@@ -13,7 +13,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils_models import Config
 
 from providers import kube
-from providers.clouds import ack
+from providers.clouds import ack, sdk_clients
 from providers.clouds.base import CloudError, ClusterDescription
 from sandbox.clouds.ack import AckEmulator
 
@@ -282,3 +282,12 @@ def test_a_new_emulator_on_the_same_directory_keeps_endpoint_credentials_and_clu
         assert second.cluster(CLUSTER)["cluster_id"] == CLUSTER
     finally:
         second.stop()
+
+
+def test_concurrent_describes_share_the_client_without_discarding_connections(cloud, describe_concurrently):
+    ids = [f"c{number:031x}" for number in range(24)]
+    for cid in ids:
+        cloud.add_cluster(REGION, cid)
+    sdk_clients.clear()
+    states = describe_concurrently([source(cloud, cid) for cid in ids])
+    assert states == [states[0]] * len(ids) and states[0]

@@ -11,7 +11,7 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
 from providers import kube
-from providers.clouds import aks, kind_problems
+from providers.clouds import aks, kind_problems, sdk_clients
 from providers.clouds.base import CloudError
 from providers.dynamic import ClusterLookupProvider
 from providers.errors import ErrorCode
@@ -173,6 +173,14 @@ def test_a_secret_changed_in_the_environment_gets_a_new_credential(cloud, monkey
         source(cloud).describe()
     assert "AADSTS7000215" in str(caught.value)  # the held token would have been accepted
     assert len(credentials) == 2
+
+
+def test_concurrent_describes_share_the_client_without_discarding_connections(cloud, describe_concurrently):
+    names = [f"prod-{number}" for number in range(24)]
+    for name in names:
+        cloud.add_cluster(SUBSCRIPTION, GROUP, name)
+    sdk_clients.clear()
+    assert describe_concurrently([source(cloud, name) for name in names]) == ["Running"] * len(names)
 
 
 # --- the emulator follows ARM, checked with the raw SDK ---------------------------------------------

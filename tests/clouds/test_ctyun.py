@@ -17,7 +17,7 @@ from itertools import count
 import pytest
 import yaml
 
-from providers.clouds import ctyun, source_for
+from providers.clouds import ctyun, sdk_clients, source_for
 from providers.clouds.base import CloudError
 from providers.clouds.ctyun import CcseApiError, CcseClient
 from providers.clouds.ctyun_signing import signed_headers
@@ -386,3 +386,16 @@ def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube_api, cluster
         assert cluster.describe().flags["network_plugin"] == "cubecni"
         assert probe(cluster.credentials(), "shop").git_version == "v1.29.3"
         second.remove_cluster(POOL, cluster_id)
+
+
+def test_concurrent_describes_share_the_client_without_discarding_connections(cloud, env, describe_concurrently):
+    ids = [f"c{next(_ids):05d}f0a3e6b24d1c9e7a5b3c1d2e4f61" for _ in range(24)]
+    for cid in ids:
+        cloud.add_cluster(POOL, cid)
+    sdk_clients.clear()
+    try:
+        states = describe_concurrently([source(cloud, cid) for cid in ids])
+    finally:
+        for cid in ids:
+            cloud.remove_cluster(POOL, cid)
+    assert states == [states[0]] * len(ids) and states[0]

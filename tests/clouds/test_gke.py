@@ -27,7 +27,7 @@ from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
 
 from providers import kube
-from providers.clouds import base, gke
+from providers.clouds import base, gke, sdk_clients
 from providers.clouds.base import CloudError
 from providers.errors import ClusterAccessError
 from sandbox.clouds.gke import GkeEmulator
@@ -200,6 +200,12 @@ def test_credentials_changed_in_the_environment_are_read_again(env, identity, mo
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "key.json"))
     assert source.describe().running
     assert len(defaults) == 2
+
+
+def test_concurrent_describes_share_the_client_without_discarding_connections(env, describe_concurrently):
+    clusters = [add_cluster(env) for _ in range(24)]
+    sdk_clients.clear()
+    assert describe_concurrently([gke.source(c, env.endpoint) for c in clusters]) == ["RUNNING"] * len(clusters)
 
 
 # --- error mapping ------------------------------------------------------------------------------

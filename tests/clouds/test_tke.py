@@ -22,7 +22,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.tke.v20180525 import models, tke_client
 
-from providers.clouds import source_for, tke
+from providers.clouds import sdk_clients, source_for, tke
 from providers.clouds.base import CloudError
 from providers.dynamic import ClusterLookupProvider
 from providers.errors import ErrorCode
@@ -423,3 +423,16 @@ def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube_api, cluster
         description = tke.source({"region": REGION, "cluster_id": cluster_id}, second.endpoint).describe()
         assert description.kubernetes_version == "1.28.3" and description.flags["public_endpoint"]
         second.remove_cluster(REGION, cluster_id)
+
+
+def test_concurrent_describes_share_the_client_without_discarding_connections(cloud, env, describe_concurrently):
+    ids = [f"cls-p{next(_ids):07d}" for _ in range(24)]
+    for cid in ids:
+        cloud.add_cluster(REGION, cid)
+    sdk_clients.clear()
+    try:
+        states = describe_concurrently([source(cloud, cid) for cid in ids])
+    finally:
+        for cid in ids:
+            cloud.remove_cluster(REGION, cid)
+    assert states == [states[0]] * len(ids) and states[0]
