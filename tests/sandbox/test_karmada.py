@@ -363,26 +363,33 @@ def test_a_push_member_is_ready_tainted_while_unreachable_and_ready_again(emulat
         emulator.remove_cluster(member.name)
 
 
+def start_agent(member, plane, name: str) -> dict:
+    """A karmada-agent in ``member`` for the Pull cluster ``name`` of ``plane`` (the names ``karmadactl
+    register`` uses); returns its Deployment as created."""
+    namespace(member, "karmada-system")
+    member.objects.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "karmada-kubeconfig", "namespace": "karmada-system"},
+            "data": {"karmada-kubeconfig": base64.b64encode(plane.kubeconfig().encode()).decode()},
+        }
+    )
+    agent = deployment("karmada-agent", "karmada-system", 1, "karmada-agent:test")
+    agent["spec"]["template"]["spec"]["containers"][0]["command"] = [
+        "/bin/karmada-agent",
+        "--karmada-kubeconfig=/etc/kubeconfig/karmada-kubeconfig",
+        f"--cluster-name={name}",
+    ]
+    member.objects.create(agent)
+    return agent
+
+
 def test_a_pull_agent_registers_its_cluster(emulator, plane, controllers):
     member = emulator.add_cluster(unique("p"))
     name = unique("pulled")
     try:
-        namespace(member, "karmada-system")
-        member.objects.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": "karmada-kubeconfig", "namespace": "karmada-system"},
-                "data": {"karmada-kubeconfig": base64.b64encode(plane.kubeconfig().encode()).decode()},
-            }
-        )
-        agent = deployment("karmada-agent", "karmada-system", 1, "karmada-agent:test")
-        agent["spec"]["template"]["spec"]["containers"][0]["command"] = [
-            "/bin/karmada-agent",
-            "--karmada-kubeconfig=/etc/kubeconfig/karmada-kubeconfig",
-            f"--cluster-name={name}",
-        ]
-        member.objects.create(agent)
+        agent = start_agent(member, plane, name)
         cluster = settle(
             controllers, lambda: (c := get(plane, CLUSTER_API, "Cluster", name)) and is_true(c, "Ready") and c
         )
@@ -420,18 +427,7 @@ def test_a_cluster_unregistered_while_its_agent_runs_stays_gone_until_the_agent_
     member = emulator.add_cluster(unique("p"))
     name = unique("pulled")
     try:
-        namespace(member, "karmada-system")
-        member.objects.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": "karmada-kubeconfig", "namespace": "karmada-system"},
-                "data": {"karmada-kubeconfig": base64.b64encode(plane.kubeconfig().encode()).decode()},
-            }
-        )
-        agent = deployment("karmada-agent", "karmada-system", 1, "karmada-agent:test")
-        agent["spec"]["template"]["spec"]["containers"][0]["command"] = [f"--cluster-name={name}"]
-        member.objects.create(agent)
+        start_agent(member, plane, name)
         settle(controllers, lambda: is_true(get(plane, CLUSTER_API, "Cluster", name), "Ready"))
 
         plane.objects.delete(CLUSTER_API, "Cluster", name)
