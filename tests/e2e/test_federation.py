@@ -64,6 +64,18 @@ def test_the_federation_runs_and_the_multi_active_deployment_is_split_with_overr
     assert again.code == 0, again.out + again.err
 
 
+def karmada_clusters_and_namespaces(project) -> tuple[set[str], set[str]]:
+    """The Cluster and Namespace names on the federation's Karmada API (the sandbox's only control plane)."""
+    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
+    try:
+        (plane,) = [c for c in emulator.clusters.values() if c.name.startswith("karmada-")]
+        clusters = {c["metadata"]["name"] for c in plane.objects.list("cluster.karmada.io/v1alpha1", "Cluster")}
+        return clusters, {n["metadata"]["name"] for n in plane.objects.list("v1", "Namespace")}
+    finally:
+        emulator.flush()
+        emulator.stop()
+
+
 def federation_config(project) -> dict:
     return next(f for f in project.config()["config"]["fleetform:federations"] if f["name"] == "fed-sandbox")
 
@@ -122,6 +134,18 @@ def test_membership_changes_join_the_right_federation_and_a_fleet_goes_after_its
     assert up.code == 0, up.out + up.err
     federation = up.json()["outputs"]["federations"]["fed-sandbox"]
     assert federation["members"] == {name: "Ready" for name in (*MEMBERS, "idc-sh-01")}
+
+    config = project.config()  # it goes back: it leaves the federation as `karmadactl unregister` has it leave
+    fleets = {f["name"]: f for f in config["config"]["fleetform:fleets"]}
+    fleets["fleet-multicloud"]["members"].remove("idc-sh-01")
+    fleets["fleet-idc"]["members"].append("idc-sh-01")
+    project.write_config(config)
+    up = project.cli("up", "--yes", "--json", timeout=600)
+    assert up.code == 0, up.out + up.err
+    assert up.json()["outputs"]["federations"]["fed-sandbox"]["members"] == {name: "Ready" for name in MEMBERS}
+    clusters, namespaces = karmada_clusters_and_namespaces(project)
+    assert clusters == set(MEMBERS)
+    assert "karmada-es-idc-sh-01" not in namespaces
 
     config = project.config()  # the whole multi-cloud fleet goes, with its federation and permission
     settings = config["config"]
