@@ -32,7 +32,9 @@ class Karmada:
         self._operator_settled: tuple[int, list[str]] | None = None  # hub rv -> control planes
         self._settled: dict[str, tuple[tuple, float | None]] = {}  # control plane -> (versions, deadline)
         self._agents: dict[str, tuple[str, int]] = {}  # members running a karmada-agent -> its start
-        self._registered: dict[str, tuple[str, int]] = {}  # member -> the start at which its agent registered
+        # member -> the start at which its agent registered; in memory, so a restarted sandbox starts
+        # every agent anew, as restarting their pods would
+        self._registered: dict[str, tuple[str, int]] = {}
         self._running = False
 
     def control_planes(self, emulator: KubeApiEmulator, hub: VirtualCluster) -> list[VirtualCluster]:
