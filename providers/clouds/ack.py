@@ -157,7 +157,7 @@ class AckSource:
         return sdk_clients.client(KIND, (self.region_id, self.endpoint), _ENVIRONMENT, self._new_client)
 
     def _new_client(self) -> Client:
-        config = Config(region_id=self.region_id, **_credential_options())
+        config = Config(region_id=self.region_id, max_idle_conns=sdk_clients.POOL_CONNECTIONS, **_credential_options())
         if self.endpoint:
             scheme, config.endpoint = split_endpoint(self.endpoint)
             if scheme:

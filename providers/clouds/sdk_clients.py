@@ -50,10 +50,12 @@ def client(
 
 def widen_pool(session: Session, **adapter_options) -> Session:
     """``session`` (a requests session an SDK uses) keeping :data:`POOL_CONNECTIONS` connections per host;
-    ``adapter_options`` go to its adapter as the SDK would set them."""
+    ``adapter_options`` go to its adapter as the SDK would set them. Only requests' plain adapters are
+    replaced: one the SDK mounted itself (e.g. google-auth's client-certificate adapter) stays."""
     adapter = HTTPAdapter(pool_maxsize=POOL_CONNECTIONS, **adapter_options)
     for prefix in ("http://", "https://"):
-        session.mount(prefix, adapter)
+        if type(session.get_adapter(prefix)) is HTTPAdapter:
+            session.mount(prefix, adapter)
     return session
 
 

@@ -21,10 +21,12 @@ import urllib.request
 import google.auth
 import google.auth.transport.requests
 import pytest
+import requests
 import yaml
 from google.api_core import exceptions as api
 from google.api_core.client_options import ClientOptions
 from google.cloud import container_v1
+from requests.adapters import HTTPAdapter
 
 from providers import kube
 from providers.clouds import base, gke, sdk_clients
@@ -438,3 +440,18 @@ def test_gcloud_container_clusters_list_sees_every_location(env, spread, tmp_pat
         (spread[0]["cluster_name"], LOCATION, "RUNNING"),
         (spread[1]["cluster_name"], "us-east1", "RUNNING"),
     }
+
+
+def test_widening_the_pool_keeps_an_adapter_the_sdk_mounted():
+    """With client certificates on, google-auth mounts its own adapter for https: it must stay, or the
+    certificate is no longer sent."""
+
+    class CertificateAdapter(HTTPAdapter):
+        pass
+
+    session = requests.Session()
+    mounted = CertificateAdapter()
+    session.mount("https://", mounted)
+    sdk_clients.widen_pool(session)
+    assert session.get_adapter("https://container.mtls.googleapis.com") is mounted
+    assert session.get_adapter("http://127.0.0.1:1")._pool_maxsize == sdk_clients.POOL_CONNECTIONS
