@@ -63,6 +63,8 @@ class Karmada:
                     self._agents[m.name] = found[3]
         names = {m.name for m in members}
         self._agents = {name: start for name, start in self._agents.items() if name in names}
+        # an agent that stopped (its Deployment gone or unavailable) registers again when it runs again
+        self._registered = {name: start for name, start in self._registered.items() if name in self._agents}
         self._running = bool(control_planes or self._agents)
         if not self._running:
             return

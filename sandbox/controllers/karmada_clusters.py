@@ -13,9 +13,9 @@ On each emulated control plane, for every ``Cluster``:
   the control plane (the names ``karmadactl register`` uses). Over HTTPS with that credential the
   agent creates its ``Cluster`` (named by the container's ``--cluster-name=`` argument, with
   ``syncMode: Pull`` and ``apiEndpoint`` from ``--cluster-api-endpoint=`` or else the member's URL)
-  when it starts, and reports it Ready. As upstream, it registers only at start (a new Deployment or
-  a new generation of it): a Cluster deleted while the agent runs (``karmadactl unregister``) stays
-  deleted, and the agent stops reporting. A Pull cluster whose agent did not report in the current pass (the
+  when it starts, and reports it Ready. As upstream, it registers only at start (a new Deployment, a
+  new generation of it, or once it is available again): a Cluster deleted while the agent runs
+  (``karmadactl unregister``) stays deleted, and the agent stops reporting. A Pull cluster whose agent did not report in the current pass (the
   Deployment is gone or unavailable, or the member is unreachable) is set ``Ready=Unknown``
   (``ClusterStatusUnknown``) by the control plane.
 
