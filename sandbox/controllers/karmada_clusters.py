@@ -15,9 +15,9 @@ On each emulated control plane, for every ``Cluster``:
   ``syncMode: Pull`` and ``apiEndpoint`` from ``--cluster-api-endpoint=`` or else the member's URL)
   when it starts, and reports it Ready. As upstream, it registers only at start (a new Deployment, a
   new generation of it, or once it is available again): a Cluster deleted while the agent runs
-  (``karmadactl unregister``) stays deleted, and the agent stops reporting. A Pull cluster whose agent did not report in the current pass (the
-  Deployment is gone or unavailable, or the member is unreachable) is set ``Ready=Unknown``
-  (``ClusterStatusUnknown``) by the control plane.
+  (``karmadactl unregister``) stays deleted, and the agent stops reporting. A Pull cluster whose
+  agent did not report in the current pass (the Deployment is gone or unavailable, or the member
+  is unreachable) is set ``Ready=Unknown`` (``ClusterStatusUnknown``) by the control plane.
 
 A Ready cluster also gets ``status.kubernetesVersion`` and ``status.nodeSummary{totalNum,
 readyNum}`` (read from the member when it turns Ready). Taints follow the Ready condition as

@@ -66,10 +66,12 @@ def counted(monkeypatch):
 @pytest.fixture
 def describe_concurrently(caplog):
     """``describe_concurrently(sources)`` describes every source at once (a thread each, released
-    together, as a run's ``--parallel`` calls are) and returns their states. It fails the test when
-    urllib3 discarded a connection because the shared client's pool was full."""
+    together, as a run's ``--parallel`` calls are) through a shared client made for it, and returns
+    their states. It fails the test when urllib3 discarded a connection because that client's pool
+    was full."""
 
     def describe_all(sources: list) -> list[str]:
+        sdk_clients.clear()
         barrier = threading.Barrier(len(sources))
 
         def describe(source) -> str:

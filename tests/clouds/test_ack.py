@@ -13,7 +13,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils_models import Config
 
 from providers import kube
-from providers.clouds import ack, sdk_clients
+from providers.clouds import ack
 from providers.clouds.base import CloudError, ClusterDescription
 from sandbox.clouds.ack import AckEmulator
 
@@ -288,6 +288,5 @@ def test_concurrent_describes_share_the_client_without_discarding_connections(cl
     ids = [f"c{number:031x}" for number in range(24)]
     for cid in ids:
         cloud.add_cluster(REGION, cid)
-    sdk_clients.clear()
     states = describe_concurrently([source(cloud, cid) for cid in ids])
     assert states == [states[0]] * len(ids) and states[0]

@@ -11,7 +11,7 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
 from providers import kube
-from providers.clouds import aks, kind_problems, sdk_clients
+from providers.clouds import aks, kind_problems
 from providers.clouds.base import CloudError
 from providers.dynamic import ClusterLookupProvider
 from providers.errors import ErrorCode
@@ -179,7 +179,6 @@ def test_concurrent_describes_share_the_client_without_discarding_connections(cl
     names = [f"prod-{number}" for number in range(24)]
     for name in names:
         cloud.add_cluster(SUBSCRIPTION, GROUP, name)
-    sdk_clients.clear()
     assert describe_concurrently([source(cloud, name) for name in names]) == ["Running"] * len(names)
 
 

@@ -17,7 +17,7 @@ from itertools import count
 import pytest
 import yaml
 
-from providers.clouds import ctyun, sdk_clients, source_for
+from providers.clouds import ctyun, source_for
 from providers.clouds.base import CloudError
 from providers.clouds.ctyun import CcseApiError, CcseClient
 from providers.clouds.ctyun_signing import signed_headers
@@ -392,7 +392,6 @@ def test_concurrent_describes_share_the_client_without_discarding_connections(cl
     ids = [f"c{next(_ids):05d}f0a3e6b24d1c9e7a5b3c1d2e4f61" for _ in range(24)]
     for cid in ids:
         cloud.add_cluster(POOL, cid)
-    sdk_clients.clear()
     try:
         states = describe_concurrently([source(cloud, cid) for cid in ids])
     finally:

@@ -390,5 +390,4 @@ def test_clusters_persist_across_emulator_restarts(kube_api, tmp_path, cloud_env
 
 def test_concurrent_describes_share_the_client_without_discarding_connections(env, describe_concurrently):
     clusters = [add_cluster(env) for _ in range(24)]
-    sdk_clients.clear()
     assert describe_concurrently([eks.source(c, env.endpoint) for c in clusters]) == ["ACTIVE"] * len(clusters)

@@ -22,7 +22,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.tke.v20180525 import models, tke_client
 
-from providers.clouds import sdk_clients, source_for, tke
+from providers.clouds import source_for, tke
 from providers.clouds.base import CloudError
 from providers.dynamic import ClusterLookupProvider
 from providers.errors import ErrorCode
@@ -429,7 +429,6 @@ def test_concurrent_describes_share_the_client_without_discarding_connections(cl
     ids = [f"cls-p{next(_ids):07d}" for _ in range(24)]
     for cid in ids:
         cloud.add_cluster(REGION, cid)
-    sdk_clients.clear()
     try:
         states = describe_concurrently([source(cloud, cid) for cid in ids])
     finally:
