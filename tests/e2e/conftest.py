@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import PIPE
@@ -140,6 +142,32 @@ class SandboxProject:
     @property
     def world_dir(self) -> Path:
         return self.state / "sandbox"
+
+    @contextlib.contextmanager
+    def kubeapi(self, save: bool = False) -> Iterator:
+        """The saved world's Kubernetes API emulator, between runs (none runs the world then). With
+        ``save`` what the block changed is written back for the next run; the emulator stops either way."""
+        from sandbox.kubeapi import KubeApiEmulator
+
+        emulator = KubeApiEmulator(self.world_dir / "kubeapi")
+        try:
+            yield emulator
+            if save:
+                emulator.flush()
+        finally:
+            emulator.stop()
+
+    @contextlib.contextmanager
+    def cloud(self, kind: str) -> Iterator:
+        """The saved world's emulator of ``kind``'s cloud API (``eks``, ``gke``, ...), between runs; what the
+        block changed is written back."""
+        import importlib
+
+        from sandbox.world import CLOUD_EMULATORS
+
+        module, name = CLOUD_EMULATORS[kind]
+        with self.kubeapi(save=True) as kube:
+            yield getattr(importlib.import_module(module), name)(kube, self.world_dir / kind)
 
 
 def _clusters_named(federation: dict) -> set[str]:

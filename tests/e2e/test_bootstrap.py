@@ -9,8 +9,6 @@ import ipaddress
 
 from test_sandbox import registered_clusters
 
-from sandbox.kubeapi import KubeApiEmulator
-
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 # kind -> the class the cluster ends with (DOMAIN §6.3): created (eks, ctyun) or the cloud's own, adopted
 EXPECTED_CLASS = {
@@ -24,19 +22,13 @@ EXPECTED_CLASS = {
 
 def virtual_clusters(project) -> dict[str, str]:
     """Registered cluster -> the name of the sandbox's virtual cluster behind it."""
-    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
-    try:
+    with project.kubeapi() as emulator:
         return {name: cluster.name for name, cluster in registered_clusters(emulator).items()}
-    finally:
-        emulator.stop()
 
 
 def read(project, virtual: str, api_version: str, kind: str, namespace: str | None = None) -> list[dict]:
-    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
-    try:
+    with project.kubeapi() as emulator:
         return emulator.clusters[virtual].objects.list(api_version, kind, namespace)
-    finally:
-        emulator.stop()
 
 
 def storage_classes(project, virtual: str) -> dict[str, bool]:

@@ -3,13 +3,11 @@ failure of each such cluster alone in `preview`."""
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
 
 from components.spec import CLUSTER_MODELS
-from sandbox.kubeapi import KubeApiEmulator
 from sandbox.world import CLOUD_EMULATORS
 
 
@@ -19,13 +17,9 @@ def _without_day1(sandbox_project):
     sandbox_project.without_federations()  # so has the federation; here it would only add members to unjoin
 
 
-def delete_in_cloud(world_dir, kind: str, declared: dict) -> None:
-    module, name = CLOUD_EMULATORS[kind]
-    kube = KubeApiEmulator(world_dir / "kubeapi")
-    cloud = getattr(importlib.import_module(module), name)(kube, world_dir / kind)
-    cloud.remove_cluster(**CLUSTER_MODELS[kind].model_validate(declared).identity())
-    kube.flush()
-    kube.stop()
+def delete_in_cloud(project, kind: str, declared: dict) -> None:
+    with project.cloud(kind) as cloud:
+        cloud.remove_cluster(**CLUSTER_MODELS[kind].model_validate(declared).identity())
 
 
 def test_clusters_deleted_in_their_clouds(sandbox_project):
@@ -38,7 +32,7 @@ def test_clusters_deleted_in_their_clouds(sandbox_project):
     gone = sorted(name for name, c in declared.items() if c["kind"] in CLOUD_EMULATORS)
     assert {declared[name]["kind"] for name in gone} == set(CLOUD_EMULATORS)  # every cloud kind
     for name in gone:
-        delete_in_cloud(sandbox_project.world_dir, declared[name]["kind"], declared[name])
+        delete_in_cloud(sandbox_project, declared[name]["kind"], declared[name])
 
     drift = sandbox_project.cli("refresh", "--preview-only", "--json").json()
     ops = {s["urn"].rsplit("::", 1)[-1]: s["op"] for s in drift["steps"]}

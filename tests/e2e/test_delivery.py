@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from sandbox.kubeapi import ApiError, KubeApiEmulator
+from sandbox.kubeapi import ApiError
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +30,8 @@ def manual_install(project) -> None:
 
 
 def with_emulator(project, action):
-    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
-    try:
+    with project.kubeapi(save=True) as emulator:
         return action(emulator)
-    finally:
-        emulator.flush()
-        emulator.stop()
 
 
 def marker(emulator) -> dict | None:

@@ -5,12 +5,8 @@ at preview, and a key changed outside fleetform found by refresh and put back by
 from __future__ import annotations
 
 import base64
-import importlib
 
 import yaml
-
-from sandbox.kubeapi import KubeApiEmulator
-from sandbox.world import CLOUD_EMULATORS
 
 CLOUD_ENCRYPTED = {
     "eks-euw1-01": "aws-kms",
@@ -70,12 +66,8 @@ def test_a_key_changed_outside_fleetform_is_found_and_put_back(sandbox_project):
     project.without_fleets()
     assert project.cli("up", "--yes", timeout=600).code == 0
 
-    module, name = CLOUD_EMULATORS["gke"]
-    kube = KubeApiEmulator(project.world_dir / "kubeapi")
-    gke = getattr(importlib.import_module(module), name)(kube, project.world_dir / "gke")
-    gke.set_database_encryption("fleetform-sandbox", "europe-west1", "sandbox-gke", None)  # someone decrypted it
-    kube.flush()
-    kube.stop()
+    with project.cloud("gke") as gke:
+        gke.set_database_encryption("fleetform-sandbox", "europe-west1", "sandbox-gke", None)  # someone decrypted it
 
     drift = project.cli("refresh", "--preview-only", "--json")
     ops = {s["urn"].rsplit("::", 1)[-1]: s["op"] for s in drift.json()["steps"]}
@@ -171,17 +163,16 @@ def test_an_idc_cluster_is_encrypted_through_privileged_pods_and_none_is_left(sa
         ("create", "update", "replace", "delete", "failed", "skipped"), 0
     )
 
-    kube = KubeApiEmulator(project.world_dir / "kubeapi")
-    cluster = kube.cluster("idc-sh-01")
-    secrets = cluster.objects.list("v1", "Secret")
-    stored = {
-        (s["metadata"]["namespace"], s["metadata"]["name"]): cluster.at_rest.etcd_get(
-            f"/registry/secrets/{s['metadata']['namespace']}/{s['metadata']['name']}"
-        )
-        for s in secrets
-    }
-    left = cluster.objects.list("v1", "Pod", "fleetform-node-access")
-    kube.stop()
+    with project.kubeapi() as kube:
+        cluster = kube.cluster("idc-sh-01")
+        secrets = cluster.objects.list("v1", "Secret")
+        stored = {
+            (s["metadata"]["namespace"], s["metadata"]["name"]): cluster.at_rest.etcd_get(
+                f"/registry/secrets/{s['metadata']['namespace']}/{s['metadata']['name']}"
+            )
+            for s in secrets
+        }
+        left = cluster.objects.list("v1", "Pod", "fleetform-node-access")
     assert len(stored) > 1 and all(value.startswith(b"k8s:enc:aesgcm:v1:key-1:") for value in stored.values()), {
         key: value[:24] for key, value in stored.items()
     }  # every Secret, the klusterlet's included, rewritten under the key

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from test_sandbox import fleetform_objects, registered_clusters
 
-from sandbox.kubeapi import ApiError, KubeApiEmulator
+from sandbox.kubeapi import ApiError
 
 
 @pytest.fixture(autouse=True)
@@ -25,9 +25,8 @@ REGISTRY = {
 
 def member_deployments(project) -> dict[str, dict | None]:
     """nginx in namespace demo of each fleet member."""
-    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
-    try:
-        found: dict[str, dict | None] = {}
+    found: dict[str, dict | None] = {}
+    with project.kubeapi() as emulator:
         for name, cluster in registered_clusters(emulator).items():
             if name not in MEMBERS:
                 continue
@@ -35,10 +34,7 @@ def member_deployments(project) -> dict[str, dict | None]:
                 found[name] = cluster.objects.get("apps/v1", "Deployment", "nginx", "demo")
             except ApiError:
                 found[name] = None
-        return found
-    finally:
-        emulator.flush()
-        emulator.stop()
+    return found
 
 
 def test_the_federation_runs_and_the_multi_active_deployment_is_split_with_overrides(sandbox_project):
@@ -66,14 +62,10 @@ def test_the_federation_runs_and_the_multi_active_deployment_is_split_with_overr
 
 def karmada_clusters_and_namespaces(project) -> tuple[set[str], set[str]]:
     """The Cluster and Namespace names on the federation's Karmada API (the sandbox's only control plane)."""
-    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
-    try:
+    with project.kubeapi() as emulator:
         (plane,) = [c for c in emulator.clusters.values() if c.name.startswith("karmada-")]
         clusters = {c["metadata"]["name"] for c in plane.objects.list("cluster.karmada.io/v1alpha1", "Cluster")}
         return clusters, {n["metadata"]["name"] for n in plane.objects.list("v1", "Namespace")}
-    finally:
-        emulator.flush()
-        emulator.stop()
 
 
 def federation_config(project) -> dict:
@@ -89,12 +81,8 @@ def set_federation(project, **changes) -> None:
 
 def set_reachable(project, member: str, reachable: bool) -> None:
     """Make the virtual cluster behind a registered member stop (or start) answering."""
-    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
-    try:
+    with project.kubeapi(save=True) as emulator:
         registered_clusters(emulator)[member].set_reachable(reachable)
-    finally:
-        emulator.flush()
-        emulator.stop()
 
 
 @pytest.mark.timeout(900)
@@ -160,7 +148,7 @@ def test_membership_changes_join_the_right_federation_and_a_fleet_goes_after_its
     done = [line.split()[-2] for line in up.out.splitlines() if line.strip().startswith("- delete ")]
     assert done.index("fed-sandbox-karmada") < done.index("fleet-multicloud-clusterset")  # in completion order
     assert project.cli("stack", "output", "--json").json()["federations"] == {}
-    hub = fleetform_objects(project.world_dir)["hub-sandbox"]
+    hub = fleetform_objects(project)["hub-sandbox"]
     assert not {o for o in hub if "fleet-multicloud" in o[1]}
 
 

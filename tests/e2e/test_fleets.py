@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from test_sandbox import fleetform_objects
 
-from sandbox.kubeapi import ApiError, KubeApiEmulator
+from sandbox.kubeapi import ApiError
 
 
 @pytest.fixture(autouse=True)
@@ -52,13 +52,11 @@ def fleet_stack(project, east: list[str], north: list[str]) -> None:
 
 
 def read(project, cluster: str, kind: str, name: str, namespace: str = "", api: str = RBAC) -> dict | None:
-    emulator = KubeApiEmulator(project.world_dir / "kubeapi")
-    try:
-        return emulator.cluster(cluster).objects.get(api, kind, name, namespace)
-    except ApiError:
-        return None
-    finally:
-        emulator.stop()
+    with project.kubeapi() as emulator:
+        try:
+            return emulator.cluster(cluster).objects.get(api, kind, name, namespace)
+        except ApiError:
+            return None
 
 
 def up(project) -> dict:
@@ -132,7 +130,7 @@ def test_fleets_and_permissions_follow_membership(sandbox_project):
 
     destroy = project.cli("destroy", "--yes")
     assert destroy.code == 0, destroy.out + destroy.err
-    left = fleetform_objects(project.world_dir)
+    left = fleetform_objects(project)
     assert all(found == set() for found in left.values()), left
 
 

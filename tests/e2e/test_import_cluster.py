@@ -34,7 +34,7 @@ def test_an_imported_cluster_is_declared_after_its_lookup_and_refused_without_a_
 
     # gone from its cloud: the preview's lookup refuses it and the file is put back as it was
     sandbox_project.stack_file.write_bytes(before)
-    delete_in_cloud(sandbox_project.world_dir, "eks", entry)
+    delete_in_cloud(sandbox_project, "eks", entry)
     missing = sandbox_project.cli("import", CLUSTER, "eks-new", "eks:eu-west-1/new-eks")
     assert missing.code == 2, missing.out + missing.err
     assert "eks-new was not imported (the stack file is unchanged)" in missing.err

@@ -36,23 +36,23 @@ def registered_clusters(emulator: KubeApiEmulator) -> dict[str, VirtualCluster]:
     return found
 
 
-def fleetform_objects(world_dir) -> dict[str, set[tuple[str, str]]]:
+def fleetform_objects(project) -> dict[str, set[tuple[str, str]]]:
     """Every object labelled managed-by=fleetform, per cluster, read from the emulator's saved data."""
-    emulator = KubeApiEmulator(world_dir / "kubeapi")
-    found = {}
-    for name, cluster in emulator.clusters.items():
-        objects = set()
-        for api_version, kind in KINDS:
-            for obj in cluster.objects.list(api_version, kind, label_selector="app.kubernetes.io/managed-by=fleetform"):
-                objects.add((kind, obj["metadata"]["name"]))
+    with project.kubeapi() as emulator:
+        return {name: _fleetform_objects(cluster) for name, cluster in emulator.clusters.items()}
+
+
+def _fleetform_objects(cluster) -> set[tuple[str, str]]:
+    objects = set()
+    for api_version, kind in KINDS:
+        for obj in cluster.objects.list(api_version, kind, label_selector="app.kubernetes.io/managed-by=fleetform"):
+            objects.add((kind, obj["metadata"]["name"]))
+    with contextlib.suppress(ApiError, LookupError):
+        objects |= {("ManagedCluster", o["metadata"]["name"]) for o in cluster.objects.list(OCM, "ManagedCluster")}
+    for kind in ("ManagedClusterSet", "ManagedClusterSetBinding"):
         with contextlib.suppress(ApiError, LookupError):
-            objects |= {("ManagedCluster", o["metadata"]["name"]) for o in cluster.objects.list(OCM, "ManagedCluster")}
-        for kind in ("ManagedClusterSet", "ManagedClusterSetBinding"):
-            with contextlib.suppress(ApiError, LookupError):
-                objects |= {(kind, o["metadata"]["name"]) for o in cluster.objects.list(OCM_SETS, kind)}
-        found[name] = objects
-    emulator.stop()
-    return found
+            objects |= {(kind, o["metadata"]["name"]) for o in cluster.objects.list(OCM_SETS, kind)}
+    return objects
 
 
 def test_sandbox_lifecycle(sandbox_project):
@@ -69,7 +69,7 @@ def test_sandbox_lifecycle(sandbox_project):
     assert {c["mode"] for c in clusters.values()} == {"agent", "direct"}
     assert len({c["region"] for c in clusters.values()}) >= 2
 
-    objects = fleetform_objects(sandbox_project.world_dir)
+    objects = fleetform_objects(sandbox_project)
     hub = objects["hub-sandbox"]
     assert {("ManagedCluster", n) for n in clusters} <= hub
     assert ("Secret", "idc-sh-02-credential") in hub  # direct: the hub holds the member credential
@@ -90,7 +90,7 @@ def test_sandbox_lifecycle(sandbox_project):
     assert {op for name, op in changed.items() if name not in deleted} <= {"update"}
     assert all(name.endswith("-status") for name, op in changed.items() if op == "update")
     assert sandbox_project.cli("up", "--yes").code == 0
-    objects = fleetform_objects(sandbox_project.world_dir)
+    objects = fleetform_objects(sandbox_project)
     assert objects["idc-bj-01"] == set()
     assert not {o for o in objects["hub-sandbox"] if "idc-bj-01" in o[1]}
     assert ("ManagedCluster", "idc-sh-01") in objects["hub-sandbox"]
@@ -103,7 +103,7 @@ def test_sandbox_lifecycle(sandbox_project):
 
     destroy = sandbox_project.cli("destroy", "--yes")
     assert destroy.code == 0, destroy.out + destroy.err
-    assert all(found == set() for found in fleetform_objects(sandbox_project.world_dir).values())
+    assert all(found == set() for found in fleetform_objects(sandbox_project).values())
 
 
 def _too_old(emulator):
@@ -124,10 +124,8 @@ def _unreachable(emulator):
 def test_a_cluster_that_cannot_be_registered_fails_alone(sandbox_project, break_cluster, message, preview_code):
     sandbox_project.keep_clusters(lambda cluster: cluster["kind"] == "idc")  # quicker; the kind does not matter
     sandbox_project.without_fleets()  # a fleet's dependents would be skipped with the cluster
-    emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
-    break_cluster(emulator)
-    emulator.flush()
-    emulator.stop()
+    with sandbox_project.kubeapi(save=True) as emulator:
+        break_cluster(emulator)
 
     preview = sandbox_project.cli("preview")
     assert preview.code == preview_code
@@ -147,10 +145,8 @@ def test_a_member_that_stops_answering_shows_as_disconnected(sandbox_project):
     sandbox_project.keep_clusters(lambda cluster: cluster["kind"] == "idc")
     sandbox_project.without_fleets()  # a fleet's status would rightly see its member disconnected too
     assert sandbox_project.cli("up", "--yes").code == 0
-    emulator = KubeApiEmulator(sandbox_project.world_dir / "kubeapi")
-    emulator.cluster("idc-sh-02").set_reachable(False)  # the direct-mode member
-    emulator.flush()
-    emulator.stop()
+    with sandbox_project.kubeapi(save=True) as emulator:
+        emulator.cluster("idc-sh-02").set_reachable(False)  # the direct-mode member
 
     drift = sandbox_project.cli("refresh", "--preview-only", "--json").json()
     status = [s for s in drift["steps"] if s["urn"].endswith("::idc-sh-02-status")][0]
