@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
-from . import output_capture
+from . import output_capture, progress
 from .diff import diff_properties
 from .errors import EngineError
 from .graph import Graph, deletion_graph
@@ -208,11 +208,18 @@ class Deployment:
             step.status = Status.RUNNING
             self.observer.on_step(step)
             try:
-                return output_capture.call(fn)
+                with progress.reporting(lambda message: self._waiting(step, message)):
+                    return output_capture.call(fn)
             finally:
+                step.waiting_for = ""
                 self.live.end(step.urn)
 
         return self.walker.call(recorded)
+
+    def _waiting(self, step: Step, message: str) -> None:
+        if message != step.waiting_for:
+            step.waiting_for = message
+            self.observer.on_step(step)
 
     def _persist(self) -> None:
         if self.checkpointer is not None:

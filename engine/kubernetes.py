@@ -51,6 +51,7 @@ from kubeclient import (
     delete_unreachable,
 )
 
+from . import progress
 from .diff import diff_properties, restrict_to
 from .kubernetes_import import declared_fields
 from .numbers import whole_numbers
@@ -287,6 +288,7 @@ class KubernetesProvider:
             status, data = self._request("GET", path)
             if status == 404:
                 return
+            progress.report(_deletion_wait(data, _await_seconds(obj)))
             time.sleep(0.2)
         raise ProviderError(
             f"{obj['kind']} {meta['name']} is still present after delete (finalizers: "
@@ -324,6 +326,9 @@ class KubernetesProvider:
             return live
         deadline = time.monotonic() + _await_seconds(obj)
         while time.monotonic() < deadline:
+            progress.report(
+                f"waiting to be ready: {_readiness_hint(obj['kind'], live)} (up to {_await_seconds(obj):g}s)"
+            )
             time.sleep(0.2)
             status, live = self._request("GET", path)
             _raise_for(status, live, f"read {obj['kind']} {obj['metadata']['name']}")
@@ -377,6 +382,14 @@ def _readiness_hint(kind: str, live: dict) -> str:
     if kind == "Service":
         return "no load balancer address assigned"
     return "condition Established is not True"
+
+
+def _deletion_wait(live: Any, seconds: float) -> str:
+    """What a delete waits for while the object is still there."""
+    finalizers = ((live or {}).get("metadata") or {}).get("finalizers") if isinstance(live, dict) else None
+    if finalizers:
+        return f"waiting for finalizers {', '.join(finalizers)} to be removed (up to {seconds:g}s)"
+    return f"waiting for the API server to remove it (up to {seconds:g}s)"
 
 
 def _await_seconds(obj: dict) -> float:

@@ -158,6 +158,8 @@ class LiveView:
             (f"{SYMBOLS.get(step.op, '?'):>2} ", color), (f"{state:<11}", style), (f"{step.name:<{name_width}}", "bold")
         )
         row.append(f"  {step.type}", style="dim")
+        if step.status == Status.RUNNING and step.waiting_for:
+            row.append(f"  {step.waiting_for}", style="cyan")
         if step.error:
             reason = step.error.splitlines()[0].removeprefix("skipped: ")
             row.append(f"  {reason}", style="red" if step.status == Status.FAILED else "yellow")

@@ -133,6 +133,8 @@ class Reporter:
         status = STATUS_WORDS.get(step.status, step.status)
         verb = PROGRESSIVE.get(step.op, step.op) if step.status == Status.RUNNING else step.op
         text = f"{SYMBOLS.get(step.op, '?'):>2} {verb:<10} {step.type}  {step.name}  {status}".rstrip()
+        if step.status == Status.RUNNING and step.waiting_for:
+            text += f" {step.waiting_for}"
         if step.error:
             text += f": {step.error}"
         return text

@@ -103,6 +103,7 @@ class Step:
     delete_before_replace: bool = False
     status: Status = Status.PLANNED
     error: str = ""
+    waiting_for: str = ""  # while it runs: what its provider call waits for (engine.progress)
     invalid_inputs: bool = False  # failed because its provider refused the inputs (check)
     parent: str = ""
 

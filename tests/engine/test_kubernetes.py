@@ -138,6 +138,24 @@ def test_waits_for_readiness_and_times_out_with_a_reason(kube):
     assert "did not become ready within 1s (no load balancer address assigned)" in step(up, "lb")["error"]
 
 
+def test_a_wait_shows_what_it_waits_for_while_it_waits(kube):
+    """Off a terminal a line per change of what a running step waits for: finalizers named (a delete),
+    the readiness it lacks (an apply); the final report shows none of it."""
+    held = {"name": "held", "finalizers": ["example.com/hold"], "annotations": {"pulumi.com/timeoutSeconds": "1"}}
+    lb = {"name": "lb", "annotations": {"pulumi.com/timeoutSeconds": "1"}}
+    service = {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}
+    kube.declare(
+        {"kind": "ConfigMap", "name": "held", "metadata": held},
+        {"kind": "Service", "name": "lb", "metadata": lb, "spec": service},
+    )
+    up = kube.cli("up", "--yes").output
+    assert "lb  … waiting to be ready: no load balancer address assigned (up to 1s)" in up, up
+    destroy = kube.cli("destroy", "--yes").output
+    assert "held  … waiting for finalizers example.com/hold to be removed (up to 1s)" in destroy, destroy
+    assert "still present after delete (finalizers: ['example.com/hold'])" in destroy
+    assert destroy.count("waiting for finalizers") == 1  # shown when it changes, not on every poll
+
+
 def test_a_crd_and_its_custom_resource_in_one_run(kube):
     crd = {
         "group": "example.com",

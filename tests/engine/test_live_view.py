@@ -143,6 +143,22 @@ def test_no_color_leaves_out_colours_but_keeps_the_view(monkeypatch):
     assert "up · 0s · 0/1 done · 1 running\n + creating…  a  " + FILE in re.sub("\x1b\\[[0-9;?]*[a-zA-Z]", "", plain)
 
 
+def test_a_running_row_shows_what_its_step_waits_for_and_a_finished_one_does_not():
+    terminal = Terminal(120, 24)
+    reporter = Reporter("destroy", console=terminal.console())
+    ns = step("team-a", Op.DELETE, Status.RUNNING)
+    with reporter:
+        reporter.on_step(ns)
+        ns.waiting_for = "waiting for finalizers kubernetes to be removed (up to 600s)"
+        reporter.on_step(ns)
+        (row,) = [line for line in shown(terminal, reporter) if " team-a " in line]
+        assert row.rstrip().endswith("waiting for finalizers kubernetes to be removed (up to 600s)"), row
+        ns.status, ns.waiting_for = Status.DONE, ""
+        reporter.on_step(ns)
+        (row,) = [line for line in shown(terminal, reporter) if " team-a " in line]
+        assert "waiting" not in row, row
+
+
 def test_off_a_terminal_one_line_per_step_and_sames_only_with_show_sames():
     def lines(show_sames: bool) -> list[str]:
         out = io.StringIO()
