@@ -31,6 +31,7 @@ from typing import TypeVar
 CLAIMS_DIR = Path(tempfile.gettempdir()) / f"fleetform-sandbox-ports-{os.getuid()}"
 ATTEMPTS = 100
 LOWEST = 10_000  # below: ports many services are configured with
+LEAST_ROOM = 1000  # fewer ports than this beside the ephemeral range are too few to draw from
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 IANA_EPHEMERAL = (49152, 65535)  # where the OS does not say (macOS, the BSDs)
 
@@ -90,13 +91,13 @@ def world_ports(range_file: Path = EPHEMERAL_RANGE_FILE) -> tuple[int, int]:
         first, last = map(int, range_file.read_text().split())
     except (OSError, ValueError):
         first, last = IANA_EPHEMERAL
-    if first - LOWEST >= 1000:
+    if first - LOWEST >= LEAST_ROOM:
         return LOWEST, first - 1
-    if 65535 - last >= 1000:
+    if 65535 - last >= LEAST_ROOM:
         return last + 1, 65535
     raise OSError(
         f"the ephemeral port range {first}-{last} ({range_file}) leaves no room for the sandbox's ports; "
-        f"narrow it to start at {LOWEST + 1000} or above"
+        f"narrow it to start at {LOWEST + LEAST_ROOM} or above"
     )
 
 
