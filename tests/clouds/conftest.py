@@ -4,8 +4,10 @@ the SDK clients a test makes."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -84,3 +86,22 @@ def describe_concurrently(caplog):
         return states
 
     return describe_all
+
+
+@pytest.fixture
+def clusters_added():
+    """``with clusters_added(cloud, scope, ids):`` the clusters ``ids`` exist in ``cloud`` in ``scope`` (its
+    region or resource pool) for the block and are removed after it, whatever happens: the emulator
+    serves the whole module, whose other tests list its clusters."""
+
+    @contextlib.contextmanager
+    def added(cloud, scope: str, ids: list[str]) -> Iterator[None]:
+        for cid in ids:
+            cloud.add_cluster(scope, cid)
+        try:
+            yield
+        finally:
+            for cid in ids:
+                cloud.remove_cluster(scope, cid)
+
+    return added

@@ -388,13 +388,10 @@ def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube_api, cluster
         second.remove_cluster(POOL, cluster_id)
 
 
-def test_concurrent_describes_share_the_client_without_discarding_connections(cloud, env, describe_concurrently):
+def test_concurrent_describes_share_the_client_without_discarding_connections(
+    cloud, env, describe_concurrently, clusters_added
+):
     ids = [f"c{next(_ids):05d}f0a3e6b24d1c9e7a5b3c1d2e4f61" for _ in range(24)]
-    for cid in ids:
-        cloud.add_cluster(POOL, cid)
-    try:
+    with clusters_added(cloud, POOL, ids):
         states = describe_concurrently([source(cloud, cid) for cid in ids])
-    finally:
-        for cid in ids:
-            cloud.remove_cluster(POOL, cid)
     assert states == [states[0]] * len(ids) and states[0]

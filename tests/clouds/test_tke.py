@@ -425,13 +425,10 @@ def test_a_new_emulator_on_the_same_data_dir_answers_as_before(kube_api, cluster
         second.remove_cluster(REGION, cluster_id)
 
 
-def test_concurrent_describes_share_the_client_without_discarding_connections(cloud, env, describe_concurrently):
+def test_concurrent_describes_share_the_client_without_discarding_connections(
+    cloud, env, describe_concurrently, clusters_added
+):
     ids = [f"cls-p{next(_ids):07d}" for _ in range(24)]
-    for cid in ids:
-        cloud.add_cluster(REGION, cid)
-    try:
+    with clusters_added(cloud, REGION, ids):
         states = describe_concurrently([source(cloud, cid) for cid in ids])
-    finally:
-        for cid in ids:
-            cloud.remove_cluster(REGION, cid)
     assert states == [states[0]] * len(ids) and states[0]
